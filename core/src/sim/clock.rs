@@ -1,0 +1,114 @@
+//! The virtual clock. Core never reads a wall clock: whoever drives it (a test, the page's
+//! animation loop, the bridge's timer) moves this clock, and everything time-based reads it.
+
+/// Milliseconds since the Unix epoch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Time(pub i64);
+
+/// The instant a fresh simulated cluster starts at: 2026-01-01T00:00:00Z.
+pub const EPOCH: Time = Time(1_767_225_600_000);
+
+impl Time {
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    pub fn plus_millis(self, ms: i64) -> Time {
+        Time(self.0 + ms)
+    }
+
+    pub fn plus_secs(self, s: i64) -> Time {
+        Time(self.0 + s * 1000)
+    }
+
+    /// RFC 3339 in UTC with second precision, as `metav1.Time` serializes
+    /// (`2026-01-01T00:00:00Z`).
+    pub fn rfc3339(self) -> String {
+        let secs = self.0.div_euclid(1000);
+        let days = secs.div_euclid(86_400);
+        let rem = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+            rem / 3600,
+            (rem / 60) % 60,
+            rem % 60
+        )
+    }
+
+    /// Parses the RFC 3339 forms Kubernetes writes (`Z` or numeric offset, optional
+    /// fraction).
+    pub fn parse_rfc3339(s: &str) -> Option<Time> {
+        let b = s.as_bytes();
+        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+        let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        let mut rest = &s[19..];
+        let mut millis = 0;
+        if let Some(frac) = rest.strip_prefix('.') {
+            let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+            let f = &frac[..digits];
+            millis = format!("{:0<3}", &f[..f.len().min(3)]).parse::<i64>().ok()?;
+            rest = &frac[digits..];
+        }
+        let offset = match rest {
+            "Z" | "z" => 0,
+            o if o.len() == 6 => {
+                let sign = if o.starts_with('-') { -1 } else { 1 };
+                sign * (o[1..3].parse::<i64>().ok()? * 3600 + o[4..6].parse::<i64>().ok()? * 60)
+            }
+            _ => return None,
+        };
+        let days = days_from_civil(y, mo, d);
+        Some(Time(
+            ((days * 86_400 + h * 3600 + mi * 60 + se) - offset) * 1000 + millis,
+        ))
+    }
+}
+
+/// Howard Hinnant's `civil_from_days`: days since 1970-01-01 to (year, month, day).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_parses_rfc3339() {
+        assert_eq!(EPOCH.rfc3339(), "2026-01-01T00:00:00Z");
+        assert_eq!(Time(0).rfc3339(), "1970-01-01T00:00:00Z");
+        assert_eq!(Time(951_782_400_000).rfc3339(), "2000-02-29T00:00:00Z");
+        for t in [EPOCH, Time(0), Time(951_782_400_000), EPOCH.plus_secs(86_399 * 400)] {
+            assert_eq!(Time::parse_rfc3339(&t.rfc3339()), Some(t));
+        }
+        assert_eq!(
+            Time::parse_rfc3339("2026-01-01T01:00:00.5+01:00"),
+            Some(EPOCH.plus_millis(500))
+        );
+        assert_eq!(Time::parse_rfc3339("yesterday"), None);
+    }
+}
