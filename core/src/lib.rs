@@ -9,5 +9,7 @@
 //! Architecture invariant: this crate knows no async runtime, browser, network, thread or wall
 //! clock. Progress happens only when its owner calls into it.
 
+pub mod api;
+pub mod apiserver;
 pub mod sim;
 pub mod store;

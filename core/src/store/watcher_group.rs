@@ -72,14 +72,10 @@ impl WatcherGroup {
         self.watchers.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.watchers.is_empty()
-    }
-
     /// Queues `event` on every watcher whose key or prefix covers the event's key.
     pub fn notify(&mut self, event: &Event) {
         let key: &str = &event.kv.key;
-        let mut deliver = |ids: &Vec<WatchId>, watchers: &mut BTreeMap<WatchId, Watcher>| {
+        let deliver = |ids: &Vec<WatchId>, watchers: &mut BTreeMap<WatchId, Watcher>| {
             for id in ids {
                 if let Some(w) = watchers.get_mut(id) {
                     w.pending.push_back(event.clone());

@@ -1,0 +1,39 @@
+//! Accessors of `metadata` and other common fields of an object held as JSON.
+
+use serde_json::Value;
+
+pub fn str_at<'a>(obj: &'a Value, pointer: &str) -> &'a str {
+    obj.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
+}
+
+pub fn name(obj: &Value) -> &str {
+    str_at(obj, "/metadata/name")
+}
+
+pub fn namespace(obj: &Value) -> &str {
+    str_at(obj, "/metadata/namespace")
+}
+
+pub fn uid(obj: &Value) -> &str {
+    str_at(obj, "/metadata/uid")
+}
+
+pub fn kind(obj: &Value) -> &str {
+    str_at(obj, "/kind")
+}
+
+pub fn api_version(obj: &Value) -> &str {
+    str_at(obj, "/apiVersion")
+}
+
+/// Ensures `obj.metadata` exists as an object and returns it.
+pub fn metadata_mut(obj: &mut Value) -> &mut serde_json::Map<String, Value> {
+    if !obj.get("metadata").is_some_and(Value::is_object) {
+        obj["metadata"] = Value::Object(Default::default());
+    }
+    match obj.get_mut("metadata") {
+        Some(Value::Object(m)) => m,
+        // Invariant: set to an object just above.
+        _ => unreachable!("metadata is an object"),
+    }
+}

@@ -1,0 +1,5 @@
+//! Helpers over Kubernetes API values shared by every component: resource quantities and the
+//! accessors of object metadata.
+
+pub mod meta;
+pub mod quantity;

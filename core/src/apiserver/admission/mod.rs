@@ -1,0 +1,90 @@
+//! Admission control (`plugin/pkg/admission` upstream): plugins that see every write after
+//! authorization. Mutating plugins run first and may change the object; validation of the
+//! schema follows; validating plugins run last and may only say no.
+//!
+//! Plugins read the cluster through [`Lookup`] — the API server's own read path — never by
+//! holding the store.
+
+mod default_toleration_seconds;
+mod namespace_lifecycle;
+mod priority;
+mod service_account;
+
+use serde_json::Value;
+
+use super::authentication::UserInfo;
+use super::status::ApiError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    Create,
+    Update,
+    Delete,
+}
+
+/// What a plugin knows of the request (`admission.Attributes`).
+pub struct Attributes<'a> {
+    pub operation: Operation,
+    pub kind: &'a str,
+    pub resource: &'a str,
+    pub subresource: &'a str,
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub user: &'a UserInfo,
+    pub old: Option<&'a Value>,
+}
+
+/// Read access to current objects, for plugins.
+pub trait Lookup {
+    fn get_object(&self, resource: &str, namespace: Option<&str>, name: &str) -> Option<Value>;
+}
+
+/// One plugin's effect on a request, for the request inspector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginOutcome {
+    pub plugin: &'static str,
+    /// `admit`, `mutated: <what>`, or `denied: <why>`.
+    pub outcome: String,
+}
+
+pub type MutatingPlugin = fn(&Attributes, &mut Value, &dyn Lookup) -> Result<Option<String>, ApiError>;
+pub type ValidatingPlugin = fn(&Attributes, &Value, &dyn Lookup) -> Result<(), ApiError>;
+
+/// The mutating chain, in the order kube-apiserver runs its default plugins.
+pub const MUTATING: &[(&str, MutatingPlugin)] = &[
+    ("ServiceAccount", service_account::admit),
+    ("DefaultTolerationSeconds", default_toleration_seconds::admit),
+    ("Priority", priority::admit),
+];
+
+/// The validating chain.
+pub const VALIDATING: &[(&str, ValidatingPlugin)] = &[("NamespaceLifecycle", namespace_lifecycle::validate)];
+
+pub fn run_mutating(attrs: &Attributes, obj: &mut Value, lookup: &dyn Lookup, record: &mut Vec<PluginOutcome>) -> Result<(), ApiError> {
+    for (name, plugin) in MUTATING {
+        match plugin(attrs, obj, lookup) {
+            Ok(change) => record.push(PluginOutcome {
+                plugin: name,
+                outcome: change.map_or("admit".into(), |c| format!("mutated: {c}")),
+            }),
+            Err(e) => {
+                record.push(PluginOutcome { plugin: name, outcome: format!("denied: {e}") });
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn run_validating(attrs: &Attributes, obj: &Value, lookup: &dyn Lookup, record: &mut Vec<PluginOutcome>) -> Result<(), ApiError> {
+    for (name, plugin) in VALIDATING {
+        match plugin(attrs, obj, lookup) {
+            Ok(()) => record.push(PluginOutcome { plugin: name, outcome: "admit".into() }),
+            Err(e) => {
+                record.push(PluginOutcome { plugin: name, outcome: format!("denied: {e}") });
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,336 @@
+//! The API server: the one door to the store (`k8s.io/apiserver` and `kube-apiserver`).
+//!
+//! Every request runs the pipeline in Kubernetes' order:
+//! authentication → authorization → decoding and defaulting → mutating admission → validation
+//! → validating admission → storage (a compare-and-swap transaction in [`crate::store`]) →
+//! watch fan-out. Each stage is recorded in the [`audit`] log.
+//!
+//! The server is transport-free: [`ApiServer::handle`] takes a [`Request`] and returns a
+//! [`Response`]. The bridge maps HTTP onto it; in-page clients call it directly.
+//!
+//! Invariants: nothing but this module touches the store; every failure is an [`ApiError`]
+//! that becomes a `metav1.Status`; a failed request changes nothing stored.
+
+pub mod admission;
+pub mod audit;
+pub mod authentication;
+pub mod authorization;
+pub mod defaults;
+pub mod discovery;
+mod handlers;
+pub mod patch;
+pub mod printers;
+pub mod registry;
+pub mod request;
+pub mod selectors;
+pub mod status;
+mod strategy;
+pub mod validation;
+pub mod watch;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::sim::{Rng, Time, EPOCH};
+use crate::store::{KeyValue, Store};
+use audit::{AuditEvent, AuditLog, Stage};
+use authentication::{TokenAuthenticator, UserInfo};
+use authorization::rbac::{forbidden_message, RbacIndex};
+use authorization::{Attributes, Decision};
+pub use request::{Method, Request, Response};
+use request::{parse_target, Query, Target};
+pub use status::ApiError;
+
+/// Bodies over this size are refused with 413, as kube-apiserver's 3 MiB limit does.
+pub const MAX_REQUEST_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// The token of the bootstrap administrator (`system:masters`).
+pub const ADMIN_TOKEN: &str = "kubeplay-admin-token";
+/// The token of a read-only user bound to the `view` ClusterRole.
+pub const VIEWER_TOKEN: &str = "kubeplay-viewer-token";
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub seed: u64,
+    pub history_limit: usize,
+    pub start: Time,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            seed: 1,
+            history_limit: crate::store::DEFAULT_HISTORY_LIMIT,
+            start: EPOCH,
+        }
+    }
+}
+
+pub struct ApiServer {
+    store: Store,
+    now: Time,
+    rng: Rng,
+    authn: TokenAuthenticator,
+    /// Decoded RBAC objects; `None` after a write to one of them, rebuilt on next use.
+    rbac: Option<RbacIndex>,
+    watches: BTreeMap<watch::WatchId, watch::WatchSession>,
+    next_watch: u64,
+    audit: AuditLog,
+    /// The next ClusterIP to hand out, as an offset into 10.96.0.0/12.
+    next_cluster_ip: u32,
+}
+
+impl ApiServer {
+    pub fn new(config: Config) -> ApiServer {
+        let mut authn = TokenAuthenticator::default();
+        authn.add(ADMIN_TOKEN, "kubernetes-admin", &["system:masters"]);
+        authn.add(VIEWER_TOKEN, "viewer", &[]);
+        let mut server = ApiServer {
+            store: Store::with_history_limit(config.history_limit),
+            now: config.start,
+            rng: Rng::new(config.seed),
+            authn,
+            rbac: None,
+            watches: BTreeMap::new(),
+            next_watch: 0,
+            audit: AuditLog::new(10_000),
+            next_cluster_ip: 1,
+        };
+        server.bootstrap();
+        server
+    }
+
+    /// Creates what every cluster starts with: the system namespaces, the bootstrap RBAC
+    /// policy, the binding of the viewer user, and the `kubernetes` Service.
+    fn bootstrap(&mut self) {
+        let mut objects: Vec<Value> = ["default", "kube-system", "kube-public", "kube-node-lease"]
+            .iter()
+            .map(|ns| serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))
+            .collect();
+        objects.extend(authorization::bootstrap::policy());
+        objects.push(serde_json::json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "viewer-view"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "viewer"}]
+        }));
+        objects.push(serde_json::json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"ports": [{"name": "https", "port": 443, "targetPort": 6443}]}
+        }));
+        for obj in objects {
+            let r = self.create_as_system(&obj);
+            debug_assert!(r.code == 201, "bootstrap object refused: {:?}", String::from_utf8_lossy(&r.body));
+        }
+    }
+
+    /// Creates an object as the bootstrap administrator (start-up and tests).
+    pub fn create_as_system(&mut self, obj: &Value) -> Response {
+        let api_version = obj["apiVersion"].as_str().unwrap_or_default();
+        let kind = obj["kind"].as_str().unwrap_or_default();
+        let Some(res) = registry::find_kind(api_version, kind) else {
+            return Response::error(&ApiError::bad_request(format!("no kind {kind:?} in {api_version:?}")));
+        };
+        let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str);
+        let base = if res.group.is_empty() { "/api/v1".to_string() } else { format!("/apis/{}", res.api_version()) };
+        let path = match ns {
+            Some(ns) if res.namespaced => format!("{base}/namespaces/{ns}/{}", res.name),
+            _ => format!("{base}/{}", res.name),
+        };
+        self.handle(&Request::new(Method::Post, &path).bearer(ADMIN_TOKEN).json(obj))
+    }
+
+    pub fn now(&self) -> Time {
+        self.now
+    }
+
+    /// Moves the server's clock (never backwards): timestamps and ages read it.
+    pub fn set_time(&mut self, t: Time) {
+        self.now = self.now.max(t);
+    }
+
+    pub fn add_token(&mut self, token: &str, user: &str, groups: &[&str]) {
+        self.authn.add(token, user, groups);
+    }
+
+    /// The current store revision (for the page's etcd browser).
+    pub fn revision(&self) -> i64 {
+        self.store.revision()
+    }
+
+    /// Read-only view of the store, for the etcd browser and tests. Writes go through
+    /// [`ApiServer::handle`] only.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// Compacts the store's history to `rev` (what kube-apiserver asks etcd every 5 minutes).
+    pub fn compact(&mut self, rev: i64) -> Result<(), crate::store::StoreError> {
+        self.store.compact(rev)
+    }
+
+    /// Serves one request.
+    pub fn handle(&mut self, req: &Request) -> Response {
+        let mut record = AuditEvent {
+            seq: 0,
+            time: self.now,
+            user: String::new(),
+            verb: String::new(),
+            resource: req.path.clone(),
+            namespace: String::new(),
+            name: String::new(),
+            code: 0,
+            stages: Vec::new(),
+            resource_version: None,
+        };
+        let response = match self.serve(req, &mut record) {
+            Ok(r) => r,
+            Err(e) => Response::error(&e),
+        };
+        record.code = response.code;
+        // Reads are frequent and say little; the log keeps writes, watches and every failure.
+        if !matches!(record.verb.as_str(), "get" | "list") || response.code >= 400 {
+            self.audit.push(record);
+        }
+        response
+    }
+
+    fn serve(&mut self, req: &Request, record: &mut AuditEvent) -> Result<Response, ApiError> {
+        let user = self.authn.authenticate(req.authorization.as_deref());
+        let Some(user) = user else {
+            record.stages.push(stage("authentication", "no valid bearer token: anonymous requests are rejected"));
+            return Err(ApiError::Unauthorized);
+        };
+        record.user = user.name.clone();
+        record.stages.push(stage("authentication", &format!("user {:?} groups {:?}", user.name, user.groups)));
+        if req.body.len() > MAX_REQUEST_BODY_BYTES {
+            return Err(ApiError::TooLarge { limit: MAX_REQUEST_BODY_BYTES });
+        }
+        let query = Query::parse(&req.query);
+        let target = parse_target(req.method, &req.path, &query)?;
+        let attrs = match &target {
+            Target::NonResource { verb, path } => Attributes {
+                verb: verb.to_string(),
+                group: String::new(),
+                resource: String::new(),
+                subresource: String::new(),
+                namespace: String::new(),
+                name: String::new(),
+                path: Some(path.clone()),
+            },
+            Target::Resource(info) => Attributes {
+                verb: info.verb.to_string(),
+                group: info.group.clone(),
+                resource: info.resource.clone(),
+                subresource: info.subresource.clone().unwrap_or_default(),
+                namespace: info.namespace.clone().unwrap_or_default(),
+                name: info.name.clone().unwrap_or_default(),
+                path: None,
+            },
+        };
+        record.verb = attrs.verb.clone();
+        if attrs.path.is_none() {
+            record.resource = if attrs.subresource.is_empty() { attrs.resource.clone() } else { format!("{}/{}", attrs.resource, attrs.subresource) };
+            record.namespace = attrs.namespace.clone();
+            record.name = attrs.name.clone();
+        }
+        match self.authorize(&user, &attrs) {
+            Decision::Allow { reason } => record.stages.push(stage("authorization", &reason)),
+            Decision::Deny => {
+                let message = forbidden_message(&user, &attrs);
+                record.stages.push(stage("authorization", &format!("denied: {message}")));
+                return Err(ApiError::Forbidden {
+                    message,
+                    name: attrs.name,
+                    group: attrs.group,
+                    resource: attrs.resource,
+                });
+            }
+        }
+        match target {
+            Target::NonResource { path, .. } => discovery::serve(&path, req),
+            Target::Resource(info) => handlers::serve(self, &user, &info, req, &query, record),
+        }
+    }
+
+    fn rbac_index(&mut self) -> &RbacIndex {
+        if self.rbac.is_none() {
+            let decode_all = |store: &Store, res: &str| -> Vec<Value> {
+                store
+                    .range(&format!("/registry/{res}/"), None, 0)
+                    .kvs
+                    .iter()
+                    .filter_map(|kv| serde_json::from_slice(&kv.value).ok())
+                    .collect()
+            };
+            self.rbac = Some(RbacIndex {
+                cluster_roles: typed(decode_all(&self.store, "clusterroles")),
+                cluster_role_bindings: typed(decode_all(&self.store, "clusterrolebindings")),
+                roles: typed(decode_all(&self.store, "roles")),
+                role_bindings: typed(decode_all(&self.store, "rolebindings")),
+            });
+        }
+        self.rbac.get_or_insert_with(RbacIndex::default)
+    }
+
+    /// The authorizer chain of kube-apiserver: members of `system:masters` are allowed
+    /// everything before RBAC is asked (so the bootstrap policy itself can be written).
+    pub fn authorize(&mut self, user: &UserInfo, attrs: &Attributes) -> Decision {
+        if user.groups.iter().any(|g| g == "system:masters") {
+            return Decision::Allow { reason: "allowed: member of the privileged group \"system:masters\"".into() };
+        }
+        self.rbac_index().authorize(user, attrs)
+    }
+
+    /// Every RBAC rule that applies to `user` in `namespace` (for `auth can-i --list`).
+    pub fn rules_for(&mut self, user: &UserInfo, namespace: &str) -> Vec<k8s_openapi::api::rbac::v1::PolicyRule> {
+        self.rbac_index().rules_for(user, namespace).into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Decodes a stored value, filling in `resourceVersion` from the key's mod revision (the
+    /// store never holds it inside the value, as etcd3 storage upstream).
+    fn decode(kv: &KeyValue) -> Result<Value, ApiError> {
+        let mut obj: Value = serde_json::from_slice(&kv.value).map_err(|e| ApiError::internal(format!("decoding stored object {}: {e}", kv.key)))?;
+        crate::api::meta::metadata_mut(&mut obj).insert("resourceVersion".into(), Value::String(kv.mod_revision.to_string()));
+        Ok(obj)
+    }
+
+    fn note_write(&mut self, key: &str) {
+        if ["clusterroles", "clusterrolebindings", "roles", "rolebindings"]
+            .iter()
+            .any(|r| key.starts_with(&format!("/registry/{r}/")))
+        {
+            self.rbac = None;
+        }
+    }
+}
+
+fn typed<T: serde::de::DeserializeOwned>(vals: Vec<Value>) -> Vec<T> {
+    vals.into_iter().filter_map(|v| serde_json::from_value(v).ok()).collect()
+}
+
+fn stage(name: &str, outcome: &str) -> Stage {
+    Stage {
+        name: name.to_string(),
+        outcome: outcome.to_string(),
+    }
+}
+
+impl admission::Lookup for Store {
+    fn get_object(&self, resource: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
+        let key = match namespace {
+            Some(ns) => format!("/registry/{resource}/{ns}/{name}"),
+            None => format!("/registry/{resource}/{name}"),
+        };
+        self.get(&key).and_then(|kv| ApiServer::decode(kv).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,199 @@
+//! Watches (`k8s.io/apiserver/pkg/storage` watch and the `WatchServer` of the endpoints
+//! package): a session turns store events under a resource's key prefix into Kubernetes
+//! watch events — `ADDED`, `MODIFIED`, `DELETED`, `BOOKMARK`, `ERROR` — filtered by label and
+//! field selectors.
+//!
+//! A watch with a selector sees an object *enter* its view as `ADDED` and *leave* it as
+//! `DELETED`, judged on the object before and after each write, as upstream's cacher does.
+//!
+//! The session is pull-based (sans-IO): the owner of the connection calls
+//! [`ApiServer::poll_watch`] whenever the store may have moved.
+
+use std::collections::VecDeque;
+
+use serde_json::{json, Value};
+
+use super::printers;
+use super::registry::Resource;
+use super::request::{Query, Request, Response};
+use super::selectors::{FieldSelector, Selector};
+use super::status::ApiError;
+use super::ApiServer;
+use crate::store::{Event, EventType, StoreError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WatchId(pub u64);
+
+pub struct WatchSession {
+    store_watch: Option<crate::store::WatchId>,
+    res: &'static Resource,
+    label: Selector,
+    field: FieldSelector,
+    name: Option<String>,
+    /// Events ready to send (the initial state, or a terminal error).
+    pending: VecDeque<Value>,
+    table: bool,
+    include_object: Option<String>,
+    /// Table watches send column definitions with the first event only.
+    sent_columns: bool,
+    pub bookmarks: bool,
+    /// The revision of the last event sent.
+    last_rv: i64,
+}
+
+pub fn start(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>, name: Option<&str>, req: &Request, query: &Query) -> Result<Response, ApiError> {
+    let label = Selector::parse(query.get("labelSelector").unwrap_or_default()).map_err(ApiError::bad_request)?;
+    let field = FieldSelector::parse(query.get("fieldSelector").unwrap_or_default()).map_err(ApiError::bad_request)?;
+    field.check_supported(res.kind).map_err(ApiError::bad_request)?;
+    let rv_param = query.get("resourceVersion").unwrap_or_default();
+    let prefix = res.key_prefix(ns);
+    let mut session = WatchSession {
+        store_watch: None,
+        res,
+        label,
+        field,
+        name: name.map(str::to_string),
+        pending: VecDeque::new(),
+        table: printers::wants_table(req.accept.as_deref()),
+        include_object: query.get("includeObject").map(str::to_string),
+        sent_columns: false,
+        bookmarks: query.flag("allowWatchBookmarks"),
+        last_rv: s.store.revision(),
+    };
+    if rv_param.is_empty() || rv_param == "0" {
+        // "Get state and start at most recent": synthetic ADDED events for what exists now.
+        for kv in s.store.range(&prefix, None, 0).kvs {
+            let obj = ApiServer::decode(&kv)?;
+            if session.selects(&obj) {
+                let ev = session.event("ADDED", obj, s.now);
+                session.pending.push_back(ev);
+            }
+        }
+        session.store_watch = Some(s.store.watch(&prefix, true, s.store.revision() + 1).map_err(|e| ApiError::internal(e.to_string()))?);
+    } else {
+        let rv: i64 = rv_param.parse().map_err(|_| {
+            ApiError::bad_request(format!("resourceVersion: Invalid value: \"{rv_param}\": strconv.ParseUint: parsing \"{rv_param}\": invalid syntax"))
+        })?;
+        match s.store.watch(&prefix, true, rv + 1) {
+            Ok(w) => {
+                session.store_watch = Some(w);
+                session.last_rv = rv;
+            }
+            Err(StoreError::Compacted { compacted, .. }) => {
+                // Upstream answers 200 and then a single ERROR event carrying 410 Expired.
+                let err = ApiError::Expired { message: format!("too old resource version: {rv} ({})", compacted - 1) };
+                session.pending.push_back(json!({"type": "ERROR", "object": err.status()}));
+            }
+            Err(e) => return Err(ApiError::internal(e.to_string())),
+        }
+    }
+    s.next_watch += 1;
+    let id = WatchId(s.next_watch);
+    s.watches.insert(id, session);
+    Ok(Response {
+        code: 200,
+        content_type: "application/json",
+        body: Vec::new(),
+        warnings: Vec::new(),
+        watch: Some(id),
+    })
+}
+
+impl WatchSession {
+    fn selects(&self, obj: &Value) -> bool {
+        self.name.as_deref().is_none_or(|n| crate::api::meta::name(obj) == n)
+            && self.label.matches(obj)
+            && self.field.matches(self.res.kind, obj)
+    }
+
+    fn event(&mut self, kind: &str, obj: Value, now: crate::sim::Time) -> Value {
+        if self.table {
+            let columns = !self.sent_columns;
+            self.sent_columns = true;
+            let mut table = printers::table(self.res.kind, std::slice::from_ref(&obj), self.include_object.as_deref(), now);
+            if !columns {
+                table["columnDefinitions"] = Value::Null;
+            }
+            table["metadata"] = json!({"resourceVersion": obj["metadata"]["resourceVersion"]});
+            return json!({"type": kind, "object": table});
+        }
+        json!({"type": kind, "object": obj})
+    }
+
+    /// The watch event for one store event, if this session sees it.
+    fn translate(&mut self, ev: &Event, now: crate::sim::Time) -> Option<Value> {
+        let rv = ev.revision.main;
+        let decode = |kv: &crate::store::KeyValue| -> Option<Value> {
+            let mut kv = kv.clone();
+            kv.mod_revision = rv;
+            ApiServer::decode(&kv).ok()
+        };
+        let new = match ev.kind {
+            EventType::Put => decode(&ev.kv),
+            EventType::Delete => None,
+        };
+        let old = ev.prev_kv.as_ref().and_then(decode);
+        let new_in = new.as_ref().is_some_and(|o| self.selects(o));
+        let old_in = old.as_ref().is_some_and(|o| self.selects(o));
+        let (kind, obj) = match (old_in, new_in) {
+            (false, true) => ("ADDED", new?),
+            (true, true) => ("MODIFIED", new?),
+            (true, false) => ("DELETED", new.or(old)?),
+            (false, false) => return None,
+        };
+        Some(self.event(kind, obj, now))
+    }
+}
+
+impl ApiServer {
+    /// Takes the events of a watch that are ready; `None` if the watch is unknown or closed.
+    pub fn poll_watch(&mut self, id: WatchId) -> Option<Vec<Value>> {
+        let session = self.watches.get_mut(&id)?;
+        let mut out: Vec<Value> = session.pending.drain(..).collect();
+        if let Some(w) = session.store_watch {
+            let events = self.store.take_events(w).ok()?;
+            let now = self.now;
+            let session = self.watches.get_mut(&id)?;
+            for ev in &events {
+                session.last_rv = ev.revision.main;
+                if let Some(e) = session.translate(ev, now) {
+                    out.push(e);
+                }
+            }
+        } else if out.is_empty() {
+            // A failed watch has delivered its error: it is over.
+            self.watches.remove(&id);
+            return None;
+        }
+        Some(out)
+    }
+
+    /// A `BOOKMARK` event carrying the latest revision the watch has seen, when the client
+    /// allowed bookmarks.
+    pub fn bookmark(&mut self, id: WatchId) -> Option<Value> {
+        let session = self.watches.get(&id)?;
+        if !session.bookmarks || session.store_watch.is_none() {
+            return None;
+        }
+        let rv = session.last_rv.max(self.store.revision());
+        if self.store.pending_events(session.store_watch?) > 0 {
+            return None;
+        }
+        Some(json!({
+            "type": "BOOKMARK",
+            "object": {"kind": session.res.kind, "apiVersion": session.res.api_version(), "metadata": {"resourceVersion": rv.to_string()}}
+        }))
+    }
+
+    pub fn cancel_watch(&mut self, id: WatchId) {
+        if let Some(session) = self.watches.remove(&id) {
+            if let Some(w) = session.store_watch {
+                self.store.cancel_watch(w);
+            }
+        }
+    }
+
+    pub fn watch_count(&self) -> usize {
+        self.watches.len()
+    }
+}
