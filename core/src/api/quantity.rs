@@ -69,7 +69,14 @@ pub fn format_cpu(milli: i128) -> String {
 /// Formats milli-units of bytes in the largest binary suffix that is exact: `128Mi`, `1Gi`.
 pub fn format_bytes(milli: i128) -> String {
     let bytes = milli / 1000;
-    for (suffix, shift) in [("Ei", 60), ("Pi", 50), ("Ti", 40), ("Gi", 30), ("Mi", 20), ("Ki", 10)] {
+    for (suffix, shift) in [
+        ("Ei", 60),
+        ("Pi", 50),
+        ("Ti", 40),
+        ("Gi", 30),
+        ("Mi", 20),
+        ("Ki", 10),
+    ] {
         if bytes != 0 && bytes % (1i128 << shift) == 0 {
             return format!("{}{suffix}", bytes >> shift);
         }

@@ -14,7 +14,10 @@ fn child<'a>(obj: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut Map<S
     obj.get_mut(key).and_then(Value::as_object_mut)
 }
 
-fn each<'a>(obj: &'a mut Map<String, Value>, key: &str) -> impl Iterator<Item = &'a mut Map<String, Value>> {
+fn each<'a>(
+    obj: &'a mut Map<String, Value>,
+    key: &str,
+) -> impl Iterator<Item = &'a mut Map<String, Value>> {
     obj.get_mut(key)
         .and_then(Value::as_array_mut)
         .into_iter()
@@ -85,7 +88,11 @@ pub fn apply(kind: &str, obj: &mut Value) {
                         set(strategy, "rollingUpdate", json!({"partition": 0}));
                     }
                 }
-                set(spec, "persistentVolumeClaimRetentionPolicy", json!({"whenDeleted": "Retain", "whenScaled": "Retain"}));
+                set(
+                    spec,
+                    "persistentVolumeClaimRetentionPolicy",
+                    json!({"whenDeleted": "Retain", "whenScaled": "Retain"}),
+                );
                 template(spec);
             }
         }
@@ -93,7 +100,11 @@ pub fn apply(kind: &str, obj: &mut Value) {
             if let Some(spec) = child(o, "spec") {
                 set(spec, "type", json!("ClusterIP"));
                 set(spec, "sessionAffinity", json!("None"));
-                let ty = spec.get("type").and_then(Value::as_str).unwrap_or("ClusterIP").to_string();
+                let ty = spec
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("ClusterIP")
+                    .to_string();
                 if ty != "ExternalName" {
                     set(spec, "internalTrafficPolicy", json!("Cluster"));
                 }
@@ -168,7 +179,11 @@ fn container(c: &mut Map<String, Value>) {
     }
     // A resource limit without a request defaults the request to the limit.
     if let Some(res) = child(c, "resources") {
-        if let Some(limits) = res.get("limits").cloned().and_then(|l| l.as_object().cloned()) {
+        if let Some(limits) = res
+            .get("limits")
+            .cloned()
+            .and_then(|l| l.as_object().cloned())
+        {
             set(res, "requests", json!({}));
             if let Some(req) = child(res, "requests") {
                 for (k, v) in limits {
@@ -200,7 +215,10 @@ mod tests {
         let mut d = json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:1.14.2", "ports": [{"containerPort": 80}]}]}}}});
         apply("Deployment", &mut d);
         assert_eq!(d["spec"]["replicas"], 1);
-        assert_eq!(d["spec"]["strategy"], json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}));
+        assert_eq!(
+            d["spec"]["strategy"],
+            json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}})
+        );
         let c = &d["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(c["imagePullPolicy"], "IfNotPresent");
         assert_eq!(c["ports"][0]["protocol"], "TCP");
@@ -212,6 +230,9 @@ mod tests {
         assert_eq!(default_pull_policy("nginx"), "Always");
         assert_eq!(default_pull_policy("nginx:latest"), "Always");
         assert_eq!(default_pull_policy("localhost:5000/nginx"), "Always");
-        assert_eq!(default_pull_policy("localhost:5000/nginx:1.2"), "IfNotPresent");
+        assert_eq!(
+            default_pull_policy("localhost:5000/nginx:1.2"),
+            "IfNotPresent"
+        );
     }
 }

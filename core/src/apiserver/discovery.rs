@@ -15,7 +15,11 @@ use super::status::ApiError;
 pub const GIT_VERSION: &str = "v1.32.0-kubeplay";
 
 pub fn serve(path: &str, _req: &Request) -> Result<Response, ApiError> {
-    let parts: Vec<&str> = path.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .collect();
     let body = match parts.as_slice() {
         ["api"] => json!({
             "kind": "APIVersions",
@@ -42,7 +46,13 @@ pub fn serve(path: &str, _req: &Request) -> Result<Response, ApiError> {
             "platform": "linux/amd64"
         }),
         ["healthz"] | ["livez"] | ["readyz"] => {
-            return Ok(Response { code: 200, content_type: "text/plain", body: b"ok".to_vec(), warnings: vec![], watch: None })
+            return Ok(Response {
+                code: 200,
+                content_type: "text/plain",
+                body: b"ok".to_vec(),
+                warnings: vec![],
+                watch: None,
+            })
         }
         _ => return Err(ApiError::NoRoute),
     };
@@ -102,7 +112,11 @@ fn resource_list(group: &str, version: &str) -> Value {
             resources.push(subresource_entry(r, sub));
         }
     }
-    let group_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+    let group_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources})
 }
 

@@ -25,9 +25,19 @@ enum FieldValidation {
     Strict,
 }
 
-pub fn serve(s: &mut ApiServer, user: &UserInfo, info: &RequestInfo, req: &Request, query: &Query, record: &mut AuditEvent) -> Result<Response, ApiError> {
-    let res = registry::find(&info.group, &info.version, &info.resource).ok_or(ApiError::NoRoute)?;
-    if res.namespaced != info.namespace.is_some() && !(matches!(info.verb, "list" | "watch") && info.name.is_none()) {
+pub fn serve(
+    s: &mut ApiServer,
+    user: &UserInfo,
+    info: &RequestInfo,
+    req: &Request,
+    query: &Query,
+    record: &mut AuditEvent,
+) -> Result<Response, ApiError> {
+    let res =
+        registry::find(&info.group, &info.version, &info.resource).ok_or(ApiError::NoRoute)?;
+    if res.namespaced != info.namespace.is_some()
+        && !(matches!(info.verb, "list" | "watch") && info.name.is_none())
+    {
         // A namespaced resource needs a namespace to be named; a cluster one must have none.
         if !(res.name == "namespaces" && info.namespace.is_none()) {
             return Err(ApiError::NoRoute);
@@ -70,7 +80,11 @@ pub fn serve(s: &mut ApiServer, user: &UserInfo, info: &RequestInfo, req: &Reque
         ("create", None) => match res.name {
             "bindings" => {
                 let body = decode_body(req)?;
-                let pod = body.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+                let pod = body
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 bind(s, ns.unwrap_or_default(), &pod, &body, record)
             }
             "selfsubjectaccessreviews" => self_subject_access_review(s, user, req),
@@ -98,11 +112,16 @@ pub fn serve(s: &mut ApiServer, user: &UserInfo, info: &RequestInfo, req: &Reque
             let current = get_object(s, res, ns, name)?;
             if sub == Some("scale") {
                 let scale = scale_of(res, &current);
-                let patched = patch::apply(&scale, &req.body, pt, "Scale").map_err(ApiError::bad_request)?;
+                let patched =
+                    patch::apply(&scale, &req.body, pt, "Scale").map_err(ApiError::bad_request)?;
                 return update_scale(s, res, ns, name, &patched, user, req, query, record);
             }
-            let patched = patch::apply(&current, &req.body, pt, res.kind).map_err(ApiError::bad_request)?;
-            record.stages.push(stage("patch", &format!("{pt:?} patch applied to the current object")));
+            let patched =
+                patch::apply(&current, &req.body, pt, res.kind).map_err(ApiError::bad_request)?;
+            record.stages.push(stage(
+                "patch",
+                &format!("{pt:?} patch applied to the current object"),
+            ));
             update(s, res, ns, name, patched, sub, user, req, query, record)
         }
         ("delete", _) => delete(s, res, ns, name, req, query, record),
@@ -114,13 +133,24 @@ pub fn serve(s: &mut ApiServer, user: &UserInfo, info: &RequestInfo, req: &Reque
 /// Parses a request body as JSON (or YAML, which kubectl never sends but people do).
 pub fn decode_body(req: &Request) -> Result<Value, ApiError> {
     let ct = req.content_type.as_deref().unwrap_or("application/json");
+    if !(ct.starts_with("application/json") || ct.contains("yaml") || ct.is_empty()) {
+        return Err(ApiError::UnsupportedMediaType {
+            message: format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"),
+        });
+    }
     let v: Value = if ct.contains("yaml") {
-        serde_yaml::from_slice(&req.body).map_err(|e| ApiError::bad_request(format!("error converting YAML to JSON: yaml: {e}")))?
+        serde_yaml::from_slice(&req.body).map_err(|e| {
+            ApiError::bad_request(format!("error converting YAML to JSON: yaml: {e}"))
+        })?
     } else {
-        serde_json::from_slice(&req.body).map_err(|e| ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}")))?
+        serde_json::from_slice(&req.body).map_err(|e| {
+            ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
+        })?
     };
     if !v.is_object() {
-        return Err(ApiError::bad_request("couldn't get version/kind; json parse error: the body is not a JSON object"));
+        return Err(ApiError::bad_request(
+            "couldn't get version/kind; json parse error: the body is not a JSON object",
+        ));
     }
     Ok(v)
 }
@@ -130,23 +160,41 @@ fn field_validation(query: &Query) -> Result<FieldValidation, ApiError> {
         "Ignore" => Ok(FieldValidation::Ignore),
         "Warn" | "" => Ok(FieldValidation::Warn),
         "Strict" => Ok(FieldValidation::Strict),
-        other => Err(ApiError::bad_request(format!("fieldValidation parameter unsupported: {other}"))),
+        other => Err(ApiError::bad_request(format!(
+            "fieldValidation parameter unsupported: {other}"
+        ))),
     }
 }
 
 /// Decodes through the kind's type: wrong types are a 400, unknown fields are dropped and
 /// reported per `fieldValidation`.
-fn normalize(res: &Resource, obj: Value, mode: FieldValidation, warnings: &mut Vec<String>) -> Result<Value, ApiError> {
+fn normalize(
+    res: &Resource,
+    obj: Value,
+    mode: FieldValidation,
+    warnings: &mut Vec<String>,
+) -> Result<Value, ApiError> {
     let cannot = |detail: String| {
-        ApiError::bad_request(format!("{} in version \"{}\" cannot be handled as a {}: {detail}", res.kind, res.version, res.kind))
+        ApiError::bad_request(format!(
+            "{} in version \"{}\" cannot be handled as a {}: {detail}",
+            res.kind, res.version, res.kind
+        ))
     };
     let out = (res.round_trip)(obj.clone()).map_err(|e| cannot(e.to_string()))?;
     let mut unknown = Vec::new();
     unknown_fields(&obj, &out, "", &mut unknown);
     if !unknown.is_empty() {
-        let list: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+        let list: Vec<String> = unknown
+            .iter()
+            .map(|f| format!("unknown field \"{f}\""))
+            .collect();
         match mode {
-            FieldValidation::Strict => return Err(cannot(format!("strict decoding error: {}", list.join(", ")))),
+            FieldValidation::Strict => {
+                return Err(cannot(format!(
+                    "strict decoding error: {}",
+                    list.join(", ")
+                )))
+            }
             FieldValidation::Warn => warnings.extend(list),
             FieldValidation::Ignore => {}
         }
@@ -159,7 +207,11 @@ fn unknown_fields(input: &Value, decoded: &Value, path: &str, out: &mut Vec<Stri
     match (input, decoded) {
         (Value::Object(i), Value::Object(d)) => {
             for (k, v) in i {
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 match d.get(k) {
                     None if !v.is_null() => out.push(p),
                     Some(dv) => unknown_fields(v, dv, &p, out),
@@ -184,24 +236,54 @@ fn not_found(res: &Resource, name: &str) -> ApiError {
     }
 }
 
-fn get_object(s: &ApiServer, res: &Resource, ns: Option<&str>, name: &str) -> Result<Value, ApiError> {
-    let kv = s.store.get(&res.key(ns, name)).ok_or_else(|| not_found(res, name))?;
+fn get_object(
+    s: &ApiServer,
+    res: &Resource,
+    ns: Option<&str>,
+    name: &str,
+) -> Result<Value, ApiError> {
+    let kv = s
+        .store
+        .get(&res.key(ns, name))
+        .ok_or_else(|| not_found(res, name))?;
     ApiServer::decode(kv)
 }
 
 /// Answers with the object, or with it as a Table when the client asked for one.
-fn respond(code: u16, obj: &Value, req: &Request, res: &Resource, query: &Query, now: crate::sim::Time) -> Response {
+fn respond(
+    code: u16,
+    obj: &Value,
+    req: &Request,
+    res: &Resource,
+    query: &Query,
+    now: crate::sim::Time,
+) -> Response {
     if printers::wants_table(req.accept.as_deref()) {
-        let table = printers::table(res.kind, std::slice::from_ref(obj), query.get("includeObject"), now);
+        let table = printers::table(
+            res.kind,
+            std::slice::from_ref(obj),
+            query.get("includeObject"),
+            now,
+        );
         return Response::json(code, &table);
     }
     Response::json(code, obj)
 }
 
-fn list(s: &mut ApiServer, res: &Resource, ns: Option<&str>, req: &Request, query: &Query) -> Result<Response, ApiError> {
-    let label = Selector::parse(query.get("labelSelector").unwrap_or_default()).map_err(ApiError::bad_request)?;
-    let field = FieldSelector::parse(query.get("fieldSelector").unwrap_or_default()).map_err(ApiError::bad_request)?;
-    field.check_supported(res.kind).map_err(ApiError::bad_request)?;
+fn list(
+    s: &mut ApiServer,
+    res: &Resource,
+    ns: Option<&str>,
+    req: &Request,
+    query: &Query,
+) -> Result<Response, ApiError> {
+    let label = Selector::parse(query.get("labelSelector").unwrap_or_default())
+        .map_err(ApiError::bad_request)?;
+    let field = FieldSelector::parse(query.get("fieldSelector").unwrap_or_default())
+        .map_err(ApiError::bad_request)?;
+    field
+        .check_supported(res.kind)
+        .map_err(ApiError::bad_request)?;
     let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(0);
     let prefix = res.key_prefix(ns);
     let start_after = match query.get("continue").filter(|c| !c.is_empty()) {
@@ -262,7 +344,9 @@ fn encode_continue(rv: i64, start: &str) -> String {
 
 fn decode_continue(token: &str, prefix: &str) -> Result<String, ApiError> {
     let bad = || ApiError::bad_request("continue key is not valid: invalid continue token");
-    let raw = base64::engine::general_purpose::URL_SAFE.decode(token).map_err(|_| bad())?;
+    let raw = base64::engine::general_purpose::URL_SAFE
+        .decode(token)
+        .map_err(|_| bad())?;
     let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
     let start = v["start"].as_str().ok_or_else(bad)?;
     let start = start.strip_suffix('\u{0}').unwrap_or(start);
@@ -273,7 +357,15 @@ fn decode_continue(token: &str, prefix: &str) -> Result<String, ApiError> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn create(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>, user: &UserInfo, req: &Request, query: &Query, record: &mut AuditEvent) -> Result<Response, ApiError> {
+fn create(
+    s: &mut ApiServer,
+    res: &'static Resource,
+    ns: Option<&str>,
+    user: &UserInfo,
+    req: &Request,
+    query: &Query,
+    record: &mut AuditEvent,
+) -> Result<Response, ApiError> {
     let mut obj = decode_body(req)?;
     check_type(res, &mut obj)?;
     let meta_ns = meta::namespace(&obj).to_string();
@@ -284,7 +376,11 @@ fn create(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>, user: &Us
         meta::metadata_mut(&mut obj).insert("namespace".into(), json!(ns));
     }
     if meta::name(&obj).is_empty() {
-        if let Some(prefix) = obj.pointer("/metadata/generateName").and_then(Value::as_str).map(str::to_string) {
+        if let Some(prefix) = obj
+            .pointer("/metadata/generateName")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+        {
             // Retry a few suffixes: a clash is unlikely but possible.
             let name = (0..8)
                 .map(|_| format!("{prefix}{}", s.rng.name_suffix()))
@@ -303,46 +399,89 @@ fn create(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>, user: &Us
     }
     let name = meta::name(&obj).to_string();
     let ns_str = ns.unwrap_or_default();
-    let attrs = admission::Attributes { operation: Operation::Create, kind: res.kind, resource: res.name, subresource: "", namespace: ns_str, name: &name, user, old: None };
+    let attrs = admission::Attributes {
+        operation: Operation::Create,
+        kind: res.kind,
+        resource: res.name,
+        subresource: "",
+        namespace: ns_str,
+        name: &name,
+        user,
+        old: None,
+    };
     admit_and_validate(s, res, &attrs, &mut obj, None, record)?;
     let key = res.key(ns, &name);
     let stored = store_object(&obj)?;
     let resp = s.store.txn(Txn {
         compares: vec![Compare::mod_revision(&key, 0)],
-        success: vec![Op::Put { key: key.clone(), value: stored }],
+        success: vec![Op::Put {
+            key: key.clone(),
+            value: stored,
+        }],
         failure: vec![],
     });
     if !resp.succeeded {
         record.stages.push(stage("storage", "key exists"));
-        return Err(ApiError::AlreadyExists { group: res.group.into(), resource: res.qualified_name(), name });
+        return Err(ApiError::AlreadyExists {
+            group: res.group.into(),
+            resource: res.qualified_name(),
+            name,
+        });
     }
     s.note_write(&key);
     record.resource_version = Some(resp.revision);
-    record.stages.push(stage("storage", &format!("created {key} at revision {}", resp.revision)));
-    let created = ApiServer::decode(s.store.get(&key).ok_or_else(|| ApiError::internal("created object vanished"))?)?;
+    record.stages.push(stage(
+        "storage",
+        &format!("created {key} at revision {}", resp.revision),
+    ));
+    let created = ApiServer::decode(
+        s.store
+            .get(&key)
+            .ok_or_else(|| ApiError::internal("created object vanished"))?,
+    )?;
     let mut r = respond(201, &created, req, res, query, s.now);
     r.warnings = warnings;
     Ok(r)
 }
 
 /// Mutating admission, validation, validating admission — in that order.
-fn admit_and_validate(s: &ApiServer, res: &Resource, attrs: &admission::Attributes, obj: &mut Value, old: Option<&Value>, record: &mut AuditEvent) -> Result<(), ApiError> {
+fn admit_and_validate(
+    s: &ApiServer,
+    res: &Resource,
+    attrs: &admission::Attributes,
+    obj: &mut Value,
+    old: Option<&Value>,
+    record: &mut AuditEvent,
+) -> Result<(), ApiError> {
     let mut outcomes = Vec::new();
     let mutated = admission::run_mutating(attrs, obj, &s.store, &mut outcomes);
-    record.stages.extend(outcomes.drain(..).map(|o| stage(&format!("admission/mutating/{}", o.plugin), &o.outcome)));
+    record.stages.extend(
+        outcomes
+            .drain(..)
+            .map(|o| stage(&format!("admission/mutating/{}", o.plugin), &o.outcome)),
+    );
     mutated?;
     let errs = match old {
         None => validation::validate_create(res.kind, obj, res.namespaced),
         Some(old) => validation::validate_update(res.kind, obj, old, res.namespaced),
     };
     if !errs.is_empty() {
-        let e = ApiError::Invalid { group: res.group.into(), kind: res.qualified_kind(), name: meta::name(obj).into(), causes: errs };
+        let e = ApiError::Invalid {
+            group: res.group.into(),
+            kind: res.qualified_kind(),
+            name: meta::name(obj).into(),
+            causes: errs,
+        };
         record.stages.push(stage("validation", &e.to_string()));
         return Err(e);
     }
     record.stages.push(stage("validation", "valid"));
     let validated = admission::run_validating(attrs, obj, &s.store, &mut outcomes);
-    record.stages.extend(outcomes.drain(..).map(|o| stage(&format!("admission/validating/{}", o.plugin), &o.outcome)));
+    record.stages.extend(
+        outcomes
+            .drain(..)
+            .map(|o| stage(&format!("admission/validating/{}", o.plugin), &o.outcome)),
+    );
     validated
 }
 
@@ -352,7 +491,9 @@ fn store_object(obj: &Value) -> Result<std::sync::Arc<[u8]>, ApiError> {
     if let Some(m) = o.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("resourceVersion");
     }
-    serde_json::to_vec(&o).map(Into::into).map_err(|e| ApiError::internal(e.to_string()))
+    serde_json::to_vec(&o)
+        .map(Into::into)
+        .map_err(|e| ApiError::internal(e.to_string()))
 }
 
 fn check_type(res: &Resource, obj: &mut Value) -> Result<(), ApiError> {
@@ -365,7 +506,10 @@ fn check_type(res: &Resource, obj: &mut Value) -> Result<(), ApiError> {
         )));
     }
     if !kind.is_empty() && kind != res.kind {
-        return Err(ApiError::bad_request(format!("the kind in the data ({kind}) does not match the expected kind ({})", res.kind)));
+        return Err(ApiError::bad_request(format!(
+            "the kind in the data ({kind}) does not match the expected kind ({})",
+            res.kind
+        )));
     }
     obj["apiVersion"] = json!(expected);
     obj["kind"] = json!(res.kind);
@@ -374,7 +518,8 @@ fn check_type(res: &Resource, obj: &mut Value) -> Result<(), ApiError> {
 
 fn allocate_cluster_ip(s: &mut ApiServer, svc: &mut Value) {
     let spec = &mut svc["spec"];
-    if spec["type"] == "ExternalName" || spec["clusterIP"].as_str().is_some_and(|ip| !ip.is_empty()) {
+    if spec["type"] == "ExternalName" || spec["clusterIP"].as_str().is_some_and(|ip| !ip.is_empty())
+    {
         return;
     }
     // 10.96.0.0/12, handed out in order; .1 is the `kubernetes` Service as upstream.
@@ -388,11 +533,24 @@ fn allocate_cluster_ip(s: &mut ApiServer, svc: &mut Value) {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn update(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>, name: &str, mut obj: Value, sub: Option<&str>, user: &UserInfo, req: &Request, query: &Query, record: &mut AuditEvent) -> Result<Response, ApiError> {
+fn update(
+    s: &mut ApiServer,
+    res: &'static Resource,
+    ns: Option<&str>,
+    name: &str,
+    mut obj: Value,
+    sub: Option<&str>,
+    user: &UserInfo,
+    req: &Request,
+    query: &Query,
+    record: &mut AuditEvent,
+) -> Result<Response, ApiError> {
     check_type(res, &mut obj)?;
     let body_name = meta::name(&obj);
     if !body_name.is_empty() && body_name != name {
-        return Err(ApiError::bad_request(format!("the name of the object ({body_name}) does not match the name on the URL ({name})")));
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({name})"
+        )));
     }
     if let Some(ns) = ns {
         let body_ns = meta::namespace(&obj);
@@ -401,42 +559,94 @@ fn update(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>, name: &st
         }
     }
     let key = res.key(ns, name);
-    let old_kv = s.store.get(&key).cloned().ok_or_else(|| not_found(res, name))?;
+    let old_kv = s
+        .store
+        .get(&key)
+        .cloned()
+        .ok_or_else(|| not_found(res, name))?;
     let old = ApiServer::decode(&old_kv)?;
-    let requested_rv = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default().to_string();
+    let requested_rv = obj
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     if !requested_rv.is_empty() && requested_rv != old_kv.mod_revision.to_string() {
-        record.stages.push(stage("storage", &format!("stale resourceVersion {requested_rv}, current {}", old_kv.mod_revision)));
+        record.stages.push(stage(
+            "storage",
+            &format!(
+                "stale resourceVersion {requested_rv}, current {}",
+                old_kv.mod_revision
+            ),
+        ));
         return Err(conflict(res, name));
     }
     let mut warnings = Vec::new();
     let mut obj = normalize(res, obj, field_validation(query)?, &mut warnings)?;
     defaults::apply(res.kind, &mut obj);
     strategy::prepare_for_update(res, sub, &mut obj, &old);
-    let attrs = admission::Attributes { operation: Operation::Update, kind: res.kind, resource: res.name, subresource: sub.unwrap_or_default(), namespace: ns.unwrap_or_default(), name, user, old: Some(&old) };
+    let attrs = admission::Attributes {
+        operation: Operation::Update,
+        kind: res.kind,
+        resource: res.name,
+        subresource: sub.unwrap_or_default(),
+        namespace: ns.unwrap_or_default(),
+        name,
+        user,
+        old: Some(&old),
+    };
     admit_and_validate(s, res, &attrs, &mut obj, Some(&old), record)?;
     obj["metadata"]["resourceVersion"] = json!(old_kv.mod_revision.to_string());
     if obj == old {
-        record.stages.push(stage("storage", "no change: nothing written"));
+        record
+            .stages
+            .push(stage("storage", "no change: nothing written"));
         let mut r = respond(200, &old, req, res, query, s.now);
         r.warnings = warnings;
         return Ok(r);
     }
     // An object being deleted goes away when its last finalizer is removed.
     let finalizers_done = obj.pointer("/metadata/deletionTimestamp").is_some()
-        && obj.pointer("/metadata/finalizers").and_then(Value::as_array).is_none_or(|f| f.is_empty());
-    let op = if finalizers_done { Op::Delete { key: key.clone() } } else { Op::Put { key: key.clone(), value: store_object(&obj)? } };
-    let resp = s.store.txn(Txn { compares: vec![Compare::mod_revision(&key, old_kv.mod_revision)], success: vec![op], failure: vec![] });
+        && obj
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_none_or(|f| f.is_empty());
+    let op = if finalizers_done {
+        Op::Delete { key: key.clone() }
+    } else {
+        Op::Put {
+            key: key.clone(),
+            value: store_object(&obj)?,
+        }
+    };
+    let resp = s.store.txn(Txn {
+        compares: vec![Compare::mod_revision(&key, old_kv.mod_revision)],
+        success: vec![op],
+        failure: vec![],
+    });
     if !resp.succeeded {
         return Err(conflict(res, name));
     }
     s.note_write(&key);
     record.resource_version = Some(resp.revision);
     let out = if finalizers_done {
-        record.stages.push(stage("storage", &format!("last finalizer removed: deleted {key} at revision {}", resp.revision)));
+        record.stages.push(stage(
+            "storage",
+            &format!(
+                "last finalizer removed: deleted {key} at revision {}",
+                resp.revision
+            ),
+        ));
         obj
     } else {
-        record.stages.push(stage("storage", &format!("updated {key} at revision {}", resp.revision)));
-        ApiServer::decode(s.store.get(&key).ok_or_else(|| ApiError::internal("updated object vanished"))?)?
+        record.stages.push(stage(
+            "storage",
+            &format!("updated {key} at revision {}", resp.revision),
+        ));
+        ApiServer::decode(
+            s.store
+                .get(&key)
+                .ok_or_else(|| ApiError::internal("updated object vanished"))?,
+        )?
     };
     let mut r = respond(200, &out, req, res, query, s.now);
     r.warnings = warnings;
@@ -454,7 +664,9 @@ fn conflict(res: &Resource, name: &str) -> ApiError {
 
 /// The `autoscaling/v1` Scale view of a workload.
 fn scale_of(res: &Resource, obj: &Value) -> Value {
-    let selector = Selector::from_label_selector(&obj["spec"]["selector"]).map(|s| s.to_string()).unwrap_or_default();
+    let selector = Selector::from_label_selector(&obj["spec"]["selector"])
+        .map(|s| s.to_string())
+        .unwrap_or_default();
     json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -469,22 +681,45 @@ fn scale_of(res: &Resource, obj: &Value) -> Value {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn update_scale(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>, name: &str, scale: &Value, user: &UserInfo, req: &Request, query: &Query, record: &mut AuditEvent) -> Result<Response, ApiError> {
+fn update_scale(
+    s: &mut ApiServer,
+    res: &'static Resource,
+    ns: Option<&str>,
+    name: &str,
+    scale: &Value,
+    user: &UserInfo,
+    req: &Request,
+    query: &Query,
+    record: &mut AuditEvent,
+) -> Result<Response, ApiError> {
     let mut obj = get_object(s, res, ns, name)?;
-    let replicas = scale.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(0);
+    let replicas = scale
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
     if replicas < 0 {
         return Err(ApiError::Invalid {
             group: "autoscaling".into(),
             kind: "Scale.autoscaling".into(),
             name: name.into(),
-            causes: vec![super::status::FieldError::invalid("spec.replicas", replicas, "must be greater than or equal to 0")],
+            causes: vec![super::status::FieldError::invalid(
+                "spec.replicas",
+                replicas,
+                "must be greater than or equal to 0",
+            )],
         });
     }
-    if let Some(rv) = scale.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
+    if let Some(rv) = scale
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+    {
         obj["metadata"]["resourceVersion"] = json!(rv);
     }
     obj["spec"]["replicas"] = json!(replicas);
-    let plain = Request { accept: None, ..req.clone() };
+    let plain = Request {
+        accept: None,
+        ..req.clone()
+    };
     let updated = update(s, res, ns, name, obj, None, user, &plain, query, record)?;
     let scale = scale_of(res, &updated.value());
     Ok(Response::json(200, &scale))
@@ -492,41 +727,99 @@ fn update_scale(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>, nam
 
 /// `pods/binding`: the scheduler's decision. Sets `spec.nodeName` once, and the
 /// `PodScheduled` condition.
-fn bind(s: &mut ApiServer, ns: &str, pod_name: &str, binding: &Value, record: &mut AuditEvent) -> Result<Response, ApiError> {
-    let errs = validation::validate_create("Binding", &{
-        let mut b = binding.clone();
-        meta::metadata_mut(&mut b).insert("namespace".into(), json!(ns));
-        meta::metadata_mut(&mut b).insert("name".into(), json!(pod_name));
-        b
-    }, true);
+fn bind(
+    s: &mut ApiServer,
+    ns: &str,
+    pod_name: &str,
+    binding: &Value,
+    record: &mut AuditEvent,
+) -> Result<Response, ApiError> {
+    let errs = validation::validate_create(
+        "Binding",
+        &{
+            let mut b = binding.clone();
+            meta::metadata_mut(&mut b).insert("namespace".into(), json!(ns));
+            meta::metadata_mut(&mut b).insert("name".into(), json!(pod_name));
+            b
+        },
+        true,
+    );
     if !errs.is_empty() {
-        return Err(ApiError::Invalid { group: String::new(), kind: "Binding".into(), name: pod_name.into(), causes: errs });
+        return Err(ApiError::Invalid {
+            group: String::new(),
+            kind: "Binding".into(),
+            name: pod_name.into(),
+            causes: errs,
+        });
     }
-    let node = binding.pointer("/target/name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let node = binding
+        .pointer("/target/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let pods = registry::find("", "v1", "pods").ok_or(ApiError::NoRoute)?;
     let key = pods.key(Some(ns), pod_name);
-    let kv = s.store.get(&key).cloned().ok_or_else(|| not_found(pods, pod_name))?;
+    let kv = s
+        .store
+        .get(&key)
+        .cloned()
+        .ok_or_else(|| not_found(pods, pod_name))?;
     let mut pod = ApiServer::decode(&kv)?;
     if pod.pointer("/metadata/deletionTimestamp").is_some() {
-        return Err(ApiError::Conflict { group: String::new(), resource: "pods".into(), name: pod_name.into(), detail: "pod is being deleted, cannot be assigned to a host".into() });
+        return Err(ApiError::Conflict {
+            group: String::new(),
+            resource: "pods".into(),
+            name: pod_name.into(),
+            detail: "pod is being deleted, cannot be assigned to a host".into(),
+        });
     }
-    let current = pod.pointer("/spec/nodeName").and_then(Value::as_str).unwrap_or_default();
+    let current = pod
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if !current.is_empty() {
-        return Err(ApiError::Conflict { group: String::new(), resource: "pods/binding".into(), name: pod_name.into(), detail: format!("pod {pod_name} is already assigned to node \"{current}\"") });
+        return Err(ApiError::Conflict {
+            group: String::new(),
+            resource: "pods/binding".into(),
+            name: pod_name.into(),
+            detail: format!("pod {pod_name} is already assigned to node \"{current}\""),
+        });
     }
     pod["spec"]["nodeName"] = json!(node);
     let now = s.now.rfc3339();
-    let conditions = pod["status"]["conditions"].as_array().cloned().unwrap_or_default();
-    let mut conditions: Vec<Value> = conditions.into_iter().filter(|c| c["type"] != "PodScheduled").collect();
+    let conditions = pod["status"]["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut conditions: Vec<Value> = conditions
+        .into_iter()
+        .filter(|c| c["type"] != "PodScheduled")
+        .collect();
     conditions.push(json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now}));
     pod["status"]["conditions"] = Value::Array(conditions);
-    let resp = s.store.txn(Txn { compares: vec![Compare::mod_revision(&key, kv.mod_revision)], success: vec![Op::Put { key: key.clone(), value: store_object(&pod)? }], failure: vec![] });
+    let resp = s.store.txn(Txn {
+        compares: vec![Compare::mod_revision(&key, kv.mod_revision)],
+        success: vec![Op::Put {
+            key: key.clone(),
+            value: store_object(&pod)?,
+        }],
+        failure: vec![],
+    });
     if !resp.succeeded {
         return Err(conflict(pods, pod_name));
     }
     record.resource_version = Some(resp.revision);
-    record.stages.push(stage("storage", &format!("bound {ns}/{pod_name} to {node} at revision {}", resp.revision)));
-    Ok(Response::json(201, &success_status(json!({"name": pod_name, "kind": "pods"}))))
+    record.stages.push(stage(
+        "storage",
+        &format!(
+            "bound {ns}/{pod_name} to {node} at revision {}",
+            resp.revision
+        ),
+    ));
+    Ok(Response::json(
+        201,
+        &success_status(json!({"name": pod_name, "kind": "pods"})),
+    ))
 }
 
 /// The options of a delete, from the body (`DeleteOptions`) and the query.
@@ -538,9 +831,19 @@ struct DeleteOptions {
 }
 
 fn delete_options(req: &Request, query: &Query) -> Result<DeleteOptions, ApiError> {
-    let body: Value = if req.body.is_empty() { json!({}) } else { decode_body(req)? };
-    let grace = body["gracePeriodSeconds"].as_i64().or_else(|| query.get("gracePeriodSeconds").and_then(|g| g.parse().ok()));
-    let mut propagation = body["propagationPolicy"].as_str().or(query.get("propagationPolicy")).unwrap_or("Background").to_string();
+    let body: Value = if req.body.is_empty() {
+        json!({})
+    } else {
+        decode_body(req)?
+    };
+    let grace = body["gracePeriodSeconds"]
+        .as_i64()
+        .or_else(|| query.get("gracePeriodSeconds").and_then(|g| g.parse().ok()));
+    let mut propagation = body["propagationPolicy"]
+        .as_str()
+        .or(query.get("propagationPolicy"))
+        .unwrap_or("Background")
+        .to_string();
     if body["orphanDependents"] == json!(true) {
         propagation = "Orphan".into();
     }
@@ -549,29 +852,66 @@ fn delete_options(req: &Request, query: &Query) -> Result<DeleteOptions, ApiErro
             group: "meta.k8s.io".into(),
             kind: "DeleteOptions.meta.k8s.io".into(),
             name: String::new(),
-            causes: vec![super::status::FieldError::not_supported("propagationPolicy", propagation.as_str(), &["Foreground", "Background", "Orphan"])],
+            causes: vec![super::status::FieldError::not_supported(
+                "propagationPolicy",
+                propagation.as_str(),
+                &["Foreground", "Background", "Orphan"],
+            )],
         });
     }
     Ok(DeleteOptions {
         grace,
         propagation,
-        uid: body.pointer("/preconditions/uid").and_then(Value::as_str).map(str::to_string),
-        resource_version: body.pointer("/preconditions/resourceVersion").and_then(Value::as_str).map(str::to_string),
+        uid: body
+            .pointer("/preconditions/uid")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        resource_version: body
+            .pointer("/preconditions/resourceVersion")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     })
 }
 
-fn delete(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>, name: &str, req: &Request, query: &Query, record: &mut AuditEvent) -> Result<Response, ApiError> {
+fn delete(
+    s: &mut ApiServer,
+    res: &'static Resource,
+    ns: Option<&str>,
+    name: &str,
+    req: &Request,
+    query: &Query,
+    record: &mut AuditEvent,
+) -> Result<Response, ApiError> {
     let opts = delete_options(req, query)?;
     delete_one(s, res, ns, name, &opts, record)
 }
 
-fn delete_one(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>, name: &str, opts: &DeleteOptions, record: &mut AuditEvent) -> Result<Response, ApiError> {
+fn delete_one(
+    s: &mut ApiServer,
+    res: &'static Resource,
+    ns: Option<&str>,
+    name: &str,
+    opts: &DeleteOptions,
+    record: &mut AuditEvent,
+) -> Result<Response, ApiError> {
     let key = res.key(ns, name);
-    let kv = s.store.get(&key).cloned().ok_or_else(|| not_found(res, name))?;
+    let kv = s
+        .store
+        .get(&key)
+        .cloned()
+        .ok_or_else(|| not_found(res, name))?;
     let mut obj = ApiServer::decode(&kv)?;
     if let Some(uid) = &opts.uid {
         if uid != meta::uid(&obj) {
-            return Err(ApiError::Conflict { group: res.group.into(), resource: res.qualified_name(), name: name.into(), detail: format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", meta::uid(&obj)) });
+            return Err(ApiError::Conflict {
+                group: res.group.into(),
+                resource: res.qualified_name(),
+                name: name.into(),
+                detail: format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    meta::uid(&obj)
+                ),
+            });
         }
     }
     if let Some(rv) = &opts.resource_version {
@@ -579,7 +919,11 @@ fn delete_one(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>, name:
             return Err(ApiError::Conflict { group: res.group.into(), resource: res.qualified_name(), name: name.into(), detail: format!("Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}", kv.mod_revision) });
         }
     }
-    let mut finalizers: Vec<Value> = obj.pointer("/metadata/finalizers").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut finalizers: Vec<Value> = obj
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let add = match opts.propagation.as_str() {
         "Foreground" => Some("foregroundDeletion"),
         "Orphan" => Some("orphan"),
@@ -592,9 +936,20 @@ fn delete_one(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>, name:
     }
     // A bound, running pod is deleted gracefully: the kubelet stops it, then removes it.
     let pod_grace = if res.kind == "Pod" {
-        let bound = !obj.pointer("/spec/nodeName").and_then(Value::as_str).unwrap_or_default().is_empty();
-        let terminal = matches!(obj.pointer("/status/phase").and_then(Value::as_str), Some("Succeeded" | "Failed"));
-        let grace = opts.grace.unwrap_or_else(|| obj.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(30));
+        let bound = !obj
+            .pointer("/spec/nodeName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .is_empty();
+        let terminal = matches!(
+            obj.pointer("/status/phase").and_then(Value::as_str),
+            Some("Succeeded" | "Failed")
+        );
+        let grace = opts.grace.unwrap_or_else(|| {
+            obj.pointer("/spec/terminationGracePeriodSeconds")
+                .and_then(Value::as_i64)
+                .unwrap_or(30)
+        });
         (bound && !terminal && grace > 0).then_some(grace)
     } else {
         None
@@ -606,7 +961,10 @@ fn delete_one(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>, name:
         if obj.pointer("/metadata/deletionTimestamp").is_none() {
             let grace = pod_grace.unwrap_or(0);
             let m = meta::metadata_mut(&mut obj);
-            m.insert("deletionTimestamp".into(), json!(s.now.plus_secs(grace).rfc3339()));
+            m.insert(
+                "deletionTimestamp".into(),
+                json!(s.now.plus_secs(grace).rfc3339()),
+            );
             m.insert("deletionGracePeriodSeconds".into(), json!(grace));
             if !finalizers.is_empty() {
                 m.insert("finalizers".into(), Value::Array(finalizers));
@@ -614,19 +972,36 @@ fn delete_one(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>, name:
             if namespace_finalizers {
                 obj["status"]["phase"] = json!("Terminating");
             }
-            let resp = s.store.txn(Txn { compares: vec![Compare::mod_revision(&key, kv.mod_revision)], success: vec![Op::Put { key: key.clone(), value: store_object(&obj)? }], failure: vec![] });
+            let resp = s.store.txn(Txn {
+                compares: vec![Compare::mod_revision(&key, kv.mod_revision)],
+                success: vec![Op::Put {
+                    key: key.clone(),
+                    value: store_object(&obj)?,
+                }],
+                failure: vec![],
+            });
             if !resp.succeeded {
                 return Err(conflict(res, name));
             }
             record.resource_version = Some(resp.revision);
             record.stages.push(stage("storage", &format!("marked {key} for deletion (propagationPolicy={}, grace {grace}s) at revision {}", opts.propagation, resp.revision)));
-            obj = ApiServer::decode(s.store.get(&key).ok_or_else(|| ApiError::internal("object vanished"))?)?;
+            obj = ApiServer::decode(
+                s.store
+                    .get(&key)
+                    .ok_or_else(|| ApiError::internal("object vanished"))?,
+            )?;
         } else {
-            record.stages.push(stage("storage", "already being deleted"));
+            record
+                .stages
+                .push(stage("storage", "already being deleted"));
         }
         response_object = obj;
     } else {
-        let resp = s.store.txn(Txn { compares: vec![Compare::mod_revision(&key, kv.mod_revision)], success: vec![Op::Delete { key: key.clone() }], failure: vec![] });
+        let resp = s.store.txn(Txn {
+            compares: vec![Compare::mod_revision(&key, kv.mod_revision)],
+            success: vec![Op::Delete { key: key.clone() }],
+            failure: vec![],
+        });
         if !resp.succeeded {
             return Err(conflict(res, name));
         }
@@ -634,7 +1009,13 @@ fn delete_one(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>, name:
             return Err(not_found(res, name));
         }
         record.resource_version = Some(resp.revision);
-        record.stages.push(stage("storage", &format!("deleted {key} (propagationPolicy={}) at revision {}", opts.propagation, resp.revision)));
+        record.stages.push(stage(
+            "storage",
+            &format!(
+                "deleted {key} (propagationPolicy={}) at revision {}",
+                opts.propagation, resp.revision
+            ),
+        ));
         response_object = obj;
     }
     s.note_write(&key);
@@ -648,11 +1029,22 @@ fn delete_one(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>, name:
     Ok(Response::json(200, &success_status(details)))
 }
 
-fn delete_collection(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>, req: &Request, query: &Query, record: &mut AuditEvent) -> Result<Response, ApiError> {
+fn delete_collection(
+    s: &mut ApiServer,
+    res: &'static Resource,
+    ns: Option<&str>,
+    req: &Request,
+    query: &Query,
+    record: &mut AuditEvent,
+) -> Result<Response, ApiError> {
     let opts = delete_options(req, query)?;
-    let label = Selector::parse(query.get("labelSelector").unwrap_or_default()).map_err(ApiError::bad_request)?;
-    let field = FieldSelector::parse(query.get("fieldSelector").unwrap_or_default()).map_err(ApiError::bad_request)?;
-    field.check_supported(res.kind).map_err(ApiError::bad_request)?;
+    let label = Selector::parse(query.get("labelSelector").unwrap_or_default())
+        .map_err(ApiError::bad_request)?;
+    let field = FieldSelector::parse(query.get("fieldSelector").unwrap_or_default())
+        .map_err(ApiError::bad_request)?;
+    field
+        .check_supported(res.kind)
+        .map_err(ApiError::bad_request)?;
     let names: Vec<(Option<String>, String)> = s
         .store
         .range(&res.key_prefix(ns), None, 0)
@@ -660,28 +1052,58 @@ fn delete_collection(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>
         .iter()
         .filter_map(|kv| ApiServer::decode(kv).ok())
         .filter(|o| label.matches(o) && field.matches(res.kind, o))
-        .map(|o| (Some(meta::namespace(&o).to_string()).filter(|n| !n.is_empty()), meta::name(&o).to_string()))
+        .map(|o| {
+            (
+                Some(meta::namespace(&o).to_string()).filter(|n| !n.is_empty()),
+                meta::name(&o).to_string(),
+            )
+        })
         .collect();
     let mut items = Vec::new();
     for (ns, name) in names {
         let r = delete_one(s, res, ns.as_deref(), &name, &opts, record)?;
         items.push(r.value());
     }
-    Ok(Response::json(200, &json!({"kind": format!("{}List", res.kind), "apiVersion": res.api_version(), "metadata": {"resourceVersion": s.store.revision().to_string()}, "items": items})))
+    Ok(Response::json(
+        200,
+        &json!({"kind": format!("{}List", res.kind), "apiVersion": res.api_version(), "metadata": {"resourceVersion": s.store.revision().to_string()}, "items": items}),
+    ))
 }
 
-fn self_subject_access_review(s: &mut ApiServer, user: &UserInfo, req: &Request) -> Result<Response, ApiError> {
+fn self_subject_access_review(
+    s: &mut ApiServer,
+    user: &UserInfo,
+    req: &Request,
+) -> Result<Response, ApiError> {
     let mut review = decode_body(req)?;
     let ra = &review["spec"]["resourceAttributes"];
     let nra = &review["spec"]["nonResourceAttributes"];
     let get = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
     let attrs = if nra.is_object() {
-        super::authorization::Attributes { verb: get(nra, "verb"), group: String::new(), resource: String::new(), subresource: String::new(), namespace: String::new(), name: String::new(), path: Some(get(nra, "path")) }
+        super::authorization::Attributes {
+            verb: get(nra, "verb"),
+            group: String::new(),
+            resource: String::new(),
+            subresource: String::new(),
+            namespace: String::new(),
+            name: String::new(),
+            path: Some(get(nra, "path")),
+        }
     } else {
-        super::authorization::Attributes { verb: get(ra, "verb"), group: get(ra, "group"), resource: get(ra, "resource"), subresource: get(ra, "subresource"), namespace: get(ra, "namespace"), name: get(ra, "name"), path: None }
+        super::authorization::Attributes {
+            verb: get(ra, "verb"),
+            group: get(ra, "group"),
+            resource: get(ra, "resource"),
+            subresource: get(ra, "subresource"),
+            namespace: get(ra, "namespace"),
+            name: get(ra, "name"),
+            path: None,
+        }
     };
     let status = match s.authorize(user, &attrs) {
-        super::authorization::Decision::Allow { reason } => json!({"allowed": true, "reason": reason}),
+        super::authorization::Decision::Allow { reason } => {
+            json!({"allowed": true, "reason": reason})
+        }
         super::authorization::Decision::Deny => json!({"allowed": false}),
     };
     review["status"] = status;
@@ -691,9 +1113,16 @@ fn self_subject_access_review(s: &mut ApiServer, user: &UserInfo, req: &Request)
     Ok(Response::json(201, &review))
 }
 
-fn self_subject_rules_review(s: &mut ApiServer, user: &UserInfo, req: &Request) -> Result<Response, ApiError> {
+fn self_subject_rules_review(
+    s: &mut ApiServer,
+    user: &UserInfo,
+    req: &Request,
+) -> Result<Response, ApiError> {
     let mut review = decode_body(req)?;
-    let ns = review["spec"]["namespace"].as_str().unwrap_or_default().to_string();
+    let ns = review["spec"]["namespace"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let rules = s.rules_for(user, &ns);
     let resource_rules: Vec<Value> = rules
         .iter()

@@ -38,8 +38,8 @@ use audit::{AuditEvent, AuditLog, Stage};
 use authentication::{TokenAuthenticator, UserInfo};
 use authorization::rbac::{forbidden_message, RbacIndex};
 use authorization::{Attributes, Decision};
-pub use request::{Method, Request, Response};
 use request::{parse_target, Query, Target};
+pub use request::{Method, Request, Response};
 pub use status::ApiError;
 
 /// Bodies over this size are refused with 413, as kube-apiserver's 3 MiB limit does.
@@ -55,14 +55,25 @@ pub struct Config {
     pub seed: u64,
     pub history_limit: usize,
     pub start: Time,
+    /// Bearer tokens: (token, user, groups).
+    pub tokens: Vec<(String, String, Vec<String>)>,
 }
 
 impl Default for Config {
+    /// The in-page cluster: the well-known admin and viewer tokens.
     fn default() -> Self {
         Config {
             seed: 1,
             history_limit: crate::store::DEFAULT_HISTORY_LIMIT,
             start: EPOCH,
+            tokens: vec![
+                (
+                    ADMIN_TOKEN.into(),
+                    "kubernetes-admin".into(),
+                    vec!["system:masters".into()],
+                ),
+                (VIEWER_TOKEN.into(), "viewer".into(), vec![]),
+            ],
         }
     }
 }
@@ -84,8 +95,10 @@ pub struct ApiServer {
 impl ApiServer {
     pub fn new(config: Config) -> ApiServer {
         let mut authn = TokenAuthenticator::default();
-        authn.add(ADMIN_TOKEN, "kubernetes-admin", &["system:masters"]);
-        authn.add(VIEWER_TOKEN, "viewer", &[]);
+        for (token, user, groups) in &config.tokens {
+            let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+            authn.add(token, user, &groups);
+        }
         let mut server = ApiServer {
             store: Store::with_history_limit(config.history_limit),
             now: config.start,
@@ -122,7 +135,11 @@ impl ApiServer {
         }));
         for obj in objects {
             let r = self.create_as_system(&obj);
-            debug_assert!(r.code == 201, "bootstrap object refused: {:?}", String::from_utf8_lossy(&r.body));
+            debug_assert!(
+                r.code == 201,
+                "bootstrap object refused: {:?}",
+                String::from_utf8_lossy(&r.body)
+            );
         }
     }
 
@@ -131,15 +148,26 @@ impl ApiServer {
         let api_version = obj["apiVersion"].as_str().unwrap_or_default();
         let kind = obj["kind"].as_str().unwrap_or_default();
         let Some(res) = registry::find_kind(api_version, kind) else {
-            return Response::error(&ApiError::bad_request(format!("no kind {kind:?} in {api_version:?}")));
+            return Response::error(&ApiError::bad_request(format!(
+                "no kind {kind:?} in {api_version:?}"
+            )));
         };
         let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str);
-        let base = if res.group.is_empty() { "/api/v1".to_string() } else { format!("/apis/{}", res.api_version()) };
+        let base = if res.group.is_empty() {
+            "/api/v1".to_string()
+        } else {
+            format!("/apis/{}", res.api_version())
+        };
         let path = match ns {
             Some(ns) if res.namespaced => format!("{base}/namespaces/{ns}/{}", res.name),
             _ => format!("{base}/{}", res.name),
         };
-        self.handle(&Request::new(Method::Post, &path).bearer(ADMIN_TOKEN).json(obj))
+        let system = UserInfo {
+            name: "system:apiserver".into(),
+            uid: "system:apiserver".into(),
+            groups: vec!["system:masters".into(), "system:authenticated".into()],
+        };
+        self.handle_as(system, &Request::new(Method::Post, &path).json(obj))
     }
 
     pub fn now(&self) -> Time {
@@ -175,8 +203,18 @@ impl ApiServer {
         self.store.compact(rev)
     }
 
-    /// Serves one request.
+    /// Serves one request, authenticating its bearer token.
     pub fn handle(&mut self, req: &Request) -> Response {
+        self.handle_with(None, req)
+    }
+
+    /// Serves one request of an already authenticated user: the in-process components
+    /// (controllers, scheduler, kubelets) and the API server's own bootstrap.
+    pub fn handle_as(&mut self, user: UserInfo, req: &Request) -> Response {
+        self.handle_with(Some(user), req)
+    }
+
+    fn handle_with(&mut self, user: Option<UserInfo>, req: &Request) -> Response {
         let mut record = AuditEvent {
             seq: 0,
             time: self.now,
@@ -189,7 +227,7 @@ impl ApiServer {
             stages: Vec::new(),
             resource_version: None,
         };
-        let response = match self.serve(req, &mut record) {
+        let response = match self.serve(user, req, &mut record) {
             Ok(r) => r,
             Err(e) => Response::error(&e),
         };
@@ -201,16 +239,29 @@ impl ApiServer {
         response
     }
 
-    fn serve(&mut self, req: &Request, record: &mut AuditEvent) -> Result<Response, ApiError> {
-        let user = self.authn.authenticate(req.authorization.as_deref());
+    fn serve(
+        &mut self,
+        user: Option<UserInfo>,
+        req: &Request,
+        record: &mut AuditEvent,
+    ) -> Result<Response, ApiError> {
+        let user = user.or_else(|| self.authn.authenticate(req.authorization.as_deref()));
         let Some(user) = user else {
-            record.stages.push(stage("authentication", "no valid bearer token: anonymous requests are rejected"));
+            record.stages.push(stage(
+                "authentication",
+                "no valid bearer token: anonymous requests are rejected",
+            ));
             return Err(ApiError::Unauthorized);
         };
         record.user = user.name.clone();
-        record.stages.push(stage("authentication", &format!("user {:?} groups {:?}", user.name, user.groups)));
+        record.stages.push(stage(
+            "authentication",
+            &format!("user {:?} groups {:?}", user.name, user.groups),
+        ));
         if req.body.len() > MAX_REQUEST_BODY_BYTES {
-            return Err(ApiError::TooLarge { limit: MAX_REQUEST_BODY_BYTES });
+            return Err(ApiError::TooLarge {
+                limit: MAX_REQUEST_BODY_BYTES,
+            });
         }
         let query = Query::parse(&req.query);
         let target = parse_target(req.method, &req.path, &query)?;
@@ -236,7 +287,11 @@ impl ApiServer {
         };
         record.verb = attrs.verb.clone();
         if attrs.path.is_none() {
-            record.resource = if attrs.subresource.is_empty() { attrs.resource.clone() } else { format!("{}/{}", attrs.resource, attrs.subresource) };
+            record.resource = if attrs.subresource.is_empty() {
+                attrs.resource.clone()
+            } else {
+                format!("{}/{}", attrs.resource, attrs.subresource)
+            };
             record.namespace = attrs.namespace.clone();
             record.name = attrs.name.clone();
         }
@@ -244,7 +299,9 @@ impl ApiServer {
             Decision::Allow { reason } => record.stages.push(stage("authorization", &reason)),
             Decision::Deny => {
                 let message = forbidden_message(&user, &attrs);
-                record.stages.push(stage("authorization", &format!("denied: {message}")));
+                record
+                    .stages
+                    .push(stage("authorization", &format!("denied: {message}")));
                 return Err(ApiError::Forbidden {
                     message,
                     name: attrs.name,
@@ -283,28 +340,47 @@ impl ApiServer {
     /// everything before RBAC is asked (so the bootstrap policy itself can be written).
     pub fn authorize(&mut self, user: &UserInfo, attrs: &Attributes) -> Decision {
         if user.groups.iter().any(|g| g == "system:masters") {
-            return Decision::Allow { reason: "allowed: member of the privileged group \"system:masters\"".into() };
+            return Decision::Allow {
+                reason: "allowed: member of the privileged group \"system:masters\"".into(),
+            };
         }
         self.rbac_index().authorize(user, attrs)
     }
 
     /// Every RBAC rule that applies to `user` in `namespace` (for `auth can-i --list`).
-    pub fn rules_for(&mut self, user: &UserInfo, namespace: &str) -> Vec<k8s_openapi::api::rbac::v1::PolicyRule> {
-        self.rbac_index().rules_for(user, namespace).into_iter().map(|(_, r)| r).collect()
+    pub fn rules_for(
+        &mut self,
+        user: &UserInfo,
+        namespace: &str,
+    ) -> Vec<k8s_openapi::api::rbac::v1::PolicyRule> {
+        self.rbac_index()
+            .rules_for(user, namespace)
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect()
     }
 
     /// Decodes a stored value, filling in `resourceVersion` from the key's mod revision (the
     /// store never holds it inside the value, as etcd3 storage upstream).
     fn decode(kv: &KeyValue) -> Result<Value, ApiError> {
-        let mut obj: Value = serde_json::from_slice(&kv.value).map_err(|e| ApiError::internal(format!("decoding stored object {}: {e}", kv.key)))?;
-        crate::api::meta::metadata_mut(&mut obj).insert("resourceVersion".into(), Value::String(kv.mod_revision.to_string()));
+        let mut obj: Value = serde_json::from_slice(&kv.value)
+            .map_err(|e| ApiError::internal(format!("decoding stored object {}: {e}", kv.key)))?;
+        crate::api::meta::metadata_mut(&mut obj).insert(
+            "resourceVersion".into(),
+            Value::String(kv.mod_revision.to_string()),
+        );
         Ok(obj)
     }
 
     fn note_write(&mut self, key: &str) {
-        if ["clusterroles", "clusterrolebindings", "roles", "rolebindings"]
-            .iter()
-            .any(|r| key.starts_with(&format!("/registry/{r}/")))
+        if [
+            "clusterroles",
+            "clusterrolebindings",
+            "roles",
+            "rolebindings",
+        ]
+        .iter()
+        .any(|r| key.starts_with(&format!("/registry/{r}/")))
         {
             self.rbac = None;
         }
@@ -312,7 +388,9 @@ impl ApiServer {
 }
 
 fn typed<T: serde::de::DeserializeOwned>(vals: Vec<Value>) -> Vec<T> {
-    vals.into_iter().filter_map(|v| serde_json::from_value(v).ok()).collect()
+    vals.into_iter()
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .collect()
 }
 
 fn stage(name: &str, outcome: &str) -> Stage {

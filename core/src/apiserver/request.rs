@@ -129,7 +129,10 @@ impl Query {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn flag(&self, key: &str) -> bool {
@@ -180,7 +183,11 @@ pub enum Target {
 }
 
 pub fn parse_target(method: Method, path: &str, query: &Query) -> Result<Target, ApiError> {
-    let parts: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let parts: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     let (group, version, rest) = match parts.as_slice() {
         ["api", v, rest @ ..] if !rest.is_empty() => ("", *v, rest),
         ["apis", g, v, rest @ ..] if !rest.is_empty() => (*g, *v, rest),
@@ -241,20 +248,49 @@ mod tests {
 
     #[test]
     fn parses_paths_like_the_request_info_factory() {
-        let Target::Resource(i) = info(Method::Get, "/apis/apps/v1/namespaces/default/deployments/web/scale") else {
+        let Target::Resource(i) = info(
+            Method::Get,
+            "/apis/apps/v1/namespaces/default/deployments/web/scale",
+        ) else {
             panic!()
         };
         assert_eq!(
-            (i.verb, i.group.as_str(), i.resource.as_str(), i.namespace.as_deref(), i.name.as_deref(), i.subresource.as_deref()),
-            ("get", "apps", "deployments", Some("default"), Some("web"), Some("scale"))
+            (
+                i.verb,
+                i.group.as_str(),
+                i.resource.as_str(),
+                i.namespace.as_deref(),
+                i.name.as_deref(),
+                i.subresource.as_deref()
+            ),
+            (
+                "get",
+                "apps",
+                "deployments",
+                Some("default"),
+                Some("web"),
+                Some("scale")
+            )
         );
-        let Target::Resource(i) = info(Method::Get, "/api/v1/namespaces/kube-system") else { panic!() };
-        assert_eq!((i.verb, i.resource.as_str(), i.name.as_deref()), ("get", "namespaces", Some("kube-system")));
-        let Target::Resource(i) = info(Method::Get, "/api/v1/pods?watch=true") else { panic!() };
+        let Target::Resource(i) = info(Method::Get, "/api/v1/namespaces/kube-system") else {
+            panic!()
+        };
+        assert_eq!(
+            (i.verb, i.resource.as_str(), i.name.as_deref()),
+            ("get", "namespaces", Some("kube-system"))
+        );
+        let Target::Resource(i) = info(Method::Get, "/api/v1/pods?watch=true") else {
+            panic!()
+        };
         assert_eq!((i.verb, i.namespace), ("watch", None));
-        let Target::Resource(i) = info(Method::Delete, "/api/v1/namespaces/a/pods") else { panic!() };
+        let Target::Resource(i) = info(Method::Delete, "/api/v1/namespaces/a/pods") else {
+            panic!()
+        };
         assert_eq!(i.verb, "deletecollection");
-        assert!(matches!(info(Method::Get, "/apis"), Target::NonResource { .. }));
+        assert!(matches!(
+            info(Method::Get, "/apis"),
+            Target::NonResource { .. }
+        ));
     }
 
     #[test]

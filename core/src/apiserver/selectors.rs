@@ -100,14 +100,31 @@ impl Selector {
                 });
             }
         }
-        for e in ls.get("matchExpressions").and_then(Value::as_array).into_iter().flatten() {
-            let key = e.get("key").and_then(Value::as_str).unwrap_or_default().to_string();
+        for e in ls
+            .get("matchExpressions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let key = e
+                .get("key")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             let values: Vec<String> = e
                 .get("values")
                 .and_then(Value::as_array)
-                .map(|vs| vs.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .map(|vs| {
+                    vs.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default();
-            let op = match e.get("operator").and_then(Value::as_str).unwrap_or_default() {
+            let op = match e
+                .get("operator")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+            {
                 "In" => Op::In,
                 "NotIn" => Op::NotIn,
                 "Exists" => Op::Exists,
@@ -124,9 +141,10 @@ impl Selector {
 
     pub fn matches_labels(&self, labels: Option<&serde_json::Map<String, Value>>) -> bool {
         !self.nothing
-            && self.requirements.iter().all(|r| {
-                r.matches(labels.and_then(|l| l.get(&r.key)).and_then(Value::as_str))
-            })
+            && self
+                .requirements
+                .iter()
+                .all(|r| r.matches(labels.and_then(|l| l.get(&r.key)).and_then(Value::as_str)))
     }
 
     /// Whether an object's `metadata.labels` match.
@@ -199,7 +217,13 @@ fn parse_term(term: &str) -> Result<Requirement, String> {
             values: set_values(&rest)?,
         });
     }
-    for (sym, op) in [("!=", Op::NotEquals), ("==", Op::Equals), ("=", Op::Equals), (">", Op::GreaterThan), ("<", Op::LessThan)] {
+    for (sym, op) in [
+        ("!=", Op::NotEquals),
+        ("==", Op::Equals),
+        ("=", Op::Equals),
+        (">", Op::GreaterThan),
+        ("<", Op::LessThan),
+    ] {
         if let Some((k, v)) = term.split_once(sym) {
             let key = k.trim().to_string();
             validate_key(&key)?;
@@ -229,7 +253,9 @@ fn parse_term(term: &str) -> Result<Requirement, String> {
 
 fn validate_key(key: &str) -> Result<(), String> {
     if key.is_empty() || key.contains(|c: char| c.is_whitespace() || "()!=<>".contains(c)) {
-        return Err(format!("unable to parse requirement: invalid label key {key:?}"));
+        return Err(format!(
+            "unable to parse requirement: invalid label key {key:?}"
+        ));
     }
     Ok(())
 }
@@ -254,7 +280,9 @@ impl FieldSelector {
             } else if let Some((f, v)) = term.split_once('=') {
                 (f, true, v)
             } else {
-                return Err(format!("invalid selector: '{s}'; can't understand '{term}'"));
+                return Err(format!(
+                    "invalid selector: '{s}'; can't understand '{term}'"
+                ));
             };
             requirements.push((field.trim().to_string(), equal, unescape(value)));
         }
@@ -267,7 +295,11 @@ impl FieldSelector {
 
     /// Checks that `kind` supports every field named.
     pub fn check_supported(&self, kind: &str) -> Result<(), String> {
-        match self.requirements.iter().find(|(f, _, _)| !supported(kind, f)) {
+        match self
+            .requirements
+            .iter()
+            .find(|(f, _, _)| !supported(kind, f))
+        {
             Some((field, _, _)) => Err(format!("field label not supported: {field}")),
             None => Ok(()),
         }
@@ -329,15 +361,28 @@ fn supported(kind: &str, field: &str) -> bool {
         || match kind {
             "Pod" => matches!(
                 field,
-                "spec.nodeName" | "spec.restartPolicy" | "spec.schedulerName" | "spec.serviceAccountName"
-                    | "spec.hostNetwork" | "status.phase" | "status.podIP" | "status.nominatedNodeName"
+                "spec.nodeName"
+                    | "spec.restartPolicy"
+                    | "spec.schedulerName"
+                    | "spec.serviceAccountName"
+                    | "spec.hostNetwork"
+                    | "status.phase"
+                    | "status.podIP"
+                    | "status.nominatedNodeName"
             ),
             "Event" => matches!(
                 field,
-                "involvedObject.kind" | "involvedObject.namespace" | "involvedObject.name"
-                    | "involvedObject.uid" | "involvedObject.apiVersion"
-                    | "involvedObject.resourceVersion" | "involvedObject.fieldPath" | "reason"
-                    | "reportingComponent" | "source" | "type"
+                "involvedObject.kind"
+                    | "involvedObject.namespace"
+                    | "involvedObject.name"
+                    | "involvedObject.uid"
+                    | "involvedObject.apiVersion"
+                    | "involvedObject.resourceVersion"
+                    | "involvedObject.fieldPath"
+                    | "reason"
+                    | "reportingComponent"
+                    | "source"
+                    | "type"
             ),
             "Node" => field == "spec.unschedulable",
             "Namespace" => field == "status.phase",
@@ -407,7 +452,9 @@ mod tests {
         .unwrap();
         assert_eq!(s.to_string(), "app=web,tier notin (db)");
         assert!(s.matches(&json!({"metadata": {"labels": {"app": "web"}}})));
-        assert!(!Selector::from_label_selector(&Value::Null).unwrap().matches(&json!({})));
+        assert!(!Selector::from_label_selector(&Value::Null)
+            .unwrap()
+            .matches(&json!({})));
     }
 
     #[test]
@@ -420,10 +467,22 @@ mod tests {
             ("status.phase==Pending", false),
         ];
         for (sel, want) in cases {
-            assert_eq!(FieldSelector::parse(sel).unwrap().matches("Pod", &pod), want, "{sel}");
+            assert_eq!(
+                FieldSelector::parse(sel).unwrap().matches("Pod", &pod),
+                want,
+                "{sel}"
+            );
         }
         let s = FieldSelector::parse("spec.bogus=1").unwrap();
-        assert_eq!(s.check_supported("Pod"), Err("field label not supported: spec.bogus".into()));
-        assert_eq!(FieldSelector::parse("spec.nodeName=n1").unwrap().pinned("spec.nodeName"), Some("n1"));
+        assert_eq!(
+            s.check_supported("Pod"),
+            Err("field label not supported: spec.bogus".into())
+        );
+        assert_eq!(
+            FieldSelector::parse("spec.nodeName=n1")
+                .unwrap()
+                .pinned("spec.nodeName"),
+            Some("n1")
+        );
     }
 }

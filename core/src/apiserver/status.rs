@@ -66,7 +66,11 @@ impl FieldError {
         Self::new(FieldErrorType::Required, field, Value::Null, detail)
     }
 
-    pub fn invalid(field: impl Into<String>, value: impl Into<Value>, detail: impl Into<String>) -> Self {
+    pub fn invalid(
+        field: impl Into<String>,
+        value: impl Into<Value>,
+        detail: impl Into<String>,
+    ) -> Self {
         Self::new(FieldErrorType::Invalid, field, value.into(), detail)
     }
 
@@ -78,7 +82,11 @@ impl FieldError {
         Self::new(FieldErrorType::Duplicate, field, value.into(), "")
     }
 
-    pub fn not_supported(field: impl Into<String>, value: impl Into<Value>, supported: &[&str]) -> Self {
+    pub fn not_supported(
+        field: impl Into<String>,
+        value: impl Into<Value>,
+        supported: &[&str],
+    ) -> Self {
         let list: Vec<String> = supported.iter().map(|s| format!("\"{s}\"")).collect();
         Self::new(
             FieldErrorType::NotSupported,
@@ -97,7 +105,12 @@ impl FieldError {
         )
     }
 
-    pub fn new(kind: FieldErrorType, field: impl Into<String>, value: Value, detail: impl Into<String>) -> Self {
+    pub fn new(
+        kind: FieldErrorType,
+        field: impl Into<String>,
+        value: Value,
+        detail: impl Into<String>,
+    ) -> Self {
         FieldError {
             kind,
             field: field.into(),
@@ -262,13 +275,38 @@ impl ApiError {
             "code": self.code(),
         });
         let details = match self {
-            ApiError::NotFound { group, resource, name }
-            | ApiError::AlreadyExists { group, resource, name }
-            | ApiError::Conflict { group, resource, name, .. } => {
-                Some(details(name, group, resource.split('.').next().unwrap_or(resource)))
+            ApiError::NotFound {
+                group,
+                resource,
+                name,
             }
-            ApiError::Forbidden { name, group, resource, .. } => Some(details(name, group, resource)),
-            ApiError::Invalid { group, kind, name, causes } => {
+            | ApiError::AlreadyExists {
+                group,
+                resource,
+                name,
+            }
+            | ApiError::Conflict {
+                group,
+                resource,
+                name,
+                ..
+            } => Some(details(
+                name,
+                group,
+                resource.split('.').next().unwrap_or(resource),
+            )),
+            ApiError::Forbidden {
+                name,
+                group,
+                resource,
+                ..
+            } => Some(details(name, group, resource)),
+            ApiError::Invalid {
+                group,
+                kind,
+                name,
+                causes,
+            } => {
                 let mut d = details(name, group, kind.split('.').next().unwrap_or(kind));
                 d["causes"] = causes
                     .iter()
@@ -320,7 +358,10 @@ mod tests {
             name: "web".into(),
         };
         assert_eq!(e.to_string(), "deployments.apps \"web\" not found");
-        assert_eq!(e.status()["details"], json!({"name": "web", "group": "apps", "kind": "deployments"}));
+        assert_eq!(
+            e.status()["details"],
+            json!({"name": "web", "group": "apps", "kind": "deployments"})
+        );
         let e = ApiError::Invalid {
             group: "apps".into(),
             kind: "Deployment.apps".into(),

@@ -14,7 +14,13 @@ pub fn prepare_for_create(res: &Resource, obj: &mut Value, now: Time, uid: Strin
     let meta = crate::api::meta::metadata_mut(obj);
     meta.insert("uid".into(), json!(uid));
     meta.insert("creationTimestamp".into(), json!(now.rfc3339()));
-    for key in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "selfLink"] {
+    for key in [
+        "resourceVersion",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "managedFields",
+        "selfLink",
+    ] {
         meta.remove(key);
     }
     if res.has_generation {
@@ -24,7 +30,10 @@ pub fn prepare_for_create(res: &Resource, obj: &mut Value, now: Time, uid: Strin
     match res.kind {
         "Pod" => {
             let qos = qos_class(o.get("spec").unwrap_or(&Value::Null));
-            o.insert("status".into(), json!({"phase": "Pending", "qosClass": qos}));
+            o.insert(
+                "status".into(),
+                json!({"phase": "Pending", "qosClass": qos}),
+            );
         }
         "Namespace" => {
             o.insert("status".into(), json!({"phase": "Active"}));
@@ -64,14 +73,29 @@ pub fn prepare_for_update(res: &Resource, subresource: Option<&str>, new: &mut V
             }
         }
     }
-    let old_meta = old.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
+    let old_meta = old
+        .get("metadata")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let meta = crate::api::meta::metadata_mut(new);
-    for key in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace", "name"] {
+    for key in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+        "namespace",
+        "name",
+    ] {
         restore(meta, &old_meta, key);
     }
     meta.remove("managedFields");
     if res.has_generation && subresource.is_none() && new.get("spec") != old.get("spec") {
-        let g = old_meta.get("generation").and_then(Value::as_i64).unwrap_or(0);
+        let g = old_meta
+            .get("generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         crate::api::meta::metadata_mut(new).insert("generation".into(), json!(g + 1));
     }
 }

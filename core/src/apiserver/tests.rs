@@ -35,20 +35,40 @@ const DEPLOYS: &str = "/apis/apps/v1/namespaces/default/deployments";
 #[test]
 fn create_get_and_defaults() {
     let mut s = server();
-    let r = call(&mut s, Method::Post, DEPLOYS, Some(deployment("web", "nginx:1.14.2")));
+    let r = call(
+        &mut s,
+        Method::Post,
+        DEPLOYS,
+        Some(deployment("web", "nginx:1.14.2")),
+    );
     assert_eq!(r.code, 201, "{}", r.value());
     let d = call(&mut s, Method::Get, &format!("{DEPLOYS}/web"), None).value();
     assert_eq!(d["metadata"]["generation"], 1);
     assert_eq!(d["metadata"]["namespace"], "default");
     assert_eq!(d["spec"]["strategy"]["rollingUpdate"]["maxSurge"], "25%");
-    assert_eq!(d["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"], "IfNotPresent");
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"],
+        "IfNotPresent"
+    );
     assert!(d["metadata"]["uid"].as_str().unwrap().len() == 36);
-    let rv: i64 = d["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap();
+    let rv: i64 = d["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(rv, s.revision());
-    let again = call(&mut s, Method::Post, DEPLOYS, Some(deployment("web", "nginx:1.14.2")));
+    let again = call(
+        &mut s,
+        Method::Post,
+        DEPLOYS,
+        Some(deployment("web", "nginx:1.14.2")),
+    );
     assert_eq!(again.code, 409);
     assert_eq!(again.value()["reason"], "AlreadyExists");
-    assert_eq!(again.value()["message"], "deployments.apps \"web\" already exists");
+    assert_eq!(
+        again.value()["message"],
+        "deployments.apps \"web\" already exists"
+    );
 }
 
 #[test]
@@ -63,8 +83,16 @@ fn authentication_and_rbac() {
         }
         s.handle(&r)
     };
-    assert_eq!(viewer(&mut s, Method::Get, "/api/v1/namespaces/default/pods", None).code, 200);
-    let denied = viewer(&mut s, Method::Post, DEPLOYS, Some(deployment("web", "nginx")));
+    assert_eq!(
+        viewer(&mut s, Method::Get, "/api/v1/namespaces/default/pods", None).code,
+        200
+    );
+    let denied = viewer(
+        &mut s,
+        Method::Post,
+        DEPLOYS,
+        Some(deployment("web", "nginx")),
+    );
     assert_eq!(denied.code, 403);
     assert_eq!(
         denied.value()["message"],
@@ -72,7 +100,11 @@ fn authentication_and_rbac() {
     );
     let nodes = viewer(&mut s, Method::Get, "/api/v1/nodes", None);
     assert_eq!(nodes.value()["message"], "nodes is forbidden: User \"viewer\" cannot list resource \"nodes\" in API group \"\" at the cluster scope");
-    assert_eq!(s.store().count("/registry/deployments/"), 0, "a denied request stores nothing");
+    assert_eq!(
+        s.store().count("/registry/deployments/"),
+        0,
+        "a denied request stores nothing"
+    );
     assert_eq!(s.audit().last().unwrap().code, 403);
 }
 
@@ -85,8 +117,21 @@ fn validation_errors_carry_field_causes() {
     let r = call(&mut s, Method::Post, DEPLOYS, Some(bad)).value();
     assert_eq!(r["code"], 422);
     assert_eq!(r["reason"], "Invalid");
-    let fields: Vec<&str> = r["details"]["causes"].as_array().unwrap().iter().map(|c| c["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["metadata.name", "spec.replicas", "spec.template.metadata.labels", "spec.template.spec.containers[0].image"]);
+    let fields: Vec<&str> = r["details"]["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "metadata.name",
+            "spec.replicas",
+            "spec.template.metadata.labels",
+            "spec.template.spec.containers[0].image"
+        ]
+    );
     assert!(r["message"].as_str().unwrap().starts_with("Deployment.apps \"Bad_Name\" is invalid: [metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain"));
 }
 
@@ -94,23 +139,57 @@ fn validation_errors_carry_field_causes() {
 fn bad_bodies_are_rejected_and_change_nothing() {
     let mut s = server();
     let before = s.revision();
-    let r = s.handle(&Request::new(Method::Post, DEPLOYS).bearer(ADMIN_TOKEN).body("application/json", "{not json"));
-    assert_eq!((r.code, r.value()["reason"].clone()), (400, json!("BadRequest")));
+    let r = s.handle(
+        &Request::new(Method::Post, DEPLOYS)
+            .bearer(ADMIN_TOKEN)
+            .body("application/json", "{not json"),
+    );
+    assert_eq!(
+        (r.code, r.value()["reason"].clone()),
+        (400, json!("BadRequest"))
+    );
     let mut typed_wrong = deployment("web", "nginx");
     typed_wrong["spec"]["replicas"] = json!("three");
     let r = call(&mut s, Method::Post, DEPLOYS, Some(typed_wrong)).value();
     assert_eq!(r["code"], 400);
-    assert!(r["message"].as_str().unwrap().starts_with("Deployment in version \"v1\" cannot be handled as a Deployment:"), "{r}");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Deployment in version \"v1\" cannot be handled as a Deployment:"),
+        "{r}"
+    );
     let mut unknown = deployment("web", "nginx");
     unknown["spec"]["replicaz"] = json!(3);
-    let strict = s.handle(&Request::new(Method::Post, &format!("{DEPLOYS}?fieldValidation=Strict")).bearer(ADMIN_TOKEN).json(&unknown));
+    let strict = s.handle(
+        &Request::new(Method::Post, &format!("{DEPLOYS}?fieldValidation=Strict"))
+            .bearer(ADMIN_TOKEN)
+            .json(&unknown),
+    );
     assert_eq!(strict.value()["message"], "Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: unknown field \"spec.replicaz\"");
     let big = vec![b' '; MAX_REQUEST_BODY_BYTES + 1];
-    let r = s.handle(&Request::new(Method::Post, DEPLOYS).bearer(ADMIN_TOKEN).body("application/json", big));
-    assert_eq!((r.code, r.value()["reason"].clone()), (413, json!("RequestEntityTooLarge")));
-    let r = call(&mut s, Method::Get, "/apis/apps/v2/namespaces/default/deployments", None);
+    let r = s.handle(
+        &Request::new(Method::Post, DEPLOYS)
+            .bearer(ADMIN_TOKEN)
+            .body("application/json", big),
+    );
+    assert_eq!(
+        (r.code, r.value()["reason"].clone()),
+        (413, json!("RequestEntityTooLarge"))
+    );
+    let r = call(
+        &mut s,
+        Method::Get,
+        "/apis/apps/v2/namespaces/default/deployments",
+        None,
+    );
     assert_eq!(r.code, 404);
-    let r = call(&mut s, Method::Post, "/api/v1/namespaces/nope/configmaps", Some(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}})));
+    let r = call(
+        &mut s,
+        Method::Post,
+        "/api/v1/namespaces/nope/configmaps",
+        Some(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}})),
+    );
     assert_eq!(r.value()["message"], "namespaces \"nope\" not found");
     assert_eq!(s.revision(), before, "no failed request wrote");
     // Warn (the default) accepts and drops the unknown field, with a warning.
@@ -122,7 +201,12 @@ fn bad_bodies_are_rejected_and_change_nothing() {
 #[test]
 fn stale_update_conflicts_and_generation_moves_with_spec() {
     let mut s = server();
-    call(&mut s, Method::Post, DEPLOYS, Some(deployment("web", "nginx:1.14.2")));
+    call(
+        &mut s,
+        Method::Post,
+        DEPLOYS,
+        Some(deployment("web", "nginx:1.14.2")),
+    );
     let d = call(&mut s, Method::Get, &format!("{DEPLOYS}/web"), None).value();
     let mut newer = d.clone();
     newer["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:1.16.1");
@@ -137,29 +221,88 @@ fn stale_update_conflicts_and_generation_moves_with_spec() {
     let mut selector = call(&mut s, Method::Get, &format!("{DEPLOYS}/web"), None).value();
     selector["spec"]["selector"]["matchLabels"]["tier"] = json!("x");
     selector["spec"]["template"]["metadata"]["labels"]["tier"] = json!("x");
-    let r = call(&mut s, Method::Put, &format!("{DEPLOYS}/web"), Some(selector)).value();
+    let r = call(
+        &mut s,
+        Method::Put,
+        &format!("{DEPLOYS}/web"),
+        Some(selector),
+    )
+    .value();
     assert_eq!(r["details"]["causes"][0]["field"], "spec.selector");
-    assert!(r["message"].as_str().unwrap().ends_with("field is immutable"));
+    assert!(r["message"]
+        .as_str()
+        .unwrap()
+        .ends_with("field is immutable"));
 }
 
 #[test]
 fn patches_and_scale() {
     let mut s = server();
-    call(&mut s, Method::Post, DEPLOYS, Some(deployment("web", "nginx:1.14.2")));
+    call(
+        &mut s,
+        Method::Post,
+        DEPLOYS,
+        Some(deployment("web", "nginx:1.14.2")),
+    );
     let smp = json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:1.16.1"}]}}}});
-    let r = s.handle(&Request::new(Method::Patch, &format!("{DEPLOYS}/web")).bearer(ADMIN_TOKEN).body("application/strategic-merge-patch+json", smp.to_string()));
-    assert_eq!(r.value()["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.16.1");
-    let r = s.handle(&Request::new(Method::Patch, &format!("{DEPLOYS}/web")).bearer(ADMIN_TOKEN).body("application/merge-patch+json", r#"{"metadata":{"labels":{"team":"a"}}}"#));
-    assert_eq!(r.value()["metadata"]["labels"], json!({"app": "web", "team": "a"}));
-    let r = s.handle(&Request::new(Method::Patch, &format!("{DEPLOYS}/web")).bearer(ADMIN_TOKEN).body("application/json-patch+json", r#"[{"op":"replace","path":"/spec/replicas","value":5}]"#));
+    let r = s.handle(
+        &Request::new(Method::Patch, &format!("{DEPLOYS}/web"))
+            .bearer(ADMIN_TOKEN)
+            .body("application/strategic-merge-patch+json", smp.to_string()),
+    );
+    assert_eq!(
+        r.value()["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.16.1"
+    );
+    let r = s.handle(
+        &Request::new(Method::Patch, &format!("{DEPLOYS}/web"))
+            .bearer(ADMIN_TOKEN)
+            .body(
+                "application/merge-patch+json",
+                r#"{"metadata":{"labels":{"team":"a"}}}"#,
+            ),
+    );
+    assert_eq!(
+        r.value()["metadata"]["labels"],
+        json!({"app": "web", "team": "a"})
+    );
+    let r = s.handle(
+        &Request::new(Method::Patch, &format!("{DEPLOYS}/web"))
+            .bearer(ADMIN_TOKEN)
+            .body(
+                "application/json-patch+json",
+                r#"[{"op":"replace","path":"/spec/replicas","value":5}]"#,
+            ),
+    );
     assert_eq!(r.value()["spec"]["replicas"], 5);
-    let r = s.handle(&Request::new(Method::Patch, &format!("{DEPLOYS}/web/scale")).bearer(ADMIN_TOKEN).body("application/merge-patch+json", r#"{"spec":{"replicas":2}}"#));
+    let r = s.handle(
+        &Request::new(Method::Patch, &format!("{DEPLOYS}/web/scale"))
+            .bearer(ADMIN_TOKEN)
+            .body("application/merge-patch+json", r#"{"spec":{"replicas":2}}"#),
+    );
     assert_eq!(r.value()["kind"], "Scale");
     assert_eq!(r.value()["spec"]["replicas"], 2);
     assert_eq!(r.value()["status"]["selector"], "app=web");
-    let status_write = s.handle(&Request::new(Method::Patch, &format!("{DEPLOYS}/web")).bearer(ADMIN_TOKEN).body("application/merge-patch+json", r#"{"status":{"replicas":7}}"#));
-    assert!(status_write.value()["status"].get("replicas").is_none(), "status changes only through the status subresource");
-    let r = s.handle(&Request::new(Method::Patch, &format!("{DEPLOYS}/web/status")).bearer(ADMIN_TOKEN).body("application/merge-patch+json", r#"{"status":{"replicas":7}}"#));
+    let status_write = s.handle(
+        &Request::new(Method::Patch, &format!("{DEPLOYS}/web"))
+            .bearer(ADMIN_TOKEN)
+            .body(
+                "application/merge-patch+json",
+                r#"{"status":{"replicas":7}}"#,
+            ),
+    );
+    assert!(
+        status_write.value()["status"].get("replicas").is_none(),
+        "status changes only through the status subresource"
+    );
+    let r = s.handle(
+        &Request::new(Method::Patch, &format!("{DEPLOYS}/web/status"))
+            .bearer(ADMIN_TOKEN)
+            .body(
+                "application/merge-patch+json",
+                r#"{"status":{"replicas":7}}"#,
+            ),
+    );
     assert_eq!(r.value()["status"]["replicas"], 7);
 }
 
@@ -168,79 +311,257 @@ fn list_with_selectors_limit_and_continue() {
     let mut s = server();
     for i in 0..5 {
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("cm-{i}"), "labels": {"parity": if i % 2 == 0 { "even" } else { "odd" }}}});
-        assert_eq!(call(&mut s, Method::Post, "/api/v1/namespaces/default/configmaps", Some(cm)).code, 201);
+        assert_eq!(
+            call(
+                &mut s,
+                Method::Post,
+                "/api/v1/namespaces/default/configmaps",
+                Some(cm)
+            )
+            .code,
+            201
+        );
     }
-    let page = call(&mut s, Method::Get, "/api/v1/namespaces/default/configmaps?limit=2&labelSelector=parity%3Deven", None).value();
-    let names: Vec<&str> = page["items"].as_array().unwrap().iter().map(|i| i["metadata"]["name"].as_str().unwrap()).collect();
+    let page = call(
+        &mut s,
+        Method::Get,
+        "/api/v1/namespaces/default/configmaps?limit=2&labelSelector=parity%3Deven",
+        None,
+    )
+    .value();
+    let names: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["metadata"]["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["cm-0", "cm-2"]);
     let token = page["metadata"]["continue"].as_str().unwrap().to_string();
     let rest = call(&mut s, Method::Get, &format!("/api/v1/namespaces/default/configmaps?limit=2&labelSelector=parity%3Deven&continue={token}"), None).value();
-    let names: Vec<&str> = rest["items"].as_array().unwrap().iter().map(|i| i["metadata"]["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = rest["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["metadata"]["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["cm-4"]);
     assert!(rest["metadata"].get("continue").is_none());
-    let bad = call(&mut s, Method::Get, "/api/v1/namespaces/default/configmaps?fieldSelector=spec.nodeName%3Dx", None).value();
+    let bad = call(
+        &mut s,
+        Method::Get,
+        "/api/v1/namespaces/default/configmaps?fieldSelector=spec.nodeName%3Dx",
+        None,
+    )
+    .value();
     assert_eq!(bad["message"], "field label not supported: spec.nodeName");
 }
 
 #[test]
 fn watch_from_revision_with_selector_and_gone() {
-    let mut s = ApiServer::new(Config { history_limit: 50, ..Config::default() });
+    let mut s = ApiServer::new(Config {
+        history_limit: 50,
+        ..Config::default()
+    });
     let start = s.revision();
     let w = s.handle(&Request::new(Method::Get, &format!("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={start}&labelSelector=app%3Dweb")).bearer(ADMIN_TOKEN)).watch.unwrap();
     let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "labels": {"app": "web"}}});
-    call(&mut s, Method::Post, "/api/v1/namespaces/default/configmaps", Some(cm));
-    s.handle(&Request::new(Method::Patch, "/api/v1/namespaces/default/configmaps/a").bearer(ADMIN_TOKEN).body("application/merge-patch+json", r#"{"data":{"k":"v"}}"#));
-    s.handle(&Request::new(Method::Patch, "/api/v1/namespaces/default/configmaps/a").bearer(ADMIN_TOKEN).body("application/merge-patch+json", r#"{"metadata":{"labels":{"app":"db"}}}"#));
-    call(&mut s, Method::Delete, "/api/v1/namespaces/default/configmaps/a", None);
-    let types: Vec<String> = s.poll_watch(w).unwrap().iter().map(|e| e["type"].as_str().unwrap().to_string()).collect();
-    assert_eq!(types, ["ADDED", "MODIFIED", "DELETED"], "leaving the selector is a DELETED; the real delete is not seen");
+    call(
+        &mut s,
+        Method::Post,
+        "/api/v1/namespaces/default/configmaps",
+        Some(cm),
+    );
+    s.handle(
+        &Request::new(Method::Patch, "/api/v1/namespaces/default/configmaps/a")
+            .bearer(ADMIN_TOKEN)
+            .body("application/merge-patch+json", r#"{"data":{"k":"v"}}"#),
+    );
+    s.handle(
+        &Request::new(Method::Patch, "/api/v1/namespaces/default/configmaps/a")
+            .bearer(ADMIN_TOKEN)
+            .body(
+                "application/merge-patch+json",
+                r#"{"metadata":{"labels":{"app":"db"}}}"#,
+            ),
+    );
+    call(
+        &mut s,
+        Method::Delete,
+        "/api/v1/namespaces/default/configmaps/a",
+        None,
+    );
+    let types: Vec<String> = s
+        .poll_watch(w)
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        types,
+        ["ADDED", "MODIFIED", "DELETED"],
+        "leaving the selector is a DELETED; the real delete is not seen"
+    );
     for i in 0..60 {
-        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("x{i}")}});
-        call(&mut s, Method::Post, "/api/v1/namespaces/default/configmaps", Some(cm));
+        let cm =
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("x{i}")}});
+        call(
+            &mut s,
+            Method::Post,
+            "/api/v1/namespaces/default/configmaps",
+            Some(cm),
+        );
     }
-    let old = s.handle(&Request::new(Method::Get, &format!("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={start}")).bearer(ADMIN_TOKEN)).watch.unwrap();
+    let old = s
+        .handle(
+            &Request::new(
+                Method::Get,
+                &format!(
+                    "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={start}"
+                ),
+            )
+            .bearer(ADMIN_TOKEN),
+        )
+        .watch
+        .unwrap();
     let events = s.poll_watch(old).unwrap();
     assert_eq!(events[0]["type"], "ERROR");
     assert_eq!(events[0]["object"]["code"], 410);
     assert_eq!(events[0]["object"]["reason"], "Expired");
-    assert!(s.poll_watch(old).is_none(), "the watch ends after its error");
+    assert!(
+        s.poll_watch(old).is_none(),
+        "the watch ends after its error"
+    );
 }
 
 #[test]
 fn delete_with_finalizers_and_pods() {
     let mut s = server();
     let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "held", "finalizers": ["example.com/hold"]}});
-    call(&mut s, Method::Post, "/api/v1/namespaces/default/configmaps", Some(cm));
-    let r = call(&mut s, Method::Delete, "/api/v1/namespaces/default/configmaps/held", None).value();
+    call(
+        &mut s,
+        Method::Post,
+        "/api/v1/namespaces/default/configmaps",
+        Some(cm),
+    );
+    let r = call(
+        &mut s,
+        Method::Delete,
+        "/api/v1/namespaces/default/configmaps/held",
+        None,
+    )
+    .value();
     assert!(r["metadata"]["deletionTimestamp"].is_string());
-    assert_eq!(call(&mut s, Method::Get, "/api/v1/namespaces/default/configmaps/held", None).code, 200);
-    s.handle(&Request::new(Method::Patch, "/api/v1/namespaces/default/configmaps/held").bearer(ADMIN_TOKEN).body("application/merge-patch+json", r#"{"metadata":{"finalizers":null}}"#));
-    assert_eq!(call(&mut s, Method::Get, "/api/v1/namespaces/default/configmaps/held", None).code, 404, "gone with its last finalizer");
-    let r = call(&mut s, Method::Delete, DEPLOYS.to_string().as_str().replace("deployments", "deployments/x").as_str(), None);
+    assert_eq!(
+        call(
+            &mut s,
+            Method::Get,
+            "/api/v1/namespaces/default/configmaps/held",
+            None
+        )
+        .code,
+        200
+    );
+    s.handle(
+        &Request::new(Method::Patch, "/api/v1/namespaces/default/configmaps/held")
+            .bearer(ADMIN_TOKEN)
+            .body(
+                "application/merge-patch+json",
+                r#"{"metadata":{"finalizers":null}}"#,
+            ),
+    );
+    assert_eq!(
+        call(
+            &mut s,
+            Method::Get,
+            "/api/v1/namespaces/default/configmaps/held",
+            None
+        )
+        .code,
+        404,
+        "gone with its last finalizer"
+    );
+    let r = call(
+        &mut s,
+        Method::Delete,
+        DEPLOYS
+            .to_string()
+            .as_str()
+            .replace("deployments", "deployments/x")
+            .as_str(),
+        None,
+    );
     assert_eq!(r.value()["reason"], "NotFound");
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "web-"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
-    let created = call(&mut s, Method::Post, "/api/v1/namespaces/default/pods", Some(pod)).value();
+    let created = call(
+        &mut s,
+        Method::Post,
+        "/api/v1/namespaces/default/pods",
+        Some(pod),
+    )
+    .value();
     let name = created["metadata"]["name"].as_str().unwrap().to_string();
     assert!(name.starts_with("web-") && name.len() == 9, "{name}");
     assert_eq!(created["status"]["phase"], "Pending");
-    assert_eq!(created["spec"]["tolerations"].as_array().unwrap().len(), 2, "DefaultTolerationSeconds");
+    assert_eq!(
+        created["spec"]["tolerations"].as_array().unwrap().len(),
+        2,
+        "DefaultTolerationSeconds"
+    );
     assert_eq!(created["spec"]["serviceAccountName"], "default");
     let bind = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name}, "target": {"kind": "Node", "name": "node-1"}});
-    assert_eq!(call(&mut s, Method::Post, &format!("/api/v1/namespaces/default/pods/{name}/binding"), Some(bind.clone())).code, 201);
-    let again = call(&mut s, Method::Post, &format!("/api/v1/namespaces/default/pods/{name}/binding"), Some(bind)).value();
+    assert_eq!(
+        call(
+            &mut s,
+            Method::Post,
+            &format!("/api/v1/namespaces/default/pods/{name}/binding"),
+            Some(bind.clone())
+        )
+        .code,
+        201
+    );
+    let again = call(
+        &mut s,
+        Method::Post,
+        &format!("/api/v1/namespaces/default/pods/{name}/binding"),
+        Some(bind),
+    )
+    .value();
     assert_eq!(again["code"], 409);
-    let r = call(&mut s, Method::Delete, &format!("/api/v1/namespaces/default/pods/{name}"), None).value();
-    assert_eq!(r["metadata"]["deletionGracePeriodSeconds"], 30, "a bound pod waits for its kubelet");
+    let r = call(
+        &mut s,
+        Method::Delete,
+        &format!("/api/v1/namespaces/default/pods/{name}"),
+        None,
+    )
+    .value();
+    assert_eq!(
+        r["metadata"]["deletionGracePeriodSeconds"], 30,
+        "a bound pod waits for its kubelet"
+    );
 }
 
 #[test]
 fn tables_for_kubectl_get() {
     let mut s = server();
-    call(&mut s, Method::Post, DEPLOYS, Some(deployment("web", "nginx:1.14.2")));
+    call(
+        &mut s,
+        Method::Post,
+        DEPLOYS,
+        Some(deployment("web", "nginx:1.14.2")),
+    );
     s.set_time(s.now().plus_secs(125));
-    let t = s.handle(&Request::new(Method::Get, DEPLOYS).bearer(ADMIN_TOKEN).accept("application/json;as=Table;v=v1;g=meta.k8s.io,application/json")).value();
+    let t = s
+        .handle(
+            &Request::new(Method::Get, DEPLOYS)
+                .bearer(ADMIN_TOKEN)
+                .accept("application/json;as=Table;v=v1;g=meta.k8s.io,application/json"),
+        )
+        .value();
     assert_eq!(t["kind"], "Table");
-    assert_eq!(t["rows"][0]["cells"], json!(["web", "0/3", 0, 0, "2m5s", "web", "nginx:1.14.2", "app=web"]));
+    assert_eq!(
+        t["rows"][0]["cells"],
+        json!(["web", "0/3", 0, 0, "2m5s", "web", "nginx:1.14.2", "app=web"])
+    );
     assert_eq!(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
 }
 
@@ -248,9 +569,27 @@ fn tables_for_kubectl_get() {
 fn self_subject_access_review() {
     let mut s = server();
     let review = json!({"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1", "spec": {"resourceAttributes": {"namespace": "default", "verb": "delete", "resource": "pods"}}});
-    let r = s.handle(&Request::new(Method::Post, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews").bearer(VIEWER_TOKEN).json(&review)).value();
+    let r = s
+        .handle(
+            &Request::new(
+                Method::Post,
+                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+            )
+            .bearer(VIEWER_TOKEN)
+            .json(&review),
+        )
+        .value();
     assert_eq!(r["status"]["allowed"], false);
-    let r = s.handle(&Request::new(Method::Post, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews").bearer(ADMIN_TOKEN).json(&review)).value();
+    let r = s
+        .handle(
+            &Request::new(
+                Method::Post,
+                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+            )
+            .bearer(ADMIN_TOKEN)
+            .json(&review),
+        )
+        .value();
     assert_eq!(r["status"]["allowed"], true);
 }
 
@@ -259,8 +598,17 @@ fn same_seed_same_objects() {
     let run = || {
         let mut s = server();
         let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "p-"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
-        let created = call(&mut s, Method::Post, "/api/v1/namespaces/default/pods", Some(pod)).value();
-        (created["metadata"]["name"].clone(), created["metadata"]["uid"].clone())
+        let created = call(
+            &mut s,
+            Method::Post,
+            "/api/v1/namespaces/default/pods",
+            Some(pod),
+        )
+        .value();
+        (
+            created["metadata"]["name"].clone(),
+            created["metadata"]["uid"].clone(),
+        )
     };
     assert_eq!(run(), run());
 }

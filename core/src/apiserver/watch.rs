@@ -41,10 +41,21 @@ pub struct WatchSession {
     last_rv: i64,
 }
 
-pub fn start(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>, name: Option<&str>, req: &Request, query: &Query) -> Result<Response, ApiError> {
-    let label = Selector::parse(query.get("labelSelector").unwrap_or_default()).map_err(ApiError::bad_request)?;
-    let field = FieldSelector::parse(query.get("fieldSelector").unwrap_or_default()).map_err(ApiError::bad_request)?;
-    field.check_supported(res.kind).map_err(ApiError::bad_request)?;
+pub fn start(
+    s: &mut ApiServer,
+    res: &'static Resource,
+    ns: Option<&str>,
+    name: Option<&str>,
+    req: &Request,
+    query: &Query,
+) -> Result<Response, ApiError> {
+    let label = Selector::parse(query.get("labelSelector").unwrap_or_default())
+        .map_err(ApiError::bad_request)?;
+    let field = FieldSelector::parse(query.get("fieldSelector").unwrap_or_default())
+        .map_err(ApiError::bad_request)?;
+    field
+        .check_supported(res.kind)
+        .map_err(ApiError::bad_request)?;
     let rv_param = query.get("resourceVersion").unwrap_or_default();
     let prefix = res.key_prefix(ns);
     let mut session = WatchSession {
@@ -69,7 +80,11 @@ pub fn start(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>, name: 
                 session.pending.push_back(ev);
             }
         }
-        session.store_watch = Some(s.store.watch(&prefix, true, s.store.revision() + 1).map_err(|e| ApiError::internal(e.to_string()))?);
+        session.store_watch = Some(
+            s.store
+                .watch(&prefix, true, s.store.revision() + 1)
+                .map_err(|e| ApiError::internal(e.to_string()))?,
+        );
     } else {
         let rv: i64 = rv_param.parse().map_err(|_| {
             ApiError::bad_request(format!("resourceVersion: Invalid value: \"{rv_param}\": strconv.ParseUint: parsing \"{rv_param}\": invalid syntax"))
@@ -81,8 +96,12 @@ pub fn start(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>, name: 
             }
             Err(StoreError::Compacted { compacted, .. }) => {
                 // Upstream answers 200 and then a single ERROR event carrying 410 Expired.
-                let err = ApiError::Expired { message: format!("too old resource version: {rv} ({})", compacted - 1) };
-                session.pending.push_back(json!({"type": "ERROR", "object": err.status()}));
+                let err = ApiError::Expired {
+                    message: format!("too old resource version: {rv} ({})", compacted - 1),
+                };
+                session
+                    .pending
+                    .push_back(json!({"type": "ERROR", "object": err.status()}));
             }
             Err(e) => return Err(ApiError::internal(e.to_string())),
         }
@@ -101,7 +120,9 @@ pub fn start(s: &mut ApiServer, res: &'static Resource, ns: Option<&str>, name: 
 
 impl WatchSession {
     fn selects(&self, obj: &Value) -> bool {
-        self.name.as_deref().is_none_or(|n| crate::api::meta::name(obj) == n)
+        self.name
+            .as_deref()
+            .is_none_or(|n| crate::api::meta::name(obj) == n)
             && self.label.matches(obj)
             && self.field.matches(self.res.kind, obj)
     }
@@ -110,7 +131,12 @@ impl WatchSession {
         if self.table {
             let columns = !self.sent_columns;
             self.sent_columns = true;
-            let mut table = printers::table(self.res.kind, std::slice::from_ref(&obj), self.include_object.as_deref(), now);
+            let mut table = printers::table(
+                self.res.kind,
+                std::slice::from_ref(&obj),
+                self.include_object.as_deref(),
+                now,
+            );
             if !columns {
                 table["columnDefinitions"] = Value::Null;
             }

@@ -51,7 +51,9 @@ impl Time {
         if let Some(frac) = rest.strip_prefix('.') {
             let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
             let f = &frac[..digits];
-            millis = format!("{:0<3}", &f[..f.len().min(3)]).parse::<i64>().ok()?;
+            millis = format!("{:0<3}", &f[..f.len().min(3)])
+                .parse::<i64>()
+                .ok()?;
             rest = &frac[digits..];
         }
         let offset = match rest {
@@ -102,7 +104,12 @@ mod tests {
         assert_eq!(EPOCH.rfc3339(), "2026-01-01T00:00:00Z");
         assert_eq!(Time(0).rfc3339(), "1970-01-01T00:00:00Z");
         assert_eq!(Time(951_782_400_000).rfc3339(), "2000-02-29T00:00:00Z");
-        for t in [EPOCH, Time(0), Time(951_782_400_000), EPOCH.plus_secs(86_399 * 400)] {
+        for t in [
+            EPOCH,
+            Time(0),
+            Time(951_782_400_000),
+            EPOCH.plus_secs(86_399 * 400),
+        ] {
             assert_eq!(Time::parse_rfc3339(&t.rfc3339()), Some(t));
         }
         assert_eq!(

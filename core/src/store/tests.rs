@@ -19,7 +19,10 @@ fn revisions_follow_etcd() {
     let a = s.put("/a", v("2"));
     assert_eq!((a.create_revision, a.mod_revision, a.version), (2, 3, 2));
     assert!(s.delete("/a").is_some());
-    assert!(s.delete("/a").is_none(), "deleting a missing key writes nothing");
+    assert!(
+        s.delete("/a").is_none(),
+        "deleting a missing key writes nothing"
+    );
     assert_eq!(s.revision(), 4);
     let a = s.put("/a", v("3"));
     assert_eq!((a.create_revision, a.mod_revision, a.version), (5, 5, 1));
@@ -31,15 +34,27 @@ fn txn_compares_mod_revision() {
     let kv = s.put("/k", v("x"));
     let stale = Txn {
         compares: vec![Compare::mod_revision("/k", kv.mod_revision - 1)],
-        success: vec![Op::Put { key: "/k".into(), value: v("y") }],
+        success: vec![Op::Put {
+            key: "/k".into(),
+            value: v("y"),
+        }],
         failure: vec![Op::Get { key: "/k".into() }],
     };
     let r = s.txn(stale);
     assert!(!r.succeeded);
-    assert_eq!(r.revision, kv.mod_revision, "a failed compare writes nothing");
+    assert_eq!(
+        r.revision, kv.mod_revision,
+        "a failed compare writes nothing"
+    );
     let fresh = Txn {
         compares: vec![Compare::mod_revision("/k", kv.mod_revision)],
-        success: vec![Op::Put { key: "/k".into(), value: v("y") }, Op::Delete { key: "/k2".into() }],
+        success: vec![
+            Op::Put {
+                key: "/k".into(),
+                value: v("y"),
+            },
+            Op::Delete { key: "/k2".into() },
+        ],
         failure: vec![],
     };
     assert!(s.txn(fresh).succeeded);
@@ -53,7 +68,10 @@ fn range_with_limit_and_continue() {
         s.put(k, v(k));
     }
     let r = s.range("/p/", None, 2);
-    assert_eq!(r.kvs.iter().map(|k| &*k.key).collect::<Vec<_>>(), ["/p/a", "/p/b"]);
+    assert_eq!(
+        r.kvs.iter().map(|k| &*k.key).collect::<Vec<_>>(),
+        ["/p/a", "/p/b"]
+    );
     assert!(r.more);
     let r = s.range("/p/", Some("/p/b"), 2);
     assert_eq!(r.kvs.iter().map(|k| &*k.key).collect::<Vec<_>>(), ["/p/c"]);
@@ -70,15 +88,38 @@ fn watch_past_compaction_fails() {
     assert_eq!(s.revision(), 9);
     s.compact(6).unwrap();
     let w = s.watch("/a/", true, 6).unwrap();
-    let revs: Vec<i64> = s.take_events(w).unwrap().iter().map(|e| e.revision.main).collect();
+    let revs: Vec<i64> = s
+        .take_events(w)
+        .unwrap()
+        .iter()
+        .map(|e| e.revision.main)
+        .collect();
     assert_eq!(revs, [6, 7, 8, 9]);
     assert_eq!(
         s.watch("/a/", true, 5),
-        Err(StoreError::Compacted { requested: 5, compacted: 6 })
+        Err(StoreError::Compacted {
+            requested: 5,
+            compacted: 6
+        })
     );
-    assert_eq!(s.compact(3), Err(StoreError::Compacted { requested: 3, compacted: 6 }));
-    assert_eq!(s.compact(99), Err(StoreError::FutureRevision { requested: 99, current: 9 }));
-    assert_eq!(s.watch("/a", true, 0), Err(StoreError::InvalidWatchKey("/a".into())));
+    assert_eq!(
+        s.compact(3),
+        Err(StoreError::Compacted {
+            requested: 3,
+            compacted: 6
+        })
+    );
+    assert_eq!(
+        s.compact(99),
+        Err(StoreError::FutureRevision {
+            requested: 99,
+            current: 9
+        })
+    );
+    assert_eq!(
+        s.watch("/a", true, 0),
+        Err(StoreError::InvalidWatchKey("/a".into()))
+    );
 }
 
 #[test]
@@ -119,7 +160,8 @@ impl Model {
                         Some(&(_, c, _, ver)) => (c, ver + 1),
                         None => (main, 1),
                     };
-                    self.kvs.insert(k.clone(), (val.clone(), create, main, version));
+                    self.kvs
+                        .insert(k.clone(), (val.clone(), create, main, version));
                     self.log.push((main, k.clone(), Some(val.clone())));
                     wrote = true;
                 }
@@ -143,7 +185,10 @@ const PREFIXES: [&str; 4] = ["/", "/r/", "/r/a/", "/s/"];
 fn check_seed(seed: u64) {
     let mut rng = Rng::new(seed);
     let mut store = Store::with_history_limit(1 + rng.below(40) as usize);
-    let mut model = Model { rev: 1, ..Model::default() };
+    let mut model = Model {
+        rev: 1,
+        ..Model::default()
+    };
     let mut watches: Vec<ModelWatch> = Vec::new();
     for step in 0..300 {
         let ctx = format!("seed {seed} step {step}");
@@ -166,7 +211,10 @@ fn check_seed(seed: u64) {
                 let r = store.txn(Txn {
                     compares: vec![Compare::mod_revision(&key, expected)],
                     success: vec![
-                        Op::Put { key: key.clone(), value: v("t") },
+                        Op::Put {
+                            key: key.clone(),
+                            value: v("t"),
+                        },
                         Op::Delete { key: key2.clone() },
                     ],
                     failure: vec![],
@@ -200,7 +248,12 @@ fn check_seed(seed: u64) {
                     Ok(id) => {
                         assert!(start >= store.compact_revision(), "{ctx}");
                         let next_log_index = model.log.partition_point(|e| e.0 < start);
-                        watches.push(ModelWatch { id, key: wkey, prefix, next_log_index });
+                        watches.push(ModelWatch {
+                            id,
+                            key: wkey,
+                            prefix,
+                            next_log_index,
+                        });
                     }
                     Err(StoreError::Compacted { .. }) => {
                         assert!(start < store.compact_revision(), "{ctx}")
@@ -251,10 +304,17 @@ fn check_seed(seed: u64) {
             .iter()
             .map(|kv| {
                 let val = String::from_utf8(kv.value.to_vec()).unwrap();
-                (kv.key.to_string(), (val, kv.create_revision, kv.mod_revision, kv.version))
+                (
+                    kv.key.to_string(),
+                    (val, kv.create_revision, kv.mod_revision, kv.version),
+                )
             })
             .collect();
-        let want: Vec<_> = model.kvs.iter().map(|(k, e)| (k.clone(), e.clone())).collect();
+        let want: Vec<_> = model
+            .kvs
+            .iter()
+            .map(|(k, e)| (k.clone(), e.clone()))
+            .collect();
         assert_eq!(got, want, "{ctx}");
     }
 }

@@ -37,7 +37,11 @@ impl WatcherGroup {
     pub fn add(&mut self, key: &str, prefix: bool, backlog: VecDeque<Event>) -> WatchId {
         self.next_id += 1;
         let id = WatchId(self.next_id);
-        let index = if prefix { &mut self.prefixes } else { &mut self.exact };
+        let index = if prefix {
+            &mut self.prefixes
+        } else {
+            &mut self.exact
+        };
         index.entry(key.to_string()).or_default().push(id);
         self.watchers.insert(
             id,
@@ -54,7 +58,11 @@ impl WatcherGroup {
         let Some(w) = self.watchers.remove(&id) else {
             return false;
         };
-        let index = if w.prefix { &mut self.prefixes } else { &mut self.exact };
+        let index = if w.prefix {
+            &mut self.prefixes
+        } else {
+            &mut self.exact
+        };
         if let Some(ids) = index.get_mut(&w.key) {
             ids.retain(|x| *x != id);
             if ids.is_empty() {

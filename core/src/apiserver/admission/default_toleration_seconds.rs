@@ -8,20 +8,31 @@ use super::{Attributes, Lookup, Operation};
 use crate::apiserver::status::ApiError;
 
 pub const DEFAULT_TOLERATION_SECONDS: i64 = 300;
-const TAINTS: [&str; 2] = ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"];
+const TAINTS: [&str; 2] = [
+    "node.kubernetes.io/not-ready",
+    "node.kubernetes.io/unreachable",
+];
 
-pub fn admit(a: &Attributes, pod: &mut Value, _lookup: &dyn Lookup) -> Result<Option<String>, ApiError> {
+pub fn admit(
+    a: &Attributes,
+    pod: &mut Value,
+    _lookup: &dyn Lookup,
+) -> Result<Option<String>, ApiError> {
     if a.kind != "Pod" || a.operation != Operation::Create || !a.subresource.is_empty() {
         return Ok(None);
     }
-    let existing = pod["spec"]["tolerations"].as_array().cloned().unwrap_or_default();
+    let existing = pod["spec"]["tolerations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let mut added = Vec::new();
     let mut tolerations = existing.clone();
     for key in TAINTS {
         let covered = existing.iter().any(|t| {
             let effect = t["effect"].as_str().unwrap_or_default();
             let op_exists = t["operator"].as_str() == Some("Exists");
-            let key_match = t["key"].as_str() == Some(key) || (op_exists && t["key"].as_str().unwrap_or_default().is_empty());
+            let key_match = t["key"].as_str() == Some(key)
+                || (op_exists && t["key"].as_str().unwrap_or_default().is_empty());
             key_match && (effect.is_empty() || effect == "NoExecute")
         });
         if !covered {

@@ -47,20 +47,30 @@ pub struct PluginOutcome {
     pub outcome: String,
 }
 
-pub type MutatingPlugin = fn(&Attributes, &mut Value, &dyn Lookup) -> Result<Option<String>, ApiError>;
+pub type MutatingPlugin =
+    fn(&Attributes, &mut Value, &dyn Lookup) -> Result<Option<String>, ApiError>;
 pub type ValidatingPlugin = fn(&Attributes, &Value, &dyn Lookup) -> Result<(), ApiError>;
 
 /// The mutating chain, in the order kube-apiserver runs its default plugins.
 pub const MUTATING: &[(&str, MutatingPlugin)] = &[
     ("ServiceAccount", service_account::admit),
-    ("DefaultTolerationSeconds", default_toleration_seconds::admit),
+    (
+        "DefaultTolerationSeconds",
+        default_toleration_seconds::admit,
+    ),
     ("Priority", priority::admit),
 ];
 
 /// The validating chain.
-pub const VALIDATING: &[(&str, ValidatingPlugin)] = &[("NamespaceLifecycle", namespace_lifecycle::validate)];
+pub const VALIDATING: &[(&str, ValidatingPlugin)] =
+    &[("NamespaceLifecycle", namespace_lifecycle::validate)];
 
-pub fn run_mutating(attrs: &Attributes, obj: &mut Value, lookup: &dyn Lookup, record: &mut Vec<PluginOutcome>) -> Result<(), ApiError> {
+pub fn run_mutating(
+    attrs: &Attributes,
+    obj: &mut Value,
+    lookup: &dyn Lookup,
+    record: &mut Vec<PluginOutcome>,
+) -> Result<(), ApiError> {
     for (name, plugin) in MUTATING {
         match plugin(attrs, obj, lookup) {
             Ok(change) => record.push(PluginOutcome {
@@ -68,7 +78,10 @@ pub fn run_mutating(attrs: &Attributes, obj: &mut Value, lookup: &dyn Lookup, re
                 outcome: change.map_or("admit".into(), |c| format!("mutated: {c}")),
             }),
             Err(e) => {
-                record.push(PluginOutcome { plugin: name, outcome: format!("denied: {e}") });
+                record.push(PluginOutcome {
+                    plugin: name,
+                    outcome: format!("denied: {e}"),
+                });
                 return Err(e);
             }
         }
@@ -76,12 +89,23 @@ pub fn run_mutating(attrs: &Attributes, obj: &mut Value, lookup: &dyn Lookup, re
     Ok(())
 }
 
-pub fn run_validating(attrs: &Attributes, obj: &Value, lookup: &dyn Lookup, record: &mut Vec<PluginOutcome>) -> Result<(), ApiError> {
+pub fn run_validating(
+    attrs: &Attributes,
+    obj: &Value,
+    lookup: &dyn Lookup,
+    record: &mut Vec<PluginOutcome>,
+) -> Result<(), ApiError> {
     for (name, plugin) in VALIDATING {
         match plugin(attrs, obj, lookup) {
-            Ok(()) => record.push(PluginOutcome { plugin: name, outcome: "admit".into() }),
+            Ok(()) => record.push(PluginOutcome {
+                plugin: name,
+                outcome: "admit".into(),
+            }),
             Err(e) => {
-                record.push(PluginOutcome { plugin: name, outcome: format!("denied: {e}") });
+                record.push(PluginOutcome {
+                    plugin: name,
+                    outcome: format!("denied: {e}"),
+                });
                 return Err(e);
             }
         }

@@ -6,17 +6,27 @@ use serde_json::{json, Value};
 use super::{Attributes, Lookup, Operation};
 use crate::apiserver::status::ApiError;
 
-pub fn admit(a: &Attributes, pod: &mut Value, lookup: &dyn Lookup) -> Result<Option<String>, ApiError> {
+pub fn admit(
+    a: &Attributes,
+    pod: &mut Value,
+    lookup: &dyn Lookup,
+) -> Result<Option<String>, ApiError> {
     if a.kind != "Pod" || a.operation != Operation::Create || !a.subresource.is_empty() {
         return Ok(None);
     }
-    let class_name = pod["spec"]["priorityClassName"].as_str().unwrap_or_default().to_string();
+    let class_name = pod["spec"]["priorityClassName"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let (priority, policy) = if class_name.is_empty() {
         (0, "PreemptLowerPriority".to_string())
     } else if let Some(pc) = lookup.get_object("priorityclasses", None, &class_name) {
         (
             pc["value"].as_i64().unwrap_or(0),
-            pc["preemptionPolicy"].as_str().unwrap_or("PreemptLowerPriority").to_string(),
+            pc["preemptionPolicy"]
+                .as_str()
+                .unwrap_or("PreemptLowerPriority")
+                .to_string(),
         )
     } else {
         return Err(ApiError::Forbidden {

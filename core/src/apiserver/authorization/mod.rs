@@ -22,6 +22,8 @@ pub struct Attributes {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
     /// Allowed, and by which binding and role (for the request inspector).
-    Allow { reason: String },
+    Allow {
+        reason: String,
+    },
     Deny,
 }

@@ -5,7 +5,9 @@
 //! The authorizer works on an index of the RBAC objects decoded once; the API server rebuilds
 //! it when one of them is written, not on every request.
 
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, Subject};
+use k8s_openapi::api::rbac::v1::{
+    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, Subject,
+};
 
 use super::{Attributes, Decision};
 use crate::apiserver::authentication::UserInfo;
@@ -40,9 +42,14 @@ pub fn rule_allows(rule: &PolicyRule, a: &Attributes) -> bool {
         return false;
     }
     if let Some(path) = &a.path {
-        return rule.non_resource_urls.as_deref().unwrap_or_default().iter().any(|u| {
-            u == "*" || u == path || u.strip_suffix('*').is_some_and(|p| path.starts_with(p))
-        });
+        return rule
+            .non_resource_urls
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .any(|u| {
+                u == "*" || u == path || u.strip_suffix('*').is_some_and(|p| path.starts_with(p))
+            });
     }
     let groups = rule.api_groups.as_deref().unwrap_or_default();
     let resources = rule.resources.as_deref().unwrap_or_default();
@@ -62,12 +69,15 @@ pub fn rule_allows(rule: &PolicyRule, a: &Attributes) -> bool {
 
 impl RbacIndex {
     fn cluster_role(&self, name: &str) -> Option<&ClusterRole> {
-        self.cluster_roles.iter().find(|r| r.metadata.name.as_deref() == Some(name))
+        self.cluster_roles
+            .iter()
+            .find(|r| r.metadata.name.as_deref() == Some(name))
     }
 
     fn role(&self, namespace: &str, name: &str) -> Option<&Role> {
         self.roles.iter().find(|r| {
-            r.metadata.name.as_deref() == Some(name) && r.metadata.namespace.as_deref() == Some(namespace)
+            r.metadata.name.as_deref() == Some(name)
+                && r.metadata.namespace.as_deref() == Some(namespace)
         })
     }
 
@@ -76,7 +86,12 @@ impl RbacIndex {
     pub fn rules_for(&self, user: &UserInfo, namespace: &str) -> Vec<(String, PolicyRule)> {
         let mut out = Vec::new();
         for b in &self.cluster_role_bindings {
-            if !b.subjects.iter().flatten().any(|s| subject_matches(s, user, "")) {
+            if !b
+                .subjects
+                .iter()
+                .flatten()
+                .any(|s| subject_matches(s, user, ""))
+            {
                 continue;
             }
             if let Some(role) = self.cluster_role(&b.role_ref.name) {
@@ -96,13 +111,21 @@ impl RbacIndex {
         }
         for b in &self.role_bindings {
             if b.metadata.namespace.as_deref() != Some(namespace)
-                || !b.subjects.iter().flatten().any(|s| subject_matches(s, user, namespace))
+                || !b
+                    .subjects
+                    .iter()
+                    .flatten()
+                    .any(|s| subject_matches(s, user, namespace))
             {
                 continue;
             }
             let rules = match b.role_ref.kind.as_str() {
-                "ClusterRole" => self.cluster_role(&b.role_ref.name).and_then(|r| r.rules.clone()),
-                _ => self.role(namespace, &b.role_ref.name).map(|r| r.rules.clone().unwrap_or_default()),
+                "ClusterRole" => self
+                    .cluster_role(&b.role_ref.name)
+                    .and_then(|r| r.rules.clone()),
+                _ => self
+                    .role(namespace, &b.role_ref.name)
+                    .map(|r| r.rules.clone().unwrap_or_default()),
             };
             let why = format!(
                 "RBAC: allowed by RoleBinding \"{}/{}\" of {} \"{}\" to {}",
@@ -120,7 +143,11 @@ impl RbacIndex {
     }
 
     pub fn authorize(&self, user: &UserInfo, a: &Attributes) -> Decision {
-        match self.rules_for(user, &a.namespace).into_iter().find(|(_, r)| rule_allows(r, a)) {
+        match self
+            .rules_for(user, &a.namespace)
+            .into_iter()
+            .find(|(_, r)| rule_allows(r, a))
+        {
             Some((why, _)) => Decision::Allow { reason: why },
             None => Decision::Deny,
         }
@@ -138,7 +165,10 @@ fn describe_subjects(subjects: &[Subject], user: &UserInfo) -> String {
 /// The message of a 403 (`forbiddenMessage` in `k8s.io/apiserver/pkg/endpoints/handlers/responsewriters`).
 pub fn forbidden_message(user: &UserInfo, a: &Attributes) -> String {
     if let Some(path) = &a.path {
-        return format!("forbidden: User \"{}\" cannot {} path \"{}\"", user.name, a.verb, path);
+        return format!(
+            "forbidden: User \"{}\" cannot {} path \"{}\"",
+            user.name, a.verb, path
+        );
     }
     let resource = if a.subresource.is_empty() {
         a.resource.clone()

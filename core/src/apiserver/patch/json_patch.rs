@@ -9,10 +9,24 @@ pub fn apply(original: &Value, patch: &Value) -> Result<Value, String> {
         .ok_or("json patch must be a list of operations")?;
     let mut doc = original.clone();
     for op in ops {
-        let name = op.get("op").and_then(Value::as_str).ok_or("operation has no \"op\"")?;
-        let path = op.get("path").and_then(Value::as_str).ok_or("operation has no \"path\"")?;
-        let value = || op.get("value").cloned().ok_or(format!("{name} operation has no \"value\""));
-        let from = || op.get("from").and_then(Value::as_str).ok_or(format!("{name} operation has no \"from\""));
+        let name = op
+            .get("op")
+            .and_then(Value::as_str)
+            .ok_or("operation has no \"op\"")?;
+        let path = op
+            .get("path")
+            .and_then(Value::as_str)
+            .ok_or("operation has no \"path\"")?;
+        let value = || {
+            op.get("value")
+                .cloned()
+                .ok_or(format!("{name} operation has no \"value\""))
+        };
+        let from = || {
+            op.get("from")
+                .and_then(Value::as_str)
+                .ok_or(format!("{name} operation has no \"from\""))
+        };
         match name {
             "add" => add(&mut doc, path, value()?)?,
             "remove" => {
@@ -27,7 +41,10 @@ pub fn apply(original: &Value, patch: &Value) -> Result<Value, String> {
                 add(&mut doc, path, v)?;
             }
             "copy" => {
-                let v = doc.pointer(from()?).cloned().ok_or(format!("copy from missing path {}", from()?))?;
+                let v = doc
+                    .pointer(from()?)
+                    .cloned()
+                    .ok_or(format!("copy from missing path {}", from()?))?;
                 add(&mut doc, path, v)?;
             }
             "test" => {
@@ -58,11 +75,17 @@ fn add(doc: &mut Value, path: &str, v: Value) -> Result<(), String> {
             Ok(())
         }
         Some(Value::Array(a)) => {
-            let i = if last == "-" { a.len() } else { index(&last, a.len() + 1)? };
+            let i = if last == "-" {
+                a.len()
+            } else {
+                index(&last, a.len() + 1)?
+            };
             a.insert(i, v);
             Ok(())
         }
-        _ => Err(format!("add operation does not apply: doc is missing path: {path:?}")),
+        _ => Err(format!(
+            "add operation does not apply: doc is missing path: {path:?}"
+        )),
     }
 }
 
@@ -107,6 +130,10 @@ mod tests {
             json!({"metadata": {"labels": {"b/c": "2"}}, "spec": {"list": [9, 2, 3], "copy": [9, 2, 3]}})
         );
         assert!(apply(&doc, &json!([{"op": "remove", "path": "/nope"}])).is_err());
-        assert!(apply(&doc, &json!([{"op": "test", "path": "/spec/list/0", "value": 5}])).is_err());
+        assert!(apply(
+            &doc,
+            &json!([{"op": "test", "path": "/spec/list/0", "value": 5}])
+        )
+        .is_err());
     }
 }

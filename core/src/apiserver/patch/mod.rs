@@ -30,8 +30,14 @@ impl PatchType {
 }
 
 /// Applies `patch` (raw bytes of `patch_type`) to `original`, an object of `kind`.
-pub fn apply(original: &Value, patch: &[u8], patch_type: PatchType, kind: &str) -> Result<Value, String> {
-    let patch: Value = serde_json::from_slice(patch).map_err(|e| format!("error decoding patch: {e}"))?;
+pub fn apply(
+    original: &Value,
+    patch: &[u8],
+    patch_type: PatchType,
+    kind: &str,
+) -> Result<Value, String> {
+    let patch: Value =
+        serde_json::from_slice(patch).map_err(|e| format!("error decoding patch: {e}"))?;
     match patch_type {
         PatchType::Merge => Ok(merge::apply(original, &patch)),
         PatchType::Json => json_patch::apply(original, &patch),

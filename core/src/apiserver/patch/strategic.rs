@@ -10,6 +10,10 @@
 //! The merge keys are a table keyed by (parent field, field), which is all the context the
 //! built-in types need: `ports` merges by `containerPort` inside a container and by `port`
 //! in a Service spec.
+//!
+//! One simplification: without `$setElementOrder`, upstream puts list items new to the
+//! original *first*; here they are appended. kubectl always sends `$setElementOrder` for
+//! merged lists, so what it sees is the same.
 
 use serde_json::{Map, Value};
 
@@ -31,19 +35,28 @@ const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralCo
 fn strategy(parent: &str, field: &str) -> ListStrategy {
     use ListStrategy::*;
     match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env"
-        | "imagePullSecrets" | "resourceClaims" => MergeBy("name"),
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "volumes"
+        | "env"
+        | "imagePullSecrets"
+        | "resourceClaims"
+        | "schedulingGates" => MergeBy("name"),
+        "hostIPs" | "podIPs" => MergeBy("ip"),
         "volumeMounts" => MergeBy("mountPath"),
         "volumeDevices" => MergeBy("devicePath"),
         "hostAliases" => MergeBy("ip"),
         "topologySpreadConstraints" => MergeBy("topologyKey"),
         "conditions" => MergeBy("type"),
         "ownerReferences" => MergeBy("uid"),
-        "finalizers" => MergePrimitives,
+        // `metadata.finalizers` is a union; a Namespace's `spec.finalizers` is replaced.
+        "finalizers" if parent == "metadata" => MergePrimitives,
+        "podCIDRs" if parent == "spec" => MergePrimitives,
+        "secrets" if parent == "ServiceAccount" => MergeBy("name"),
         "ports" if CONTAINER_LISTS.contains(&parent) => MergeBy("containerPort"),
         "ports" if parent == "spec" => MergeBy("port"),
         "addresses" if parent == "status" => MergeBy("type"),
-        "taints" if parent == "spec" => MergeBy("key"),
         _ => Replace,
     }
 }
@@ -57,7 +70,11 @@ pub fn apply(original: &Value, patch: &Value, kind: &str) -> Result<Value, Strin
 }
 
 /// Merges `patch` into `original`; `None` means the map itself is deleted (`$patch: delete`).
-fn merge_map(mut original: Map<String, Value>, patch: &Map<String, Value>, parent: &str) -> Result<Option<Map<String, Value>>, String> {
+fn merge_map(
+    mut original: Map<String, Value>,
+    patch: &Map<String, Value>,
+    parent: &str,
+) -> Result<Option<Map<String, Value>>, String> {
     match patch.get("$patch").and_then(Value::as_str) {
         Some("delete") => return Ok(None),
         Some("replace") => {
@@ -69,7 +86,11 @@ fn merge_map(mut original: Map<String, Value>, patch: &Map<String, Value>, paren
         Some(other) => return Err(format!("unknown patch type: {other} in map")),
     }
     let retain: Option<Vec<String>> = match patch.get("$retainKeys") {
-        Some(Value::Array(keys)) => Some(keys.iter().filter_map(|k| k.as_str().map(str::to_string)).collect()),
+        Some(Value::Array(keys)) => Some(
+            keys.iter()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect(),
+        ),
         Some(_) => return Err("$retainKeys must be a list of strings".into()),
         None => None,
     };
@@ -91,7 +112,9 @@ fn merge_map(mut original: Map<String, Value>, patch: &Map<String, Value>, paren
         let merged = match (original.remove(key), pv) {
             (Some(Value::Object(o)), Value::Object(p)) => merge_map(o, p, key)?.map(Value::Object),
             (_, Value::Object(p)) => merge_map(Map::new(), p, key)?.map(Value::Object),
-            (Some(Value::Array(o)), Value::Array(p)) => Some(Value::Array(merge_list(o, p, parent, key)?)),
+            (Some(Value::Array(o)), Value::Array(p)) => {
+                Some(Value::Array(merge_list(o, p, parent, key)?))
+            }
             (None, Value::Array(p)) => Some(Value::Array(merge_list(Vec::new(), p, parent, key)?)),
             (_, other) => Some(other.clone()),
         };
@@ -112,9 +135,17 @@ fn merge_map(mut original: Map<String, Value>, patch: &Map<String, Value>, paren
     Ok(Some(original))
 }
 
-fn merge_list(original: Vec<Value>, patch: &[Value], parent: &str, field: &str) -> Result<Vec<Value>, String> {
+fn merge_list(
+    original: Vec<Value>,
+    patch: &[Value],
+    parent: &str,
+    field: &str,
+) -> Result<Vec<Value>, String> {
     // A `{"$patch": "replace"}` element replaces the whole list with the other elements.
-    if patch.iter().any(|e| e.get("$patch").and_then(Value::as_str) == Some("replace")) {
+    if patch
+        .iter()
+        .any(|e| e.get("$patch").and_then(Value::as_str) == Some("replace"))
+    {
         return Ok(patch
             .iter()
             .filter(|e| e.get("$patch").is_none())
@@ -148,7 +179,9 @@ fn merge_list(original: Vec<Value>, patch: &[Value], parent: &str, field: &str) 
                     return Err(format!("{field}: element {p} is not an object"));
                 };
                 let Some(k) = pm.get(merge_key) else {
-                    return Err(format!("map: {p} does not contain declared merge key: {merge_key}"));
+                    return Err(format!(
+                        "map: {p} does not contain declared merge key: {merge_key}"
+                    ));
                 };
                 let pos = out.iter().position(|o| o.get(merge_key) == Some(k));
                 let delete = pm.get("$patch").and_then(Value::as_str) == Some("delete");
@@ -188,7 +221,12 @@ fn reorder(list: &mut Vec<Value>, order: &[Value], strategy: ListStrategy) {
         }
     };
     let wanted: Vec<Value> = order.iter().map(identity).collect();
-    let rank = |v: &Value| wanted.iter().position(|w| *w == identity(v)).unwrap_or(usize::MAX);
+    let rank = |v: &Value| {
+        wanted
+            .iter()
+            .position(|w| *w == identity(v))
+            .unwrap_or(usize::MAX)
+    };
     list.sort_by_key(rank);
 }
 
@@ -233,8 +271,14 @@ mod tests {
         let got = apply(&deployment(), &patch, "Deployment").unwrap();
         let c = &got["spec"]["template"]["spec"]["containers"];
         assert_eq!(c[0]["image"], "nginx:1.16.1");
-        assert_eq!(c[0]["env"], json!([{"name": "A", "value": "1"}, {"name": "C", "value": "3"}]));
-        assert_eq!(c[0]["ports"], json!([{"containerPort": 80}, {"containerPort": 443}]));
+        assert_eq!(
+            c[0]["env"],
+            json!([{"name": "A", "value": "1"}, {"name": "C", "value": "3"}])
+        );
+        assert_eq!(
+            c[0]["ports"],
+            json!([{"containerPort": 80}, {"containerPort": 443}])
+        );
         assert_eq!(c[1], json!({"name": "log", "image": "busybox"}));
     }
 
@@ -253,10 +297,26 @@ mod tests {
         assert_eq!(got["metadata"]["labels"], json!({"v": "2"}));
         assert_eq!(got["metadata"]["finalizers"], json!([]));
         assert_eq!(got["spec"]["strategy"], json!({"type": "Recreate"}));
-        assert_eq!(got["spec"]["template"]["spec"]["containers"], json!([{"name": "only", "image": "x"}]));
+        assert_eq!(
+            got["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "only", "image": "x"}])
+        );
         let svc = json!({"spec": {"ports": [{"port": 80, "name": "http"}]}});
-        let got = apply(&svc, &json!({"spec": {"ports": [{"port": 80, "targetPort": 8080}]}}), "Service").unwrap();
-        assert_eq!(got["spec"]["ports"], json!([{"port": 80, "name": "http", "targetPort": 8080}]));
-        assert!(apply(&svc, &json!({"spec": {"ports": [{"name": "x"}]}}), "Service").is_err());
+        let got = apply(
+            &svc,
+            &json!({"spec": {"ports": [{"port": 80, "targetPort": 8080}]}}),
+            "Service",
+        )
+        .unwrap();
+        assert_eq!(
+            got["spec"]["ports"],
+            json!([{"port": 80, "name": "http", "targetPort": 8080}])
+        );
+        assert!(apply(
+            &svc,
+            &json!({"spec": {"ports": [{"name": "x"}]}}),
+            "Service"
+        )
+        .is_err());
     }
 }

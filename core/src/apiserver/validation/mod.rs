@@ -36,7 +36,9 @@ pub fn validate_update(kind: &str, new: &Value, old: &Value, namespaced: bool) -
     let mut errs = object_meta(kind, new, namespaced);
     errs.extend(by_kind(kind, new));
     errs.extend(match kind {
-        "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet" => apps::immutable_selector(new, old),
+        "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet" => {
+            apps::immutable_selector(new, old)
+        }
         "Pod" => pod::validate_pod_update(new, old),
         _ => Vec::new(),
     });
@@ -46,7 +48,9 @@ pub fn validate_update(kind: &str, new: &Value, old: &Value, namespaced: bool) -
 fn by_kind(kind: &str, obj: &Value) -> Errors {
     match kind {
         "Pod" => pod::validate_pod(obj),
-        "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet" => apps::validate_workload(kind, obj),
+        "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet" => {
+            apps::validate_workload(kind, obj)
+        }
         "Service" => core::validate_service(obj),
         "ConfigMap" | "Secret" => core::validate_data_keys(obj),
         "Node" => core::validate_node(obj),
@@ -60,15 +64,24 @@ fn object_meta(kind: &str, obj: &Value, namespaced: bool) -> Errors {
     let meta = obj.get("metadata").cloned().unwrap_or(Value::Null);
     let name = meta.get("name").and_then(Value::as_str).unwrap_or_default();
     if name.is_empty() {
-        errs.push(FieldError::required("metadata.name", "name or generateName is required"));
+        errs.push(FieldError::required(
+            "metadata.name",
+            "name or generateName is required",
+        ));
     } else if let Some(msg) = name_rule(kind)(name) {
         errs.push(FieldError::invalid("metadata.name", name, msg));
     }
-    let ns = meta.get("namespace").and_then(Value::as_str).unwrap_or_default();
+    let ns = meta
+        .get("namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if namespaced && ns.is_empty() {
         errs.push(FieldError::required("metadata.namespace", ""));
     } else if !namespaced && !ns.is_empty() {
-        errs.push(FieldError::forbidden("metadata.namespace", "not allowed on this type"));
+        errs.push(FieldError::forbidden(
+            "metadata.namespace",
+            "not allowed on this type",
+        ));
     }
     errs.extend(labels(&meta["labels"], "metadata.labels"));
     if let Some(a) = meta.get("annotations").and_then(Value::as_object) {
@@ -77,7 +90,10 @@ fn object_meta(kind: &str, obj: &Value, namespaced: bool) -> Errors {
                 errs.push(FieldError::invalid("metadata.annotations", k.as_str(), msg));
             }
         }
-        let size: usize = a.iter().map(|(k, v)| k.len() + v.as_str().map_or(0, str::len)).sum();
+        let size: usize = a
+            .iter()
+            .map(|(k, v)| k.len() + v.as_str().map_or(0, str::len))
+            .sum();
         if size > 256 * 1024 {
             errs.push(FieldError::too_long("metadata.annotations", 256 * 1024));
         }

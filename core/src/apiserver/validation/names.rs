@@ -1,7 +1,8 @@
 //! Name and label rules (`k8s.io/apimachinery/pkg/util/validation`), with their messages.
 
 const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
-const DNS1123_SUBDOMAIN_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+const DNS1123_SUBDOMAIN_FMT: &str =
+    "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
 const DNS1035_LABEL_FMT: &str = "[a-z]([-a-z0-9]*[a-z0-9])?";
 const QUALIFIED_NAME_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
 const LABEL_VALUE_FMT: &str = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
@@ -51,7 +52,12 @@ pub fn is_path_segment_name(s: &str) -> Option<String> {
     if s == "." || s == ".." {
         return Some(format!("may not be '{s}'"));
     }
-    s.contains(['/', '%']).then(|| format!("may not contain '{}'", if s.contains('/') { "/" } else { "%" }))
+    s.contains(['/', '%']).then(|| {
+        format!(
+            "may not contain '{}'",
+            if s.contains('/') { "/" } else { "%" }
+        )
+    })
 }
 
 fn qualified_shape(s: &str) -> bool {
@@ -60,7 +66,8 @@ fn qualified_shape(s: &str) -> bool {
     !b.is_empty()
         && ok(b[0])
         && ok(b[b.len() - 1])
-        && b.iter().all(|&c| ok(c) || c == b'-' || c == b'_' || c == b'.')
+        && b.iter()
+            .all(|&c| ok(c) || c == b'-' || c == b'_' || c == b'.')
 }
 
 /// `IsQualifiedName`: an optional DNS subdomain prefix and `/`, then a name of ≤ 63 chars.

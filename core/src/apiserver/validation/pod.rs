@@ -32,12 +32,24 @@ pub fn validate_pod_spec(spec: &Value, path: &str, restart_policies: &[&str]) ->
             Some(n) => errs.extend(dns_label(n, &vpath)),
         }
     }
-    let containers = spec["containers"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let containers = spec["containers"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     if containers.is_empty() {
         errs.push(FieldError::required(format!("{path}.containers"), ""));
     }
     let mut names = BTreeSet::new();
-    for (list, key) in [(containers, "containers"), (spec["initContainers"].as_array().map(Vec::as_slice).unwrap_or_default(), "initContainers")] {
+    for (list, key) in [
+        (containers, "containers"),
+        (
+            spec["initContainers"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
+            "initContainers",
+        ),
+    ] {
         for (i, c) in list.iter().enumerate() {
             let cpath = format!("{path}.{key}[{i}]");
             errs.extend(validate_container(c, &cpath, &volumes, &mut names));
@@ -45,38 +57,75 @@ pub fn validate_pod_spec(spec: &Value, path: &str, restart_policies: &[&str]) ->
     }
     let policy = spec["restartPolicy"].as_str().unwrap_or_default();
     if !restart_policies.contains(&policy) {
-        errs.push(FieldError::not_supported(format!("{path}.restartPolicy"), policy, restart_policies));
+        errs.push(FieldError::not_supported(
+            format!("{path}.restartPolicy"),
+            policy,
+            restart_policies,
+        ));
     }
     let dns = spec["dnsPolicy"].as_str().unwrap_or("ClusterFirst");
     let dns_ok = ["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"];
     if !dns_ok.contains(&dns) {
-        errs.push(FieldError::not_supported(format!("{path}.dnsPolicy"), dns, &dns_ok));
+        errs.push(FieldError::not_supported(
+            format!("{path}.dnsPolicy"),
+            dns,
+            &dns_ok,
+        ));
     }
     if let Some(g) = spec["terminationGracePeriodSeconds"].as_i64() {
         if g < 0 {
-            errs.push(FieldError::invalid(format!("{path}.terminationGracePeriodSeconds"), g, "must be greater than or equal to 0"));
+            errs.push(FieldError::invalid(
+                format!("{path}.terminationGracePeriodSeconds"),
+                g,
+                "must be greater than or equal to 0",
+            ));
         }
     }
     if let Some(node_selector) = spec.get("nodeSelector") {
-        errs.extend(super::labels(node_selector, &format!("{path}.nodeSelector")));
+        errs.extend(super::labels(
+            node_selector,
+            &format!("{path}.nodeSelector"),
+        ));
     }
-    for (i, t) in spec["tolerations"].as_array().into_iter().flatten().enumerate() {
+    for (i, t) in spec["tolerations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         let op = t["operator"].as_str().unwrap_or("Equal");
         if !["Equal", "Exists"].contains(&op) {
-            errs.push(FieldError::not_supported(format!("{path}.tolerations[{i}].operator"), op, &["Equal", "Exists"]));
+            errs.push(FieldError::not_supported(
+                format!("{path}.tolerations[{i}].operator"),
+                op,
+                &["Equal", "Exists"],
+            ));
         }
         if op == "Exists" && !t["value"].as_str().unwrap_or_default().is_empty() {
-            errs.push(FieldError::invalid(format!("{path}.tolerations[{i}].operator"), op, "value must be empty when `operator` is 'Exists'"));
+            errs.push(FieldError::invalid(
+                format!("{path}.tolerations[{i}].operator"),
+                op,
+                "value must be empty when `operator` is 'Exists'",
+            ));
         }
         let effect = t["effect"].as_str().unwrap_or_default();
         if !["", "NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&effect) {
-            errs.push(FieldError::not_supported(format!("{path}.tolerations[{i}].effect"), effect, &["NoSchedule", "PreferNoSchedule", "NoExecute"]));
+            errs.push(FieldError::not_supported(
+                format!("{path}.tolerations[{i}].effect"),
+                effect,
+                &["NoSchedule", "PreferNoSchedule", "NoExecute"],
+            ));
         }
     }
     errs
 }
 
-fn validate_container(c: &Value, path: &str, volumes: &BTreeSet<&str>, names: &mut BTreeSet<String>) -> Errors {
+fn validate_container(
+    c: &Value,
+    path: &str,
+    volumes: &BTreeSet<&str>,
+    names: &mut BTreeSet<String>,
+) -> Errors {
     let mut errs = Vec::new();
     match c["name"].as_str() {
         None | Some("") => errs.push(FieldError::required(format!("{path}.name"), "")),
@@ -93,14 +142,27 @@ fn validate_container(c: &Value, path: &str, volumes: &BTreeSet<&str>, names: &m
     for (i, p) in c["ports"].as_array().into_iter().flatten().enumerate() {
         let port = p["containerPort"].as_i64().unwrap_or(0);
         if !(1..=65535).contains(&port) {
-            errs.push(FieldError::invalid(format!("{path}.ports[{i}].containerPort"), port, "must be between 1 and 65535, inclusive"));
+            errs.push(FieldError::invalid(
+                format!("{path}.ports[{i}].containerPort"),
+                port,
+                "must be between 1 and 65535, inclusive",
+            ));
         }
         let proto = p["protocol"].as_str().unwrap_or("TCP");
         if !["TCP", "UDP", "SCTP"].contains(&proto) {
-            errs.push(FieldError::not_supported(format!("{path}.ports[{i}].protocol"), proto, &["SCTP", "TCP", "UDP"]));
+            errs.push(FieldError::not_supported(
+                format!("{path}.ports[{i}].protocol"),
+                proto,
+                &["SCTP", "TCP", "UDP"],
+            ));
         }
     }
-    for (i, m) in c["volumeMounts"].as_array().into_iter().flatten().enumerate() {
+    for (i, m) in c["volumeMounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         let name = m["name"].as_str().unwrap_or_default();
         if !volumes.contains(name) {
             errs.push(FieldError::new(
@@ -111,14 +173,24 @@ fn validate_container(c: &Value, path: &str, volumes: &BTreeSet<&str>, names: &m
             ));
         }
         if m["mountPath"].as_str().unwrap_or_default().is_empty() {
-            errs.push(FieldError::required(format!("{path}.volumeMounts[{i}].mountPath"), ""));
+            errs.push(FieldError::required(
+                format!("{path}.volumeMounts[{i}].mountPath"),
+                "",
+            ));
         }
     }
     let pull = c["imagePullPolicy"].as_str().unwrap_or("IfNotPresent");
     if !["Always", "IfNotPresent", "Never"].contains(&pull) {
-        errs.push(FieldError::not_supported(format!("{path}.imagePullPolicy"), pull, &["Always", "IfNotPresent", "Never"]));
+        errs.push(FieldError::not_supported(
+            format!("{path}.imagePullPolicy"),
+            pull,
+            &["Always", "IfNotPresent", "Never"],
+        ));
     }
-    errs.extend(validate_resources(&c["resources"], &format!("{path}.resources")));
+    errs.extend(validate_resources(
+        &c["resources"],
+        &format!("{path}.resources"),
+    ));
     errs
 }
 
@@ -127,7 +199,11 @@ fn validate_resources(res: &Value, path: &str) -> Errors {
     for part in ["limits", "requests"] {
         for (name, q) in res[part].as_object().into_iter().flatten() {
             let qpath = format!("{path}.{part}[{name}]");
-            let Some(s) = q.as_str().map(str::to_string).or_else(|| q.as_i64().map(|n| n.to_string())) else {
+            let Some(s) = q
+                .as_str()
+                .map(str::to_string)
+                .or_else(|| q.as_i64().map(|n| n.to_string()))
+            else {
                 errs.push(FieldError::invalid(qpath, q.clone(), "must be a quantity"));
                 continue;
             };
@@ -170,7 +246,11 @@ pub fn validate_pod_update(new: &Value, old: &Value) -> Errors {
             }
         }
         if let Some(m) = s.as_object_mut() {
-            for key in ["activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds"] {
+            for key in [
+                "activeDeadlineSeconds",
+                "tolerations",
+                "terminationGracePeriodSeconds",
+            ] {
                 m.remove(key);
             }
         }

@@ -1,0 +1,254 @@
+//! The kube-API door: core's API server over HTTP, so real kubectl and client libraries can
+//! talk to the playground.
+//!
+//! Every request becomes a `kubeplay_core::apiserver::Request` and is served under one lock;
+//! the server never awaits while holding it. Watches stream newline-delimited JSON events:
+//! a watch task wakes whenever a write moves the store (a `tokio::sync::watch` of the
+//! revision), takes its events, and sends bookmarks while idle.
+//!
+//! The server's clock follows the wall clock here: before each request the door moves core's
+//! virtual clock to now. This is the only place wall time enters the control plane.
+
+pub mod openapi;
+pub mod protobuf;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request as HttpRequest, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response as HttpResponse;
+use axum::Router;
+use kubeplay_core::apiserver::{ApiServer, Method, Request, MAX_REQUEST_BODY_BYTES};
+use kubeplay_core::sim::Time;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct Door {
+    server: Arc<Mutex<ApiServer>>,
+    /// The store revision after the last write; watch streams wait on changes to it.
+    revision: tokio::sync::watch::Sender<i64>,
+    openapi: Arc<openapi::Documents>,
+    protobuf: Arc<protobuf::Schema>,
+    /// How often an idle watch sends a bookmark (upstream: about a minute).
+    bookmark_every: Duration,
+}
+
+impl Door {
+    pub fn new(server: ApiServer) -> Door {
+        let (revision, _) = tokio::sync::watch::channel(server.revision());
+        Door {
+            server: Arc::new(Mutex::new(server)),
+            revision,
+            openapi: Arc::new(openapi::documents()),
+            protobuf: Arc::new(protobuf::Schema::load()),
+            bookmark_every: Duration::from_secs(60),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ApiServer> {
+        // A panic while holding the lock would be a bug in core; keep serving regardless.
+        let mut guard = self.server.lock().unwrap_or_else(|p| p.into_inner());
+        guard.set_time(wall_clock());
+        guard
+    }
+
+    /// Runs `f` on the server and wakes watch streams if it wrote.
+    pub fn with_server<R>(&self, f: impl FnOnce(&mut ApiServer) -> R) -> R {
+        let mut guard = self.lock();
+        let r = f(&mut guard);
+        let rev = guard.revision();
+        drop(guard);
+        self.revision
+            .send_if_modified(|old| std::mem::replace(old, rev) != rev);
+        r
+    }
+}
+
+pub fn wall_clock() -> Time {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    Time(ms)
+}
+
+/// The router: OpenAPI documents, and everything else to core's API server.
+pub fn app(door: Door) -> Router {
+    Router::new().fallback(serve).with_state(door)
+}
+
+async fn serve(State(door): State<Door>, req: HttpRequest) -> HttpResponse {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_string();
+    if path == "/openapi/v3" || path.starts_with("/openapi/v3/") || path == "/openapi/v2" {
+        return serve_openapi(&door, &path);
+    }
+    let Some(method) = Method::parse(parts.method.as_str()) else {
+        return plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+    };
+    let header_str = |name: header::HeaderName| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    // Read one byte past the limit so core can answer 413 with a proper Status.
+    let bytes = match to_bytes(body, MAX_REQUEST_BODY_BYTES + 1).await {
+        Ok(b) => b.to_vec(),
+        Err(_) => vec![b' '; MAX_REQUEST_BODY_BYTES + 1],
+    };
+    let mut content_type = header_str(header::CONTENT_TYPE);
+    let mut bytes = bytes;
+    if content_type
+        .as_deref()
+        .is_some_and(|c| c.starts_with(protobuf::CONTENT_TYPE))
+    {
+        // Core speaks JSON: decode kubectl's protobuf bodies here, at the edge.
+        match door.protobuf.decode_body(&bytes) {
+            Ok(v) => {
+                bytes = serde_json::to_vec(&v).unwrap_or_default();
+                content_type = Some("application/json".into());
+            }
+            Err(e) => {
+                let err = kubeplay_core::apiserver::ApiError::bad_request(format!(
+                    "unable to decode protobuf body: {e}"
+                ));
+                return HttpResponse::builder()
+                    .status(400)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(err.status().to_string()))
+                    .unwrap_or_default();
+            }
+        }
+    }
+    let request = Request {
+        method,
+        path,
+        query: parts.uri.query().unwrap_or_default().to_string(),
+        authorization: header_str(header::AUTHORIZATION),
+        content_type,
+        accept: header_str(header::ACCEPT),
+        body: bytes,
+    };
+    let timeout = query_u64(&request.query, "timeoutSeconds");
+    let response = door.with_server(|s| s.handle(&request));
+    let mut http = HttpResponse::builder()
+        .status(response.code)
+        .header(header::CONTENT_TYPE, response.content_type);
+    for w in &response.warnings {
+        if let Ok(v) = HeaderValue::from_str(&format!("299 - {w:?}")) {
+            http = http.header("Warning", v);
+        }
+    }
+    match response.watch {
+        Some(id) => http
+            .header(header::TRANSFER_ENCODING, "chunked")
+            .body(Body::from_stream(watch_stream(door, id, timeout)))
+            .unwrap_or_default(),
+        None => http.body(Body::from(response.body)).unwrap_or_default(),
+    }
+}
+
+fn query_u64(query: &str, key: &str) -> Option<u64> {
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+}
+
+fn plain(code: StatusCode, text: &str) -> HttpResponse {
+    HttpResponse::builder()
+        .status(code)
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from(text.to_string()))
+        .unwrap_or_default()
+}
+
+fn serve_openapi(door: &Door, path: &str) -> HttpResponse {
+    if path == "/openapi/v2" {
+        // kubectl 1.27–1.28 insist on fetching v2 before apply and explain. An empty protobuf
+        // document parses as "no schemas", which leaves validation to the server (v3 says it
+        // does it) and explain to v3.
+        return HttpResponse::builder()
+            .status(200)
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .body(Body::empty())
+            .unwrap_or_default();
+    }
+    let doc = if path == "/openapi/v3" {
+        Some(door.openapi.index.clone())
+    } else {
+        path.strip_prefix("/openapi/v3/")
+            .and_then(|gv| door.openapi.by_group_version.get(gv).cloned())
+    };
+    match doc {
+        Some(bytes) => HttpResponse::builder()
+            .status(200)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(bytes))
+            .unwrap_or_default(),
+        None => plain(StatusCode::NOT_FOUND, "404 page not found"),
+    }
+}
+
+/// Cancels the core watch when the HTTP stream is dropped (client gone or timed out).
+struct WatchGuard {
+    door: Door,
+    id: kubeplay_core::apiserver::watch::WatchId,
+}
+
+impl Drop for WatchGuard {
+    fn drop(&mut self) {
+        self.door.with_server(|s| s.cancel_watch(self.id));
+    }
+}
+
+fn watch_stream(
+    door: Door,
+    id: kubeplay_core::apiserver::watch::WatchId,
+    timeout: Option<u64>,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_secs(timeout.unwrap_or(1800).clamp(1, 3600));
+    let rx = door.revision.subscribe();
+    let guard = WatchGuard { door, id };
+    futures_util::stream::unfold(
+        (guard, rx, false),
+        move |(guard, mut rx, done)| async move {
+            if done {
+                return None;
+            }
+            loop {
+                let events = guard.door.with_server(|s| s.poll_watch(guard.id));
+                let Some(events) = events else {
+                    return None;
+                };
+                if !events.is_empty() {
+                    let mut out = Vec::new();
+                    for e in events {
+                        out.extend(serde_json::to_vec(&e).unwrap_or_default());
+                        out.push(b'\n');
+                    }
+                    return Some((Ok(out), (guard, rx, false)));
+                }
+                let idle = tokio::time::sleep(guard.door.bookmark_every);
+                tokio::select! {
+                    _ = tokio::time::sleep_until(deadline) => return None,
+                    changed = rx.changed() => {
+                        if changed.is_err() {
+                            return None;
+                        }
+                    }
+                    _ = idle => {
+                        if let Some(b) = guard.door.with_server(|s| s.bookmark(guard.id)) {
+                            let mut out = serde_json::to_vec(&b).unwrap_or_default();
+                            out.push(b'\n');
+                            return Some((Ok(out), (guard, rx, false)));
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
