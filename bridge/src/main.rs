@@ -1,5 +1,3 @@
-//! kubeplay-bridge: the native side of kubeplay.
-//!
 //! `kubeplay-bridge serve` runs the control plane headless, in this process, behind the
 //! kube-API door on loopback, and writes a kubeconfig for it:
 //!
@@ -8,18 +6,16 @@
 //! kubectl --kubeconfig ./kubeconfig get namespaces
 //! ```
 
-mod kube_api;
-mod kubeconfig;
-mod tls;
-
 use anyhow::Context;
-use kubeplay_core::apiserver::{ApiServer, Config};
+use kubeplay_bridge::HeadlessDoor;
 
 struct Args {
     listen: String,
     kubeconfig: Option<String>,
     seed: u64,
 }
+
+const USAGE: &str = "usage: kubeplay-bridge serve [--listen ADDR] [--kubeconfig PATH] [--seed N]";
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
@@ -31,10 +27,10 @@ fn parse_args() -> anyhow::Result<Args> {
     match it.next().as_deref() {
         Some("serve") => {}
         Some("-h" | "--help") | None => {
-            println!("usage: kubeplay-bridge serve [--listen ADDR] [--kubeconfig PATH] [--seed N]");
+            println!("{USAGE}");
             std::process::exit(0);
         }
-        Some(other) => anyhow::bail!("unknown command {other:?}; try `kubeplay-bridge serve`"),
+        Some(other) => anyhow::bail!("unknown command {other:?}\n{USAGE}"),
     }
     while let Some(flag) = it.next() {
         let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
@@ -42,7 +38,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--listen" => args.listen = value()?,
             "--kubeconfig" => args.kubeconfig = Some(value()?),
             "--seed" => args.seed = value()?.parse().context("--seed takes a number")?,
-            other => anyhow::bail!("unknown flag {other:?}"),
+            other => anyhow::bail!("unknown flag {other:?}\n{USAGE}"),
         }
     }
     Ok(args)
@@ -51,40 +47,14 @@ fn parse_args() -> anyhow::Result<Args> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
-    let listener = tokio::net::TcpListener::bind(&args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
-    let addr = listener.local_addr()?;
-    let creds = kubeconfig::Credentials::generate()?;
-    // Only this run's tokens open the door: not the in-page cluster's well-known ones.
-    let tokens = vec![
-        (
-            creds.admin_token.clone(),
-            "kubernetes-admin".into(),
-            vec!["system:masters".into()],
-        ),
-        (creds.viewer_token.clone(), "viewer".into(), vec![]),
-    ];
-    let start = kube_api::wall_clock();
-    let server = ApiServer::new(Config {
-        seed: args.seed,
-        tokens,
-        start,
-        ..Config::default()
-    });
-    let door = kube_api::Door::new(server);
-    let cert = tls::Certificate::self_signed(&["127.0.0.1", "localhost"])?;
-    let url = format!("https://{addr}");
+    let door = HeadlessDoor::bind(&args.listen, args.seed).await?;
     if let Some(path) = &args.kubeconfig {
-        std::fs::write(path, kubeconfig::render(&url, &cert.cert_pem, &creds))
-            .with_context(|| format!("writing {path}"))?;
+        std::fs::write(path, &door.kubeconfig).with_context(|| format!("writing {path}"))?;
         eprintln!("kubeconfig written to {path}");
     }
-    eprintln!("kube-API door listening on {url}");
-    axum::serve(tls::TlsListener::new(listener, &cert)?, kube_api::app(door))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    Ok(())
+    eprintln!("kube-API door listening on {}", door.url);
+    door.serve(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
 }

@@ -1,1 +1,276 @@
-//! Helpers shared by the integration tests in `tests/`.
+//! Helpers shared by the integration tests in `tests/`: a headless control plane behind the
+//! kube-API door, and a runner for kubectl scripts.
+//!
+//! A kubectl script is YAML, a list of steps. Each step runs a shell line with `kubectl` on
+//! the PATH (the version under test) and `KUBECONFIG` pointing at the door, then compares what
+//! kubectl printed with what the step expects:
+//!
+//! ```yaml
+//! - sh: kubectl create namespace team-a
+//!   out: namespace/team-a created
+//! - sh: kubectl --context kubeplay-viewer delete namespace team-a
+//!   code: 1
+//!   err: 'Error from server (Forbidden): namespaces "team-a" is forbidden: ...'
+//! ```
+//!
+//! `out` and `err` are compared whole, after ages (`5s`, `2m3s`) become `<age>` and trailing
+//! blanks go; `out_has`/`err_has` list fragments that must appear. Set `UPDATE_EXPECT=1` to
+//! print the actual output of every failing step instead of only the first.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Deserialize;
+
+/// A running door and the kubeconfig that reaches it. The server thread lives as long as the
+/// test process.
+pub struct Door {
+    pub url: String,
+    pub dir: PathBuf,
+    pub kubeconfig: PathBuf,
+}
+
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// A fresh directory under the system temp dir, unique to this process and call.
+pub fn temp_dir(label: &str) -> PathBuf {
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let dir =
+        std::env::temp_dir().join(format!("kubeplay-test-{}-{label}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("creating a temp dir");
+    dir
+}
+
+impl Door {
+    /// Starts a fresh control plane with `seed` behind a door on a free loopback port.
+    pub fn start(seed: u64) -> Door {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            rt.block_on(async move {
+                let door = kubeplay_bridge::HeadlessDoor::bind("127.0.0.1:0", seed)
+                    .await
+                    .expect("binding the door");
+                tx.send((door.url.clone(), door.kubeconfig.clone()))
+                    .expect("reporting the door");
+                door.serve(std::future::pending()).await.expect("serving");
+            });
+        });
+        let (url, kubeconfig_text) = rx.recv().expect("door started");
+        let dir = temp_dir("door");
+        let kubeconfig = dir.join("kubeconfig");
+        std::fs::write(&kubeconfig, kubeconfig_text).expect("writing kubeconfig");
+        Door {
+            url,
+            dir,
+            kubeconfig,
+        }
+    }
+
+    /// A shell command with `kubectl` (of `version`, or the default) on the PATH.
+    pub fn shell(&self, kubectl: &Path, line: &str) -> Command {
+        let bin = self.dir.join(format!(
+            "bin-{}",
+            kubectl
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("kubectl")
+        ));
+        if !bin.exists() {
+            std::fs::create_dir_all(&bin).expect("bin dir");
+            std::os::unix::fs::symlink(kubectl, bin.join("kubectl")).expect("linking kubectl");
+        }
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut cmd = Command::new("bash");
+        cmd.arg("-c")
+            .arg(line)
+            .env("PATH", path)
+            .env("KUBECONFIG", &self.kubeconfig)
+            // A private discovery cache per door: never another run's answers.
+            .env("KUBECACHEDIR", self.dir.join("cache"))
+            .env("HOME", &self.dir)
+            .current_dir(&self.dir);
+        cmd
+    }
+}
+
+/// The kubectl binaries of this machine: the default one, then the other minors found beside
+/// it (`kubectl.1.27` … `kubectl.1.33`).
+pub fn kubectl_versions() -> Vec<PathBuf> {
+    let default = PathBuf::from("/usr/bin/kubectl");
+    let mut out = vec![default.clone()];
+    if let Some(dir) = std::fs::canonicalize(&default)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+    {
+        let mut others: Vec<PathBuf> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("kubectl.1."))
+            })
+            .collect();
+        others.sort();
+        out.extend(others);
+    }
+    out
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub sh: String,
+    #[serde(default)]
+    pub stdin: Option<String>,
+    #[serde(default)]
+    pub code: i32,
+    #[serde(default)]
+    pub out: Option<String>,
+    #[serde(default)]
+    pub err: Option<String>,
+    #[serde(default)]
+    pub out_has: Vec<String>,
+    #[serde(default)]
+    pub err_has: Vec<String>,
+}
+
+/// Replaces ages (`0s`, `12m`, `2m3s`, `3h4m`, `5d`) by `<age>` and trims line ends.
+pub fn normalize(text: &str) -> String {
+    let is_age = |w: &str| {
+        let mut rest = w;
+        let mut parts = 0;
+        while !rest.is_empty() {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
+                return false;
+            }
+            let unit = rest[digits..].chars().next();
+            if !matches!(unit, Some('s' | 'm' | 'h' | 'd' | 'y')) {
+                return false;
+            }
+            rest = &rest[digits + 1..];
+            parts += 1;
+        }
+        parts > 0 && parts <= 2
+    };
+    text.lines()
+        .map(|line| {
+            let mut out = String::new();
+            let mut word = String::new();
+            let flush = |word: &mut String, out: &mut String| {
+                if is_age(word) {
+                    out.push_str("<age>");
+                } else {
+                    out.push_str(word);
+                }
+                word.clear();
+            };
+            for c in line.chars() {
+                if c == ' ' || c == '\t' {
+                    flush(&mut word, &mut out);
+                    out.push(c);
+                } else {
+                    word.push(c);
+                }
+            }
+            flush(&mut word, &mut out);
+            out.trim_end().to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim_end()
+        .to_string()
+}
+
+/// Runs every step of a kubectl script against `door`; returns the failures, described.
+pub fn run_script(door: &Door, kubectl: &Path, script: &str) -> Vec<String> {
+    let steps: Vec<Step> = serde_yaml::from_str(script).expect("parsing the kubectl script");
+    let mut failures = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let mut cmd = door.shell(kubectl, &step.sh);
+        cmd.stdin(if step.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("running bash");
+        if let (Some(input), Some(mut pipe)) = (&step.stdin, child.stdin.take()) {
+            std::io::Write::write_all(&mut pipe, input.as_bytes()).expect("writing stdin");
+        }
+        let output = child.wait_with_output().expect("waiting for kubectl");
+        let out = normalize(&String::from_utf8_lossy(&output.stdout));
+        let err = normalize(&String::from_utf8_lossy(&output.stderr));
+        let code = output.status.code().unwrap_or(-1);
+        let mut problems = Vec::new();
+        if code != step.code {
+            problems.push(format!("exit code {code}, expected {}", step.code));
+        }
+        if let Some(want) = &step.out {
+            if out != normalize(want) {
+                problems.push(format!(
+                    "stdout differs:\n--- expected\n{}\n--- actual\n{out}",
+                    normalize(want)
+                ));
+            }
+        }
+        if let Some(want) = &step.err {
+            if err != normalize(want) {
+                problems.push(format!(
+                    "stderr differs:\n--- expected\n{}\n--- actual\n{err}",
+                    normalize(want)
+                ));
+            }
+        }
+        for frag in &step.out_has {
+            if !out.contains(frag.as_str()) {
+                problems.push(format!("stdout lacks {frag:?}:\n{out}"));
+            }
+        }
+        for frag in &step.err_has {
+            if !err.contains(frag.as_str()) {
+                problems.push(format!("stderr lacks {frag:?}:\n{err}"));
+            }
+        }
+        if !problems.is_empty() {
+            failures.push(format!(
+                "step {} `{}` with {}:\n{}\n(stderr: {err})",
+                i + 1,
+                step.sh,
+                kubectl.display(),
+                problems.join("\n")
+            ));
+            if std::env::var("UPDATE_EXPECT").is_err() {
+                break;
+            }
+        }
+    }
+    failures
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn ages_are_normalized() {
+        assert_eq!(
+            normalize("web   0/3   0s  \nx 2m3s 10.0.0.1 3h4m5s\n"),
+            "web   0/3   <age>\nx <age> 10.0.0.1 3h4m5s"
+        );
+    }
+}

@@ -173,6 +173,7 @@ pub fn documents() -> Documents {
             }
         }
         let mut schemas = gen.take_definitions(true);
+        add_patch_meta(&mut schemas);
         // Tag each top-level kind, as kube-openapi does, so clients can find it by GVK.
         for (r, schema) in refs {
             let name = schema["$ref"]
@@ -201,6 +202,23 @@ pub fn documents() -> Documents {
     Documents {
         index: serde_json::to_vec(&json!({"paths": index})).unwrap_or_default(),
         by_group_version,
+    }
+}
+
+/// Marks the fields that strategic merge patches merge by key, so kubectl computes patches
+/// that touch one container instead of replacing the list.
+fn add_patch_meta(schemas: &mut Map<String, Value>) {
+    use kubeplay_core::apiserver::patch::strategic::PATCH_META;
+    for (ty, field, strategy, key) in PATCH_META {
+        if let Some(Value::Object(prop)) = schemas
+            .get_mut(*ty)
+            .and_then(|d| d.pointer_mut(&format!("/properties/{field}")))
+        {
+            prop.insert("x-kubernetes-patch-strategy".into(), json!(strategy));
+            if !key.is_empty() {
+                prop.insert("x-kubernetes-patch-merge-key".into(), json!(key));
+            }
+        }
     }
 }
 

@@ -1,0 +1,69 @@
+//! kubeplay-bridge: the native side of kubeplay.
+//!
+//! - [`kube_api`]: the kube-API door — core's API server over HTTPS for real kubectl.
+//! - [`tls`]: the door's self-signed certificate and TLS listener.
+//! - [`kubeconfig`]: the kubeconfig the door writes for its clients.
+//!
+//! Architecture invariant: the bridge depends on core, never the other way round, and wall
+//! time enters the control plane only here (see `kube_api`).
+
+pub mod kube_api;
+pub mod kubeconfig;
+pub mod tls;
+
+use anyhow::Context;
+use kubeplay_core::apiserver::{ApiServer, Config};
+
+/// A door ready to serve: bound, with its certificate and the kubeconfig that reaches it.
+pub struct HeadlessDoor {
+    pub url: String,
+    pub kubeconfig: String,
+    listener: tls::TlsListener,
+    door: kube_api::Door,
+}
+
+impl HeadlessDoor {
+    /// Binds `listen` and starts a fresh control plane seeded with `seed`.
+    pub async fn bind(listen: &str, seed: u64) -> anyhow::Result<HeadlessDoor> {
+        let tcp = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("binding {listen}"))?;
+        let addr = tcp.local_addr()?;
+        let creds = kubeconfig::Credentials::generate()?;
+        // Only this run's tokens open the door: not the in-page cluster's well-known ones.
+        let tokens = vec![
+            (
+                creds.admin_token.clone(),
+                "kubernetes-admin".into(),
+                vec!["system:masters".into()],
+            ),
+            (creds.viewer_token.clone(), "viewer".into(), vec![]),
+        ];
+        let start = kube_api::wall_clock();
+        let server = ApiServer::new(Config {
+            seed,
+            tokens,
+            start,
+            ..Config::default()
+        });
+        let cert = tls::Certificate::self_signed(&["127.0.0.1", "localhost"])?;
+        let url = format!("https://{addr}");
+        Ok(HeadlessDoor {
+            kubeconfig: kubeconfig::render(&url, &cert.cert_pem, &creds),
+            url,
+            listener: tls::TlsListener::new(tcp, &cert)?,
+            door: kube_api::Door::new(server),
+        })
+    }
+
+    /// Serves until `shutdown` resolves.
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(self.listener, kube_api::app(self.door))
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,112 @@
+//! Real kubectl against the kube-API door: every script in `tests/kubectl/` with the default
+//! kubectl, and the version smoke script with every kubectl minor on the machine.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use kubeplay::{kubectl_versions, run_script, Door};
+
+fn scripts() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kubectl");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/kubectl")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn check(script: &Path, kubectl: &Path) {
+    let door = Door::start(1);
+    let text = std::fs::read_to_string(script).expect("reading script");
+    let failures = run_script(&door, kubectl, &text);
+    assert!(
+        failures.is_empty(),
+        "{}:\n{}",
+        script.display(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn kubectl_scripts_with_the_default_kubectl() {
+    let default = kubectl_versions().remove(0);
+    for script in scripts() {
+        check(&script, &default);
+    }
+}
+
+#[test]
+fn every_kubectl_minor_applies_gets_and_explains() {
+    let versions = kubectl_versions();
+    assert!(
+        versions.len() > 1,
+        "expected kubectl.1.27 … kubectl.1.33 beside /usr/bin/kubectl"
+    );
+    let smoke = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kubectl/versions/smoke.yaml");
+    for kubectl in &versions[1..] {
+        check(&smoke, kubectl);
+    }
+}
+
+/// `kubectl get -w` prints the list, then one line per change, as the changes happen.
+#[test]
+fn kubectl_get_watch_streams_changes() {
+    let door = Door::start(1);
+    let kubectl = kubectl_versions().remove(0);
+    let run = |line: &str| {
+        let out = door.shell(&kubectl, line).output().expect("kubectl");
+        assert!(
+            out.status.success(),
+            "{line}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run("kubectl create configmap settings --from-literal=a=1");
+    let mut watch = door
+        .shell(&kubectl, "kubectl get configmaps -w")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl get -w");
+    let stdout = watch.stdout.take().expect("watch stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let next_line = |lines: &mut Vec<String>| {
+        lines.push(
+            rx.recv_timeout(Duration::from_secs(20))
+                .expect("a line from kubectl get -w"),
+        )
+    };
+    next_line(&mut lines); // the header
+    next_line(&mut lines); // settings, from the initial list
+    run("kubectl create configmap other --from-literal=b=2");
+    next_line(&mut lines);
+    run("kubectl label configmap settings tier=web");
+    next_line(&mut lines);
+    run("kubectl delete configmap other");
+    next_line(&mut lines);
+    watch.kill().expect("stopping the watch");
+    let out = watch.wait_with_output().expect("watch output");
+    let text = kubeplay::normalize(&lines.join("\n"));
+    assert_eq!(
+        text,
+        "NAME       DATA   AGE\n\
+         settings   1      <age>\n\
+         other      1      <age>\n\
+         settings   1      <age>\n\
+         other      1      <age>",
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
