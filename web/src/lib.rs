@@ -1,1 +1,18 @@
+//! The kubeplay page: the control plane, compiled to wasm, running in the tab.
+//!
+//! - [`cluster`]: the one place the in-page cluster lives, and the actions on it.
+//! - [`components`]: one component per file; they render snapshots and dispatch actions, and
+//!   hold no control-plane logic.
+//!
+//! Architecture invariant: the page talks to the control plane only through the API server's
+//! requests (`ApiServer::handle`), as any client would.
 
+pub mod cluster;
+pub mod components;
+
+use components::app::App;
+
+/// Mounts the app on `<body>`.
+pub fn start() {
+    yew::Renderer::<App>::new().render();
+}
