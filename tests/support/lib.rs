@@ -274,3 +274,55 @@ mod tests {
         );
     }
 }
+
+/// Serves the files of `dir` over HTTP on a free loopback port, for the browser tests;
+/// returns the base URL. The server thread lives as long as the test process.
+pub fn serve_dir(dir: &Path) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a port");
+    let url = format!("http://{}", listener.local_addr().expect("local addr"));
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let dir = dir.clone();
+            std::thread::spawn(move || serve_file(stream, &dir));
+        }
+    });
+    url
+}
+
+fn serve_file(mut stream: std::net::TcpStream, dir: &Path) {
+    use std::io::{BufRead, Write};
+    let mut line = String::new();
+    if std::io::BufReader::new(&stream).read_line(&mut line).is_err() {
+        return;
+    }
+    let path = line.split_whitespace().nth(1).unwrap_or("/").split('?').next().unwrap_or("/");
+    let rel = if path == "/" { "index.html" } else { path.trim_start_matches('/') };
+    let file = dir.join(rel);
+    let (status, body) = match (rel.contains(".."), std::fs::read(&file)) {
+        (false, Ok(b)) => ("200 OK", b),
+        _ => ("404 Not Found", b"not found".to_vec()),
+    };
+    let ct = match file.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html",
+        Some("js") => "application/javascript",
+        Some("wasm") => "application/wasm",
+        Some("css") => "text/css",
+        _ => "application/octet-stream",
+    };
+    let head = format!("HTTP/1.1 {status}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    let _ = stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(&body));
+}
+
+/// Loads `url` in headless Chromium, lets the page run, and returns the DOM it built.
+pub fn chromium_dump_dom(url: &str) -> String {
+    let profile = temp_dir("chromium");
+    let out = Command::new("chromium")
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--virtual-time-budget=10000"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--dump-dom", url])
+        .stderr(Stdio::null())
+        .output()
+        .expect("running chromium");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
