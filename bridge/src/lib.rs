@@ -25,6 +25,19 @@ pub struct HeadlessDoor {
 impl HeadlessDoor {
     /// Binds `listen` and starts a fresh control plane seeded with `seed`.
     pub async fn bind(listen: &str, seed: u64) -> anyhow::Result<HeadlessDoor> {
+        Self::bind_with(
+            listen,
+            Config {
+                seed,
+                ..Config::default()
+            },
+        )
+        .await
+    }
+
+    /// Like [`HeadlessDoor::bind`], with the control plane's configuration (seed, history
+    /// limit); its tokens are replaced by this run's.
+    pub async fn bind_with(listen: &str, config: Config) -> anyhow::Result<HeadlessDoor> {
         let tcp = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("binding {listen}"))?;
@@ -41,10 +54,9 @@ impl HeadlessDoor {
         ];
         let start = kube_api::wall_clock();
         let server = ApiServer::new(Config {
-            seed,
             tokens,
             start,
-            ..Config::default()
+            ..config
         });
         let cert = tls::Certificate::self_signed(&["127.0.0.1", "localhost"])?;
         let url = format!("https://{addr}");

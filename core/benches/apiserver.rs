@@ -11,7 +11,9 @@ fn pod_request(i: usize) -> Request {
         "metadata": {"name": format!("pod-{i}"), "labels": {"app": "web"}},
         "spec": {"containers": [{"name": "web", "image": "nginx:1.14.2", "resources": {"requests": {"cpu": "100m"}}}]}
     });
-    Request::new(Method::Post, "/api/v1/namespaces/default/pods").bearer(ADMIN_TOKEN).json(&pod)
+    Request::new(Method::Post, "/api/v1/namespaces/default/pods")
+        .bearer(ADMIN_TOKEN)
+        .json(&pod)
 }
 
 fn creates(c: &mut Criterion) {
@@ -36,7 +38,15 @@ fn creates(c: &mut Criterion) {
     for r in &requests {
         s.handle(r);
     }
-    let gets: Vec<Request> = (0..1_000).map(|i| Request::new(Method::Get, &format!("/api/v1/namespaces/default/pods/pod-{i}")).bearer(VIEWER_TOKEN)).collect();
+    let gets: Vec<Request> = (0..1_000)
+        .map(|i| {
+            Request::new(
+                Method::Get,
+                &format!("/api/v1/namespaces/default/pods/pod-{i}"),
+            )
+            .bearer(VIEWER_TOKEN)
+        })
+        .collect();
     g.bench_function("get 1k pods (viewer, RBAC)", |b| {
         b.iter(|| {
             for r in &gets {

@@ -30,7 +30,9 @@ fn puts(c: &mut Criterion) {
     for i in 0..100_000 {
         s.put(&format!("/registry/pods/default/pod-{i}"), value());
     }
-    let keys: Vec<String> = (0..10_000).map(|i| format!("/registry/pods/default/pod-{}", i * 7)).collect();
+    let keys: Vec<String> = (0..10_000)
+        .map(|i| format!("/registry/pods/default/pod-{}", i * 7))
+        .collect();
     g.bench_function("get 10k keys of 100k", |b| {
         b.iter(|| {
             for k in &keys {
@@ -46,7 +48,9 @@ fn fan_out(c: &mut Criterion) {
     g.throughput(Throughput::Elements(10_000));
     g.bench_function("fan-out of one put to 10k watchers", |b| {
         let mut s = Store::new();
-        let ids: Vec<_> = (0..10_000).map(|_| s.watch("/registry/pods/", true, 0).expect("watch")).collect();
+        let ids: Vec<_> = (0..10_000)
+            .map(|_| s.watch("/registry/pods/", true, 0).expect("watch"))
+            .collect();
         let v = value();
         b.iter(|| {
             s.put("/registry/pods/default/web", v.clone());

@@ -4,22 +4,64 @@
 use std::path::Path;
 use std::process::Command;
 
-const FORBIDDEN_CRATES: &[&str] = &["tokio", "mio", "web-sys", "js-sys", "wasm-bindgen", "hyper", "reqwest", "axum", "tonic", "getrandom"];
-const FORBIDDEN_CALLS: &[&str] = &["Instant::now", "SystemTime::now", "thread::spawn", "std::thread"];
+const FORBIDDEN_CRATES: &[&str] = &[
+    "tokio",
+    "mio",
+    "web-sys",
+    "js-sys",
+    "wasm-bindgen",
+    "hyper",
+    "reqwest",
+    "axum",
+    "tonic",
+    "getrandom",
+];
+const FORBIDDEN_CALLS: &[&str] = &[
+    "Instant::now",
+    "SystemTime::now",
+    "thread::spawn",
+    "std::thread",
+];
 
 #[test]
 fn core_has_no_runtime_browser_or_network_dependency() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["tree", "--offline", "-p", "kubeplay-core", "-e", "normal", "--target", "all", "--prefix", "none", "--format", "{p}"])
+        .args([
+            "tree",
+            "--offline",
+            "-p",
+            "kubeplay-core",
+            "-e",
+            "normal",
+            "--target",
+            "all",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo tree");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let tree = String::from_utf8_lossy(&out.stdout);
-    let crates: Vec<&str> = tree.lines().filter_map(|l| l.split_whitespace().next()).collect();
-    assert!(crates.contains(&"kubeplay-core") && crates.contains(&"serde"), "unexpected cargo tree output:\n{tree}");
-    let found: Vec<&&str> = FORBIDDEN_CRATES.iter().filter(|c| crates.contains(c)).collect();
+    let crates: Vec<&str> = tree
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(
+        crates.contains(&"kubeplay-core") && crates.contains(&"serde"),
+        "unexpected cargo tree output:\n{tree}"
+    );
+    let found: Vec<&&str> = FORBIDDEN_CRATES
+        .iter()
+        .filter(|c| crates.contains(c))
+        .collect();
     assert!(found.is_empty(), "core depends on {found:?}:\n{tree}");
 }
 
@@ -40,12 +82,21 @@ fn core_never_reads_the_wall_clock_or_spawns() {
                     }
                     for call in FORBIDDEN_CALLS {
                         if line.contains(call) {
-                            offenders.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                            offenders.push(format!(
+                                "{}:{}: {}",
+                                path.display(),
+                                n + 1,
+                                line.trim()
+                            ));
                         }
                     }
                 }
             }
         }
     }
-    assert!(offenders.is_empty(), "core must run on the virtual clock, single-threaded:\n{}", offenders.join("\n"));
+    assert!(
+        offenders.is_empty(),
+        "core must run on the virtual clock, single-threaded:\n{}",
+        offenders.join("\n")
+    );
 }

@@ -110,3 +110,31 @@ fn kubectl_get_watch_streams_changes() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A watch from a revision the store has compacted away gets Kubernetes' 410: one `ERROR`
+/// event carrying an `Expired` Status, then the stream ends.
+#[test]
+fn a_watch_from_a_compacted_revision_is_gone() {
+    let door = Door::start_with(kubeplay_core::apiserver::Config {
+        history_limit: 5,
+        ..Default::default()
+    });
+    let kubectl = kubectl_versions().remove(0);
+    let out = door.shell(&kubectl, "for i in 1 2 3 4 5 6 7 8; do kubectl create configmap c$i >/dev/null; done; kubectl get --raw '/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=3'").output().expect("kubectl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let event: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON event");
+    assert_eq!(event["type"], "ERROR");
+    assert_eq!(event["object"]["code"], 410);
+    assert_eq!(event["object"]["reason"], "Expired");
+    assert!(
+        event["object"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("too old resource version: 3 ("),
+        "{event}"
+    );
+}

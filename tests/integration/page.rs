@@ -13,11 +13,17 @@ fn the_page_boots_the_control_plane_in_chromium() {
         return;
     }
     let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("dist");
-    assert!(dist.join("index.html").exists(), "dist/ is missing: run `trunk build` first");
+    assert!(
+        dist.join("index.html").exists(),
+        "dist/ is missing: run `trunk build` first"
+    );
     let url = kubeplay::serve_dir(&dist);
     let dom = kubeplay::chromium_dump_dom(&url);
     // The bootstrap objects: 4 namespaces, 10 cluster roles, 8 bindings, the kubernetes Service.
-    assert!(dom.contains("Objects (23)"), "the object table did not render:\n{dom}");
+    assert!(
+        dom.contains("Objects (23)"),
+        "the object table did not render:\n{dom}"
+    );
     assert!(dom.contains("etcd revision 24"), "{dom}");
     assert!(dom.contains("<td>kube-system</td>"), "{dom}");
     assert!(dom.contains("id=\"apply\""), "{dom}");

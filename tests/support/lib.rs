@@ -46,6 +46,14 @@ pub fn temp_dir(label: &str) -> PathBuf {
 impl Door {
     /// Starts a fresh control plane with `seed` behind a door on a free loopback port.
     pub fn start(seed: u64) -> Door {
+        Door::start_with(kubeplay_core::apiserver::Config {
+            seed,
+            ..Default::default()
+        })
+    }
+
+    /// Starts a door in front of a control plane made from `config`.
+    pub fn start_with(config: kubeplay_core::apiserver::Config) -> Door {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -53,7 +61,7 @@ impl Door {
                 .build()
                 .expect("tokio runtime");
             rt.block_on(async move {
-                let door = kubeplay_bridge::HeadlessDoor::bind("127.0.0.1:0", seed)
+                let door = kubeplay_bridge::HeadlessDoor::bind_with("127.0.0.1:0", config)
                     .await
                     .expect("binding the door");
                 tx.send((door.url.clone(), door.kubeconfig.clone()))
@@ -293,11 +301,24 @@ pub fn serve_dir(dir: &Path) -> String {
 fn serve_file(mut stream: std::net::TcpStream, dir: &Path) {
     use std::io::{BufRead, Write};
     let mut line = String::new();
-    if std::io::BufReader::new(&stream).read_line(&mut line).is_err() {
+    if std::io::BufReader::new(&stream)
+        .read_line(&mut line)
+        .is_err()
+    {
         return;
     }
-    let path = line.split_whitespace().nth(1).unwrap_or("/").split('?').next().unwrap_or("/");
-    let rel = if path == "/" { "index.html" } else { path.trim_start_matches('/') };
+    let path = line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .split('?')
+        .next()
+        .unwrap_or("/");
+    let rel = if path == "/" {
+        "index.html"
+    } else {
+        path.trim_start_matches('/')
+    };
     let file = dir.join(rel);
     let (status, body) = match (rel.contains(".."), std::fs::read(&file)) {
         (false, Ok(b)) => ("200 OK", b),
@@ -311,14 +332,26 @@ fn serve_file(mut stream: std::net::TcpStream, dir: &Path) {
         _ => "application/octet-stream",
     };
     let head = format!("HTTP/1.1 {status}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-    let _ = stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(&body));
+    let _ = stream
+        .write_all(head.as_bytes())
+        .and_then(|_| stream.write_all(&body));
 }
 
 /// Loads `url` in headless Chromium, lets the page run, and returns the DOM it built.
 pub fn chromium_dump_dom(url: &str) -> String {
     let profile = temp_dir("chromium");
     let out = Command::new("chromium")
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--virtual-time-budget=10000"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--virtual-time-budget=10000",
+        ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(["--dump-dom", url])
         .stderr(Stdio::null())
