@@ -270,19 +270,6 @@ pub fn run_script(door: &Door, kubectl: &Path, script: &str) -> Vec<String> {
     failures
 }
 
-#[cfg(test)]
-mod tests {
-    use super::normalize;
-
-    #[test]
-    fn ages_are_normalized() {
-        assert_eq!(
-            normalize("web   0/3   0s  \nx 2m3s 10.0.0.1 3h4m5s\n"),
-            "web   0/3   <age>\nx <age> 10.0.0.1 3h4m5s"
-        );
-    }
-}
-
 /// Serves the files of `dir` over HTTP on a free loopback port, for the browser tests;
 /// returns the base URL. The server thread lives as long as the test process.
 pub fn serve_dir(dir: &Path) -> String {
@@ -358,4 +345,17 @@ pub fn chromium_dump_dom(url: &str) -> String {
         .output()
         .expect("running chromium");
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn ages_are_normalized() {
+        assert_eq!(
+            normalize("web   0/3   0s  \nx 2m3s 10.0.0.1 3h4m5s\n"),
+            "web   0/3   <age>\nx <age> 10.0.0.1 3h4m5s"
+        );
+    }
 }

@@ -220,10 +220,8 @@ fn watch_stream(
                 return None;
             }
             loop {
-                let events = guard.door.with_server(|s| s.poll_watch(guard.id));
-                let Some(events) = events else {
-                    return None;
-                };
+                // `None`: the watch is over (it delivered its error, or was cancelled).
+                let events = guard.door.with_server(|s| s.poll_watch(guard.id))?;
                 if !events.is_empty() {
                     let mut out = Vec::new();
                     for e in events {

@@ -102,7 +102,7 @@ pub fn serve(
         ("patch", _) => {
             let ct = req.content_type.as_deref().unwrap_or_default();
             let pt = PatchType::from_content_type(ct).ok_or_else(|| ApiError::UnsupportedMediaType {
-                message: format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"),
+                message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json".to_string(),
             })?;
             if pt == PatchType::Apply {
                 return Err(ApiError::UnsupportedMediaType {
@@ -135,7 +135,7 @@ pub fn decode_body(req: &Request) -> Result<Value, ApiError> {
     let ct = req.content_type.as_deref().unwrap_or("application/json");
     if !(ct.starts_with("application/json") || ct.contains("yaml") || ct.is_empty()) {
         return Err(ApiError::UnsupportedMediaType {
-            message: format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"),
+            message: "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml".to_string(),
         });
     }
     let v: Value = if ct.contains("yaml") {

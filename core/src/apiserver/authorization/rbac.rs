@@ -23,7 +23,7 @@ pub struct RbacIndex {
 fn subject_matches(s: &Subject, user: &UserInfo, binding_namespace: &str) -> bool {
     match s.kind.as_str() {
         "User" => s.name == user.name,
-        "Group" => user.groups.iter().any(|g| *g == s.name),
+        "Group" => user.groups.contains(&s.name),
         "ServiceAccount" => {
             let ns = s.namespace.as_deref().unwrap_or(binding_namespace);
             user.name == format!("system:serviceaccount:{ns}:{}", s.name)
@@ -64,7 +64,7 @@ pub fn rule_allows(rule: &PolicyRule, a: &Attributes) -> bool {
             || *r == combined
             || (!a.subresource.is_empty() && *r == format!("*/{}", a.subresource))
     });
-    has(groups, &a.group) && resource_ok && (names.is_empty() || names.iter().any(|n| *n == a.name))
+    has(groups, &a.group) && resource_ok && (names.is_empty() || names.contains(&a.name))
 }
 
 impl RbacIndex {

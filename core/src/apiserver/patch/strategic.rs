@@ -213,7 +213,7 @@ fn merge_list(
 
 /// Orders `list` as `$setElementOrder` says; elements it does not name keep their relative
 /// order after the named ones.
-fn reorder(list: &mut Vec<Value>, order: &[Value], strategy: ListStrategy) {
+fn reorder(list: &mut [Value], order: &[Value], strategy: ListStrategy) {
     let identity = |v: &Value| -> Value {
         match strategy {
             ListStrategy::MergeBy(k) => v.get(k).cloned().unwrap_or(Value::Null),
@@ -238,87 +238,6 @@ fn strip_directives(mut m: Map<String, Value>) -> Map<String, Value> {
         }
     }
     m
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn deployment() -> Value {
-        json!({
-            "metadata": {"name": "web", "labels": {"app": "web"}, "finalizers": ["a"]},
-            "spec": {
-                "replicas": 3,
-                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}},
-                "template": {"spec": {"containers": [
-                    {"name": "web", "image": "nginx:1.14.2", "ports": [{"containerPort": 80}],
-                     "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]},
-                    {"name": "log", "image": "busybox"}
-                ]}}
-            }
-        })
-    }
-
-    #[test]
-    fn merges_lists_by_key() {
-        let patch = json!({"spec": {"template": {"spec": {
-            "$setElementOrder/containers": [{"name": "web"}, {"name": "log"}],
-            "containers": [{"name": "web", "image": "nginx:1.16.1",
-                            "env": [{"name": "B", "$patch": "delete"}, {"name": "C", "value": "3"}],
-                            "ports": [{"containerPort": 443}]}]
-        }}}});
-        let got = apply(&deployment(), &patch, "Deployment").unwrap();
-        let c = &got["spec"]["template"]["spec"]["containers"];
-        assert_eq!(c[0]["image"], "nginx:1.16.1");
-        assert_eq!(
-            c[0]["env"],
-            json!([{"name": "A", "value": "1"}, {"name": "C", "value": "3"}])
-        );
-        assert_eq!(
-            c[0]["ports"],
-            json!([{"containerPort": 80}, {"containerPort": 443}])
-        );
-        assert_eq!(c[1], json!({"name": "log", "image": "busybox"}));
-    }
-
-    #[test]
-    fn directives() {
-        let got = apply(
-            &deployment(),
-            &json!({
-                "metadata": {"labels": {"app": null, "v": "2"}, "$deleteFromPrimitiveList/finalizers": ["a"]},
-                "spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate", "rollingUpdate": null},
-                         "template": {"spec": {"containers": [{"$patch": "replace"}, {"name": "only", "image": "x"}]}}}
-            }),
-            "Deployment",
-        )
-        .unwrap();
-        assert_eq!(got["metadata"]["labels"], json!({"v": "2"}));
-        assert_eq!(got["metadata"]["finalizers"], json!([]));
-        assert_eq!(got["spec"]["strategy"], json!({"type": "Recreate"}));
-        assert_eq!(
-            got["spec"]["template"]["spec"]["containers"],
-            json!([{"name": "only", "image": "x"}])
-        );
-        let svc = json!({"spec": {"ports": [{"port": 80, "name": "http"}]}});
-        let got = apply(
-            &svc,
-            &json!({"spec": {"ports": [{"port": 80, "targetPort": 8080}]}}),
-            "Service",
-        )
-        .unwrap();
-        assert_eq!(
-            got["spec"]["ports"],
-            json!([{"port": 80, "name": "http", "targetPort": 8080}])
-        );
-        assert!(apply(
-            &svc,
-            &json!({"spec": {"ports": [{"name": "x"}]}}),
-            "Service"
-        )
-        .is_err());
-    }
 }
 
 /// The patch strategy of a field by its Go type, as the `patchStrategy`/`patchMergeKey`
@@ -496,3 +415,84 @@ pub const PATCH_META: &[(&str, &str, &str, &str)] = &[
         "type",
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn deployment() -> Value {
+        json!({
+            "metadata": {"name": "web", "labels": {"app": "web"}, "finalizers": ["a"]},
+            "spec": {
+                "replicas": 3,
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}},
+                "template": {"spec": {"containers": [
+                    {"name": "web", "image": "nginx:1.14.2", "ports": [{"containerPort": 80}],
+                     "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]},
+                    {"name": "log", "image": "busybox"}
+                ]}}
+            }
+        })
+    }
+
+    #[test]
+    fn merges_lists_by_key() {
+        let patch = json!({"spec": {"template": {"spec": {
+            "$setElementOrder/containers": [{"name": "web"}, {"name": "log"}],
+            "containers": [{"name": "web", "image": "nginx:1.16.1",
+                            "env": [{"name": "B", "$patch": "delete"}, {"name": "C", "value": "3"}],
+                            "ports": [{"containerPort": 443}]}]
+        }}}});
+        let got = apply(&deployment(), &patch, "Deployment").unwrap();
+        let c = &got["spec"]["template"]["spec"]["containers"];
+        assert_eq!(c[0]["image"], "nginx:1.16.1");
+        assert_eq!(
+            c[0]["env"],
+            json!([{"name": "A", "value": "1"}, {"name": "C", "value": "3"}])
+        );
+        assert_eq!(
+            c[0]["ports"],
+            json!([{"containerPort": 80}, {"containerPort": 443}])
+        );
+        assert_eq!(c[1], json!({"name": "log", "image": "busybox"}));
+    }
+
+    #[test]
+    fn directives() {
+        let got = apply(
+            &deployment(),
+            &json!({
+                "metadata": {"labels": {"app": null, "v": "2"}, "$deleteFromPrimitiveList/finalizers": ["a"]},
+                "spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate", "rollingUpdate": null},
+                         "template": {"spec": {"containers": [{"$patch": "replace"}, {"name": "only", "image": "x"}]}}}
+            }),
+            "Deployment",
+        )
+        .unwrap();
+        assert_eq!(got["metadata"]["labels"], json!({"v": "2"}));
+        assert_eq!(got["metadata"]["finalizers"], json!([]));
+        assert_eq!(got["spec"]["strategy"], json!({"type": "Recreate"}));
+        assert_eq!(
+            got["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "only", "image": "x"}])
+        );
+        let svc = json!({"spec": {"ports": [{"port": 80, "name": "http"}]}});
+        let got = apply(
+            &svc,
+            &json!({"spec": {"ports": [{"port": 80, "targetPort": 8080}]}}),
+            "Service",
+        )
+        .unwrap();
+        assert_eq!(
+            got["spec"]["ports"],
+            json!([{"port": 80, "name": "http", "targetPort": 8080}])
+        );
+        assert!(apply(
+            &svc,
+            &json!({"spec": {"ports": [{"name": "x"}]}}),
+            "Service"
+        )
+        .is_err());
+    }
+}
