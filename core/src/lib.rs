@@ -11,5 +11,7 @@
 
 pub mod api;
 pub mod apiserver;
+pub mod client;
+pub mod controllers;
 pub mod sim;
 pub mod store;

@@ -1,10 +1,10 @@
-//! The world the control plane lives in: the virtual clock and the seeded RNG.
-//!
-//! Later this folder holds the deterministic event loop that steps every component; today the
-//! API server takes its time and randomness from here.
+//! The world the control plane lives in: the virtual clock, the seeded RNG, and the
+//! deterministic event loop that steps every component ([`World`]).
 
 mod clock;
 mod rng;
+mod world;
 
 pub use clock::{Time, EPOCH};
 pub use rng::Rng;
+pub use world::{Component, ComponentId, Ctx, World};

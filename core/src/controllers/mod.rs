@@ -1,0 +1,19 @@
+//! The controllers of kube-controller-manager, one folder each, as Kubernetes names them.
+//!
+//! Every controller is a [`Component`](crate::sim::Component): it keeps informers fed by
+//! watches, queues the keys of objects that changed, and reconciles each key in a sync that
+//! reads its caches and writes through the API client. A sync that fails is retried later;
+//! nothing blocks.
+
+pub mod deployment;
+pub mod expectations;
+pub mod owner;
+pub mod queue;
+pub mod replicaset;
+
+use crate::client::Client;
+
+/// The identity every controller of kube-controller-manager uses.
+pub fn controller_manager_client() -> Client {
+    Client::new("system:kube-controller-manager", &[])
+}

@@ -1,0 +1,274 @@
+//! The ReplicaSet controller (`pkg/controller/replicaset` upstream): keeps the number of
+//! active Pods a ReplicaSet controls equal to `spec.replicas`, and reports what it sees in
+//! `status`.
+//!
+//! - Creations go out in slow-start batches (1, 2, 4, …): if the first ones fail, the rest are
+//!   not tried (`slowStartBatch`).
+//! - Expectations keep a sync from counting before the watch has shown it its own writes.
+//! - Deletions pick the Pods Kubernetes would pick first ([`deletion_rank`]): unscheduled
+//!   before scheduled, pending before running, not ready before ready, more restarts first,
+//!   newer first.
+//! - Orphan Pods matching the selector are adopted (an owner reference is patched on).
+
+mod pods;
+
+use serde_json::{json, Value};
+
+use super::expectations::Expectations;
+use super::owner;
+use super::queue::{WorkQueue, SYNC};
+use crate::apiserver::selectors::Selector;
+use crate::apiserver::watch::WatchId;
+use crate::client::{self, Client, Informer, InformerEvent};
+use crate::sim::{Component, Ctx};
+pub use pods::{deletion_rank, is_active, is_available, is_ready};
+
+/// At most this many creations or deletions per sync (`burstReplicas`).
+pub const BURST_REPLICAS: usize = 500;
+
+pub struct ReplicaSetController {
+    client: Client,
+    rs_watch: Option<WatchId>,
+    pod_watch: Option<WatchId>,
+    replicasets: Informer,
+    pods: Informer,
+    queue: WorkQueue,
+    expectations: Expectations,
+}
+
+impl Default for ReplicaSetController {
+    fn default() -> Self {
+        ReplicaSetController {
+            client: super::controller_manager_client(),
+            rs_watch: None,
+            pod_watch: None,
+            replicasets: Informer::default(),
+            pods: Informer::default(),
+            queue: WorkQueue::default(),
+            expectations: Expectations::default(),
+        }
+    }
+}
+
+fn key(namespace: &str, name: &str) -> String {
+    format!("{namespace}/{name}")
+}
+
+impl ReplicaSetController {
+    /// The ReplicaSet keys a pod event concerns: its controller, or for an orphan every
+    /// ReplicaSet whose selector matches it (it may be adopted).
+    fn owners_of(&self, pod: &Value) -> Vec<String> {
+        let ns = crate::api::meta::namespace(pod);
+        if let Some(r) = owner::controller_of(pod) {
+            if r["kind"] == "ReplicaSet" {
+                return vec![key(ns, r["name"].as_str().unwrap_or_default())];
+            }
+            return Vec::new();
+        }
+        self.replicasets
+            .in_namespace(ns)
+            .filter(|rs| {
+                Selector::from_label_selector(&rs["spec"]["selector"])
+                    .is_ok_and(|s| !s.requirements.is_empty() && s.matches(pod))
+            })
+            .map(|rs| key(ns, crate::api::meta::name(rs)))
+            .collect()
+    }
+
+    fn sync(&mut self, ctx: &mut Ctx, rs_key: &str) {
+        let Some(rs) = self.replicasets.get(rs_key).cloned() else {
+            self.expectations.forget(rs_key);
+            return;
+        };
+        let ns = crate::api::meta::namespace(&rs).to_string();
+        let uid = crate::api::meta::uid(&rs).to_string();
+        let Ok(selector) = Selector::from_label_selector(&rs["spec"]["selector"]) else {
+            return;
+        };
+        let mut owned = Vec::new();
+        for pod in self.pods.in_namespace(&ns) {
+            if owner::is_controlled_by(pod, &uid) {
+                owned.push(pod.clone());
+            } else if owner::controller_of(pod).is_none()
+                && selector.matches(pod)
+                && pod.pointer("/metadata/deletionTimestamp").is_none()
+                && rs.pointer("/metadata/deletionTimestamp").is_none()
+            {
+                // Adopt the orphan.
+                let mut refs = pod
+                    .pointer("/metadata/ownerReferences")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                refs.push(owner::controller_ref(&rs, "apps/v1", "ReplicaSet"));
+                let patch =
+                    json!({"metadata": {"ownerReferences": refs, "uid": pod["metadata"]["uid"]}});
+                let pods = client::resource("", "pods");
+                if let Ok(adopted) = self.client.patch(
+                    ctx.api,
+                    pods,
+                    Some(&ns),
+                    crate::api::meta::name(pod),
+                    &patch,
+                ) {
+                    owned.push(adopted);
+                }
+            }
+        }
+        let active: Vec<Value> = owned.iter().filter(|p| is_active(p)).cloned().collect();
+        let deleting = rs.pointer("/metadata/deletionTimestamp").is_some();
+        if self.expectations.satisfied(rs_key, ctx.now) && !deleting {
+            self.manage_replicas(ctx, rs_key, &rs, &active);
+        }
+        self.update_status(ctx, rs_key, &rs, &active);
+    }
+
+    fn manage_replicas(&mut self, ctx: &mut Ctx, rs_key: &str, rs: &Value, active: &[Value]) {
+        let want = rs["spec"]["replicas"].as_i64().unwrap_or(1).max(0) as usize;
+        let ns = crate::api::meta::namespace(rs).to_string();
+        let pods_res = client::resource("", "pods");
+        if active.len() < want {
+            let n = (want - active.len()).min(BURST_REPLICAS);
+            self.expectations.expect(rs_key, n as i64, 0, ctx.now);
+            let pod = pods::from_template(rs);
+            // slowStartBatch: 1, 2, 4, … stop at the first batch with a failure.
+            let (mut done, mut batch) = (0, 1);
+            while done < n {
+                let size = batch.min(n - done);
+                let mut failed = 0;
+                for _ in 0..size {
+                    if self
+                        .client
+                        .create(ctx.api, pods_res, Some(&ns), &pod)
+                        .is_err()
+                    {
+                        failed += 1;
+                    }
+                }
+                done += size;
+                if failed > 0 {
+                    // The ones not created will never be observed.
+                    self.expectations
+                        .lower(rs_key, (failed + n - done) as i64, 0);
+                    break;
+                }
+                batch *= 2;
+            }
+        } else if active.len() > want {
+            let n = (active.len() - want).min(BURST_REPLICAS);
+            let mut ranked: Vec<&Value> = active.iter().collect();
+            ranked.sort_by_key(|p| deletion_rank(p, ctx.now));
+            self.expectations.expect(rs_key, 0, n as i64, ctx.now);
+            for pod in ranked.into_iter().take(n) {
+                let name = crate::api::meta::name(pod);
+                if self
+                    .client
+                    .delete(ctx.api, pods_res, Some(&ns), name, &json!({}))
+                    .is_err()
+                {
+                    self.expectations.lower(rs_key, 0, 1);
+                }
+            }
+        }
+    }
+
+    fn update_status(&mut self, ctx: &mut Ctx, rs_key: &str, rs: &Value, active: &[Value]) {
+        let min_ready = rs["spec"]["minReadySeconds"].as_i64().unwrap_or(0);
+        let template_labels = Selector::from_label_selector(
+            &json!({"matchLabels": rs["spec"]["template"]["metadata"]["labels"]}),
+        )
+        .unwrap_or_default();
+        let ready = active.iter().filter(|p| is_ready(p)).count();
+        let available = active
+            .iter()
+            .filter(|p| is_available(p, min_ready, ctx.now))
+            .count();
+        let labeled = active.iter().filter(|p| template_labels.matches(p)).count();
+        let mut status = json!({
+            "replicas": active.len(),
+            "fullyLabeledReplicas": labeled,
+            "readyReplicas": ready,
+            "availableReplicas": available,
+            "observedGeneration": rs["metadata"]["generation"],
+        });
+        // Zero counts are left out, as Go's omitempty does.
+        if let Some(m) = status.as_object_mut() {
+            m.retain(|k, v| k == "replicas" || *v != json!(0));
+        }
+        if rs["status"] == status {
+            return;
+        }
+        let mut updated = rs.clone();
+        updated["status"] = status;
+        match self
+            .client
+            .update_status(ctx.api, client::resource("apps", "replicasets"), &updated)
+        {
+            Ok(_) => {}
+            // A stale copy: the watch will bring the new one and requeue the key.
+            Err(e) if e.is_conflict() || e.is_not_found() => {}
+            Err(_) => self.queue.add(ctx, rs_key.to_string(), 1000),
+        }
+        // Pods turning available after minReadySeconds need a second look.
+        if min_ready > 0 && ready > available {
+            self.queue.add(ctx, rs_key.to_string(), min_ready * 1000);
+        }
+    }
+}
+
+impl Component for ReplicaSetController {
+    fn name(&self) -> &str {
+        "replicaset-controller"
+    }
+
+    fn start(&mut self, ctx: &mut Ctx) {
+        if let Ok(w) = self
+            .client
+            .watch(ctx.api, client::resource("apps", "replicasets"), "")
+        {
+            self.rs_watch = Some(w);
+            ctx.own_watch(w);
+        }
+        if let Ok(w) = self.client.watch(ctx.api, client::resource("", "pods"), "") {
+            self.pod_watch = Some(w);
+            ctx.own_watch(w);
+        }
+    }
+
+    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value) {
+        if Some(watch) == self.rs_watch {
+            if let Some(change) = self.replicasets.apply(event) {
+                let rs = change.object();
+                self.queue.add(
+                    ctx,
+                    key(crate::api::meta::namespace(rs), crate::api::meta::name(rs)),
+                    0,
+                );
+            }
+        } else if Some(watch) == self.pod_watch {
+            let Some(change) = self.pods.apply(event) else {
+                return;
+            };
+            let owners = self.owners_of(change.object());
+            for rs_key in owners {
+                match &change {
+                    InformerEvent::Added(_) => self.expectations.creation_observed(&rs_key),
+                    InformerEvent::Deleted(_) => self.expectations.deletion_observed(&rs_key),
+                    InformerEvent::Updated { .. } => {}
+                }
+                self.queue.add(ctx, rs_key, 0);
+            }
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, token: u64) {
+        if token == SYNC {
+            for k in self.queue.take() {
+                self.sync(ctx, &k);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

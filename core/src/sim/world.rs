@@ -1,0 +1,244 @@
+//! The world: a virtual clock, one event queue, the API server and the components around it.
+//!
+//! Every component is a state machine woken by two kinds of event: a watch delivery and a
+//! timer it set. Events fire in `(time, sequence)` order, so the same inputs always give the
+//! same run. Nothing here waits or spawns: progress happens only in [`World::step`],
+//! [`World::run_until`] and [`World::advance`].
+//!
+//! Watch events are collected from the API server after every step and delivered
+//! `watch_latency` later, so a component never sees its own write inside the handler that
+//! made it — the lag that Kubernetes' controllers are written to tolerate.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+
+use serde_json::Value;
+
+use super::{Rng, Time};
+use crate::apiserver::watch::WatchId;
+use crate::apiserver::{ApiServer, Config};
+
+/// Index of a component in its world.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ComponentId(pub usize);
+
+/// A control-plane component: a controller, the scheduler, a kubelet.
+pub trait Component {
+    fn name(&self) -> &str;
+    /// Called once when added: open watches, set the first timers.
+    fn start(&mut self, ctx: &mut Ctx);
+    /// One event of one of this component's watches (`{"type": …, "object": …}`).
+    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value);
+    /// A timer this component set fired.
+    fn on_timer(&mut self, ctx: &mut Ctx, token: u64);
+}
+
+/// What a component may do while handling an event.
+pub struct Ctx<'a> {
+    pub api: &'a mut ApiServer,
+    pub now: Time,
+    pub rng: &'a mut Rng,
+    timers: Vec<(Time, u64)>,
+    watches: Vec<WatchId>,
+}
+
+impl Ctx<'_> {
+    /// Wakes this component with `token` after `ms` milliseconds of virtual time.
+    pub fn after(&mut self, ms: i64, token: u64) {
+        self.timers.push((self.now.plus_millis(ms.max(0)), token));
+    }
+
+    /// Routes a watch opened through the API server to this component.
+    pub fn own_watch(&mut self, id: WatchId) {
+        self.watches.push(id);
+    }
+}
+
+#[derive(Debug)]
+enum Wakeup {
+    Timer {
+        component: ComponentId,
+        token: u64,
+    },
+    Watch {
+        component: ComponentId,
+        watch: WatchId,
+        event: Value,
+    },
+}
+
+#[derive(Debug)]
+struct Scheduled {
+    at: Time,
+    seq: u64,
+    wakeup: Wakeup,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+pub struct World {
+    now: Time,
+    seq: u64,
+    queue: BinaryHeap<Reverse<Scheduled>>,
+    api: ApiServer,
+    rng: Rng,
+    /// `None` only while the component is handling an event.
+    components: Vec<Option<Box<dyn Component>>>,
+    watch_owners: BTreeMap<WatchId, ComponentId>,
+    /// How long a watch event takes to reach its watcher.
+    pub watch_latency_ms: i64,
+}
+
+impl World {
+    pub fn new(config: Config) -> World {
+        let now = config.start;
+        let rng = Rng::new(config.seed ^ 0x5eed_5eed);
+        World {
+            now,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            api: ApiServer::new(config),
+            rng,
+            components: Vec::new(),
+            watch_owners: BTreeMap::new(),
+            watch_latency_ms: 1,
+        }
+    }
+
+    pub fn now(&self) -> Time {
+        self.now
+    }
+
+    /// The API server, for requests from outside the cluster (kubectl, the page).
+    pub fn api(&mut self) -> &mut ApiServer {
+        &mut self.api
+    }
+
+    pub fn add(&mut self, component: Box<dyn Component>) -> ComponentId {
+        let id = ComponentId(self.components.len());
+        self.components.push(Some(component));
+        self.dispatch(id, |c, ctx| c.start(ctx));
+        id
+    }
+
+    fn push(&mut self, at: Time, wakeup: Wakeup) {
+        self.seq += 1;
+        self.queue.push(Reverse(Scheduled {
+            at,
+            seq: self.seq,
+            wakeup,
+        }));
+    }
+
+    fn dispatch(&mut self, id: ComponentId, f: impl FnOnce(&mut dyn Component, &mut Ctx)) {
+        let Some(mut component) = self.components.get_mut(id.0).and_then(Option::take) else {
+            return;
+        };
+        let mut ctx = Ctx {
+            api: &mut self.api,
+            now: self.now,
+            rng: &mut self.rng,
+            timers: Vec::new(),
+            watches: Vec::new(),
+        };
+        f(component.as_mut(), &mut ctx);
+        let (timers, watches) = (ctx.timers, ctx.watches);
+        self.components[id.0] = Some(component);
+        for (at, token) in timers {
+            self.push(
+                at,
+                Wakeup::Timer {
+                    component: id,
+                    token,
+                },
+            );
+        }
+        for w in watches {
+            self.watch_owners.insert(w, id);
+        }
+        self.collect_watch_events();
+    }
+
+    /// Moves what the API server has for each watch into the queue.
+    fn collect_watch_events(&mut self) {
+        let owners: Vec<(WatchId, ComponentId)> =
+            self.watch_owners.iter().map(|(w, c)| (*w, *c)).collect();
+        for (watch, component) in owners {
+            match self.api.poll_watch(watch) {
+                Some(events) => {
+                    let at = self.now.plus_millis(self.watch_latency_ms);
+                    for event in events {
+                        self.push(
+                            at,
+                            Wakeup::Watch {
+                                component,
+                                watch,
+                                event,
+                            },
+                        );
+                    }
+                }
+                None => {
+                    self.watch_owners.remove(&watch);
+                }
+            }
+        }
+    }
+
+    /// When the next event is due, if any.
+    pub fn next_event_at(&mut self) -> Option<Time> {
+        self.collect_watch_events();
+        self.queue.peek().map(|Reverse(s)| s.at)
+    }
+
+    /// Handles the next event; `false` when there is none.
+    pub fn step(&mut self) -> bool {
+        self.collect_watch_events();
+        let Some(Reverse(next)) = self.queue.pop() else {
+            return false;
+        };
+        self.now = self.now.max(next.at);
+        self.api.set_time(self.now);
+        match next.wakeup {
+            Wakeup::Timer { component, token } => {
+                self.dispatch(component, |c, ctx| c.on_timer(ctx, token))
+            }
+            Wakeup::Watch {
+                component,
+                watch,
+                event,
+            } => self.dispatch(component, |c, ctx| c.on_watch(ctx, watch, &event)),
+        }
+        true
+    }
+
+    /// Handles every event due at or before `t`, then sets the clock to `t`.
+    pub fn run_until(&mut self, t: Time) {
+        while self.next_event_at().is_some_and(|at| at <= t) {
+            self.step();
+        }
+        self.now = self.now.max(t);
+        self.api.set_time(self.now);
+    }
+
+    /// Runs `ms` milliseconds of virtual time.
+    pub fn advance(&mut self, ms: i64) {
+        let t = self.now.plus_millis(ms);
+        self.run_until(t);
+    }
+}
