@@ -7,7 +7,7 @@
 
 mod informer;
 
-pub use informer::{Informer, InformerEvent};
+pub use informer::{key_of, Informer, InformerEvent};
 
 use serde_json::Value;
 
@@ -152,6 +152,25 @@ impl Client {
     ) -> Result<Value, ClientError> {
         let req = Request::new(Method::Patch, &object_path(res, namespace, name))
             .body("application/merge-patch+json", patch.to_string());
+        Self::expect(self.send(api, req), &[200])
+    }
+
+    /// Replaces `status` wholesale through `PATCH …/status` (a JSON patch), which needs no
+    /// resourceVersion: the controller owns the status it computes.
+    pub fn replace_status(
+        &self,
+        api: &mut ApiServer,
+        res: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        status: &Value,
+    ) -> Result<Value, ClientError> {
+        let patch = serde_json::json!([{"op": "add", "path": "/status", "value": status}]);
+        let req = Request::new(
+            Method::Patch,
+            &format!("{}/status", object_path(res, namespace, name)),
+        )
+        .body("application/json-patch+json", patch.to_string());
         Self::expect(self.send(api, req), &[200])
     }
 

@@ -6,6 +6,7 @@
 //! nothing blocks.
 
 pub mod deployment;
+pub mod events;
 pub mod expectations;
 pub mod owner;
 pub mod queue;
