@@ -12,7 +12,8 @@ pub mod kubeconfig;
 pub mod tls;
 
 use anyhow::Context;
-use kubeplay_core::apiserver::{ApiServer, Config};
+use kubeplay_core::apiserver::Config;
+use kubeplay_core::sim::World;
 
 /// A door ready to serve: bound, with its certificate and the kubeconfig that reaches it.
 pub struct HeadlessDoor {
@@ -53,18 +54,22 @@ impl HeadlessDoor {
             (creds.viewer_token.clone(), "viewer".into(), vec![]),
         ];
         let start = kube_api::wall_clock();
-        let server = ApiServer::new(Config {
+        // The headless control plane: the API server and kube-controller-manager's controllers.
+        let mut world = World::new(Config {
             tokens,
             start,
             ..config
         });
+        for controller in kubeplay_core::controllers::kube_controller_manager() {
+            world.add(controller);
+        }
         let cert = tls::Certificate::self_signed(&["127.0.0.1", "localhost"])?;
         let url = format!("https://{addr}");
         Ok(HeadlessDoor {
             kubeconfig: kubeconfig::render(&url, &cert.cert_pem, &creds),
             url,
             listener: tls::TlsListener::new(tcp, &cert)?,
-            door: kube_api::Door::new(server),
+            door: kube_api::Door::new(world),
         })
     }
 
@@ -73,9 +78,11 @@ impl HeadlessDoor {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(self.listener, kube_api::app(self.door))
+        let ticker = tokio::spawn(self.door.clone().tick());
+        let served = axum::serve(self.listener, kube_api::app(self.door))
             .with_graceful_shutdown(shutdown)
-            .await?;
-        Ok(())
+            .await;
+        ticker.abort();
+        Ok(served?)
     }
 }

@@ -6,8 +6,9 @@
 //! a watch task wakes whenever a write moves the store (a `tokio::sync::watch` of the
 //! revision), takes its events, and sends bookmarks while idle.
 //!
-//! The server's clock follows the wall clock here: before each request the door moves core's
-//! virtual clock to now. This is the only place wall time enters the control plane.
+//! The server's clock follows the wall clock here: before each request, and on a short tick,
+//! the door runs core's world up to now — controllers react to what happened meanwhile. This is
+//! the only place wall time enters the control plane.
 
 pub mod openapi;
 pub mod protobuf;
@@ -21,12 +22,12 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response as HttpResponse;
 use axum::Router;
 use kubeplay_core::apiserver::{ApiServer, Method, Request, MAX_REQUEST_BODY_BYTES};
-use kubeplay_core::sim::Time;
+use kubeplay_core::sim::{Time, World};
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct Door {
-    server: Arc<Mutex<ApiServer>>,
+    world: Arc<Mutex<World>>,
     /// The store revision after the last write; watch streams wait on changes to it.
     revision: tokio::sync::watch::Sender<i64>,
     openapi: Arc<openapi::Documents>,
@@ -36,10 +37,10 @@ pub struct Door {
 }
 
 impl Door {
-    pub fn new(server: ApiServer) -> Door {
-        let (revision, _) = tokio::sync::watch::channel(server.revision());
+    pub fn new(mut world: World) -> Door {
+        let (revision, _) = tokio::sync::watch::channel(world.api().revision());
         Door {
-            server: Arc::new(Mutex::new(server)),
+            world: Arc::new(Mutex::new(world)),
             revision,
             openapi: Arc::new(openapi::documents()),
             protobuf: Arc::new(protobuf::Schema::load()),
@@ -47,22 +48,37 @@ impl Door {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, ApiServer> {
+    fn lock(&self) -> MutexGuard<'_, World> {
         // A panic while holding the lock would be a bug in core; keep serving regardless.
-        let mut guard = self.server.lock().unwrap_or_else(|p| p.into_inner());
-        guard.set_time(wall_clock());
+        let mut guard = self.world.lock().unwrap_or_else(|p| p.into_inner());
+        guard.run_until(wall_clock());
         guard
     }
 
-    /// Runs `f` on the server and wakes watch streams if it wrote.
+    /// Runs `f` on the API server and wakes watch streams if anything wrote.
     pub fn with_server<R>(&self, f: impl FnOnce(&mut ApiServer) -> R) -> R {
         let mut guard = self.lock();
-        let r = f(&mut guard);
-        let rev = guard.revision();
+        let r = f(guard.api());
+        let rev = guard.api().revision();
         drop(guard);
+        self.notify(rev);
+        r
+    }
+
+    fn notify(&self, rev: i64) {
         self.revision
             .send_if_modified(|old| std::mem::replace(old, rev) != rev);
-        r
+    }
+
+    /// Runs the world up to now, for ever: the controllers' timers and watch deliveries fire
+    /// even when no request comes in.
+    pub async fn tick(self) {
+        let mut interval = tokio::time::interval(Duration::from_millis(20));
+        loop {
+            interval.tick().await;
+            let rev = self.lock().api().revision();
+            self.notify(rev);
+        }
     }
 }
 

@@ -13,6 +13,15 @@ pub mod queue;
 pub mod replicaset;
 
 use crate::client::Client;
+use crate::sim::Component;
+
+/// The controllers kube-controller-manager runs, in the order they start.
+pub fn kube_controller_manager() -> Vec<Box<dyn Component>> {
+    vec![
+        Box::new(deployment::DeploymentController::default()),
+        Box::new(replicaset::ReplicaSetController::default()),
+    ]
+}
 
 /// The identity every controller of kube-controller-manager uses.
 pub fn controller_manager_client() -> Client {

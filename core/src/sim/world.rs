@@ -23,7 +23,7 @@ use crate::apiserver::{ApiServer, Config};
 pub struct ComponentId(pub usize);
 
 /// A control-plane component: a controller, the scheduler, a kubelet.
-pub trait Component {
+pub trait Component: Send {
     fn name(&self) -> &str;
     /// Called once when added: open watches, set the first timers.
     fn start(&mut self, ctx: &mut Ctx);
