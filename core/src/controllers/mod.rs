@@ -8,6 +8,7 @@
 pub mod deployment;
 pub mod events;
 pub mod expectations;
+pub mod garbagecollector;
 pub mod owner;
 pub mod queue;
 pub mod replicaset;
@@ -20,6 +21,7 @@ pub fn kube_controller_manager() -> Vec<Box<dyn Component>> {
     vec![
         Box::new(deployment::DeploymentController::default()),
         Box::new(replicaset::ReplicaSetController::default()),
+        Box::new(garbagecollector::GarbageCollector::default()),
     ]
 }
 
