@@ -15,7 +15,7 @@ use super::selectors::{FieldSelector, Selector};
 use super::status::{success_status, ApiError};
 use super::{defaults, printers, stage, strategy, validation, ApiServer};
 use crate::api::meta;
-use crate::store::{Compare, Op, OpResult, Txn};
+use crate::store::{Compare, Op, Txn};
 
 /// How unknown fields in a body are treated (`fieldValidation`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -411,28 +411,22 @@ fn create(
     };
     admit_and_validate(s, res, &attrs, &mut obj, None, record)?;
     let key = res.key(ns, &name);
-    let stored = store_object(&obj)?;
-    let resp = s.store.txn(Txn {
-        compares: vec![Compare::mod_revision(&key, 0)],
-        success: vec![Op::Put {
-            key: key.clone(),
-            value: stored,
-        }],
-        failure: vec![],
-    });
-    if !resp.succeeded {
+    let put = Op::Put {
+        key: key.clone(),
+        value: store_object(&obj)?,
+    };
+    let Some(revision) = write_if_unmodified(s, &key, 0, put) else {
         record.stages.push(stage("storage", "key exists"));
         return Err(ApiError::AlreadyExists {
             group: res.group.into(),
             resource: res.qualified_name(),
             name,
         });
-    }
-    s.note_write(&key);
-    record.resource_version = Some(resp.revision);
+    };
+    record.resource_version = Some(revision);
     record.stages.push(stage(
         "storage",
-        &format!("created {key} at revision {}", resp.revision),
+        &format!("created {key} at revision {}", revision),
     ));
     let created = ApiServer::decode(
         s.store
@@ -483,6 +477,22 @@ fn admit_and_validate(
             .map(|o| stage(&format!("admission/validating/{}", o.plugin), &o.outcome)),
     );
     validated
+}
+
+/// Writes `op` on `key` only if the key is still at `mod_revision` (0: absent) — the
+/// compare-and-swap every write is. Returns the new store revision, or `None` when the key
+/// has moved (the caller answers Conflict or AlreadyExists).
+fn write_if_unmodified(s: &mut ApiServer, key: &str, mod_revision: i64, op: Op) -> Option<i64> {
+    let resp = s.store.txn(Txn {
+        compares: vec![Compare::mod_revision(key, mod_revision)],
+        success: vec![op],
+        failure: vec![],
+    });
+    if !resp.succeeded {
+        return None;
+    }
+    s.note_write(key);
+    Some(resp.revision)
 }
 
 /// What goes into the store: the object without `resourceVersion` (the key's revision is it).
@@ -618,29 +628,23 @@ fn update(
             value: store_object(&obj)?,
         }
     };
-    let resp = s.store.txn(Txn {
-        compares: vec![Compare::mod_revision(&key, old_kv.mod_revision)],
-        success: vec![op],
-        failure: vec![],
-    });
-    if !resp.succeeded {
+    let Some(revision) = write_if_unmodified(s, &key, old_kv.mod_revision, op) else {
         return Err(conflict(res, name));
-    }
-    s.note_write(&key);
-    record.resource_version = Some(resp.revision);
+    };
+    record.resource_version = Some(revision);
     let out = if finalizers_done {
         record.stages.push(stage(
             "storage",
             &format!(
                 "last finalizer removed: deleted {key} at revision {}",
-                resp.revision
+                revision
             ),
         ));
         obj
     } else {
         record.stages.push(stage(
             "storage",
-            &format!("updated {key} at revision {}", resp.revision),
+            &format!("updated {key} at revision {}", revision),
         ));
         ApiServer::decode(
             s.store
@@ -797,24 +801,17 @@ fn bind(
         .collect();
     conditions.push(json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now}));
     pod["status"]["conditions"] = Value::Array(conditions);
-    let resp = s.store.txn(Txn {
-        compares: vec![Compare::mod_revision(&key, kv.mod_revision)],
-        success: vec![Op::Put {
-            key: key.clone(),
-            value: store_object(&pod)?,
-        }],
-        failure: vec![],
-    });
-    if !resp.succeeded {
+    let put = Op::Put {
+        key: key.clone(),
+        value: store_object(&pod)?,
+    };
+    let Some(revision) = write_if_unmodified(s, &key, kv.mod_revision, put) else {
         return Err(conflict(pods, pod_name));
-    }
-    record.resource_version = Some(resp.revision);
+    };
+    record.resource_version = Some(revision);
     record.stages.push(stage(
         "storage",
-        &format!(
-            "bound {ns}/{pod_name} to {node} at revision {}",
-            resp.revision
-        ),
+        &format!("bound {ns}/{pod_name} to {node} at revision {}", revision),
     ));
     Ok(Response::json(
         201,
@@ -972,19 +969,15 @@ fn delete_one(
             if namespace_finalizers {
                 obj["status"]["phase"] = json!("Terminating");
             }
-            let resp = s.store.txn(Txn {
-                compares: vec![Compare::mod_revision(&key, kv.mod_revision)],
-                success: vec![Op::Put {
-                    key: key.clone(),
-                    value: store_object(&obj)?,
-                }],
-                failure: vec![],
-            });
-            if !resp.succeeded {
+            let put = Op::Put {
+                key: key.clone(),
+                value: store_object(&obj)?,
+            };
+            let Some(revision) = write_if_unmodified(s, &key, kv.mod_revision, put) else {
                 return Err(conflict(res, name));
-            }
-            record.resource_version = Some(resp.revision);
-            record.stages.push(stage("storage", &format!("marked {key} for deletion (propagationPolicy={}, grace {grace}s) at revision {}", opts.propagation, resp.revision)));
+            };
+            record.resource_version = Some(revision);
+            record.stages.push(stage("storage", &format!("marked {key} for deletion (propagationPolicy={}, grace {grace}s) at revision {}", opts.propagation, revision)));
             obj = ApiServer::decode(
                 s.store
                     .get(&key)
@@ -997,28 +990,21 @@ fn delete_one(
         }
         response_object = obj;
     } else {
-        let resp = s.store.txn(Txn {
-            compares: vec![Compare::mod_revision(&key, kv.mod_revision)],
-            success: vec![Op::Delete { key: key.clone() }],
-            failure: vec![],
-        });
-        if !resp.succeeded {
+        let Some(revision) =
+            write_if_unmodified(s, &key, kv.mod_revision, Op::Delete { key: key.clone() })
+        else {
             return Err(conflict(res, name));
-        }
-        if let Some(OpResult::Delete { prev: None }) = resp.results.first() {
-            return Err(not_found(res, name));
-        }
-        record.resource_version = Some(resp.revision);
+        };
+        record.resource_version = Some(revision);
         record.stages.push(stage(
             "storage",
             &format!(
                 "deleted {key} (propagationPolicy={}) at revision {}",
-                opts.propagation, resp.revision
+                opts.propagation, revision
             ),
         ));
         response_object = obj;
     }
-    s.note_write(&key);
     if res.kind == "Pod" || graceful {
         return Ok(Response::json(200, &response_object));
     }
