@@ -53,6 +53,7 @@ pub fn serve(
         Some("status") => matches!(info.verb, "get" | "update" | "patch"),
         Some("scale") => matches!(info.verb, "get" | "update" | "patch"),
         Some("binding") | Some("eviction") => info.verb == "create",
+        Some("finalize") => info.verb == "update",
         Some(_) => false,
         None => res.serves(info.verb),
     };
@@ -479,6 +480,12 @@ fn admit_and_validate(
     validated
 }
 
+fn no_finalizers(obj: &Value, pointer: &str) -> bool {
+    obj.pointer(pointer)
+        .and_then(Value::as_array)
+        .is_none_or(|f| f.is_empty())
+}
+
 /// Writes `op` on `key` only if the key is still at `mod_revision` (0: absent) — the
 /// compare-and-swap every write is. Returns the new store revision, or `None` when the key
 /// has moved (the caller answers Conflict or AlreadyExists).
@@ -616,10 +623,8 @@ fn update(
     }
     // An object being deleted goes away when its last finalizer is removed.
     let finalizers_done = obj.pointer("/metadata/deletionTimestamp").is_some()
-        && obj
-            .pointer("/metadata/finalizers")
-            .and_then(Value::as_array)
-            .is_none_or(|f| f.is_empty());
+        && no_finalizers(&obj, "/metadata/finalizers")
+        && (res.kind != "Namespace" || no_finalizers(&obj, "/spec/finalizers"));
     let op = if finalizers_done {
         Op::Delete { key: key.clone() }
     } else {
@@ -951,7 +956,8 @@ fn delete_one(
     } else {
         None
     };
-    let namespace_finalizers = res.kind == "Namespace";
+    // A namespace waits for the namespace controller to empty it (`spec.finalizers`).
+    let namespace_finalizers = res.kind == "Namespace" && !no_finalizers(&obj, "/spec/finalizers");
     let graceful = !finalizers.is_empty() || pod_grace.is_some() || namespace_finalizers;
     let response_object;
     if graceful {

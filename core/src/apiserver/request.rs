@@ -206,7 +206,10 @@ pub fn parse_target(method: Method, path: &str, query: &Query) -> Result<Target,
         }
     };
     // `/namespaces/{ns}/{resource}...` is namespaced; `/namespaces/{name}` is the namespace.
+    // `/namespaces/{name}/status` and `/finalize` are the namespace's own subresources
+    // (`namespaceSubresources` upstream), not resources inside it.
     let (namespace, rest): (Option<&str>, &[&str]) = match rest {
+        ["namespaces", _, "status" | "finalize"] => (None, rest),
         ["namespaces", ns, tail @ ..] if !tail.is_empty() => (Some(*ns), tail),
         _ => (None, rest),
     };

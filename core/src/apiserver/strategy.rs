@@ -52,7 +52,15 @@ pub fn prepare_for_create(res: &Resource, obj: &mut Value, now: Time, uid: Strin
 /// with a status subresource keeps its old status; on `status` only the status changes.
 /// Generation moves when the spec does.
 pub fn prepare_for_update(res: &Resource, subresource: Option<&str>, new: &mut Value, old: &Value) {
-    if subresource == Some("status") {
+    if subresource == Some("finalize") {
+        // `namespaces/finalize` changes `spec.finalizers` and nothing else.
+        let finalizers = new
+            .pointer("/spec/finalizers")
+            .cloned()
+            .unwrap_or(json!([]));
+        *new = old.clone();
+        new["spec"]["finalizers"] = finalizers;
+    } else if subresource == Some("status") {
         let status = new.get("status").cloned();
         *new = old.clone();
         match status {

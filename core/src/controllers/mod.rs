@@ -9,6 +9,7 @@ pub mod deployment;
 pub mod events;
 pub mod expectations;
 pub mod garbagecollector;
+pub mod namespace;
 pub mod owner;
 pub mod queue;
 pub mod replicaset;
@@ -22,6 +23,7 @@ pub fn kube_controller_manager() -> Vec<Box<dyn Component>> {
         Box::new(deployment::DeploymentController::default()),
         Box::new(replicaset::ReplicaSetController::default()),
         Box::new(garbagecollector::GarbageCollector::default()),
+        Box::new(namespace::NamespaceController::default()),
     ]
 }
 
