@@ -13,7 +13,7 @@ pub mod tls;
 
 use anyhow::Context;
 use kubeplay_core::apiserver::Config;
-use kubeplay_core::sim::World;
+use kubeplay_core::cluster::Cluster;
 
 /// A door ready to serve: bound, with its certificate and the kubeconfig that reaches it.
 pub struct HeadlessDoor {
@@ -54,22 +54,19 @@ impl HeadlessDoor {
             (creds.viewer_token.clone(), "viewer".into(), vec![]),
         ];
         let start = kube_api::wall_clock();
-        // The headless control plane: the API server and kube-controller-manager's controllers.
-        let mut world = World::new(Config {
+        // The headless control plane: API server, controllers, scheduler.
+        let cluster = Cluster::new(Config {
             tokens,
             start,
             ..config
         });
-        for controller in kubeplay_core::controllers::kube_controller_manager() {
-            world.add(controller);
-        }
         let cert = tls::Certificate::self_signed(&["127.0.0.1", "localhost"])?;
         let url = format!("https://{addr}");
         Ok(HeadlessDoor {
             kubeconfig: kubeconfig::render(&url, &cert.cert_pem, &creds),
             url,
             listener: tls::TlsListener::new(tcp, &cert)?,
-            door: kube_api::Door::new(world),
+            door: kube_api::Door::new(cluster),
         })
     }
 

@@ -4,7 +4,12 @@
 //! - [`store`]: the etcd of the playground — MVCC key-value store with watches.
 //! - [`apiserver`]: the request pipeline (authentication, authorization, admission,
 //!   validation) in front of the store, and the only component that touches it.
-//! - [`sim`]: the virtual clock and the seeded RNG.
+//! - [`controllers`]: kube-controller-manager's controllers (deployment, replicaset, garbage
+//!   collector, namespace).
+//! - [`scheduler`]: the scheduling framework and its in-tree plugins.
+//! - [`client`]: how components talk to the API server (requests, informers).
+//! - [`sim`]: the virtual clock, the seeded RNG and the event loop ([`sim::World`]).
+//! - [`cluster`]: all of it together.
 //!
 //! Architecture invariant: this crate knows no async runtime, browser, network, thread or wall
 //! clock. Progress happens only when its owner calls into it.
@@ -12,6 +17,8 @@
 pub mod api;
 pub mod apiserver;
 pub mod client;
+pub mod cluster;
 pub mod controllers;
+pub mod scheduler;
 pub mod sim;
 pub mod store;

@@ -22,12 +22,13 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response as HttpResponse;
 use axum::Router;
 use kubeplay_core::apiserver::{ApiServer, Method, Request, MAX_REQUEST_BODY_BYTES};
-use kubeplay_core::sim::{Time, World};
+use kubeplay_core::cluster::Cluster;
+use kubeplay_core::sim::Time;
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct Door {
-    world: Arc<Mutex<World>>,
+    cluster: Arc<Mutex<Cluster>>,
     /// The store revision after the last write; watch streams wait on changes to it.
     revision: tokio::sync::watch::Sender<i64>,
     openapi: Arc<openapi::Documents>,
@@ -37,10 +38,10 @@ pub struct Door {
 }
 
 impl Door {
-    pub fn new(mut world: World) -> Door {
-        let (revision, _) = tokio::sync::watch::channel(world.api().revision());
+    pub fn new(mut cluster: Cluster) -> Door {
+        let (revision, _) = tokio::sync::watch::channel(cluster.world.api().revision());
         Door {
-            world: Arc::new(Mutex::new(world)),
+            cluster: Arc::new(Mutex::new(cluster)),
             revision,
             openapi: Arc::new(openapi::documents()),
             protobuf: Arc::new(protobuf::Schema::load()),
@@ -48,18 +49,18 @@ impl Door {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, World> {
+    fn lock(&self) -> MutexGuard<'_, Cluster> {
         // A panic while holding the lock would be a bug in core; keep serving regardless.
-        let mut guard = self.world.lock().unwrap_or_else(|p| p.into_inner());
-        guard.run_until(wall_clock());
+        let mut guard = self.cluster.lock().unwrap_or_else(|p| p.into_inner());
+        guard.world.run_until(wall_clock());
         guard
     }
 
     /// Runs `f` on the API server and wakes watch streams if anything wrote.
     pub fn with_server<R>(&self, f: impl FnOnce(&mut ApiServer) -> R) -> R {
         let mut guard = self.lock();
-        let r = f(guard.api());
-        let rev = guard.api().revision();
+        let r = f(guard.world.api());
+        let rev = guard.world.api().revision();
         drop(guard);
         self.notify(rev);
         r
@@ -76,7 +77,7 @@ impl Door {
         let mut interval = tokio::time::interval(Duration::from_millis(20));
         loop {
             interval.tick().await;
-            let rev = self.lock().api().revision();
+            let rev = self.lock().world.api().revision();
             self.notify(rev);
         }
     }
@@ -99,6 +100,13 @@ async fn serve(State(door): State<Door>, req: HttpRequest) -> HttpResponse {
     let path = parts.uri.path().to_string();
     if path == "/openapi/v3" || path.starts_with("/openapi/v3/") || path == "/openapi/v2" {
         return serve_openapi(&door, &path);
+    }
+    if let Some(pod) = path.strip_prefix("/kubeplay/scheduler/decisions/") {
+        let auth = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        return serve_decision(&door, auth, pod);
     }
     let Some(method) = Method::parse(parts.method.as_str()) else {
         return plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
@@ -179,6 +187,34 @@ fn plain(code: StatusCode, text: &str) -> HttpResponse {
         .header(header::CONTENT_TYPE, "text/plain")
         .body(Body::from(text.to_string()))
         .unwrap_or_default()
+}
+
+/// `GET /kubeplay/scheduler/decisions/<namespace>/<pod>`: the scheduler's latest decision
+/// about a pod — every node, every plugin's verdict and score — for tools and the page.
+fn serve_decision(door: &Door, authorization: Option<&str>, pod: &str) -> HttpResponse {
+    let guard = door.lock();
+    if guard.world.api_ref().authenticate(authorization).is_none() {
+        let err = kubeplay_core::apiserver::ApiError::Unauthorized;
+        return HttpResponse::builder()
+            .status(401)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(err.status().to_string()))
+            .unwrap_or_default();
+    }
+    match guard
+        .decision_for(pod)
+        .and_then(|d| serde_json::to_vec(d).ok())
+    {
+        Some(body) => HttpResponse::builder()
+            .status(200)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap_or_default(),
+        None => plain(
+            StatusCode::NOT_FOUND,
+            "no scheduling decision recorded for this pod",
+        ),
+    }
 }
 
 fn serve_openapi(door: &Door, path: &str) -> HttpResponse {

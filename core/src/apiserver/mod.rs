@@ -179,6 +179,11 @@ impl ApiServer {
         self.now = self.now.max(t);
     }
 
+    /// The user behind an `Authorization` header (for endpoints beside the API).
+    pub fn authenticate(&self, authorization: Option<&str>) -> Option<UserInfo> {
+        self.authn.authenticate(authorization)
+    }
+
     pub fn add_token(&mut self, token: &str, user: &str, groups: &[&str]) {
         self.authn.add(token, user, groups);
     }

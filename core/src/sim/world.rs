@@ -23,7 +23,7 @@ use crate::apiserver::{ApiServer, Config};
 pub struct ComponentId(pub usize);
 
 /// A control-plane component: a controller, the scheduler, a kubelet.
-pub trait Component: Send {
+pub trait Component: std::any::Any + Send {
     fn name(&self) -> &str;
     /// Called once when added: open watches, set the first timers.
     fn start(&mut self, ctx: &mut Ctx);
@@ -127,6 +127,16 @@ impl World {
     /// The API server, for requests from outside the cluster (kubectl, the page).
     pub fn api(&mut self) -> &mut ApiServer {
         &mut self.api
+    }
+
+    pub fn api_ref(&self) -> &ApiServer {
+        &self.api
+    }
+
+    /// A component, by its concrete type (the page reads the scheduler's decisions this way).
+    pub fn component<T: Component>(&self, id: ComponentId) -> Option<&T> {
+        let c: &dyn std::any::Any = self.components.get(id.0)?.as_deref()?;
+        c.downcast_ref::<T>()
     }
 
     pub fn add(&mut self, component: Box<dyn Component>) -> ComponentId {

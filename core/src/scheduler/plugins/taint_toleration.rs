@@ -1,0 +1,128 @@
+//! TaintToleration: a node's `NoSchedule`/`NoExecute` taints keep out pods that do not tolerate
+//! them; `PreferNoSchedule` taints only lower the score.
+
+use crate::scheduler::framework::{
+    default_normalize, CycleInput, FilterPlugin, NodeInfo, PodInfo, ScorePlugin, Status,
+};
+
+pub struct TaintToleration;
+
+impl FilterPlugin for TaintToleration {
+    fn name(&self) -> &'static str {
+        "TaintToleration"
+    }
+
+    fn filter(&self, pod: &PodInfo, node: &NodeInfo) -> Status {
+        let untolerated = node
+            .taints
+            .iter()
+            .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
+            .find(|t| !pod.tolerations.iter().any(|tol| tol.tolerates(t)));
+        match untolerated {
+            None => Status::success(),
+            Some(t) => Status::unresolvable(format!(
+                "node(s) had untolerated taint {{{}: {}}}",
+                t.key, t.value
+            )),
+        }
+    }
+}
+
+impl ScorePlugin for TaintToleration {
+    fn name(&self) -> &'static str {
+        "TaintToleration"
+    }
+
+    /// The number of `PreferNoSchedule` taints the pod does not tolerate; fewer is better.
+    fn score(&self, input: &CycleInput, node: &NodeInfo) -> i64 {
+        let prefer: Vec<_> = input
+            .pod
+            .tolerations
+            .iter()
+            .filter(|t| t.effect.is_empty() || t.effect == "PreferNoSchedule")
+            .collect();
+        node.taints
+            .iter()
+            .filter(|t| {
+                t.effect == "PreferNoSchedule" && !prefer.iter().any(|tol| tol.tolerates(t))
+            })
+            .count() as i64
+    }
+
+    fn normalize(&self, scores: &mut [i64]) {
+        default_normalize(scores, true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheduler::framework::{Code, Taint, Toleration};
+
+    fn node(taints: &[(&str, &str, &str)]) -> NodeInfo {
+        NodeInfo {
+            name: "n".into(),
+            taints: taints
+                .iter()
+                .map(|(k, v, e)| Taint {
+                    key: k.to_string(),
+                    value: v.to_string(),
+                    effect: e.to_string(),
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn pod(tols: &[(&str, &str, &str, &str)]) -> PodInfo {
+        let mut p = PodInfo::from_pod(&serde_json::json!({"metadata": {"name": "p"}, "spec": {}}));
+        p.tolerations = tols
+            .iter()
+            .map(|(k, op, v, e)| Toleration {
+                key: k.to_string(),
+                operator: op.to_string(),
+                value: v.to_string(),
+                effect: e.to_string(),
+            })
+            .collect();
+        p
+    }
+
+    #[test]
+    fn filter_table() {
+        let gpu = [("gpu", "true", "NoSchedule")];
+        let cases = [
+            (node(&[]), pod(&[]), Code::Success),
+            (node(&gpu), pod(&[]), Code::UnschedulableAndUnresolvable),
+            (
+                node(&gpu),
+                pod(&[("gpu", "Equal", "true", "NoSchedule")]),
+                Code::Success,
+            ),
+            (
+                node(&gpu),
+                pod(&[("gpu", "Equal", "false", "NoSchedule")]),
+                Code::UnschedulableAndUnresolvable,
+            ),
+            (node(&gpu), pod(&[("gpu", "Exists", "", "")]), Code::Success),
+            (node(&gpu), pod(&[("", "Exists", "", "")]), Code::Success),
+            (
+                node(&[("soft", "", "PreferNoSchedule")]),
+                pod(&[]),
+                Code::Success,
+            ),
+            (
+                node(&[("x", "", "NoExecute")]),
+                pod(&[("x", "Exists", "", "NoSchedule")]),
+                Code::UnschedulableAndUnresolvable,
+            ),
+        ];
+        for (i, (n, p, want)) in cases.into_iter().enumerate() {
+            assert_eq!(TaintToleration.filter(&p, &n).code, want, "case {i}");
+        }
+        assert_eq!(
+            TaintToleration.filter(&pod(&[]), &node(&gpu)).reasons,
+            ["node(s) had untolerated taint {gpu: true}"]
+        );
+    }
+}
