@@ -45,6 +45,8 @@ pub struct Scheduler {
     pod_watch: Option<WatchId>,
     node_watch: Option<WatchId>,
     nodes: BTreeMap<String, NodeInfo>,
+    /// Node names in order, kept with `nodes` so a cycle does not collect them.
+    node_names: Vec<String>,
     /// Where each assigned pod is counted, to undo it when the pod changes or goes.
     placed: BTreeMap<String, (String, PodInfo)>,
     pending: BTreeMap<String, PodInfo>,
@@ -65,6 +67,7 @@ impl Default for Scheduler {
             pod_watch: None,
             node_watch: None,
             nodes: BTreeMap::new(),
+            node_names: Vec::new(),
             placed: BTreeMap::new(),
             pending: BTreeMap::new(),
             image_nodes: BTreeMap::new(),
@@ -125,7 +128,12 @@ impl Scheduler {
         }
         if deleted {
             self.nodes.remove(&name);
+            self.node_names.retain(|n| *n != name);
             return;
+        }
+        if !self.nodes.contains_key(&name) {
+            let at = self.node_names.partition_point(|n| *n < name);
+            self.node_names.insert(at, name.clone());
         }
         let info = self.nodes.entry(name).or_default();
         info.set_node(node);
@@ -195,8 +203,7 @@ impl Scheduler {
         let Some(pod) = self.pending.get(key).cloned() else {
             return;
         };
-        let names: Vec<String> = self.nodes.keys().cloned().collect();
-        let total = names.len();
+        let total = self.node_names.len();
         let want = num_feasible_nodes_to_find(total);
         let mut decision = Decision {
             pod: key.to_string(),
@@ -218,7 +225,7 @@ impl Scheduler {
             if feasible.len() >= want {
                 break;
             }
-            let name = &names[(start + i) % total];
+            let name = &self.node_names[(start + i) % total];
             let node = &self.nodes[name];
             examined += 1;
             let mut verdicts = Vec::new();
@@ -306,10 +313,9 @@ impl Scheduler {
         feasible: &[String],
         decision: &mut Decision,
     ) -> String {
-        let node_refs: Vec<&NodeInfo> = self.nodes.values().collect();
         let input = CycleInput {
             pod,
-            nodes: &node_refs,
+            total_nodes: self.nodes.len(),
             image_nodes: &self.image_nodes,
         };
         let mut totals = vec![0i64; feasible.len()];
@@ -345,10 +351,13 @@ impl Scheduler {
                 }
             }
         }
-        for (i, name) in feasible.iter().enumerate() {
-            if let Some(nd) = decision.nodes.iter_mut().find(|d| d.node == *name) {
+        // Feasible nodes were recorded in filter order: walk both lists together.
+        let mut i = 0;
+        for nd in decision.nodes.iter_mut() {
+            if i < feasible.len() && nd.node == feasible[i] {
                 nd.scores = std::mem::take(&mut per_node[i]);
                 nd.total = totals[i];
+                i += 1;
             }
         }
         feasible[best].clone()

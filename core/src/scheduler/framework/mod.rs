@@ -61,8 +61,8 @@ pub const MAX_NODE_SCORE: i64 = 100;
 /// Everything the plugins may read during a cycle.
 pub struct CycleInput<'a> {
     pub pod: &'a PodInfo,
-    /// All nodes of the snapshot, in name order.
-    pub nodes: &'a [&'a NodeInfo],
+    /// How many nodes the snapshot holds.
+    pub total_nodes: usize,
     /// How many nodes hold each image (kept by the snapshot, not counted per cycle).
     pub image_nodes: &'a std::collections::BTreeMap<String, usize>,
 }

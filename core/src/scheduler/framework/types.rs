@@ -129,6 +129,7 @@ pub struct PodInfo {
     pub affinity: Value,
     /// `(protocol, hostIP, hostPort)` of every container port with a host port.
     pub host_ports: Vec<(String, String, i64)>,
+    /// Container images, normalized as the runtime names them (`docker.io/library/nginx:1.14`).
     pub images: Vec<String>,
     pub created: String,
     pub terminal: bool,
@@ -169,7 +170,9 @@ impl PodInfo {
                 nz.memory = DEFAULT_MEMORY_REQUEST;
             }
             non_zero.add(&nz);
-            images.push(s(&c["image"]));
+            images.push(crate::scheduler::plugins::image_locality::normalized_image(
+                c["image"].as_str().unwrap_or_default(),
+            ));
             for p in c["ports"].as_array().into_iter().flatten() {
                 if let Some(hp) = p["hostPort"].as_i64().filter(|p| *p > 0) {
                     host_ports.push((

@@ -31,15 +31,14 @@ impl ScorePlugin for ImageLocality {
     }
 
     fn score(&self, input: &CycleInput, node: &NodeInfo) -> i64 {
-        let total = input.nodes.len().max(1) as f64;
+        let total = input.total_nodes.max(1) as f64;
         let sum: i64 = input
             .pod
             .images
             .iter()
-            .filter_map(|img| {
-                let name = normalized_image(img);
-                let size = *node.images.get(&name)?;
-                let spread = *input.image_nodes.get(&name).unwrap_or(&1) as f64 / total;
+            .filter_map(|name| {
+                let size = *node.images.get(name)?;
+                let spread = *input.image_nodes.get(name).unwrap_or(&1) as f64 / total;
                 Some((size as f64 * spread) as i64)
             })
             .sum();

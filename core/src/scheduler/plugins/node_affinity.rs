@@ -206,7 +206,7 @@ mod tests {
         let images = Default::default();
         let input = CycleInput {
             pod: &p,
-            nodes: &nodes,
+            total_nodes: nodes.len(),
             image_nodes: &images,
         };
         let mut scores = [

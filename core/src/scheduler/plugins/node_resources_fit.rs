@@ -145,7 +145,7 @@ mod tests {
         let images = Default::default();
         let input = CycleInput {
             pod: &p,
-            nodes: &nodes,
+            total_nodes: nodes.len(),
             image_nodes: &images,
         };
         assert_eq!(NodeResourcesFit.score(&input, &empty), 75);
