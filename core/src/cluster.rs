@@ -2,6 +2,7 @@
 //! controllers and the scheduler — what the page runs in the tab and the bridge runs headless.
 
 use crate::apiserver::Config;
+use crate::kubelet::node::SimulatedNode;
 use crate::scheduler::framework::Decision;
 use crate::scheduler::Scheduler;
 use crate::sim::{ComponentId, World};
@@ -9,7 +10,11 @@ use crate::sim::{ComponentId, World};
 pub struct Cluster {
     pub world: World,
     scheduler: ComponentId,
+    nodes: Vec<ComponentId>,
 }
+
+/// Images every simulated node starts with.
+pub const PRELOADED_IMAGES: &[&str] = &["registry.k8s.io/pause:3.10"];
 
 impl Cluster {
     pub fn new(config: Config) -> Cluster {
@@ -18,7 +23,33 @@ impl Cluster {
             world.add(controller);
         }
         let scheduler = world.add(Box::new(Scheduler::default()));
-        Cluster { world, scheduler }
+        Cluster {
+            world,
+            scheduler,
+            nodes: Vec::new(),
+        }
+    }
+
+    /// A cluster with `nodes` simulated nodes of 4 CPUs and 8 GiB each.
+    pub fn with_nodes(config: Config, nodes: u8) -> Cluster {
+        let mut c = Cluster::new(config);
+        for _ in 0..nodes {
+            c.add_simulated_node("4", "8Gi");
+        }
+        c
+    }
+
+    /// Adds a simulated node (`node-<n>`), which registers itself through the API server.
+    pub fn add_simulated_node(&mut self, cpu: &str, memory: &str) -> ComponentId {
+        let index = u8::try_from(self.nodes.len() + 1).unwrap_or(u8::MAX);
+        let id = self.world.add(Box::new(SimulatedNode::new(
+            index,
+            cpu,
+            memory,
+            PRELOADED_IMAGES,
+        )));
+        self.nodes.push(id);
+        id
     }
 
     pub fn scheduler(&self) -> Option<&Scheduler> {

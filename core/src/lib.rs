@@ -19,6 +19,7 @@ pub mod apiserver;
 pub mod client;
 pub mod cluster;
 pub mod controllers;
+pub mod kubelet;
 pub mod scheduler;
 pub mod sim;
 pub mod store;

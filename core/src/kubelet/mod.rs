@@ -1,0 +1,693 @@
+//! The kubelet (`pkg/kubelet` upstream), sans-IO: one per node. It registers its Node,
+//! renews its Lease every 10 s, watches the pods bound to it (`spec.nodeName`), and drives
+//! each through the container runtime by emitting CRI calls as data ([`cri::CriRequest`]) and
+//! taking their results back ([`Kubelet::on_result`]). It reports what it sees in the pod's
+//! status — phase, conditions, container states, IP — and in events, as Kubernetes words them.
+//!
+//! A pod's life here: `RunPodSandbox` (network set up, IP assigned) → per container
+//! `PullImage` (unless present and allowed) → `CreateContainer` → `StartContainer` → Running.
+//! On deletion: `StopContainer` (grace period) → `StopPodSandbox` → `RemovePodSandbox` → the
+//! pod object is removed.
+//!
+//! The same code drives the simulated node ([`node::SimulatedNode`]) and, through the bridge,
+//! a real one.
+
+pub mod cri;
+pub mod node;
+pub mod sim_runtime;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use crate::client::{self, Client};
+use crate::controllers::events::Recorder;
+use crate::sim::Ctx;
+use cri::{CriCall, CriRequest, CriResponse, CriResult};
+
+/// How often the node Lease is renewed (`nodeLeaseRenewIntervalFraction` × 40 s).
+pub const LEASE_RENEW_MS: i64 = 10_000;
+pub const LEASE_DURATION_SECONDS: i64 = 40;
+pub const KUBELET_VERSION: &str = "v1.32.0";
+
+/// What a node is made of.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    pub name: String,
+    pub cpu: String,
+    pub memory: String,
+    pub max_pods: i64,
+    pub labels: BTreeMap<String, String>,
+    pub taints: Vec<Value>,
+    pub internal_ip: String,
+    pub pod_cidr: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum State {
+    Waiting(String),
+    Running {
+        started_at: String,
+    },
+    Terminated {
+        exit_code: i64,
+        reason: String,
+        finished_at: String,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct Container {
+    name: String,
+    image: String,
+    pull_policy: String,
+    command: Vec<String>,
+    id: Option<String>,
+    image_ref: String,
+    state: State,
+    pull_started: Option<crate::sim::Time>,
+}
+
+#[derive(Clone, Debug)]
+struct PodState {
+    namespace: String,
+    name: String,
+    uid: String,
+    pod: Value,
+    sandbox: Option<String>,
+    ip: Option<String>,
+    containers: Vec<Container>,
+    start_time: String,
+    terminating: bool,
+    stops_outstanding: usize,
+}
+
+/// What an outstanding request was for.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    Sandbox,
+    Pull(usize),
+    Create(usize),
+    Start(usize),
+    Stop(usize),
+    StopSandbox,
+    RemoveSandbox,
+}
+
+pub struct Kubelet {
+    pub node: NodeConfig,
+    pub(crate) client: Client,
+    recorder: Recorder,
+    pods: BTreeMap<String, PodState>,
+    inflight: BTreeMap<u64, (String, Step)>,
+    next_request: u64,
+    outbox: Vec<CriRequest>,
+    /// Images present on the node (normalized names).
+    images: BTreeSet<String>,
+}
+
+fn str_of(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+impl Kubelet {
+    pub fn new(node: NodeConfig, images: BTreeSet<String>) -> Kubelet {
+        let client = Client::new(&format!("system:node:{}", node.name), &["system:nodes"]);
+        Kubelet {
+            recorder: Recorder::new(client.clone(), "kubelet"),
+            client,
+            node,
+            pods: BTreeMap::new(),
+            inflight: BTreeMap::new(),
+            next_request: 0,
+            outbox: Vec::new(),
+            images,
+        }
+    }
+
+    /// CRI calls waiting to be carried out.
+    pub fn take_outbox(&mut self) -> Vec<CriRequest> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    fn call(&mut self, uid: &str, step: Step, call: CriCall) {
+        self.next_request += 1;
+        self.inflight
+            .insert(self.next_request, (uid.to_string(), step));
+        self.outbox.push(CriRequest {
+            id: self.next_request,
+            call,
+        });
+    }
+
+    /// The Node object this kubelet registers (`registerWithAPIServer`).
+    pub fn node_object(&self, images: &BTreeMap<String, i64>, now: &str) -> Value {
+        let n = &self.node;
+        let resources = json!({"cpu": n.cpu, "memory": n.memory, "pods": n.max_pods.to_string(), "ephemeral-storage": "100Gi"});
+        let condition = |t: &str, status: &str, reason: &str, message: &str| json!({"type": t, "status": status, "reason": reason, "message": message, "lastHeartbeatTime": now, "lastTransitionTime": now});
+        json!({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": n.name, "labels": n.labels},
+            "spec": {"podCIDR": n.pod_cidr, "podCIDRs": [n.pod_cidr], "taints": n.taints},
+            "status": {
+                "capacity": resources, "allocatable": resources,
+                "conditions": [
+                    condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+                    condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+                    condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+                    condition("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+                ],
+                "addresses": [{"type": "InternalIP", "address": n.internal_ip}, {"type": "Hostname", "address": n.name}],
+                "nodeInfo": {"kubeletVersion": KUBELET_VERSION, "kubeProxyVersion": KUBELET_VERSION, "containerRuntimeVersion": "kubeplay-sim://1.0",
+                             "osImage": "kubeplay simulated node", "kernelVersion": "6.1.0-kubeplay", "operatingSystem": "linux", "architecture": "amd64",
+                             "machineID": "", "systemUUID": "", "bootID": ""},
+                "images": images.iter().map(|(name, size)| json!({"names": [name], "sizeBytes": size})).collect::<Vec<_>>(),
+            }
+        })
+    }
+
+    /// Registers the node and its Lease; called once at start.
+    pub fn register(&mut self, ctx: &mut Ctx, images: &BTreeMap<String, i64>) {
+        let node = self.node_object(images, &ctx.now.rfc3339());
+        let nodes = client::resource("", "nodes");
+        if let Err(e) = self.client.create(ctx.api, nodes, None, &node) {
+            if e.code == 409 {
+                let _ = self.client.patch(
+                    ctx.api,
+                    nodes,
+                    None,
+                    &self.node.name,
+                    &json!({"status": node["status"]}),
+                );
+            }
+        }
+        self.renew_lease(ctx);
+    }
+
+    /// Renews the node Lease (`kube-node-lease/<node>`): the heartbeat the node lifecycle
+    /// controller watches.
+    pub fn renew_lease(&mut self, ctx: &mut Ctx) {
+        let leases = client::resource("coordination.k8s.io", "leases");
+        let now = ctx.now.rfc3339();
+        let patch = json!({"spec": {"renewTime": now}});
+        if self
+            .client
+            .patch(
+                ctx.api,
+                leases,
+                Some("kube-node-lease"),
+                &self.node.name,
+                &patch,
+            )
+            .is_err()
+        {
+            let lease = json!({
+                "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                "metadata": {"name": self.node.name, "namespace": "kube-node-lease"},
+                "spec": {"holderIdentity": self.node.name, "leaseDurationSeconds": LEASE_DURATION_SECONDS, "renewTime": now}
+            });
+            let _ = self
+                .client
+                .create(ctx.api, leases, Some("kube-node-lease"), &lease);
+        }
+    }
+
+    fn event(&mut self, ctx: &mut Ctx, uid: &str, type_: &str, reason: &str, message: String) {
+        let Some(ps) = self.pods.get(uid) else { return };
+        let obj = json!({"metadata": {"name": ps.name, "namespace": ps.namespace, "uid": ps.uid}});
+        if type_ == "Warning" {
+            self.recorder
+                .warning(ctx, &obj, "v1", "Pod", reason, message);
+        } else {
+            self.recorder
+                .normal(ctx, &obj, "v1", "Pod", reason, message);
+        }
+    }
+
+    /// One event of the watch on this node's pods.
+    pub fn on_pod_event(&mut self, ctx: &mut Ctx, event: &Value) {
+        let pod = &event["object"];
+        let uid = str_of(&pod["metadata"]["uid"]);
+        if event["type"] == "DELETED" {
+            // Removed without us (a force delete): tear down what is still running.
+            if let Some(ps) = self.pods.get_mut(&uid) {
+                if ps.terminating {
+                    return;
+                }
+                ps.terminating = true;
+                match ps.sandbox.clone() {
+                    Some(sb) => self.call(
+                        &uid,
+                        Step::StopSandbox,
+                        CriCall::StopPodSandbox { sandbox_id: sb },
+                    ),
+                    None => {
+                        self.pods.remove(&uid);
+                    }
+                }
+            }
+            return;
+        }
+        if pod["spec"]["nodeName"].as_str() != Some(self.node.name.as_str()) {
+            return;
+        }
+        let deleting = pod.pointer("/metadata/deletionTimestamp").is_some();
+        if !self.pods.contains_key(&uid) {
+            let phase = pod["status"]["phase"].as_str().unwrap_or_default();
+            if deleting || phase == "Succeeded" || phase == "Failed" {
+                return;
+            }
+            self.admit(ctx, pod);
+            return;
+        }
+        if let Some(ps) = self.pods.get_mut(&uid) {
+            ps.pod = pod.clone();
+        }
+        if deleting {
+            self.kill(ctx, &uid);
+        }
+    }
+
+    fn admit(&mut self, ctx: &mut Ctx, pod: &Value) {
+        let uid = str_of(&pod["metadata"]["uid"]);
+        let containers = pod["spec"]["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| Container {
+                name: str_of(&c["name"]),
+                image: str_of(&c["image"]),
+                pull_policy: c["imagePullPolicy"]
+                    .as_str()
+                    .unwrap_or("IfNotPresent")
+                    .to_string(),
+                command: c["command"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .chain(c["args"].as_array().into_iter().flatten())
+                    .map(str_of)
+                    .collect(),
+                id: None,
+                image_ref: String::new(),
+                state: State::Waiting("ContainerCreating".into()),
+                pull_started: None,
+            })
+            .collect();
+        let ps = PodState {
+            namespace: str_of(&pod["metadata"]["namespace"]),
+            name: str_of(&pod["metadata"]["name"]),
+            uid: uid.clone(),
+            pod: pod.clone(),
+            sandbox: None,
+            ip: None,
+            containers,
+            start_time: ctx.now.rfc3339(),
+            terminating: false,
+            stops_outstanding: 0,
+        };
+        let call = CriCall::RunPodSandbox {
+            pod_uid: uid.clone(),
+            namespace: ps.namespace.clone(),
+            name: ps.name.clone(),
+        };
+        self.pods.insert(uid.clone(), ps);
+        self.write_status(ctx, &uid);
+        self.call(&uid, Step::Sandbox, call);
+    }
+
+    fn next_container_step(&mut self, ctx: &mut Ctx, uid: &str, i: usize) {
+        let Some(ps) = self.pods.get(uid) else { return };
+        let Some(c) = ps.containers.get(i) else {
+            return;
+        };
+        let (image, sandbox) = (c.image.clone(), ps.sandbox.clone().unwrap_or_default());
+        let normalized = crate::scheduler::plugins::image_locality::normalized_image(&image);
+        let present = self.images.contains(&normalized);
+        let must_pull = c.pull_policy == "Always" || (c.pull_policy != "Never" && !present);
+        if must_pull {
+            if let Some(c) = self.pods.get_mut(uid).and_then(|p| p.containers.get_mut(i)) {
+                c.pull_started = Some(ctx.now);
+            }
+            self.event(
+                ctx,
+                uid,
+                "Normal",
+                "Pulling",
+                format!("Pulling image \"{image}\""),
+            );
+            self.call(uid, Step::Pull(i), CriCall::PullImage { image });
+        } else if !present {
+            self.set_state(uid, i, State::Waiting("ErrImageNeverPull".into()));
+            self.event(
+                ctx,
+                uid,
+                "Warning",
+                "ErrImageNeverPull",
+                format!("Container image \"{image}\" is not present with pull policy of Never"),
+            );
+            self.write_status(ctx, uid);
+        } else {
+            self.event(
+                ctx,
+                uid,
+                "Normal",
+                "Pulled",
+                format!("Container image \"{image}\" already present on machine"),
+            );
+            let c = &self.pods[uid].containers[i];
+            let call = CriCall::CreateContainer {
+                sandbox_id: sandbox,
+                name: c.name.clone(),
+                image: c.image.clone(),
+                command: c.command.clone(),
+            };
+            self.call(uid, Step::Create(i), call);
+        }
+    }
+
+    fn set_state(&mut self, uid: &str, i: usize, state: State) {
+        if let Some(c) = self.pods.get_mut(uid).and_then(|p| p.containers.get_mut(i)) {
+            c.state = state;
+        }
+    }
+
+    /// The result of a CRI call.
+    pub fn on_result(&mut self, ctx: &mut Ctx, resp: CriResponse) {
+        let Some((uid, step)) = self.inflight.remove(&resp.id) else {
+            return;
+        };
+        if !self.pods.contains_key(&uid) {
+            return;
+        }
+        let terminating = self.pods[&uid].terminating;
+        match (step, resp.result) {
+            (Step::Sandbox, Ok(CriResult::Sandbox { sandbox_id, ip })) => {
+                if let Some(ps) = self.pods.get_mut(&uid) {
+                    ps.sandbox = Some(sandbox_id);
+                    ps.ip = Some(ip);
+                }
+                if terminating {
+                    self.kill(ctx, &uid);
+                    return;
+                }
+                self.write_status(ctx, &uid);
+                let n = self.pods[&uid].containers.len();
+                for i in 0..n {
+                    self.next_container_step(ctx, &uid, i);
+                }
+            }
+            (
+                Step::Pull(i),
+                Ok(CriResult::Image {
+                    image_ref,
+                    size_bytes,
+                }),
+            ) => {
+                self.images.insert(image_ref.clone());
+                let c = &self.pods[&uid].containers[i];
+                let took =
+                    ctx.now.millis() - c.pull_started.map_or(ctx.now.millis(), |t| t.millis());
+                let secs = format!("{:.3}s", took as f64 / 1000.0);
+                let message = format!("Successfully pulled image \"{}\" in {secs} ({secs} including waiting). Image size: {size_bytes} bytes.", c.image);
+                let call = CriCall::CreateContainer {
+                    sandbox_id: self.pods[&uid].sandbox.clone().unwrap_or_default(),
+                    name: c.name.clone(),
+                    image: c.image.clone(),
+                    command: c.command.clone(),
+                };
+                if let Some(c) = self
+                    .pods
+                    .get_mut(&uid)
+                    .and_then(|p| p.containers.get_mut(i))
+                {
+                    c.image_ref = image_ref;
+                }
+                self.event(ctx, &uid, "Normal", "Pulled", message);
+                if !terminating {
+                    self.call(&uid, Step::Create(i), call);
+                }
+            }
+            (Step::Pull(i), Err(message)) => {
+                let image = self.pods[&uid].containers[i].image.clone();
+                self.set_state(&uid, i, State::Waiting("ErrImagePull".into()));
+                self.event(
+                    ctx,
+                    &uid,
+                    "Warning",
+                    "Failed",
+                    format!("Failed to pull image \"{image}\": {message}"),
+                );
+                self.event(ctx, &uid, "Warning", "Failed", "Error: ErrImagePull".into());
+                self.write_status(ctx, &uid);
+            }
+            (Step::Create(i), Ok(CriResult::Container { container_id })) => {
+                let name = self.pods[&uid].containers[i].name.clone();
+                if let Some(c) = self
+                    .pods
+                    .get_mut(&uid)
+                    .and_then(|p| p.containers.get_mut(i))
+                {
+                    c.id = Some(container_id.clone());
+                }
+                self.event(
+                    ctx,
+                    &uid,
+                    "Normal",
+                    "Created",
+                    format!("Created container: {name}"),
+                );
+                if terminating {
+                    self.kill(ctx, &uid);
+                } else {
+                    self.call(
+                        &uid,
+                        Step::Start(i),
+                        CriCall::StartContainer { container_id },
+                    );
+                }
+            }
+            (Step::Start(i), Ok(_)) => {
+                let name = self.pods[&uid].containers[i].name.clone();
+                self.set_state(
+                    &uid,
+                    i,
+                    State::Running {
+                        started_at: ctx.now.rfc3339(),
+                    },
+                );
+                self.event(
+                    ctx,
+                    &uid,
+                    "Normal",
+                    "Started",
+                    format!("Started container {name}"),
+                );
+                self.write_status(ctx, &uid);
+            }
+            (Step::Stop(i), _) => {
+                self.set_state(
+                    &uid,
+                    i,
+                    State::Terminated {
+                        exit_code: 0,
+                        reason: "Completed".into(),
+                        finished_at: ctx.now.rfc3339(),
+                    },
+                );
+                let done = self.pods.get_mut(&uid).map(|p| {
+                    p.stops_outstanding = p.stops_outstanding.saturating_sub(1);
+                    p.stops_outstanding == 0
+                });
+                if done == Some(true) {
+                    self.write_status(ctx, &uid);
+                    let sandbox = self.pods[&uid].sandbox.clone().unwrap_or_default();
+                    self.call(
+                        &uid,
+                        Step::StopSandbox,
+                        CriCall::StopPodSandbox {
+                            sandbox_id: sandbox,
+                        },
+                    );
+                }
+            }
+            (Step::StopSandbox, _) => {
+                let sandbox = self.pods[&uid].sandbox.clone().unwrap_or_default();
+                self.call(
+                    &uid,
+                    Step::RemoveSandbox,
+                    CriCall::RemovePodSandbox {
+                        sandbox_id: sandbox,
+                    },
+                );
+            }
+            (Step::RemoveSandbox, _) => self.finish_deletion(ctx, &uid),
+            (_, Err(message)) => {
+                self.event(ctx, &uid, "Warning", "Failed", message);
+            }
+            _ => {}
+        }
+    }
+
+    /// Stops a pod being deleted (`killPod`), honouring its grace period.
+    fn kill(&mut self, ctx: &mut Ctx, uid: &str) {
+        let Some(ps) = self.pods.get_mut(uid) else {
+            return;
+        };
+        if ps.terminating && ps.stops_outstanding > 0 {
+            return;
+        }
+        ps.terminating = true;
+        if ps.sandbox.is_none() {
+            // Nothing started yet (the sandbox result will come back and find it terminating).
+            if !self
+                .inflight
+                .values()
+                .any(|(u, s)| u == uid && matches!(s, Step::Sandbox))
+            {
+                self.finish_deletion(ctx, uid);
+            }
+            return;
+        }
+        let grace = ps.pod["metadata"]["deletionGracePeriodSeconds"]
+            .as_i64()
+            .unwrap_or(30);
+        let running: Vec<(usize, String, String)> = ps
+            .containers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.id.clone().map(|id| (i, c.name.clone(), id)))
+            .collect();
+        ps.stops_outstanding = running.len();
+        if running.is_empty() {
+            let sandbox = ps.sandbox.clone().unwrap_or_default();
+            self.call(
+                uid,
+                Step::StopSandbox,
+                CriCall::StopPodSandbox {
+                    sandbox_id: sandbox,
+                },
+            );
+            return;
+        }
+        for (i, name, id) in running {
+            self.event(
+                ctx,
+                uid,
+                "Normal",
+                "Killing",
+                format!("Stopping container {name}"),
+            );
+            self.call(
+                uid,
+                Step::Stop(i),
+                CriCall::StopContainer {
+                    container_id: id,
+                    timeout_seconds: grace,
+                },
+            );
+        }
+    }
+
+    fn finish_deletion(&mut self, ctx: &mut Ctx, uid: &str) {
+        let Some(ps) = self.pods.remove(uid) else {
+            return;
+        };
+        let pods = client::resource("", "pods");
+        let options = json!({"gracePeriodSeconds": 0, "preconditions": {"uid": uid}});
+        let _ = self
+            .client
+            .delete(ctx.api, pods, Some(&ps.namespace), &ps.name, &options);
+    }
+
+    /// The pod's status as the kubelet sees it (`generateAPIPodStatus`).
+    fn status(&self, ps: &PodState, now: &str) -> Value {
+        let statuses: Vec<Value> = ps
+            .containers
+            .iter()
+            .map(|c| {
+                let state = match &c.state {
+                    State::Waiting(reason) => json!({"waiting": {"reason": reason}}),
+                    State::Running { started_at } => json!({"running": {"startedAt": started_at}}),
+                    State::Terminated { exit_code, reason, finished_at } => json!({"terminated": {"exitCode": exit_code, "reason": reason, "finishedAt": finished_at}}),
+                };
+                let running = matches!(c.state, State::Running { .. });
+                let mut s = json!({"name": c.name, "image": c.image, "imageID": c.image_ref, "ready": running, "restartCount": 0, "started": running, "state": state});
+                if let Some(id) = &c.id {
+                    s["containerID"] = json!(format!("containerd://{id}"));
+                }
+                s
+            })
+            .collect();
+        let all_running = ps
+            .containers
+            .iter()
+            .all(|c| matches!(c.state, State::Running { .. }));
+        let names_not_ready: Vec<&str> = ps
+            .containers
+            .iter()
+            .filter(|c| !matches!(c.state, State::Running { .. }))
+            .map(|c| c.name.as_str())
+            .collect();
+        let old = ps.pod["status"]["conditions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let cond = |t: &str, ok: bool, reason: Option<String>| {
+            let status = if ok { "True" } else { "False" };
+            let prev = old.iter().find(|c| c["type"] == t && c["status"] == status);
+            let mut c = json!({"type": t, "status": status, "lastProbeTime": null, "lastTransitionTime": prev.map_or(json!(now), |p| p["lastTransitionTime"].clone())});
+            if let Some(r) = reason.filter(|_| !ok) {
+                c["reason"] = json!("ContainersNotReady");
+                c["message"] = json!(r);
+            }
+            c
+        };
+        let not_ready = format!(
+            "containers with unready status: [{}]",
+            names_not_ready.join(" ")
+        );
+        let conditions = vec![
+            cond("PodReadyToStartContainers", ps.sandbox.is_some(), None),
+            cond("Initialized", true, None),
+            cond("Ready", all_running, Some(not_ready.clone())),
+            cond("ContainersReady", all_running, Some(not_ready)),
+            cond("PodScheduled", true, None),
+        ];
+        let mut status = json!({
+            "phase": if all_running { "Running" } else { "Pending" },
+            "conditions": conditions,
+            "hostIP": self.node.internal_ip,
+            "hostIPs": [{"ip": self.node.internal_ip}],
+            "startTime": ps.start_time,
+            "containerStatuses": statuses,
+            "qosClass": ps.pod["status"]["qosClass"],
+        });
+        if let Some(ip) = &ps.ip {
+            status["podIP"] = json!(ip);
+            status["podIPs"] = json!([{"ip": ip}]);
+        }
+        status
+    }
+
+    fn write_status(&mut self, ctx: &mut Ctx, uid: &str) {
+        let Some(ps) = self.pods.get(uid) else { return };
+        let status = self.status(ps, &ctx.now.rfc3339());
+        if ps.pod["status"] == status {
+            return;
+        }
+        let pods = client::resource("", "pods");
+        let (ns, name) = (ps.namespace.clone(), ps.name.clone());
+        if let Ok(updated) = self
+            .client
+            .replace_status(ctx.api, pods, Some(&ns), &name, &status)
+        {
+            if let Some(ps) = self.pods.get_mut(uid) {
+                ps.pod = updated;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,116 @@
+//! A simulated node: the kubelet wired to the simulated runtime on the virtual clock. Each CRI
+//! call the kubelet emits is answered after the runtime's latency, as a timer of this
+//! component; the lease is renewed every 10 s. Stopping a node (power loss) stops both.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::cri::CriResponse;
+use super::sim_runtime::SimRuntime;
+use super::{Kubelet, NodeConfig, LEASE_RENEW_MS};
+use crate::apiserver::watch::WatchId;
+use crate::client;
+use crate::sim::{Component, Ctx};
+
+const HEARTBEAT: u64 = 1;
+/// Timer tokens above this carry a CRI result.
+const RESULT_BASE: u64 = 1 << 32;
+
+pub struct SimulatedNode {
+    pub kubelet: Kubelet,
+    runtime: SimRuntime,
+    pod_watch: Option<WatchId>,
+    results: BTreeMap<u64, CriResponse>,
+    /// A node that lost power answers nothing and renews nothing.
+    pub powered: bool,
+}
+
+impl SimulatedNode {
+    /// Node `index` (1-based) of a cluster: `node-<index>` in zone `zone-<a|b|c>`.
+    pub fn new(index: u8, cpu: &str, memory: &str, images: &[&str]) -> SimulatedNode {
+        let name = format!("node-{index}");
+        let zone = ["a", "b", "c"][usize::from(index.saturating_sub(1)) % 3];
+        let runtime = SimRuntime::new(index, images);
+        let labels: BTreeMap<String, String> = [
+            ("kubernetes.io/hostname", name.as_str()),
+            ("kubernetes.io/os", "linux"),
+            ("kubernetes.io/arch", "amd64"),
+            ("topology.kubernetes.io/zone", &format!("zone-{zone}")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let config = NodeConfig {
+            name,
+            cpu: cpu.into(),
+            memory: memory.into(),
+            max_pods: 110,
+            labels,
+            taints: Vec::new(),
+            internal_ip: format!("172.18.0.{}", u16::from(index) + 1),
+            pod_cidr: runtime.pod_cidr(),
+        };
+        let present = runtime.images.keys().cloned().collect();
+        SimulatedNode {
+            kubelet: Kubelet::new(config, present),
+            runtime,
+            pod_watch: None,
+            results: BTreeMap::new(),
+            powered: true,
+        }
+    }
+
+    /// Hands the kubelet's pending calls to the runtime and schedules their results.
+    fn pump(&mut self, ctx: &mut Ctx) {
+        for req in self.kubelet.take_outbox() {
+            let (resp, ms) = self.runtime.handle(&req);
+            self.results.insert(req.id, resp);
+            ctx.after(ms, RESULT_BASE + req.id);
+        }
+    }
+}
+
+impl Component for SimulatedNode {
+    fn name(&self) -> &str {
+        &self.kubelet.node.name
+    }
+
+    fn start(&mut self, ctx: &mut Ctx) {
+        let images = self.runtime.images.clone();
+        self.kubelet.register(ctx, &images);
+        let query = format!("fieldSelector=spec.nodeName%3D{}", self.kubelet.node.name);
+        if let Ok(w) = self
+            .kubelet
+            .client
+            .watch(ctx.api, client::resource("", "pods"), &query)
+        {
+            self.pod_watch = Some(w);
+            ctx.own_watch(w);
+        }
+        ctx.after(LEASE_RENEW_MS, HEARTBEAT);
+    }
+
+    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value) {
+        if Some(watch) == self.pod_watch && self.powered {
+            self.kubelet.on_pod_event(ctx, event);
+            self.pump(ctx);
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, token: u64) {
+        if !self.powered {
+            return;
+        }
+        if token == HEARTBEAT {
+            self.kubelet.renew_lease(ctx);
+            ctx.after(LEASE_RENEW_MS, HEARTBEAT);
+        } else if let Some(resp) = token
+            .checked_sub(RESULT_BASE)
+            .and_then(|id| self.results.remove(&id))
+        {
+            self.kubelet.on_result(ctx, resp);
+            self.pump(ctx);
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The simulated node's container runtime: answers the kubelet's CRI calls on the virtual
+//! clock with the latencies a containerd node shows (notes/real-node.md medians), allocates
+//! pod IPs from the node's pod CIDR as a CNI bridge with host-local IPAM would, and keeps the
+//! images present on the node.
+
+use std::collections::BTreeMap;
+
+use super::cri::{CriCall, CriRequest, CriResponse, CriResult};
+use crate::scheduler::plugins::image_locality::normalized_image;
+
+/// Images every simulated registry knows, with their sizes; pulling anything else fails as an
+/// unreachable registry would.
+pub const KNOWN_IMAGES: &[(&str, i64)] = &[
+    ("nginx", 67_000_000),
+    ("busybox", 4_300_000),
+    ("redis", 45_000_000),
+    ("httpd", 58_000_000),
+    ("postgres", 155_000_000),
+    ("registry.k8s.io/pause", 320_000),
+];
+
+pub struct SimRuntime {
+    /// `10.244.<n>.` — the node's /24.
+    subnet: String,
+    next_ip: u8,
+    next_id: u64,
+    /// Image reference → size.
+    pub images: BTreeMap<String, i64>,
+}
+
+fn known(image: &str) -> Option<i64> {
+    let repo = image
+        .rsplit_once(':')
+        .map_or(image, |(r, _)| r)
+        .trim_start_matches("docker.io/library/")
+        .trim_start_matches("docker.io/");
+    KNOWN_IMAGES
+        .iter()
+        .find(|(name, _)| *name == repo)
+        .map(|(_, size)| *size)
+}
+
+impl SimRuntime {
+    pub fn new(node_index: u8, preloaded: &[&str]) -> SimRuntime {
+        let images = preloaded
+            .iter()
+            .filter_map(|i| Some((normalized_image(i), known(&normalized_image(i))?)))
+            .collect();
+        SimRuntime {
+            subnet: format!("10.244.{node_index}."),
+            next_ip: 2,
+            next_id: 0,
+            images,
+        }
+    }
+
+    pub fn pod_cidr(&self) -> String {
+        format!("{}0/24", self.subnet)
+    }
+
+    fn id(&mut self, prefix: &str) -> String {
+        self.next_id += 1;
+        format!("{prefix}{:012x}", self.next_id)
+    }
+
+    /// Carries out a call; returns the result and how long it took, in milliseconds.
+    pub fn handle(&mut self, req: &CriRequest) -> (CriResponse, i64) {
+        let (result, ms) = match &req.call {
+            CriCall::RunPodSandbox { .. } => {
+                let ip = format!("{}{}", self.subnet, self.next_ip);
+                self.next_ip = self.next_ip.wrapping_add(1).max(2);
+                (
+                    Ok(CriResult::Sandbox {
+                        sandbox_id: self.id("sandbox-"),
+                        ip,
+                    }),
+                    110,
+                )
+            }
+            CriCall::PullImage { image } => {
+                let name = normalized_image(image);
+                match known(&name) {
+                    // About 100 MB/s from the registry, at least half a second.
+                    Some(size) => {
+                        self.images.insert(name.clone(), size);
+                        (Ok(CriResult::Image { image_ref: name, size_bytes: size }), 500 + size / 100_000)
+                    }
+                    None => (Err(format!("failed to pull and unpack image \"{name}\": failed to resolve reference \"{name}\": not found")), 800),
+                }
+            }
+            CriCall::CreateContainer { .. } => (
+                Ok(CriResult::Container {
+                    container_id: self.id("container-"),
+                }),
+                10,
+            ),
+            CriCall::StartContainer { .. } => (Ok(CriResult::Done), 70),
+            CriCall::StopContainer { .. } => (Ok(CriResult::Done), 100),
+            CriCall::StopPodSandbox { .. } => (Ok(CriResult::Done), 150),
+            CriCall::RemovePodSandbox { .. } => (Ok(CriResult::Done), 30),
+        };
+        (CriResponse { id: req.id, result }, ms)
+    }
+
+    pub fn has_image(&self, image: &str) -> bool {
+        self.images.contains_key(&normalized_image(image))
+    }
+}
