@@ -24,21 +24,27 @@ pub struct HeadlessDoor {
 }
 
 impl HeadlessDoor {
-    /// Binds `listen` and starts a fresh control plane seeded with `seed`.
-    pub async fn bind(listen: &str, seed: u64) -> anyhow::Result<HeadlessDoor> {
+    /// Binds `listen` and starts a fresh control plane seeded with `seed`, with `nodes`
+    /// simulated nodes.
+    pub async fn bind(listen: &str, seed: u64, nodes: u8) -> anyhow::Result<HeadlessDoor> {
         Self::bind_with(
             listen,
             Config {
                 seed,
                 ..Config::default()
             },
+            nodes,
         )
         .await
     }
 
     /// Like [`HeadlessDoor::bind`], with the control plane's configuration (seed, history
     /// limit); its tokens are replaced by this run's.
-    pub async fn bind_with(listen: &str, config: Config) -> anyhow::Result<HeadlessDoor> {
+    pub async fn bind_with(
+        listen: &str,
+        config: Config,
+        nodes: u8,
+    ) -> anyhow::Result<HeadlessDoor> {
         let tcp = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("binding {listen}"))?;
@@ -55,11 +61,14 @@ impl HeadlessDoor {
         ];
         let start = kube_api::wall_clock();
         // The headless control plane: API server, controllers, scheduler.
-        let cluster = Cluster::new(Config {
-            tokens,
-            start,
-            ..config
-        });
+        let cluster = Cluster::with_nodes(
+            Config {
+                tokens,
+                start,
+                ..config
+            },
+            nodes,
+        );
         let cert = tls::Certificate::self_signed(&["127.0.0.1", "localhost"])?;
         let url = format!("https://{addr}");
         Ok(HeadlessDoor {

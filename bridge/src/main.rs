@@ -1,5 +1,6 @@
 //! `kubeplay-bridge serve` runs the control plane headless, in this process, behind the
-//! kube-API door on loopback, and writes a kubeconfig for it:
+//! kube-API door on loopback, with `--nodes` simulated nodes (3 by default), and writes a
+//! kubeconfig for it:
 //!
 //! ```text
 //! kubeplay-bridge serve --listen 127.0.0.1:6443 --kubeconfig ./kubeconfig
@@ -13,15 +14,18 @@ struct Args {
     listen: String,
     kubeconfig: Option<String>,
     seed: u64,
+    nodes: u8,
 }
 
-const USAGE: &str = "usage: kubeplay-bridge serve [--listen ADDR] [--kubeconfig PATH] [--seed N]";
+const USAGE: &str =
+    "usage: kubeplay-bridge serve [--listen ADDR] [--kubeconfig PATH] [--seed N] [--nodes N]";
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
         listen: "127.0.0.1:6443".into(),
         kubeconfig: None,
         seed: 1,
+        nodes: 3,
     };
     let mut it = std::env::args().skip(1);
     match it.next().as_deref() {
@@ -38,6 +42,11 @@ fn parse_args() -> anyhow::Result<Args> {
             "--listen" => args.listen = value()?,
             "--kubeconfig" => args.kubeconfig = Some(value()?),
             "--seed" => args.seed = value()?.parse().context("--seed takes a number")?,
+            "--nodes" => {
+                args.nodes = value()?
+                    .parse()
+                    .context("--nodes takes a number up to 255")?
+            }
             other => anyhow::bail!("unknown flag {other:?}\n{USAGE}"),
         }
     }
@@ -47,7 +56,7 @@ fn parse_args() -> anyhow::Result<Args> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
-    let door = HeadlessDoor::bind(&args.listen, args.seed).await?;
+    let door = HeadlessDoor::bind(&args.listen, args.seed, args.nodes).await?;
     if let Some(path) = &args.kubeconfig {
         std::fs::write(path, &door.kubeconfig).with_context(|| format!("writing {path}"))?;
         eprintln!("kubeconfig written to {path}");

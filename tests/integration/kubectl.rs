@@ -20,8 +20,8 @@ fn scripts() -> Vec<PathBuf> {
 }
 
 fn check(script: &Path, kubectl: &Path) {
-    let door = Door::start(1);
     let text = std::fs::read_to_string(script).expect("reading script");
+    let door = Door::start(1, kubeplay::script_nodes(&text));
     let failures = run_script(&door, kubectl, &text);
     assert!(
         failures.is_empty(),
@@ -55,7 +55,7 @@ fn every_kubectl_minor_applies_gets_and_explains() {
 /// `kubectl get -w` prints the list, then one line per change, as the changes happen.
 #[test]
 fn kubectl_get_watch_streams_changes() {
-    let door = Door::start(1);
+    let door = Door::start(1, 0);
     let kubectl = kubectl_versions().remove(0);
     let run = |line: &str| {
         let out = door.shell(&kubectl, line).output().expect("kubectl");
@@ -115,10 +115,13 @@ fn kubectl_get_watch_streams_changes() {
 /// event carrying an `Expired` Status, then the stream ends.
 #[test]
 fn a_watch_from_a_compacted_revision_is_gone() {
-    let door = Door::start_with(kubeplay_core::apiserver::Config {
-        history_limit: 5,
-        ..Default::default()
-    });
+    let door = Door::start_with(
+        kubeplay_core::apiserver::Config {
+            history_limit: 5,
+            ..Default::default()
+        },
+        0,
+    );
     let kubectl = kubectl_versions().remove(0);
     let out = door.shell(&kubectl, "for i in 1 2 3 4 5 6 7 8; do kubectl create configmap c$i >/dev/null; done; kubectl get --raw '/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=3'").output().expect("kubectl");
     assert!(

@@ -44,16 +44,20 @@ pub fn temp_dir(label: &str) -> PathBuf {
 }
 
 impl Door {
-    /// Starts a fresh control plane with `seed` behind a door on a free loopback port.
-    pub fn start(seed: u64) -> Door {
-        Door::start_with(kubeplay_core::apiserver::Config {
-            seed,
-            ..Default::default()
-        })
+    /// Starts a fresh control plane with `seed` and `nodes` simulated nodes behind a door on a
+    /// free loopback port.
+    pub fn start(seed: u64, nodes: u8) -> Door {
+        Door::start_with(
+            kubeplay_core::apiserver::Config {
+                seed,
+                ..Default::default()
+            },
+            nodes,
+        )
     }
 
     /// Starts a door in front of a control plane made from `config`.
-    pub fn start_with(config: kubeplay_core::apiserver::Config) -> Door {
+    pub fn start_with(config: kubeplay_core::apiserver::Config, nodes: u8) -> Door {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -61,7 +65,7 @@ impl Door {
                 .build()
                 .expect("tokio runtime");
             rt.block_on(async move {
-                let door = kubeplay_bridge::HeadlessDoor::bind_with("127.0.0.1:0", config)
+                let door = kubeplay_bridge::HeadlessDoor::bind_with("127.0.0.1:0", config, nodes)
                     .await
                     .expect("binding the door");
                 tx.send((door.url.clone(), door.kubeconfig.clone()))
@@ -201,6 +205,16 @@ pub fn normalize(text: &str) -> String {
         .join("\n")
         .trim_end()
         .to_string()
+}
+
+/// The number of simulated nodes a script asks for in its first line (`# nodes: N`).
+pub fn script_nodes(script: &str) -> u8 {
+    script
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("# nodes:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Runs every step of a kubectl script against `door`; returns the failures, described.
