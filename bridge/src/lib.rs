@@ -26,7 +26,12 @@ pub struct HeadlessDoor {
 impl HeadlessDoor {
     /// Binds `listen` and starts a fresh control plane seeded with `seed`, with `nodes`
     /// simulated nodes.
-    pub async fn bind(listen: &str, seed: u64, nodes: u8) -> anyhow::Result<HeadlessDoor> {
+    pub async fn bind(
+        listen: &str,
+        seed: u64,
+        nodes: u8,
+        speed: u32,
+    ) -> anyhow::Result<HeadlessDoor> {
         Self::bind_with(
             listen,
             Config {
@@ -34,16 +39,19 @@ impl HeadlessDoor {
                 ..Config::default()
             },
             nodes,
+            speed,
         )
         .await
     }
 
     /// Like [`HeadlessDoor::bind`], with the control plane's configuration (seed, history
     /// limit); its tokens are replaced by this run's.
+    /// `speed` runs the cluster's clock that many times faster than the wall clock.
     pub async fn bind_with(
         listen: &str,
         config: Config,
         nodes: u8,
+        speed: u32,
     ) -> anyhow::Result<HeadlessDoor> {
         let tcp = tokio::net::TcpListener::bind(listen)
             .await
@@ -75,7 +83,7 @@ impl HeadlessDoor {
             kubeconfig: kubeconfig::render(&url, &cert.cert_pem, &creds),
             url,
             listener: tls::TlsListener::new(tcp, &cert)?,
-            door: kube_api::Door::new(cluster),
+            door: kube_api::Door::new(cluster, kube_api::Clock::new(start, speed)),
         })
     }
 

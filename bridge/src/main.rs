@@ -15,10 +15,11 @@ struct Args {
     kubeconfig: Option<String>,
     seed: u64,
     nodes: u8,
+    speed: u32,
 }
 
 const USAGE: &str =
-    "usage: kubeplay-bridge serve [--listen ADDR] [--kubeconfig PATH] [--seed N] [--nodes N]";
+    "usage: kubeplay-bridge serve [--listen ADDR] [--kubeconfig PATH] [--seed N] [--nodes N] [--speed X]";
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
@@ -26,6 +27,7 @@ fn parse_args() -> anyhow::Result<Args> {
         kubeconfig: None,
         seed: 1,
         nodes: 3,
+        speed: 1,
     };
     let mut it = std::env::args().skip(1);
     match it.next().as_deref() {
@@ -56,7 +58,7 @@ fn parse_args() -> anyhow::Result<Args> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
-    let door = HeadlessDoor::bind(&args.listen, args.seed, args.nodes).await?;
+    let door = HeadlessDoor::bind(&args.listen, args.seed, args.nodes, args.speed).await?;
     if let Some(path) = &args.kubeconfig {
         std::fs::write(path, &door.kubeconfig).with_context(|| format!("writing {path}"))?;
         eprintln!("kubeconfig written to {path}");

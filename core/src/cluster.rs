@@ -52,6 +52,21 @@ impl Cluster {
         id
     }
 
+    /// Cuts (`on: false`) or restores a simulated node's power; `false` if there is no such
+    /// node.
+    pub fn set_node_power(&mut self, name: &str, on: bool) -> bool {
+        let Some(id) = self.nodes.iter().copied().find(|id| {
+            self.world
+                .component::<SimulatedNode>(*id)
+                .is_some_and(|n| n.kubelet.node.name == name)
+        }) else {
+            return false;
+        };
+        self.world
+            .act::<SimulatedNode>(id, |n, ctx| n.set_power(ctx, on));
+        true
+    }
+
     pub fn scheduler(&self) -> Option<&Scheduler> {
         self.world.component::<Scheduler>(self.scheduler)
     }

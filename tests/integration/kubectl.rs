@@ -21,7 +21,12 @@ fn scripts() -> Vec<PathBuf> {
 
 fn check(script: &Path, kubectl: &Path) {
     let text = std::fs::read_to_string(script).expect("reading script");
-    let door = Door::start(1, kubeplay::script_nodes(&text));
+    let nodes = kubeplay::script_setting(&text, "nodes").unwrap_or(0) as u8;
+    let door = Door::start(
+        1,
+        nodes,
+        kubeplay::script_setting(&text, "speed").unwrap_or(1),
+    );
     let failures = run_script(&door, kubectl, &text);
     assert!(
         failures.is_empty(),
@@ -55,7 +60,7 @@ fn every_kubectl_minor_applies_gets_and_explains() {
 /// `kubectl get -w` prints the list, then one line per change, as the changes happen.
 #[test]
 fn kubectl_get_watch_streams_changes() {
-    let door = Door::start(1, 0);
+    let door = Door::start(1, 0, 1);
     let kubectl = kubectl_versions().remove(0);
     let run = |line: &str| {
         let out = door.shell(&kubectl, line).output().expect("kubectl");
@@ -121,6 +126,7 @@ fn a_watch_from_a_compacted_revision_is_gone() {
             ..Default::default()
         },
         0,
+        1,
     );
     let kubectl = kubectl_versions().remove(0);
     let out = door.shell(&kubectl, "for i in 1 2 3 4 5 6 7 8; do kubectl create configmap c$i >/dev/null; done; kubectl get --raw '/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=3'").output().expect("kubectl");

@@ -46,18 +46,19 @@ pub fn temp_dir(label: &str) -> PathBuf {
 impl Door {
     /// Starts a fresh control plane with `seed` and `nodes` simulated nodes behind a door on a
     /// free loopback port.
-    pub fn start(seed: u64, nodes: u8) -> Door {
+    pub fn start(seed: u64, nodes: u8, speed: u32) -> Door {
         Door::start_with(
             kubeplay_core::apiserver::Config {
                 seed,
                 ..Default::default()
             },
             nodes,
+            speed,
         )
     }
 
     /// Starts a door in front of a control plane made from `config`.
-    pub fn start_with(config: kubeplay_core::apiserver::Config, nodes: u8) -> Door {
+    pub fn start_with(config: kubeplay_core::apiserver::Config, nodes: u8, speed: u32) -> Door {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -65,9 +66,10 @@ impl Door {
                 .build()
                 .expect("tokio runtime");
             rt.block_on(async move {
-                let door = kubeplay_bridge::HeadlessDoor::bind_with("127.0.0.1:0", config, nodes)
-                    .await
-                    .expect("binding the door");
+                let door =
+                    kubeplay_bridge::HeadlessDoor::bind_with("127.0.0.1:0", config, nodes, speed)
+                        .await
+                        .expect("binding the door");
                 tx.send((door.url.clone(), door.kubeconfig.clone()))
                     .expect("reporting the door");
                 door.serve(std::future::pending()).await.expect("serving");
@@ -207,14 +209,20 @@ pub fn normalize(text: &str) -> String {
         .to_string()
 }
 
-/// The number of simulated nodes a script asks for in its first line (`# nodes: N`).
-pub fn script_nodes(script: &str) -> u8 {
+/// A setting from a script's leading comment lines (`# nodes: 3`, `# speed: 20`).
+pub fn script_setting(script: &str, name: &str) -> Option<u32> {
     script
         .lines()
-        .next()
-        .and_then(|l| l.strip_prefix("# nodes:"))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0)
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| {
+            l.strip_prefix('#')?
+                .trim()
+                .strip_prefix(name)?
+                .strip_prefix(':')?
+                .trim()
+                .parse()
+                .ok()
+        })
 }
 
 /// Runs every step of a kubectl script against `door`; returns the failures, described.

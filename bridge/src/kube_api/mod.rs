@@ -35,10 +35,35 @@ pub struct Door {
     protobuf: Arc<protobuf::Schema>,
     /// How often an idle watch sends a bookmark (upstream: about a minute).
     bookmark_every: Duration,
+    clock: Clock,
+}
+
+/// The cluster's clock as the door drives it: the wall clock, run `speed` times faster from
+/// the moment the door started (`speed` 1: real time).
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    started_wall: Time,
+    started_virtual: Time,
+    speed: i64,
+}
+
+impl Clock {
+    pub fn new(started: Time, speed: u32) -> Clock {
+        Clock {
+            started_wall: wall_clock(),
+            started_virtual: started,
+            speed: i64::from(speed.max(1)),
+        }
+    }
+
+    pub fn now(&self) -> Time {
+        let elapsed = wall_clock().millis() - self.started_wall.millis();
+        self.started_virtual.plus_millis(elapsed * self.speed)
+    }
 }
 
 impl Door {
-    pub fn new(mut cluster: Cluster) -> Door {
+    pub fn new(mut cluster: Cluster, clock: Clock) -> Door {
         let (revision, _) = tokio::sync::watch::channel(cluster.world.api().revision());
         Door {
             cluster: Arc::new(Mutex::new(cluster)),
@@ -46,13 +71,14 @@ impl Door {
             openapi: Arc::new(openapi::documents()),
             protobuf: Arc::new(protobuf::Schema::load()),
             bookmark_every: Duration::from_secs(60),
+            clock,
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, Cluster> {
         // A panic while holding the lock would be a bug in core; keep serving regardless.
         let mut guard = self.cluster.lock().unwrap_or_else(|p| p.into_inner());
-        guard.world.run_until(wall_clock());
+        guard.world.run_until(self.clock.now());
         guard
     }
 
@@ -100,6 +126,14 @@ async fn serve(State(door): State<Door>, req: HttpRequest) -> HttpResponse {
     let path = parts.uri.path().to_string();
     if path == "/openapi/v3" || path.starts_with("/openapi/v3/") || path == "/openapi/v2" {
         return serve_openapi(&door, &path);
+    }
+    if let Some(rest) = path.strip_prefix("/kubeplay/nodes/") {
+        let auth = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        return serve_power(&door, auth.as_deref(), parts.method.as_str(), rest);
     }
     if let Some(pod) = path.strip_prefix("/kubeplay/scheduler/decisions/") {
         let auth = parts
@@ -215,6 +249,77 @@ fn serve_decision(door: &Door, authorization: Option<&str>, pod: &str) -> HttpRe
             "no scheduling decision recorded for this pod",
         ),
     }
+}
+
+/// `POST /kubeplay/nodes/<node>/power-off` and `…/power-on`: chaos for the simulated nodes.
+/// Cutting power stops the node's kubelet (no heartbeats, no answers); restoring it restarts
+/// the kubelet. Needs the right to update nodes.
+fn serve_power(door: &Door, authorization: Option<&str>, method: &str, rest: &str) -> HttpResponse {
+    let json = |code: u16, body: String| {
+        HttpResponse::builder()
+            .status(code)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap_or_default()
+    };
+    let (node, on) = match rest.rsplit_once('/') {
+        Some((node, "power-off")) => (node.to_string(), false),
+        Some((node, "power-on")) => (node.to_string(), true),
+        _ => return plain(StatusCode::NOT_FOUND, "404 page not found"),
+    };
+    if method != "POST" {
+        return plain(StatusCode::METHOD_NOT_ALLOWED, "use POST");
+    }
+    let mut guard = door.lock();
+    let Some(user) = guard.world.api_ref().authenticate(authorization) else {
+        return json(
+            401,
+            kubeplay_core::apiserver::ApiError::Unauthorized
+                .status()
+                .to_string(),
+        );
+    };
+    let attrs = kubeplay_core::apiserver::authorization::Attributes {
+        verb: "update".into(),
+        group: String::new(),
+        resource: "nodes".into(),
+        subresource: "status".into(),
+        namespace: String::new(),
+        name: node.clone(),
+        path: None,
+    };
+    if guard.world.api().authorize(&user, &attrs)
+        == kubeplay_core::apiserver::authorization::Decision::Deny
+    {
+        let message =
+            kubeplay_core::apiserver::authorization::rbac::forbidden_message(&user, &attrs);
+        let err = kubeplay_core::apiserver::ApiError::Forbidden {
+            message,
+            name: node,
+            group: String::new(),
+            resource: "nodes".into(),
+        };
+        return json(403, err.status().to_string());
+    }
+    if !guard.set_node_power(&node, on) {
+        return json(
+            404,
+            kubeplay_core::apiserver::ApiError::NotFound {
+                group: String::new(),
+                resource: "nodes".into(),
+                name: node,
+            }
+            .status()
+            .to_string(),
+        );
+    }
+    let rev = guard.world.api().revision();
+    drop(guard);
+    door.notify(rev);
+    json(
+        200,
+        serde_json::json!({"node": node, "powered": on}).to_string(),
+    )
 }
 
 fn serve_openapi(door: &Door, path: &str) -> HttpResponse {

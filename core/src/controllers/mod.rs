@@ -10,6 +10,7 @@ pub mod events;
 pub mod expectations;
 pub mod garbagecollector;
 pub mod namespace;
+pub mod nodelifecycle;
 pub mod owner;
 pub mod queue;
 pub mod replicaset;
@@ -24,6 +25,7 @@ pub fn kube_controller_manager() -> Vec<Box<dyn Component>> {
         Box::new(replicaset::ReplicaSetController::default()),
         Box::new(garbagecollector::GarbageCollector::default()),
         Box::new(namespace::NamespaceController::default()),
+        Box::new(nodelifecycle::NodeLifecycleController::default()),
     ]
 }
 

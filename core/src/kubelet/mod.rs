@@ -148,7 +148,7 @@ impl Kubelet {
         json!({
             "apiVersion": "v1", "kind": "Node",
             "metadata": {"name": n.name, "labels": n.labels},
-            "spec": {"podCIDR": n.pod_cidr, "podCIDRs": [n.pod_cidr], "taints": n.taints},
+            "spec": {"podCIDR": n.pod_cidr, "podCIDRs": [n.pod_cidr]},
             "status": {
                 "capacity": resources, "allocatable": resources,
                 "conditions": [
@@ -168,7 +168,10 @@ impl Kubelet {
 
     /// Registers the node and its Lease; called once at start.
     pub fn register(&mut self, ctx: &mut Ctx, images: &BTreeMap<String, i64>) {
-        let node = self.node_object(images, &ctx.now.rfc3339());
+        let mut node = self.node_object(images, &ctx.now.rfc3339());
+        if !self.node.taints.is_empty() {
+            node["spec"]["taints"] = Value::Array(self.node.taints.clone());
+        }
         let nodes = client::resource("", "nodes");
         if let Err(e) = self.client.create(ctx.api, nodes, None, &node) {
             if e.code == 409 {
@@ -184,9 +187,66 @@ impl Kubelet {
         self.renew_lease(ctx);
     }
 
+    /// Forgets everything about pods, as a kubelet that restarts after its node lost power.
+    pub fn reset(&mut self) {
+        self.pods.clear();
+        self.inflight.clear();
+        self.outbox.clear();
+    }
+
+    /// Lists this node's pods and handles each as if it had just been seen (after a restart).
+    pub fn resync(&mut self, ctx: &mut Ctx) {
+        let path = format!(
+            "{}?fieldSelector=spec.nodeName%3D{}",
+            client::collection_path(client::resource("", "pods"), None),
+            self.node.name
+        );
+        let list = self
+            .client
+            .send(
+                ctx.api,
+                crate::apiserver::Request::new(crate::apiserver::Method::Get, &path),
+            )
+            .value();
+        for pod in list["items"].as_array().cloned().unwrap_or_default() {
+            self.on_pod_event(ctx, &json!({"type": "MODIFIED", "object": pod}));
+        }
+    }
+
+    /// Posts `Ready` again when the node's status says otherwise (the node lifecycle
+    /// controller marked it `Unknown` while this kubelet was silent).
+    fn ensure_ready(&mut self, ctx: &mut Ctx) {
+        let nodes = client::resource("", "nodes");
+        let path = client::object_path(nodes, None, &self.node.name);
+        let node = self
+            .client
+            .send(
+                ctx.api,
+                crate::apiserver::Request::new(crate::apiserver::Method::Get, &path),
+            )
+            .value();
+        let ready = node["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True");
+        if ready || node.get("status").is_none() {
+            return;
+        }
+        let fresh = self.node_object(&BTreeMap::new(), &ctx.now.rfc3339());
+        let patch = json!({"status": {"conditions": fresh["status"]["conditions"]}});
+        let req = crate::apiserver::Request::new(
+            crate::apiserver::Method::Patch,
+            &format!("{path}/status"),
+        )
+        .body("application/strategic-merge-patch+json", patch.to_string());
+        self.client.send(ctx.api, req);
+    }
+
     /// Renews the node Lease (`kube-node-lease/<node>`): the heartbeat the node lifecycle
     /// controller watches.
     pub fn renew_lease(&mut self, ctx: &mut Ctx) {
+        self.ensure_ready(ctx);
         let leases = client::resource("coordination.k8s.io", "leases");
         let now = ctx.now.rfc3339();
         let patch = json!({"spec": {"renewTime": now}});
@@ -254,7 +314,23 @@ impl Kubelet {
         let deleting = pod.pointer("/metadata/deletionTimestamp").is_some();
         if !self.pods.contains_key(&uid) {
             let phase = pod["status"]["phase"].as_str().unwrap_or_default();
-            if deleting || phase == "Succeeded" || phase == "Failed" {
+            if deleting {
+                // Nothing of it runs here (say, after a restart): confirm the deletion.
+                let (ns, name) = (
+                    str_of(&pod["metadata"]["namespace"]),
+                    str_of(&pod["metadata"]["name"]),
+                );
+                let options = json!({"gracePeriodSeconds": 0, "preconditions": {"uid": uid}});
+                let _ = self.client.delete(
+                    ctx.api,
+                    client::resource("", "pods"),
+                    Some(&ns),
+                    &name,
+                    &options,
+                );
+                return;
+            }
+            if phase == "Succeeded" || phase == "Failed" {
                 return;
             }
             self.admit(ctx, pod);

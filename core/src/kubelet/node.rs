@@ -61,6 +61,24 @@ impl SimulatedNode {
         }
     }
 
+    /// Cuts or restores the node's power. Off: the kubelet stops (no heartbeats, no answers)
+    /// and its containers are gone. On: the kubelet starts afresh, renews its lease and
+    /// re-lists its pods.
+    pub fn set_power(&mut self, ctx: &mut Ctx, on: bool) {
+        if on == self.powered {
+            return;
+        }
+        self.powered = on;
+        self.results.clear();
+        self.kubelet.reset();
+        if on {
+            self.kubelet.renew_lease(ctx);
+            ctx.after(LEASE_RENEW_MS, HEARTBEAT);
+            self.kubelet.resync(ctx);
+            self.pump(ctx);
+        }
+    }
+
     /// Hands the kubelet's pending calls to the runtime and schedules their results.
     fn pump(&mut self, ctx: &mut Ctx) {
         for req in self.kubelet.take_outbox() {

@@ -139,6 +139,17 @@ impl World {
         c.downcast_ref::<T>()
     }
 
+    /// Acts on a component from outside (chaos actions: cut a node's power), with a `Ctx` as
+    /// its handlers have.
+    pub fn act<T: Component>(&mut self, id: ComponentId, f: impl FnOnce(&mut T, &mut Ctx)) {
+        self.dispatch(id, |c, ctx| {
+            let any: &mut dyn std::any::Any = c;
+            if let Some(t) = any.downcast_mut::<T>() {
+                f(t, ctx);
+            }
+        });
+    }
+
     pub fn add(&mut self, component: Box<dyn Component>) -> ComponentId {
         let id = ComponentId(self.components.len());
         self.components.push(Some(component));
