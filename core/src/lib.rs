@@ -20,6 +20,8 @@ pub mod client;
 pub mod cluster;
 pub mod controllers;
 pub mod kubelet;
+pub mod scenario;
 pub mod scheduler;
 pub mod sim;
 pub mod store;
+pub mod trace;

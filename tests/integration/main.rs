@@ -1,6 +1,8 @@
 //! The integration tests, in one binary: real kubectl against the headless control plane, the
-//! built page in real Chromium, and the architecture's boundaries.
+//! built page in real Chromium, the scenarios with their trace snapshots, and the
+//! architecture's boundaries.
 
 mod boundaries;
 mod kubectl;
 mod page;
+mod scenarios;

@@ -75,7 +75,7 @@ pub fn serve(
         ("watch", _) => super::watch::start(s, res, ns, info.name.as_deref(), req, query),
         ("create", Some("binding")) => {
             let body = decode_body(req)?;
-            bind(s, ns.unwrap_or_default(), name, &body, record)
+            bind(s, user, ns.unwrap_or_default(), name, &body, record)
         }
         ("create", Some("eviction")) => Err(ApiError::MethodNotAllowed),
         ("create", None) => match res.name {
@@ -86,7 +86,7 @@ pub fn serve(
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string();
-                bind(s, ns.unwrap_or_default(), &pod, &body, record)
+                bind(s, user, ns.unwrap_or_default(), &pod, &body, record)
             }
             "selfsubjectaccessreviews" => self_subject_access_review(s, user, req),
             "selfsubjectrulesreviews" => self_subject_rules_review(s, user, req),
@@ -399,6 +399,8 @@ fn create(
         allocate_cluster_ip(s, &mut obj);
     }
     let name = meta::name(&obj).to_string();
+    // A create names its object only now (generateName): the record shows the name given.
+    record.name = name.clone();
     let ns_str = ns.unwrap_or_default();
     let attrs = admission::Attributes {
         operation: Operation::Create,
@@ -738,21 +740,35 @@ fn update_scale(
 /// `PodScheduled` condition.
 fn bind(
     s: &mut ApiServer,
+    user: &UserInfo,
     ns: &str,
     pod_name: &str,
     binding: &Value,
     record: &mut AuditEvent,
 ) -> Result<Response, ApiError> {
-    let errs = validation::validate_create(
-        "Binding",
-        &{
-            let mut b = binding.clone();
-            meta::metadata_mut(&mut b).insert("namespace".into(), json!(ns));
-            meta::metadata_mut(&mut b).insert("name".into(), json!(pod_name));
-            b
-        },
-        true,
+    // A Binding goes through admission and validation like any create.
+    let mut b = binding.clone();
+    meta::metadata_mut(&mut b).insert("namespace".into(), json!(ns));
+    meta::metadata_mut(&mut b).insert("name".into(), json!(pod_name));
+    let attrs = admission::Attributes {
+        operation: Operation::Create,
+        kind: "Binding",
+        resource: "pods",
+        subresource: "binding",
+        namespace: ns,
+        name: pod_name,
+        user,
+        old: None,
+    };
+    let mut outcomes = Vec::new();
+    let mutated = admission::run_mutating(&attrs, &mut b, &s.store, &mut outcomes);
+    record.stages.extend(
+        outcomes
+            .drain(..)
+            .map(|o| stage(&format!("admission/mutating/{}", o.plugin), &o.outcome)),
     );
+    mutated?;
+    let errs = validation::validate_create("Binding", &b, true);
     if !errs.is_empty() {
         return Err(ApiError::Invalid {
             group: String::new(),
@@ -761,6 +777,14 @@ fn bind(
             causes: errs,
         });
     }
+    record.stages.push(stage("validation", "valid"));
+    let validated = admission::run_validating(&attrs, &b, &s.store, &mut outcomes);
+    record.stages.extend(
+        outcomes
+            .drain(..)
+            .map(|o| stage(&format!("admission/validating/{}", o.plugin), &o.outcome)),
+    );
+    validated?;
     let node = binding
         .pointer("/target/name")
         .and_then(Value::as_str)

@@ -125,6 +125,15 @@ impl Kubelet {
         }
     }
 
+    /// `namespace/name` of the pod a request is for (for the trace).
+    pub fn pod_of(&self, request: u64) -> String {
+        self.inflight
+            .get(&request)
+            .and_then(|(uid, _)| self.pods.get(uid))
+            .map(|p| format!("{}/{}", p.namespace, p.name))
+            .unwrap_or_default()
+    }
+
     /// CRI calls waiting to be carried out.
     pub fn take_outbox(&mut self) -> Vec<CriRequest> {
         std::mem::take(&mut self.outbox)

@@ -12,6 +12,7 @@ use super::{Kubelet, NodeConfig, LEASE_RENEW_MS};
 use crate::apiserver::watch::WatchId;
 use crate::client;
 use crate::sim::{Component, Ctx};
+use crate::trace::TraceKind;
 
 const HEARTBEAT: u64 = 1;
 /// Timer tokens above this carry a CRI result.
@@ -83,6 +84,22 @@ impl SimulatedNode {
     fn pump(&mut self, ctx: &mut Ctx) {
         for req in self.kubelet.take_outbox() {
             let (resp, ms) = self.runtime.handle(&req);
+            let outcome = match &resp.result {
+                Ok(r) => format!(
+                    "ok in {ms} ms{}",
+                    match r {
+                        super::cri::CriResult::Sandbox { ip, .. } => format!(" (CNI ADD: {ip})"),
+                        _ => String::new(),
+                    }
+                ),
+                Err(e) => format!("failed in {ms} ms: {e}"),
+            };
+            ctx.trace(TraceKind::Cri {
+                node: self.kubelet.node.name.clone(),
+                method: req.call.method().to_string(),
+                pod: self.kubelet.pod_of(req.id),
+                outcome,
+            });
             self.results.insert(req.id, resp);
             ctx.after(ms, RESULT_BASE + req.id);
         }

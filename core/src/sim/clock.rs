@@ -2,7 +2,7 @@
 //! animation loop, the bridge's timer) moves this clock, and everything time-based reads it.
 
 /// Milliseconds since the Unix epoch.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct Time(pub i64);
 
 /// The instant a fresh simulated cluster starts at: 2026-01-01T00:00:00Z.

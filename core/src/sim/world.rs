@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::{Rng, Time};
 use crate::apiserver::watch::WatchId;
 use crate::apiserver::{ApiServer, Config};
+use crate::trace::{Trace, TraceKind};
 
 /// Index of a component in its world.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -40,9 +41,15 @@ pub struct Ctx<'a> {
     pub rng: &'a mut Rng,
     timers: Vec<(Time, u64)>,
     watches: Vec<WatchId>,
+    notes: Vec<TraceKind>,
 }
 
 impl Ctx<'_> {
+    /// Adds an event of this component to the trace (a CRI call, say).
+    pub fn trace(&mut self, kind: TraceKind) {
+        self.notes.push(kind);
+    }
+
     /// Wakes this component with `token` after `ms` milliseconds of virtual time.
     pub fn after(&mut self, ms: i64, token: u64) {
         self.timers.push((self.now.plus_millis(ms.max(0)), token));
@@ -102,21 +109,29 @@ pub struct World {
     watch_owners: BTreeMap<WatchId, ComponentId>,
     /// How long a watch event takes to reach its watcher.
     pub watch_latency_ms: i64,
+    trace: Trace,
+    /// The last audit event moved into the trace.
+    audit_seen: u64,
 }
 
 impl World {
     pub fn new(config: Config) -> World {
         let now = config.start;
         let rng = Rng::new(config.seed ^ 0x5eed_5eed);
+        let api = ApiServer::new(config);
+        // The bootstrap objects are the cluster's starting point, not part of its story.
+        let audit_seen = api.audit().last().map_or(0, |e| e.seq);
         World {
             now,
             seq: 0,
             queue: BinaryHeap::new(),
-            api: ApiServer::new(config),
+            api,
             rng,
             components: Vec::new(),
             watch_owners: BTreeMap::new(),
             watch_latency_ms: 1,
+            trace: Trace::default(),
+            audit_seen,
         }
     }
 
@@ -166,7 +181,32 @@ impl World {
         }));
     }
 
+    /// What happened since the trace last looked, attributed to `component`: requests made
+    /// outside any handler are the user's (`kubectl`).
+    fn collect_requests(&mut self, component: &str) {
+        let new: Vec<_> = self.api.audit().since(self.audit_seen).cloned().collect();
+        for e in new {
+            self.audit_seen = e.seq;
+            let kind = TraceKind::Request {
+                user: e.user,
+                verb: e.verb,
+                resource: e.resource,
+                namespace: e.namespace,
+                name: e.name,
+                code: e.code,
+                stages: e.stages.into_iter().map(|s| (s.name, s.outcome)).collect(),
+                revision: e.resource_version,
+            };
+            self.trace.record(e.time, component, kind);
+        }
+    }
+
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
     fn dispatch(&mut self, id: ComponentId, f: impl FnOnce(&mut dyn Component, &mut Ctx)) {
+        self.collect_requests("kubectl");
         let Some(mut component) = self.components.get_mut(id.0).and_then(Option::take) else {
             return;
         };
@@ -176,10 +216,16 @@ impl World {
             rng: &mut self.rng,
             timers: Vec::new(),
             watches: Vec::new(),
+            notes: Vec::new(),
         };
         f(component.as_mut(), &mut ctx);
-        let (timers, watches) = (ctx.timers, ctx.watches);
+        let (timers, watches, notes) = (ctx.timers, ctx.watches, ctx.notes);
+        let name = component.name().to_string();
         self.components[id.0] = Some(component);
+        self.collect_requests(&name);
+        for note in notes {
+            self.trace.record(self.now, &name, note);
+        }
         for (at, token) in timers {
             self.push(
                 at,
@@ -223,6 +269,7 @@ impl World {
 
     /// When the next event is due, if any.
     pub fn next_event_at(&mut self) -> Option<Time> {
+        self.collect_requests("kubectl");
         self.collect_watch_events();
         self.queue.peek().map(|Reverse(s)| s.at)
     }
@@ -243,7 +290,22 @@ impl World {
                 component,
                 watch,
                 event,
-            } => self.dispatch(component, |c, ctx| c.on_watch(ctx, watch, &event)),
+            } => {
+                if let Some(Some(c)) = self.components.get(component.0) {
+                    let obj = &event["object"];
+                    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+                    let kind = TraceKind::Delivery {
+                        event: s(&event["type"]),
+                        kind: s(&obj["kind"]),
+                        namespace: s(&obj["metadata"]["namespace"]),
+                        name: s(&obj["metadata"]["name"]),
+                        revision: s(&obj["metadata"]["resourceVersion"]),
+                    };
+                    let name = c.name().to_string();
+                    self.trace.record(self.now, &name, kind);
+                }
+                self.dispatch(component, |c, ctx| c.on_watch(ctx, watch, &event))
+            }
         }
         true
     }

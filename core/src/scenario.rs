@@ -1,0 +1,153 @@
+//! Scenarios: a cluster, and what happens to it — manifests applied, time passing, nodes
+//! losing power — as data (YAML). The same scenario with the same seed gives the same trace,
+//! natively and in the browser; tests compare that trace with a stored snapshot, and the page
+//! will share scenarios by URL.
+//!
+//! ```yaml
+//! seed: 1
+//! nodes: 3
+//! steps:
+//!   - apply: |
+//!       apiVersion: apps/v1
+//!       kind: Deployment
+//!       ...
+//!   - advance: 10s
+//!   - power_off: node-2
+//! ```
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::apiserver::{registry, Config, Method, Request, ADMIN_TOKEN};
+use crate::client;
+use crate::cluster::Cluster;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    #[serde(default = "one")]
+    pub seed: u64,
+    #[serde(default)]
+    pub nodes: u8,
+    /// Each step a one-key map (`- advance: 10s`), not a YAML tag.
+    #[serde(with = "serde_yaml::with::singleton_map_recursive")]
+    pub steps: Vec<Step>,
+}
+
+fn one() -> u64 {
+    1
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// Creates (or, if it exists, merge-patches) every document of a manifest, as kubectl.
+    Apply(String),
+    /// Lets virtual time pass: `500ms`, `10s`, `6m`.
+    Advance(String),
+    /// Deletes `kind/name` in `default` (`deployment/nginx`), as kubectl.
+    Delete(String),
+    /// Cuts a node's power.
+    PowerOff(String),
+    /// Restores a node's power.
+    PowerOn(String),
+}
+
+/// `10s` → 10 000 ms.
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: i64 = n.parse().map_err(|_| format!("bad duration {s:?}"))?;
+    Ok(match unit {
+        "ms" => n,
+        "s" | "" => n * 1000,
+        "m" => n * 60_000,
+        "h" => n * 3_600_000,
+        _ => return Err(format!("bad duration unit in {s:?}")),
+    })
+}
+
+fn send(cluster: &mut Cluster, req: Request) -> Value {
+    cluster.world.api().handle(&req.bearer(ADMIN_TOKEN)).value()
+}
+
+fn apply(cluster: &mut Cluster, manifest: &str) -> Result<(), String> {
+    for doc in serde_yaml::Deserializer::from_str(manifest) {
+        let obj: Value =
+            serde::Deserialize::deserialize(doc).map_err(|e| format!("manifest: {e}"))?;
+        if obj.is_null() {
+            continue;
+        }
+        let (api_version, kind) = (
+            obj["apiVersion"].as_str().unwrap_or_default(),
+            obj["kind"].as_str().unwrap_or_default(),
+        );
+        let res = registry::find_kind(api_version, kind)
+            .ok_or_else(|| format!("no kind {kind} in {api_version}"))?;
+        let ns = obj["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default")
+            .to_string();
+        let ns = res.namespaced.then_some(ns.as_str());
+        let created = send(
+            cluster,
+            Request::new(Method::Post, &client::collection_path(res, ns)).json(&obj),
+        );
+        if created["reason"] == "AlreadyExists" {
+            let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+            let req = Request::new(Method::Patch, &client::object_path(res, ns, name))
+                .body("application/merge-patch+json", obj.to_string());
+            let patched = send(cluster, req);
+            if patched["kind"] == "Status" {
+                return Err(patched["message"].as_str().unwrap_or_default().to_string());
+            }
+        } else if created["kind"] == "Status" {
+            return Err(created["message"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    Ok(())
+}
+
+/// Runs a scenario from the start; returns the cluster as it ends.
+pub fn run(scenario: &Scenario) -> Result<Cluster, String> {
+    let mut cluster = Cluster::with_nodes(
+        Config {
+            seed: scenario.seed,
+            ..Config::default()
+        },
+        scenario.nodes,
+    );
+    for step in &scenario.steps {
+        match step {
+            Step::Apply(manifest) => apply(&mut cluster, manifest)?,
+            Step::Advance(d) => cluster.world.advance(parse_duration(d)?),
+            Step::Delete(target) => {
+                let (kind, name) = target
+                    .split_once('/')
+                    .ok_or_else(|| format!("delete wants kind/name, got {target:?}"))?;
+                let res = registry::RESOURCES
+                    .iter()
+                    .find(|r| r.singular == kind || r.name == kind || r.short_names.contains(&kind))
+                    .ok_or_else(|| format!("no resource {kind:?}"))?;
+                send(
+                    &mut cluster,
+                    Request::new(
+                        Method::Delete,
+                        &client::object_path(res, Some("default"), name),
+                    ),
+                );
+            }
+            Step::PowerOff(node) | Step::PowerOn(node) => {
+                if !cluster.set_node_power(node, matches!(step, Step::PowerOn(_))) {
+                    return Err(format!("no simulated node {node:?}"));
+                }
+            }
+        }
+    }
+    Ok(cluster)
+}
+
+pub fn parse(yaml: &str) -> Result<Scenario, String> {
+    serde_yaml::from_str(yaml).map_err(|e| format!("scenario: {e}"))
+}

@@ -1,0 +1,150 @@
+//! Scenarios (`tests/scenarios/*.yaml`): each runs twice with its seed and must give the
+//! same trace both times, and the trace must equal the stored snapshot (`*.trace`; run with
+//! `UPDATE_EXPECT=1` to rewrite them after a deliberate change, then read the diff).
+
+use std::path::{Path, PathBuf};
+
+use kubeplay_core::scenario;
+use kubeplay_core::trace::{render, FlowStep, TraceEvent, TraceKind};
+
+fn scenario_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("tests/scenarios")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn run(path: &Path) -> (kubeplay_core::cluster::Cluster, String) {
+    let text = std::fs::read_to_string(path).expect("scenario");
+    let s = scenario::parse(&text).expect("parsing the scenario");
+    let cluster = scenario::run(&s).expect("running the scenario");
+    let events: Vec<&TraceEvent> = cluster.world.trace().events().collect();
+    let start = kubeplay_core::sim::EPOCH;
+    let rendered = render(&events, start);
+    (cluster, rendered)
+}
+
+#[test]
+fn scenarios_are_deterministic_and_match_their_snapshots() {
+    let mut failures = Vec::new();
+    for path in scenario_files() {
+        let (_, first) = run(&path);
+        let (_, second) = run(&path);
+        assert_eq!(
+            first,
+            second,
+            "{}: the same seed gave two different traces",
+            path.display()
+        );
+        let snapshot = path.with_extension("trace");
+        if std::env::var("UPDATE_EXPECT").is_ok() {
+            std::fs::write(&snapshot, &first).expect("writing snapshot");
+            continue;
+        }
+        let want = std::fs::read_to_string(&snapshot).unwrap_or_default();
+        if want != first {
+            let diff_at = want
+                .lines()
+                .zip(first.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(want.lines().count().min(first.lines().count()));
+            failures.push(format!(
+                "{}: trace differs from {} at line {}:\n  want: {}\n  got:  {}",
+                path.display(),
+                snapshot.display(),
+                diff_at + 1,
+                want.lines().nth(diff_at).unwrap_or("<end>"),
+                first.lines().nth(diff_at).unwrap_or("<end>")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The seeds' flow: user → API server → deployment controller → replicaset controller →
+/// scheduler → kubelet → runtime, in that order; every write goes through authentication,
+/// authorization, admission and validation before storage.
+#[test]
+fn the_nginx_deployment_follows_the_flow_of_the_seeds() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/nginx.yaml");
+    let (mut cluster, _) = run(&path);
+    let events: Vec<TraceEvent> = cluster.world.trace().events().cloned().collect();
+    // After the user's request, each step's first action comes after the previous step's.
+    let acts = |e: &TraceEvent| {
+        matches!(&e.kind, TraceKind::Request { verb, .. } if verb != "watch")
+            || matches!(e.kind, TraceKind::Cri { .. })
+    };
+    let order = [
+        FlowStep::UserSubmits,
+        FlowStep::DeploymentController,
+        FlowStep::ReplicaSetController,
+        FlowStep::Scheduler,
+        FlowStep::Kubelet,
+        FlowStep::Runtime,
+    ];
+    let mut at = 0;
+    for step in order {
+        let found = events[at..].iter().position(|e| e.step == step && acts(e) && !matches!(&e.kind, TraceKind::Request { resource, .. } if resource == "nodes" || resource.starts_with("leases")));
+        at += found.unwrap_or_else(|| panic!("no {step:?} after event {at}"));
+    }
+    for e in &events {
+        let TraceKind::Request {
+            verb, stages, code, ..
+        } = &e.kind
+        else {
+            continue;
+        };
+        if !matches!(verb.as_str(), "create" | "update" | "patch" | "delete") || *code >= 400 {
+            continue;
+        }
+        let names: Vec<&str> = stages.iter().map(|(n, _)| n.as_str()).collect();
+        let pos = |prefix: &str| names.iter().position(|n| n.starts_with(prefix));
+        let (authn, authz, storage) = (pos("authentication"), pos("authorization"), pos("storage"));
+        assert!(
+            authn < authz && authz < storage,
+            "{} {verb}: {names:?}",
+            e.component
+        );
+        if verb == "create" || verb == "update" || verb == "patch" {
+            let (mutating, validation, validating) = (
+                pos("admission/mutating"),
+                pos("validation"),
+                pos("admission/validating"),
+            );
+            assert!(
+                authz < mutating
+                    && mutating < validation
+                    && validation < validating
+                    && validating < storage,
+                "{} {verb}: {names:?}",
+                e.component
+            );
+        }
+    }
+    // Three pods, Running, on three nodes.
+    let pods = cluster
+        .world
+        .api()
+        .handle(
+            &kubeplay_core::apiserver::Request::new(
+                kubeplay_core::apiserver::Method::Get,
+                "/api/v1/namespaces/default/pods",
+            )
+            .bearer(kubeplay_core::apiserver::ADMIN_TOKEN),
+        )
+        .value();
+    let mut nodes: Vec<&str> = pods["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["status"]["phase"] == "Running")
+        .map(|p| p["spec"]["nodeName"].as_str().unwrap())
+        .collect();
+    nodes.sort();
+    assert_eq!(nodes, ["node-1", "node-2", "node-3"]);
+}
