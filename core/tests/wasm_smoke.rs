@@ -65,3 +65,15 @@ fn the_api_server_serves_a_deployment() {
     // The same UID natively and in wasm: seed 1's 25th UUID (after the 24 bootstrap objects).
     assert_eq!(seen[1], "\"530e0e61-18e9-485e-a8bf-f9ea304d9f96\"");
 }
+
+/// The nginx scenario gives, in the browser, the very trace stored from the native run.
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn the_nginx_scenario_traces_the_same_in_wasm() {
+    let scenario = kubeplay_core::scenario::parse(include_str!("../../tests/scenarios/nginx.yaml"))
+        .expect("scenario");
+    let cluster = kubeplay_core::scenario::run(&scenario).expect("run");
+    let events: Vec<_> = cluster.world.trace().events().collect();
+    let trace = kubeplay_core::trace::render(&events, kubeplay_core::sim::EPOCH);
+    assert_eq!(trace, include_str!("../../tests/scenarios/nginx.trace"));
+}
