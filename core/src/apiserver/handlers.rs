@@ -77,7 +77,10 @@ pub fn serve(
             let body = decode_body(req)?;
             bind(s, user, ns.unwrap_or_default(), name, &body, record)
         }
-        ("create", Some("eviction")) => Err(ApiError::MethodNotAllowed),
+        ("create", Some("eviction")) => {
+            let body = decode_body(req)?;
+            evict(s, ns.unwrap_or_default(), name, &body, record)
+        }
         ("create", None) => match res.name {
             "bindings" => {
                 let body = decode_body(req)?;
@@ -845,6 +848,49 @@ fn bind(
     Ok(Response::json(
         201,
         &success_status(json!({"name": pod_name, "kind": "pods"})),
+    ))
+}
+
+/// `pods/eviction` (policy/v1 `Eviction`): a delete that respects PodDisruptionBudgets —
+/// refused with 429 while a budget that selects the pod allows no disruption.
+fn evict(
+    s: &mut ApiServer,
+    ns: &str,
+    name: &str,
+    eviction: &Value,
+    record: &mut AuditEvent,
+) -> Result<Response, ApiError> {
+    let pods = registry::find("", "v1", "pods").ok_or(ApiError::NoRoute)?;
+    let pod = get_object(s, pods, Some(ns), name)?;
+    let pdbs = registry::find("policy", "v1", "poddisruptionbudgets").ok_or(ApiError::NoRoute)?;
+    for kv in s.store.range(&pdbs.key_prefix(Some(ns)), None, 0).kvs {
+        let pdb = ApiServer::decode(&kv)?;
+        let selects = Selector::from_label_selector(&pdb["spec"]["selector"])
+            .is_ok_and(|sel| sel.matches(&pod));
+        if selects && pdb["status"]["disruptionsAllowed"].as_i64() == Some(0) {
+            record.stages.push(stage(
+                "admission/validating/PodDisruptionBudget",
+                &format!("denied by {}", meta::name(&pdb)),
+            ));
+            return Err(ApiError::TooManyRequests {
+                message: "Cannot evict pod as it would violate the pod's disruption budget.".into(),
+            });
+        }
+    }
+    let options = &eviction["deleteOptions"];
+    let opts = DeleteOptions {
+        grace: options["gracePeriodSeconds"].as_i64(),
+        propagation: "Background".into(),
+        uid: options
+            .pointer("/preconditions/uid")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        resource_version: None,
+    };
+    delete_one(s, pods, Some(ns), name, &opts, record)?;
+    Ok(Response::json(
+        201,
+        &success_status(json!({"name": name, "kind": "pods"})),
     ))
 }
 

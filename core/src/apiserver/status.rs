@@ -202,6 +202,8 @@ pub enum ApiError {
     UnsupportedMediaType { message: String },
     #[error("{message}")]
     NotAcceptable { message: String },
+    #[error("{message}")]
+    TooManyRequests { message: String },
     #[error("Internal error occurred: {message}")]
     Internal { message: String },
 }
@@ -241,6 +243,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => 413,
             ApiError::UnsupportedMediaType { .. } => 415,
             ApiError::Invalid { .. } => 422,
+            ApiError::TooManyRequests { .. } => 429,
             ApiError::Internal { .. } => 500,
         }
     }
@@ -259,6 +262,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => "RequestEntityTooLarge",
             ApiError::UnsupportedMediaType { .. } => "UnsupportedMediaType",
             ApiError::Invalid { .. } => "Invalid",
+            ApiError::TooManyRequests { .. } => "TooManyRequests",
             ApiError::Internal { .. } => "InternalError",
         }
     }

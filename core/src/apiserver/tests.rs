@@ -612,3 +612,68 @@ fn same_seed_same_objects() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn eviction_respects_disruption_budgets() {
+    let mut s = server();
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "db-0", "labels": {"app": "db"}}, "spec": {"containers": [{"name": "c", "image": "postgres"}]}});
+    call(
+        &mut s,
+        Method::Post,
+        "/api/v1/namespaces/default/pods",
+        Some(pod),
+    );
+    let pdb = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "db"}, "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "db"}}}});
+    call(
+        &mut s,
+        Method::Post,
+        "/apis/policy/v1/namespaces/default/poddisruptionbudgets",
+        Some(pdb),
+    );
+    s.handle(&Request::new(Method::Patch, "/apis/policy/v1/namespaces/default/poddisruptionbudgets/db/status").bearer(ADMIN_TOKEN).body("application/merge-patch+json", r#"{"status":{"disruptionsAllowed":0,"currentHealthy":1,"desiredHealthy":1,"expectedPods":1,"observedGeneration":1}}"#));
+    let eviction = json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "db-0", "namespace": "default"}});
+    let r = call(
+        &mut s,
+        Method::Post,
+        "/api/v1/namespaces/default/pods/db-0/eviction",
+        Some(eviction.clone()),
+    )
+    .value();
+    assert_eq!(
+        (r["code"].clone(), r["reason"].clone()),
+        (json!(429), json!("TooManyRequests"))
+    );
+    assert_eq!(
+        r["message"],
+        "Cannot evict pod as it would violate the pod's disruption budget."
+    );
+    s.handle(
+        &Request::new(
+            Method::Patch,
+            "/apis/policy/v1/namespaces/default/poddisruptionbudgets/db/status",
+        )
+        .bearer(ADMIN_TOKEN)
+        .body(
+            "application/merge-patch+json",
+            r#"{"status":{"disruptionsAllowed":1}}"#,
+        ),
+    );
+    let r = call(
+        &mut s,
+        Method::Post,
+        "/api/v1/namespaces/default/pods/db-0/eviction",
+        Some(eviction),
+    );
+    assert_eq!(r.code, 201);
+    assert_eq!(
+        call(
+            &mut s,
+            Method::Get,
+            "/api/v1/namespaces/default/pods/db-0",
+            None
+        )
+        .code,
+        404,
+        "an unscheduled pod goes at once"
+    );
+}

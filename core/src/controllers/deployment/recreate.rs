@@ -17,7 +17,7 @@ pub fn rollout(s: &mut Sync, d: &Value, owned: Vec<Value>) -> SyncResult {
         .any(|rs| rs["status"]["replicas"].as_i64().unwrap_or(0) > 0);
     let mut created_now = false;
     let new = match new {
-        Some(rs) => Some(rs),
+        Some(rs) => Some(s.bump_revision(rs, &olds)?),
         None if !old_pods_running => {
             created_now = true;
             Some(s.create_new_rs(d, &olds, replicas(d))?)

@@ -77,7 +77,7 @@ pub fn rollout(s: &mut Sync, d: &Value, owned: Vec<Value>) -> SyncResult {
     let (new, mut olds) = split(d, owned);
     let mut created_now = false;
     let mut new = match new {
-        Some(rs) => rs,
+        Some(rs) => s.bump_revision(rs, &olds)?,
         None => {
             let all: i64 = olds.iter().map(replicas).sum();
             created_now = true;

@@ -172,6 +172,24 @@ impl Sync<'_, '_> {
         Ok(created)
     }
 
+    /// An existing ReplicaSet that becomes the current one again (a rollback, or a template
+    /// changed back) takes the next revision, as `getNewReplicaSet` does.
+    pub fn bump_revision(&mut self, new: Value, olds: &[Value]) -> Result<Value, ClientError> {
+        let max_old = olds.iter().map(revision).max().unwrap_or(0);
+        if revision(&new) > max_old {
+            return Ok(new);
+        }
+        let patch = json!({"metadata": {"annotations": {REVISION: (max_old + 1).to_string()}}});
+        let ns = crate::api::meta::namespace(&new).to_string();
+        self.client.patch(
+            self.ctx.api,
+            client::resource("apps", "replicasets"),
+            Some(&ns),
+            crate::api::meta::name(&new),
+            &patch,
+        )
+    }
+
     /// The Deployment carries the revision of its newest ReplicaSet.
     pub fn set_deployment_revision(&mut self, d: &Value, rev: i64) -> SyncResult {
         if d["metadata"]["annotations"][REVISION].as_str() == Some(rev.to_string().as_str()) {
