@@ -3,6 +3,8 @@
 //! The simulated node answers them on the virtual clock; a real node will answer them through
 //! the bridge — the kubelet cannot tell the difference.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// One request, with the id its result comes back under.
@@ -28,6 +30,9 @@ pub enum CriCall {
         name: String,
         image: String,
         command: Vec<String>,
+        /// `ContainerConfig.annotations`: the pod's `kubeplay.io/` annotations, which tell the
+        /// simulated runtime how the container behaves.
+        annotations: BTreeMap<String, String>,
     },
     /// `RuntimeService.StartContainer`.
     StartContainer { container_id: String },

@@ -66,6 +66,27 @@ struct Container {
     image_ref: String,
     state: State,
     pull_started: Option<crate::sim::Time>,
+    restart_count: i64,
+    last_state: Option<State>,
+    /// Consecutive crashes (restart back-off) and failed pulls (pull back-off).
+    crashes: u32,
+    pull_failures: u32,
+}
+
+/// Back-off of restarts and pulls: 10 s doubling to 5 minutes (`MaxContainerBackOff`).
+pub fn back_off_ms(failures: u32) -> i64 {
+    (10_000i64 << failures.saturating_sub(1).min(5)).min(300_000)
+}
+
+/// Wake-ups the kubelet asks its host for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KubeletTimer {
+    /// Restart a crashed container when its back-off ends.
+    Restart { uid: String, index: usize },
+    /// Show `ImagePullBackOff` (a moment after `ErrImagePull`).
+    PullBackOff { uid: String, index: usize },
+    /// Pull again when the pull back-off ends.
+    RetryPull { uid: String, index: usize },
 }
 
 #[derive(Clone, Debug)]
@@ -104,6 +125,7 @@ pub struct Kubelet {
     outbox: Vec<CriRequest>,
     /// Images present on the node (normalized names).
     images: BTreeSet<String>,
+    timers: Vec<(i64, KubeletTimer)>,
 }
 
 fn str_of(v: &Value) -> String {
@@ -122,6 +144,7 @@ impl Kubelet {
             next_request: 0,
             outbox: Vec::new(),
             images,
+            timers: Vec::new(),
         }
     }
 
@@ -377,6 +400,10 @@ impl Kubelet {
                 image_ref: String::new(),
                 state: State::Waiting("ContainerCreating".into()),
                 pull_started: None,
+                restart_count: 0,
+                last_state: None,
+                crashes: 0,
+                pull_failures: 0,
             })
             .collect();
         let ps = PodState {
@@ -440,14 +467,144 @@ impl Kubelet {
                 "Pulled",
                 format!("Container image \"{image}\" already present on machine"),
             );
-            let c = &self.pods[uid].containers[i];
-            let call = CriCall::CreateContainer {
-                sandbox_id: sandbox,
-                name: c.name.clone(),
-                image: c.image.clone(),
-                command: c.command.clone(),
-            };
+            let _ = sandbox;
+            let call = self.create_call(uid, i);
             self.call(uid, Step::Create(i), call);
+        }
+    }
+
+    fn create_call(&self, uid: &str, i: usize) -> CriCall {
+        let ps = &self.pods[uid];
+        let c = &ps.containers[i];
+        let annotations = ps.pod["metadata"]["annotations"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| k.starts_with("kubeplay.io/"))
+            .map(|(k, v)| (k.clone(), str_of(v)))
+            .collect();
+        CriCall::CreateContainer {
+            sandbox_id: ps.sandbox.clone().unwrap_or_default(),
+            name: c.name.clone(),
+            image: c.image.clone(),
+            command: c.command.clone(),
+            annotations,
+        }
+    }
+
+    /// Wake-ups wanted since the last call, as `(after ms, what)`.
+    pub fn take_timers(&mut self) -> Vec<(i64, KubeletTimer)> {
+        std::mem::take(&mut self.timers)
+    }
+
+    /// The container with this runtime id: `(pod uid, index)`.
+    pub fn container_by_id(&self, id: &str) -> Option<(String, usize)> {
+        self.pods.iter().find_map(|(uid, ps)| {
+            ps.containers
+                .iter()
+                .position(|c| c.id.as_deref() == Some(id))
+                .map(|i| (uid.clone(), i))
+        })
+    }
+
+    /// A container exited by itself (what PLEG reports): record it, then restart it after a
+    /// back-off or let the pod finish, as its `restartPolicy` says.
+    pub fn on_container_exit(&mut self, ctx: &mut Ctx, container_id: &str, exit_code: i64) {
+        let Some((uid, i)) = self.container_by_id(container_id) else {
+            return;
+        };
+        if self.pods[&uid].terminating {
+            return;
+        }
+        let reason = if exit_code == 0 { "Completed" } else { "Error" };
+        let terminated = State::Terminated {
+            exit_code,
+            reason: reason.into(),
+            finished_at: ctx.now.rfc3339(),
+        };
+        let policy = self.pods[&uid].pod["spec"]["restartPolicy"]
+            .as_str()
+            .unwrap_or("Always")
+            .to_string();
+        let restart = policy == "Always" || (policy == "OnFailure" && exit_code != 0);
+        let (name, pod_name, ns) = {
+            let ps = &self.pods[&uid];
+            (
+                ps.containers[i].name.clone(),
+                ps.name.clone(),
+                ps.namespace.clone(),
+            )
+        };
+        if !restart {
+            self.set_state(&uid, i, terminated);
+            self.write_status(ctx, &uid);
+            return;
+        }
+        let crashes = {
+            let c = &mut self
+                .pods
+                .get_mut(&uid)
+                .expect("pod of a known container")
+                .containers[i];
+            c.crashes += 1;
+            c.last_state = Some(terminated);
+            c.crashes
+        };
+        let wait = back_off_ms(crashes);
+        self.set_state(&uid, i, State::Waiting("CrashLoopBackOff".into()));
+        self.event(
+            ctx,
+            &uid,
+            "Warning",
+            "BackOff",
+            format!("Back-off restarting failed container {name} in pod {pod_name}_{ns}({uid})"),
+        );
+        self.write_status(ctx, &uid);
+        self.timers
+            .push((wait, KubeletTimer::Restart { uid, index: i }));
+    }
+
+    /// A wake-up this kubelet asked for.
+    pub fn on_timer(&mut self, ctx: &mut Ctx, timer: KubeletTimer) {
+        match timer {
+            KubeletTimer::Restart { uid, index } => {
+                if self.pods.get(&uid).is_none_or(|p| p.terminating) {
+                    return;
+                }
+                if let Some(c) = self
+                    .pods
+                    .get_mut(&uid)
+                    .and_then(|p| p.containers.get_mut(index))
+                {
+                    c.restart_count += 1;
+                }
+                let call = self.create_call(&uid, index);
+                self.call(&uid, Step::Create(index), call);
+            }
+            KubeletTimer::PullBackOff { uid, index } => {
+                let Some(c) = self.pods.get(&uid).and_then(|p| p.containers.get(index)) else {
+                    return;
+                };
+                if c.state != State::Waiting("ErrImagePull".into()) {
+                    return;
+                }
+                let image = c.image.clone();
+                self.set_state(&uid, index, State::Waiting("ImagePullBackOff".into()));
+                self.event(
+                    ctx,
+                    &uid,
+                    "Normal",
+                    "BackOff",
+                    format!("Back-off pulling image \"{image}\""),
+                );
+                self.write_status(ctx, &uid);
+            }
+            KubeletTimer::RetryPull { uid, index } => {
+                if self.pods.get(&uid).is_none_or(|p| p.terminating) {
+                    return;
+                }
+                self.next_container_step(ctx, &uid, index);
+            }
         }
     }
 
@@ -495,12 +652,7 @@ impl Kubelet {
                     ctx.now.millis() - c.pull_started.map_or(ctx.now.millis(), |t| t.millis());
                 let secs = format!("{:.3}s", took as f64 / 1000.0);
                 let message = format!("Successfully pulled image \"{}\" in {secs} ({secs} including waiting). Image size: {size_bytes} bytes.", c.image);
-                let call = CriCall::CreateContainer {
-                    sandbox_id: self.pods[&uid].sandbox.clone().unwrap_or_default(),
-                    name: c.name.clone(),
-                    image: c.image.clone(),
-                    command: c.command.clone(),
-                };
+                let call = self.create_call(&uid, i);
                 if let Some(c) = self
                     .pods
                     .get_mut(&uid)
@@ -525,6 +677,24 @@ impl Kubelet {
                 );
                 self.event(ctx, &uid, "Warning", "Failed", "Error: ErrImagePull".into());
                 self.write_status(ctx, &uid);
+                let failures = self.pods.get_mut(&uid).map_or(1, |p| {
+                    p.containers[i].pull_failures += 1;
+                    p.containers[i].pull_failures
+                });
+                self.timers.push((
+                    1_000,
+                    KubeletTimer::PullBackOff {
+                        uid: uid.clone(),
+                        index: i,
+                    },
+                ));
+                self.timers.push((
+                    back_off_ms(failures),
+                    KubeletTimer::RetryPull {
+                        uid: uid.clone(),
+                        index: i,
+                    },
+                ));
             }
             (Step::Create(i), Ok(CriResult::Container { container_id })) => {
                 let name = self.pods[&uid].containers[i].name.clone();
@@ -697,7 +867,10 @@ impl Kubelet {
                     State::Terminated { exit_code, reason, finished_at } => json!({"terminated": {"exitCode": exit_code, "reason": reason, "finishedAt": finished_at}}),
                 };
                 let running = matches!(c.state, State::Running { .. });
-                let mut s = json!({"name": c.name, "image": c.image, "imageID": c.image_ref, "ready": running, "restartCount": 0, "started": running, "state": state});
+                let mut s = json!({"name": c.name, "image": c.image, "imageID": c.image_ref, "ready": running, "restartCount": c.restart_count, "started": running, "state": state});
+                if let Some(State::Terminated { exit_code, reason, finished_at }) = &c.last_state {
+                    s["lastState"] = json!({"terminated": {"exitCode": exit_code, "reason": reason, "finishedAt": finished_at}});
+                }
                 if let Some(id) = &c.id {
                     s["containerID"] = json!(format!("containerd://{id}"));
                 }
@@ -739,8 +912,35 @@ impl Kubelet {
             cond("ContainersReady", all_running, Some(not_ready)),
             cond("PodScheduled", true, None),
         ];
+        // Running while a container runs or is restarted; done when all have exited.
+        let terminated: Vec<i64> = ps
+            .containers
+            .iter()
+            .filter_map(|c| match c.state {
+                State::Terminated { exit_code, .. } => Some(exit_code),
+                _ => None,
+            })
+            .collect();
+        let restarting = ps.containers.iter().any(|c| c.last_state.is_some());
+        let phase = if terminated.len() == ps.containers.len() && !ps.containers.is_empty() {
+            if terminated.iter().all(|c| *c == 0) {
+                "Succeeded"
+            } else {
+                "Failed"
+            }
+        } else if all_running
+            || restarting
+            || ps
+                .containers
+                .iter()
+                .any(|c| matches!(c.state, State::Running { .. }))
+        {
+            "Running"
+        } else {
+            "Pending"
+        };
         let mut status = json!({
-            "phase": if all_running { "Running" } else { "Pending" },
+            "phase": phase,
             "conditions": conditions,
             "hostIP": self.node.internal_ip,
             "hostIPs": [{"ip": self.node.internal_ip}],

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::cri::CriResponse;
 use super::sim_runtime::SimRuntime;
-use super::{Kubelet, NodeConfig, LEASE_RENEW_MS};
+use super::{Kubelet, KubeletTimer, NodeConfig, LEASE_RENEW_MS};
 use crate::apiserver::watch::WatchId;
 use crate::client;
 use crate::sim::{Component, Ctx};
@@ -17,12 +17,19 @@ use crate::trace::TraceKind;
 const HEARTBEAT: u64 = 1;
 /// Timer tokens above this carry a CRI result.
 const RESULT_BASE: u64 = 1 << 32;
+/// … a kubelet wake-up.
+const KUBELET_TIMER_BASE: u64 = 2 << 32;
+/// … a container exiting by itself.
+const EXIT_BASE: u64 = 3 << 32;
 
 pub struct SimulatedNode {
     pub kubelet: Kubelet,
     runtime: SimRuntime,
     pod_watch: Option<WatchId>,
-    results: BTreeMap<u64, CriResponse>,
+    results: BTreeMap<u64, (super::cri::CriCall, CriResponse)>,
+    kubelet_timers: BTreeMap<u64, KubeletTimer>,
+    exits: BTreeMap<u64, (String, i64)>,
+    next_token: u64,
     /// A node that lost power answers nothing and renews nothing.
     pub powered: bool,
 }
@@ -58,6 +65,9 @@ impl SimulatedNode {
             runtime,
             pod_watch: None,
             results: BTreeMap::new(),
+            kubelet_timers: BTreeMap::new(),
+            exits: BTreeMap::new(),
+            next_token: 0,
             powered: true,
         }
     }
@@ -71,6 +81,9 @@ impl SimulatedNode {
         }
         self.powered = on;
         self.results.clear();
+        self.kubelet_timers.clear();
+        self.exits.clear();
+        self.runtime.power_loss();
         self.kubelet.reset();
         if on {
             self.kubelet.renew_lease(ctx);
@@ -100,8 +113,24 @@ impl SimulatedNode {
                 pod: self.kubelet.pod_of(req.id),
                 outcome,
             });
-            self.results.insert(req.id, resp);
+            self.results.insert(req.id, (req.call, resp));
             ctx.after(ms, RESULT_BASE + req.id);
+        }
+        for (ms, timer) in self.kubelet.take_timers() {
+            self.next_token += 1;
+            self.kubelet_timers.insert(self.next_token, timer);
+            ctx.after(ms, KUBELET_TIMER_BASE + self.next_token);
+        }
+    }
+
+    /// A started container that will exit by itself gets a wake-up then (the runtime's event,
+    /// which a real kubelet's PLEG would notice).
+    fn plan_exit(&mut self, ctx: &mut Ctx, container_id: &str) {
+        if let Some((ms, code)) = self.runtime.exit_plan_of(container_id) {
+            self.next_token += 1;
+            self.exits
+                .insert(self.next_token, (container_id.to_string(), code));
+            ctx.after(ms, EXIT_BASE + self.next_token);
         }
     }
 }
@@ -140,12 +169,31 @@ impl Component for SimulatedNode {
         if token == HEARTBEAT {
             self.kubelet.renew_lease(ctx);
             ctx.after(LEASE_RENEW_MS, HEARTBEAT);
-        } else if let Some(resp) = token
+        } else if token >= EXIT_BASE {
+            if let Some((id, code)) = self.exits.remove(&(token - EXIT_BASE)) {
+                self.kubelet.on_container_exit(ctx, &id, code);
+                self.pump(ctx);
+            }
+        } else if token >= KUBELET_TIMER_BASE {
+            if let Some(timer) = self.kubelet_timers.remove(&(token - KUBELET_TIMER_BASE)) {
+                self.kubelet.on_timer(ctx, timer);
+                self.pump(ctx);
+            }
+        } else if let Some((call, resp)) = token
             .checked_sub(RESULT_BASE)
             .and_then(|id| self.results.remove(&id))
         {
+            let started = match (&call, &resp.result) {
+                (super::cri::CriCall::StartContainer { container_id }, Ok(_)) => {
+                    Some(container_id.clone())
+                }
+                _ => None,
+            };
             self.kubelet.on_result(ctx, resp);
             self.pump(ctx);
+            if let Some(id) = started {
+                self.plan_exit(ctx, &id);
+            }
         }
     }
 }

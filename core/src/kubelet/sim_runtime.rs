@@ -26,6 +26,34 @@ pub struct SimRuntime {
     next_id: u64,
     /// Image reference → size.
     pub images: BTreeMap<String, i64>,
+    /// Container id → when it exits after starting (ms) and with which code.
+    containers: BTreeMap<String, Option<(i64, i64)>>,
+}
+
+/// How a simulated container behaves, from its command or the pod's annotations:
+/// `kubeplay.io/exit-after: 5s` with `kubeplay.io/exit-code: 1` (default 1) override;
+/// `sh -c "exit N"`, `false` and `true` exit at once; `sleep N` exits 0 after N seconds;
+/// anything else runs until stopped.
+pub fn exit_plan(command: &[String], annotations: &BTreeMap<String, String>) -> Option<(i64, i64)> {
+    if let Some(after) = annotations.get("kubeplay.io/exit-after") {
+        let code = annotations
+            .get("kubeplay.io/exit-code")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(1);
+        return crate::scenario::parse_duration(after)
+            .ok()
+            .map(|ms| (ms, code));
+    }
+    let words: Vec<&str> = command.iter().flat_map(|w| w.split_whitespace()).collect();
+    match words.as_slice() {
+        ["sh" | "/bin/sh", "-c", "exit", n] => n.parse().ok().map(|code| (100, code)),
+        ["true" | "/bin/true"] => Some((100, 0)),
+        ["false" | "/bin/false"] => Some((100, 1)),
+        ["sleep", n] | ["sh" | "/bin/sh", "-c", "sleep", n] => {
+            n.parse::<i64>().ok().map(|s| (s * 1000, 0))
+        }
+        _ => None,
+    }
 }
 
 fn known(image: &str) -> Option<i64> {
@@ -51,6 +79,7 @@ impl SimRuntime {
             next_ip: 2,
             next_id: 0,
             images,
+            containers: BTreeMap::new(),
         }
     }
 
@@ -88,18 +117,32 @@ impl SimRuntime {
                     None => (Err(format!("failed to pull and unpack image \"{name}\": failed to resolve reference \"{name}\": not found")), 800),
                 }
             }
-            CriCall::CreateContainer { .. } => (
-                Ok(CriResult::Container {
-                    container_id: self.id("container-"),
-                }),
-                10,
-            ),
+            CriCall::CreateContainer {
+                command,
+                annotations,
+                ..
+            } => {
+                let id = self.id("container-");
+                self.containers
+                    .insert(id.clone(), exit_plan(command, annotations));
+                (Ok(CriResult::Container { container_id: id }), 10)
+            }
             CriCall::StartContainer { .. } => (Ok(CriResult::Done), 70),
             CriCall::StopContainer { .. } => (Ok(CriResult::Done), 100),
             CriCall::StopPodSandbox { .. } => (Ok(CriResult::Done), 150),
             CriCall::RemovePodSandbox { .. } => (Ok(CriResult::Done), 30),
         };
         (CriResponse { id: req.id, result }, ms)
+    }
+
+    /// When a started container will exit, if it will: `(after ms, exit code)`.
+    pub fn exit_plan_of(&self, container_id: &str) -> Option<(i64, i64)> {
+        self.containers.get(container_id).copied().flatten()
+    }
+
+    /// Forgets every container: the node lost power.
+    pub fn power_loss(&mut self) {
+        self.containers.clear();
     }
 
     pub fn has_image(&self, image: &str) -> bool {

@@ -145,8 +145,92 @@ fn a_deployment_runs_on_simulated_nodes() {
         .all(|p| p["metadata"]["name"] != name.as_str() && p["status"]["phase"] == "Running"));
 }
 
+fn pod_status(c: &mut Cluster, name: &str) -> Value {
+    call(
+        c,
+        Method::Get,
+        &format!("/api/v1/namespaces/default/pods/{name}"),
+        None,
+    )["status"]
+        .clone()
+}
+
 #[test]
-fn an_unknown_image_fails_to_pull() {
+fn a_crashing_container_restarts_with_doubling_back_off() {
+    let mut c = Cluster::with_nodes(Config::default(), 1);
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "crash"},
+                     "spec": {"containers": [{"name": "c", "image": "busybox:1.36", "command": ["sh", "-c", "exit 1"]}]}});
+    call(
+        &mut c,
+        Method::Post,
+        "/api/v1/namespaces/default/pods",
+        Some(pod),
+    );
+    let mut restarts_at = Vec::new();
+    let mut last = 0;
+    let mut saw_back_off = false;
+    for _ in 0..2_000 {
+        c.world.advance(100);
+        let s = pod_status(&mut c, "crash");
+        let n = s["containerStatuses"][0]["restartCount"]
+            .as_i64()
+            .unwrap_or(0);
+        saw_back_off |=
+            s["containerStatuses"][0]["state"]["waiting"]["reason"] == "CrashLoopBackOff";
+        if n > last {
+            restarts_at.push(c.world.now().millis());
+            last = n;
+        }
+    }
+    assert!(saw_back_off, "the container waits in CrashLoopBackOff");
+    let gaps: Vec<i64> = restarts_at.windows(2).map(|w| w[1] - w[0]).collect();
+    // Each restart waits 10 s, 20 s, 40 s, 80 s … after the previous crash (which comes
+    // ~0.2 s after the restart: create, start, run for 0.1 s).
+    for (gap, back_off) in gaps.iter().zip([20_000, 40_000, 80_000]) {
+        assert!((back_off..back_off + 1_000).contains(gap), "gaps {gaps:?}");
+    }
+    let s = pod_status(&mut c, "crash");
+    assert_eq!(
+        s["containerStatuses"][0]["lastState"]["terminated"]["exitCode"],
+        1
+    );
+    assert_eq!(
+        s["containerStatuses"][0]["lastState"]["terminated"]["reason"],
+        "Error"
+    );
+    assert_eq!(s["phase"], "Running");
+}
+
+#[test]
+fn pods_that_finish_succeed_or_fail_by_exit_code() {
+    let mut c = Cluster::with_nodes(Config::default(), 1);
+    for (name, cmd) in [("ok", "exit 0"), ("bad", "exit 3")] {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                         "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox:1.36", "command": ["sh", "-c", cmd]}]}});
+        call(
+            &mut c,
+            Method::Post,
+            "/api/v1/namespaces/default/pods",
+            Some(pod),
+        );
+    }
+    c.world.advance(5_000);
+    let ok = pod_status(&mut c, "ok");
+    assert_eq!(ok["phase"], "Succeeded");
+    assert_eq!(
+        ok["containerStatuses"][0]["state"]["terminated"]["reason"],
+        "Completed"
+    );
+    let bad = pod_status(&mut c, "bad");
+    assert_eq!(bad["phase"], "Failed");
+    assert_eq!(
+        bad["containerStatuses"][0]["state"]["terminated"]["exitCode"],
+        3
+    );
+}
+
+#[test]
+fn a_failing_pull_backs_off() {
     let mut c = Cluster::with_nodes(Config::default(), 1);
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "typo"}, "spec": {"containers": [{"name": "c", "image": "ngnix:1.0"}]}});
     call(
@@ -155,16 +239,21 @@ fn an_unknown_image_fails_to_pull() {
         "/api/v1/namespaces/default/pods",
         Some(pod),
     );
-    c.world.advance(5_000);
-    let p = call(
+    c.world.advance(4_000);
+    assert_eq!(
+        pod_status(&mut c, "typo")["containerStatuses"][0]["state"]["waiting"]["reason"],
+        "ImagePullBackOff"
+    );
+    c.world.advance(60_000);
+    let events = call(
         &mut c,
         Method::Get,
-        "/api/v1/namespaces/default/pods/typo",
+        "/api/v1/namespaces/default/events?fieldSelector=reason%3DPulling",
         None,
     );
-    assert_eq!(p["status"]["phase"], "Pending");
-    assert_eq!(
-        p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"],
-        "ErrImagePull"
+    let pulls = events["items"].as_array().unwrap().len();
+    assert!(
+        (3..=4).contains(&pulls),
+        "pulled at 0 s, ~11 s, ~31 s (back-off 10 s, 20 s): {pulls}"
     );
 }
