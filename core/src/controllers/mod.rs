@@ -5,6 +5,7 @@
 //! reads its caches and writes through the API client. A sync that fails is retried later;
 //! nothing blocks.
 
+pub mod daemonset;
 pub mod deployment;
 pub mod events;
 pub mod expectations;
@@ -14,6 +15,7 @@ pub mod nodelifecycle;
 pub mod owner;
 pub mod queue;
 pub mod replicaset;
+pub mod statefulset;
 
 use crate::client::Client;
 use crate::sim::Component;
@@ -23,6 +25,8 @@ pub fn kube_controller_manager() -> Vec<Box<dyn Component>> {
     vec![
         Box::new(deployment::DeploymentController::default()),
         Box::new(replicaset::ReplicaSetController::default()),
+        Box::new(daemonset::DaemonSetController::default()),
+        Box::new(statefulset::StatefulSetController::default()),
         Box::new(garbagecollector::GarbageCollector::default()),
         Box::new(namespace::NamespaceController::default()),
         Box::new(nodelifecycle::NodeLifecycleController::default()),

@@ -167,13 +167,13 @@ pub fn render(events: &[&TraceEvent], start: Time) -> String {
                 revision,
                 ..
             } => {
-                let target = if namespace.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{namespace}/{name}")
+                let target = match (namespace.is_empty(), name.is_empty()) {
+                    (_, true) => String::new(),
+                    (true, false) => format!(" {name}"),
+                    (false, false) => format!(" {namespace}/{name}"),
                 };
                 let rv = revision.map(|r| format!(" rv={r}")).unwrap_or_default();
-                format!("{} → {verb} {resource} {target} {code}{rv}", e.component)
+                format!("{} → {verb} {resource}{target} {code}{rv}", e.component)
             }
             TraceKind::Delivery {
                 event,
