@@ -4,8 +4,10 @@
 //! - [`store`]: the etcd of the playground — MVCC key-value store with watches.
 //! - [`apiserver`]: the request pipeline (authentication, authorization, admission,
 //!   validation) in front of the store, and the only component that touches it.
-//! - [`controllers`]: kube-controller-manager's controllers (deployment, replicaset, garbage
-//!   collector, namespace).
+//! - [`controllers`]: kube-controller-manager's controllers (deployment, replicaset,
+//!   daemonset, statefulset, garbage collector, namespace, node lifecycle).
+//! - [`kubelet`]: the sans-IO kubelet and the simulated node it drives.
+//! - [`trace`], [`scenario`]: the record of what happened, and scenarios as data.
 //! - [`scheduler`]: the scheduling framework and its in-tree plugins.
 //! - [`client`]: how components talk to the API server (requests, informers).
 //! - [`sim`]: the virtual clock, the seeded RNG and the event loop ([`sim::World`]).
