@@ -44,9 +44,9 @@ pub struct Scheduler {
     profile: Profile,
     pod_watch: Option<WatchId>,
     node_watch: Option<WatchId>,
-    nodes: BTreeMap<String, NodeInfo>,
-    /// Node names in order, kept with `nodes` so a cycle does not collect them.
-    node_names: Vec<String>,
+    /// The nodes, in the order they registered; a cycle walks them by index.
+    nodes: Vec<NodeInfo>,
+    node_index: BTreeMap<String, usize>,
     /// Where each assigned pod is counted, to undo it when the pod changes or goes.
     placed: BTreeMap<String, (String, PodInfo)>,
     pending: BTreeMap<String, PodInfo>,
@@ -66,8 +66,8 @@ impl Default for Scheduler {
             profile: Profile::default_scheduler(),
             pod_watch: None,
             node_watch: None,
-            nodes: BTreeMap::new(),
-            node_names: Vec::new(),
+            nodes: Vec::new(),
+            node_index: BTreeMap::new(),
             placed: BTreeMap::new(),
             pending: BTreeMap::new(),
             image_nodes: BTreeMap::new(),
@@ -117,25 +117,41 @@ impl Scheduler {
         }
     }
 
+    fn node_mut(&mut self, name: &str) -> Option<&mut NodeInfo> {
+        let i = *self.node_index.get(name)?;
+        self.nodes.get_mut(i)
+    }
+
     fn set_node(&mut self, node: &Value, deleted: bool) {
         let name = crate::api::meta::name(node).to_string();
-        if let Some(old) = self.nodes.get(&name) {
-            for img in old.images.keys() {
-                if let Some(n) = self.image_nodes.get_mut(img) {
+        if let Some(old) = self
+            .node_mut(&name)
+            .map(|n| n.images.keys().cloned().collect::<Vec<_>>())
+        {
+            for img in old {
+                if let Some(n) = self.image_nodes.get_mut(&img) {
                     *n = n.saturating_sub(1);
                 }
             }
         }
         if deleted {
-            self.nodes.remove(&name);
-            self.node_names.retain(|n| *n != name);
+            if let Some(i) = self.node_index.remove(&name) {
+                self.nodes.swap_remove(i);
+                if let Some(moved) = self.nodes.get(i) {
+                    self.node_index.insert(moved.name.clone(), i);
+                }
+            }
             return;
         }
-        if !self.nodes.contains_key(&name) {
-            let at = self.node_names.partition_point(|n| *n < name);
-            self.node_names.insert(at, name.clone());
-        }
-        let info = self.nodes.entry(name).or_default();
+        let i = match self.node_index.get(&name) {
+            Some(i) => *i,
+            None => {
+                self.nodes.push(NodeInfo::default());
+                self.node_index.insert(name, self.nodes.len() - 1);
+                self.nodes.len() - 1
+            }
+        };
+        let info = &mut self.nodes[i];
         info.set_node(node);
         for img in info.images.keys() {
             *self.image_nodes.entry(img.clone()).or_default() += 1;
@@ -144,7 +160,7 @@ impl Scheduler {
 
     fn unplace(&mut self, key: &str) {
         if let Some((node, info)) = self.placed.remove(key) {
-            if let Some(n) = self.nodes.get_mut(&node) {
+            if let Some(n) = self.node_mut(&node) {
                 n.remove_pod(&info);
             }
         }
@@ -153,7 +169,7 @@ impl Scheduler {
     fn place(&mut self, info: PodInfo, node: &str) {
         let key = info.key();
         self.unplace(&key);
-        if let Some(n) = self.nodes.get_mut(node) {
+        if let Some(n) = self.node_mut(node) {
             n.add_pod(&info);
         }
         self.placed.insert(key, (node.to_string(), info));
@@ -203,7 +219,7 @@ impl Scheduler {
         let Some(pod) = self.pending.get(key).cloned() else {
             return;
         };
-        let total = self.node_names.len();
+        let total = self.nodes.len();
         let want = num_feasible_nodes_to_find(total);
         let mut decision = Decision {
             pod: key.to_string(),
@@ -212,7 +228,7 @@ impl Scheduler {
             chosen: None,
             message: None,
         };
-        let mut feasible: Vec<String> = Vec::new();
+        let mut feasible: Vec<usize> = Vec::new();
         let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
         // Filter, starting where the last cycle stopped, until enough nodes fit.
         let start = if total == 0 {
@@ -225,8 +241,8 @@ impl Scheduler {
             if feasible.len() >= want {
                 break;
             }
-            let name = &self.node_names[(start + i) % total];
-            let node = &self.nodes[name];
+            let index = (start + i) % total;
+            let node = &self.nodes[index];
             examined += 1;
             let mut verdicts = Vec::new();
             let mut fits = true;
@@ -248,10 +264,10 @@ impl Scheduler {
                 }
             }
             if fits {
-                feasible.push(name.clone());
+                feasible.push(index);
             }
             decision.nodes.push(NodeDecision {
-                node: name.clone(),
+                node: node.name.clone(),
                 filters: verdicts,
                 scores: Vec::new(),
                 total: 0,
@@ -310,7 +326,7 @@ impl Scheduler {
         &mut self,
         ctx: &mut Ctx,
         pod: &PodInfo,
-        feasible: &[String],
+        feasible: &[usize],
         decision: &mut Decision,
     ) -> String {
         let input = CycleInput {
@@ -323,7 +339,7 @@ impl Scheduler {
         for (plugin, weight) in &self.profile.scores {
             let raw: Vec<i64> = feasible
                 .iter()
-                .map(|n| plugin.score(&input, &self.nodes[n]))
+                .map(|n| plugin.score(&input, &self.nodes[*n]))
                 .collect();
             let mut normalized = raw.clone();
             plugin.normalize(&mut normalized);
@@ -354,13 +370,13 @@ impl Scheduler {
         // Feasible nodes were recorded in filter order: walk both lists together.
         let mut i = 0;
         for nd in decision.nodes.iter_mut() {
-            if i < feasible.len() && nd.node == feasible[i] {
+            if i < feasible.len() && nd.node == self.nodes[feasible[i]].name {
                 nd.scores = std::mem::take(&mut per_node[i]);
                 nd.total = totals[i];
                 i += 1;
             }
         }
-        feasible[best].clone()
+        self.nodes[feasible[best]].name.clone()
     }
 
     fn unschedulable(
