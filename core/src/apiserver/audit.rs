@@ -56,9 +56,11 @@ impl AuditLog {
         self.events.push_back(event);
     }
 
-    /// Events with `seq > after`, oldest first.
+    /// Events with `seq > after`, oldest first. Sequence numbers only grow, so the first
+    /// one is found by binary search: the trace asks after every handler.
     pub fn since(&self, after: u64) -> impl Iterator<Item = &AuditEvent> {
-        self.events.iter().filter(move |e| e.seq > after)
+        let first = self.events.partition_point(|e| e.seq <= after);
+        self.events.range(first..)
     }
 
     pub fn last(&self) -> Option<&AuditEvent> {
