@@ -19,12 +19,18 @@ fn the_page_boots_the_control_plane_in_chromium() {
     );
     let url = kubeplay::serve_dir(&dist);
     let dom = kubeplay::chromium_dump_dom(&url);
-    // The bootstrap objects: 4 namespaces, 10 cluster roles, 8 bindings, the kubernetes Service.
+    // The bootstrap objects (4 namespaces, 10 cluster roles, 8 bindings, the kubernetes
+    // Service) and the three simulated nodes, which registered themselves.
     assert!(
-        dom.contains("Objects (23)"),
+        dom.contains("Objects (26)"),
         "the object table did not render:\n{dom}"
     );
-    assert!(dom.contains("etcd revision 24"), "{dom}");
     assert!(dom.contains("<td>kube-system</td>"), "{dom}");
+    assert!(
+        dom.contains("<td>node-3</td><td class=\"status\">Ready</td>"),
+        "{dom}"
+    );
+    // The clock ran while Chromium let the page's timers fire.
+    assert!(dom.contains("t = ") && !dom.contains("t = 0 s"), "{dom}");
     assert!(dom.contains("id=\"apply\""), "{dom}");
 }

@@ -1,22 +1,27 @@
-//! The in-page cluster: an API server on the virtual clock, and the client actions the page
-//! takes on it — the same requests kubectl makes, with the same answers.
+//! The in-page cluster: the whole control plane (API server, controllers, scheduler, three
+//! simulated nodes) on the virtual clock, and the client actions the page takes on it — the
+//! same requests kubectl makes, with the same answers.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use kubeplay_core::apiserver::registry::{self, Resource};
-use kubeplay_core::apiserver::{ApiServer, Config, Method, Request, ADMIN_TOKEN};
+use kubeplay_core::apiserver::registry;
+use kubeplay_core::apiserver::{Config, Method, Request, ADMIN_TOKEN};
+use kubeplay_core::client::collection_path;
 use serde_json::Value;
 
-/// Shared handle to the in-page cluster; cloned into components through context.
+/// Simulated nodes the page starts with.
+pub const NODES: u8 = 3;
+
+/// Shared handle to the in-page cluster; cloned into components as a property.
 #[derive(Clone)]
 pub struct Cluster {
-    server: Rc<RefCell<ApiServer>>,
+    inner: Rc<RefCell<kubeplay_core::cluster::Cluster>>,
 }
 
 impl PartialEq for Cluster {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.server, &other.server)
+        Rc::ptr_eq(&self.inner, &other.inner)
     }
 }
 
@@ -32,33 +37,95 @@ pub struct ObjectRow {
     pub kind: String,
     pub namespace: String,
     pub name: String,
+    /// What `kubectl get` would show first: a pod's phase, a node's readiness, replicas.
+    pub status: String,
     pub resource_version: String,
 }
 
-fn base_path(r: &Resource, namespace: Option<&str>) -> String {
-    let root = if r.group.is_empty() {
-        "/api/v1".to_string()
-    } else {
-        format!("/apis/{}/{}", r.group, r.version)
+fn status_of(kind: &str, o: &Value) -> String {
+    let s = |p: &str| {
+        o.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
     };
-    match namespace {
-        Some(ns) if r.namespaced => format!("{root}/namespaces/{ns}/{}", r.name),
-        _ => format!("{root}/{}", r.name),
+    let n = |p: &str| o.pointer(p).and_then(Value::as_i64).unwrap_or(0);
+    match kind {
+        "Pod" if o.pointer("/metadata/deletionTimestamp").is_some() => "Terminating".into(),
+        "Pod" => {
+            let waiting = s("/status/containerStatuses/0/state/waiting/reason");
+            if waiting.is_empty()
+                || waiting == "ContainerCreating" && s("/status/phase") == "Running"
+            {
+                s("/status/phase")
+            } else {
+                waiting
+            }
+        }
+        "Node" => o["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["type"] == "Ready")
+            .map_or("Unknown".into(), |c| {
+                if c["status"] == "True" {
+                    "Ready".into()
+                } else {
+                    "NotReady".into()
+                }
+            }),
+        "Deployment" | "StatefulSet" => format!(
+            "{}/{} ready",
+            n("/status/readyReplicas"),
+            n("/spec/replicas")
+        ),
+        "ReplicaSet" => format!(
+            "{}/{} ready",
+            n("/status/readyReplicas"),
+            n("/spec/replicas")
+        ),
+        "Namespace" => s("/status/phase"),
+        _ => String::new(),
     }
 }
 
 impl Cluster {
     pub fn new(seed: u64) -> Cluster {
-        Cluster {
-            server: Rc::new(RefCell::new(ApiServer::new(Config {
+        let cluster = kubeplay_core::cluster::Cluster::with_nodes(
+            Config {
                 seed,
                 ..Config::default()
-            }))),
+            },
+            NODES,
+        );
+        Cluster {
+            inner: Rc::new(RefCell::new(cluster)),
         }
     }
 
     pub fn revision(&self) -> i64 {
-        self.server.borrow().revision()
+        self.inner.borrow().world.api_ref().revision()
+    }
+
+    /// Lets `ms` of virtual time pass: every control loop runs what falls due.
+    pub fn advance(&self, ms: i64) {
+        self.inner.borrow_mut().world.advance(ms);
+    }
+
+    /// Virtual seconds since the cluster started.
+    pub fn elapsed_seconds(&self) -> i64 {
+        let now = self.inner.borrow().world.now();
+        (now.millis() - kubeplay_core::sim::EPOCH.millis()) / 1000
+    }
+
+    fn send(&self, req: Request) -> (u16, Value) {
+        let resp = self
+            .inner
+            .borrow_mut()
+            .world
+            .api()
+            .handle(&req.bearer(ADMIN_TOKEN));
+        (resp.code, resp.value())
     }
 
     /// Creates every document of a YAML manifest, as `kubectl create -f` does; returns one
@@ -89,12 +156,9 @@ impl Cluster {
             .pointer("/metadata/namespace")
             .and_then(Value::as_str)
             .unwrap_or("default");
-        let req = Request::new(Method::Post, &base_path(res, Some(ns)))
-            .bearer(ADMIN_TOKEN)
-            .json(obj);
-        let resp = self.server.borrow_mut().handle(&req);
-        let body = resp.value();
-        if resp.code >= 400 {
+        let (code, body) =
+            self.send(Request::new(Method::Post, &collection_path(res, Some(ns))).json(obj));
+        if code >= 400 {
             return Err(body["message"]
                 .as_str()
                 .unwrap_or("request failed")
@@ -112,12 +176,15 @@ impl Cluster {
         ))
     }
 
-    /// Every object in the store, as the etcd browser lists it.
+    /// Every object in the store, as the etcd browser lists it (events and leases aside: they
+    /// change all the time and are shown elsewhere).
     pub fn objects(&self) -> Vec<ObjectRow> {
         let mut rows = Vec::new();
-        for res in registry::RESOURCES.iter().filter(|r| r.serves("list")) {
-            let req = Request::new(Method::Get, &base_path(res, None)).bearer(ADMIN_TOKEN);
-            let list = self.server.borrow_mut().handle(&req).value();
+        for res in registry::RESOURCES
+            .iter()
+            .filter(|r| r.serves("list") && r.name != "events" && r.name != "leases")
+        {
+            let (_, list) = self.send(Request::new(Method::Get, &collection_path(res, None)));
             for item in list["items"].as_array().into_iter().flatten() {
                 rows.push(ObjectRow {
                     kind: res.kind.to_string(),
@@ -129,6 +196,7 @@ impl Cluster {
                         .as_str()
                         .unwrap_or_default()
                         .to_string(),
+                    status: status_of(res.kind, item),
                     resource_version: item["metadata"]["resourceVersion"]
                         .as_str()
                         .unwrap_or_default()

@@ -93,3 +93,46 @@ async fn invalid_manifests_show_the_validation_error() {
         text_of(&root, ".results")
     );
 }
+
+#[wasm_bindgen_test]
+async fn stepping_the_clock_runs_the_pods_on_the_simulated_nodes() {
+    let root = mount();
+    yew::scheduler::flush().await;
+    let click = |id: &str| {
+        let b: web_sys::HtmlButtonElement = root
+            .query_selector(id)
+            .unwrap()
+            .unwrap()
+            .dyn_into()
+            .unwrap();
+        b.click();
+    };
+    click("#play"); // pause: only the Step button moves time now
+    yew::scheduler::flush().await;
+    assert_eq!(text_of(&root, "#play"), "Play");
+    let nodes = root
+        .query_selector_all("tr[data-kind=Node]")
+        .unwrap()
+        .length();
+    assert_eq!(nodes, 3, "three simulated nodes registered themselves");
+    click("#apply");
+    yew::scheduler::flush().await;
+    for _ in 0..5 {
+        click("#step");
+        yew::scheduler::flush().await;
+    }
+    assert_eq!(text_of(&root, ".time"), "t = 5 s");
+    let pods = root.query_selector_all("tr[data-kind=Pod]").unwrap();
+    assert_eq!(pods.length(), 3);
+    for i in 0..pods.length() {
+        let row = pods.item(i).unwrap().text_content().unwrap_or_default();
+        assert!(row.contains("Running"), "{row}");
+    }
+    let deployment = root
+        .query_selector("tr[data-kind=Deployment]")
+        .unwrap()
+        .unwrap()
+        .text_content()
+        .unwrap_or_default();
+    assert!(deployment.contains("3/3 ready"), "{deployment}");
+}

@@ -18,11 +18,11 @@ pub fn object_table(props: &Props) -> Html {
         <section class="objects" aria-label="Objects in etcd">
             <h2>{format!("Objects ({})", rows.len())}</h2>
             <table>
-                <thead><tr><th>{"Kind"}</th><th>{"Namespace"}</th><th>{"Name"}</th><th>{"resourceVersion"}</th></tr></thead>
+                <thead><tr><th>{"Kind"}</th><th>{"Namespace"}</th><th>{"Name"}</th><th>{"Status"}</th><th>{"resourceVersion"}</th></tr></thead>
                 <tbody>
                     { for rows.iter().map(|r| html! {
                         <tr data-kind={r.kind.clone()}>
-                            <td>{&r.kind}</td><td>{&r.namespace}</td><td>{&r.name}</td><td>{&r.resource_version}</td>
+                            <td>{&r.kind}</td><td>{&r.namespace}</td><td>{&r.name}</td><td class="status">{&r.status}</td><td>{&r.resource_version}</td>
                         </tr>
                     }) }
                 </tbody>
