@@ -186,6 +186,19 @@ impl Client {
         Self::expect(self.send(api, req), &[200, 202])
     }
 
+    /// Opens a watch on every object of a resource for a component and routes its events to
+    /// it (the start of an informer); `None` if the server refused.
+    pub fn open_watch(
+        &self,
+        ctx: &mut crate::sim::Ctx,
+        group: &str,
+        name: &str,
+    ) -> Option<crate::apiserver::watch::WatchId> {
+        let w = self.watch(ctx.api, resource(group, name), "").ok()?;
+        ctx.own_watch(w);
+        Some(w)
+    }
+
     /// Starts a watch with the initial state as `ADDED` events (resourceVersion unset), as an
     /// informer's list-then-watch amounts to.
     pub fn watch(

@@ -429,17 +429,8 @@ impl Component for Scheduler {
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
-        if let Ok(w) = self
-            .client
-            .watch(ctx.api, client::resource("", "nodes"), "")
-        {
-            self.node_watch = Some(w);
-            ctx.own_watch(w);
-        }
-        if let Ok(w) = self.client.watch(ctx.api, client::resource("", "pods"), "") {
-            self.pod_watch = Some(w);
-            ctx.own_watch(w);
-        }
+        self.node_watch = self.client.open_watch(ctx, "", "nodes");
+        self.pod_watch = self.client.open_watch(ctx, "", "pods");
     }
 
     fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value) {

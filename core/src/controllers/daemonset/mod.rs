@@ -239,9 +239,8 @@ impl Component for DaemonSetController {
 
     fn start(&mut self, ctx: &mut Ctx) {
         for (group, res) in [("apps", "daemonsets"), ("", "nodes"), ("", "pods")] {
-            if let Ok(w) = self.client.watch(ctx.api, client::resource(group, res), "") {
+            if let Some(w) = self.client.open_watch(ctx, group, res) {
                 self.watches.insert(w, res);
-                ctx.own_watch(w);
             }
         }
     }

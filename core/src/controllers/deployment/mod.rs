@@ -85,20 +85,8 @@ impl Component for DeploymentController {
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
-        if let Ok(w) = self
-            .client
-            .watch(ctx.api, client::resource("apps", "deployments"), "")
-        {
-            self.deployment_watch = Some(w);
-            ctx.own_watch(w);
-        }
-        if let Ok(w) = self
-            .client
-            .watch(ctx.api, client::resource("apps", "replicasets"), "")
-        {
-            self.rs_watch = Some(w);
-            ctx.own_watch(w);
-        }
+        self.deployment_watch = self.client.open_watch(ctx, "apps", "deployments");
+        self.rs_watch = self.client.open_watch(ctx, "apps", "replicasets");
     }
 
     fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value) {

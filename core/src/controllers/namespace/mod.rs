@@ -98,13 +98,7 @@ impl Component for NamespaceController {
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
-        if let Ok(w) = self
-            .client
-            .watch(ctx.api, client::resource("", "namespaces"), "")
-        {
-            self.watch = Some(w);
-            ctx.own_watch(w);
-        }
+        self.watch = self.client.open_watch(ctx, "", "namespaces");
     }
 
     fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value) {

@@ -331,8 +331,7 @@ impl Component for NodeLifecycleController {
             ("coordination.k8s.io", "leases", 1),
             ("", "pods", 2),
         ] {
-            if let Ok(w) = self.client.watch(ctx.api, client::resource(group, res), "") {
-                ctx.own_watch(w);
+            if let Some(w) = self.client.open_watch(ctx, group, res) {
                 match slot {
                     0 => self.node_watch = Some(w),
                     1 => self.lease_watch = Some(w),

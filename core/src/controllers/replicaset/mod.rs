@@ -222,17 +222,8 @@ impl Component for ReplicaSetController {
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
-        if let Ok(w) = self
-            .client
-            .watch(ctx.api, client::resource("apps", "replicasets"), "")
-        {
-            self.rs_watch = Some(w);
-            ctx.own_watch(w);
-        }
-        if let Ok(w) = self.client.watch(ctx.api, client::resource("", "pods"), "") {
-            self.pod_watch = Some(w);
-            ctx.own_watch(w);
-        }
+        self.rs_watch = self.client.open_watch(ctx, "apps", "replicasets");
+        self.pod_watch = self.client.open_watch(ctx, "", "pods");
     }
 
     fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value) {

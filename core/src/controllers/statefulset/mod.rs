@@ -173,17 +173,8 @@ impl Component for StatefulSetController {
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
-        if let Ok(w) = self
-            .client
-            .watch(ctx.api, client::resource("apps", "statefulsets"), "")
-        {
-            self.set_watch = Some(w);
-            ctx.own_watch(w);
-        }
-        if let Ok(w) = self.client.watch(ctx.api, client::resource("", "pods"), "") {
-            self.pod_watch = Some(w);
-            ctx.own_watch(w);
-        }
+        self.set_watch = self.client.open_watch(ctx, "apps", "statefulsets");
+        self.pod_watch = self.client.open_watch(ctx, "", "pods");
     }
 
     fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value) {
