@@ -73,9 +73,19 @@ struct Container {
     pull_failures: u32,
 }
 
-/// Back-off of restarts and pulls: 10 s doubling to 5 minutes (`MaxContainerBackOff`).
+/// Back-off of pulls: 10 s doubling to 5 minutes (`MaxContainerBackOff`).
 pub fn back_off_ms(failures: u32) -> i64 {
     (10_000i64 << failures.saturating_sub(1).min(5)).min(300_000)
+}
+
+/// Back-off of restarts (`doBackOff`): the first crash restarts at once; then 10 s, 20 s,
+/// 40 s … up to 5 minutes.
+pub fn restart_back_off_ms(crashes: u32) -> i64 {
+    if crashes <= 1 {
+        0
+    } else {
+        back_off_ms(crashes - 1)
+    }
 }
 
 /// Wake-ups the kubelet asks its host for.
@@ -550,15 +560,28 @@ impl Kubelet {
             c.last_state = Some(terminated);
             c.crashes
         };
-        let wait = back_off_ms(crashes);
-        self.set_state(&uid, i, State::Waiting("CrashLoopBackOff".into()));
-        self.event(
-            ctx,
-            &uid,
-            "Warning",
-            "BackOff",
-            format!("Back-off restarting failed container {name} in pod {pod_name}_{ns}({uid})"),
-        );
+        let wait = restart_back_off_ms(crashes);
+        if wait > 0 {
+            self.set_state(&uid, i, State::Waiting("CrashLoopBackOff".into()));
+            self.event(
+                ctx,
+                &uid,
+                "Warning",
+                "BackOff",
+                format!(
+                    "Back-off restarting failed container {name} in pod {pod_name}_{ns}({uid})"
+                ),
+            );
+        } else {
+            self.set_state(
+                &uid,
+                i,
+                self.pods[&uid].containers[i]
+                    .last_state
+                    .clone()
+                    .unwrap_or(State::Waiting("Error".into())),
+            );
+        }
         self.write_status(ctx, &uid);
         self.timers
             .push((wait, KubeletTimer::Restart { uid, index: i }));
