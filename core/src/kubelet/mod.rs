@@ -71,6 +71,93 @@ struct Container {
     /// Consecutive crashes (restart back-off) and failed pulls (pull back-off).
     crashes: u32,
     pull_failures: u32,
+    probes: Vec<Probe>,
+    /// The readiness probe's verdict (true without a readiness probe).
+    ready: bool,
+    started_at: Option<crate::sim::Time>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ProbeKind {
+    Startup,
+    Liveness,
+    Readiness,
+}
+
+impl ProbeKind {
+    fn title(self) -> &'static str {
+        match self {
+            ProbeKind::Startup => "Startup",
+            ProbeKind::Liveness => "Liveness",
+            ProbeKind::Readiness => "Readiness",
+        }
+    }
+}
+
+/// A probe of a container spec, with its counters.
+#[derive(Clone, Debug)]
+struct Probe {
+    kind: ProbeKind,
+    initial_delay_ms: i64,
+    period_ms: i64,
+    failure_threshold: u32,
+    success_threshold: u32,
+    failures: u32,
+    successes: u32,
+    /// How a failure reads in the `Unhealthy` event.
+    failure_message: String,
+}
+
+fn probes_of(c: &Value) -> Vec<Probe> {
+    [
+        ("startupProbe", ProbeKind::Startup),
+        ("livenessProbe", ProbeKind::Liveness),
+        ("readinessProbe", ProbeKind::Readiness),
+    ]
+    .iter()
+    .filter(|(key, _)| c[*key].is_object())
+    .map(|(key, kind)| {
+        let p = &c[*key];
+        let failure_message = if p["httpGet"].is_object() {
+            "HTTP probe failed with statuscode: 500".to_string()
+        } else if p["tcpSocket"].is_object() {
+            format!(
+                "dial tcp: connect: connection refused (port {})",
+                p["tcpSocket"]["port"]
+            )
+        } else {
+            "command exited with non-zero code 1".to_string()
+        };
+        Probe {
+            kind: *kind,
+            initial_delay_ms: p["initialDelaySeconds"].as_i64().unwrap_or(0) * 1000,
+            period_ms: p["periodSeconds"].as_i64().unwrap_or(10).max(1) * 1000,
+            failure_threshold: p["failureThreshold"].as_u64().unwrap_or(3).max(1) as u32,
+            success_threshold: p["successThreshold"].as_u64().unwrap_or(1).max(1) as u32,
+            failures: 0,
+            successes: 0,
+            failure_message,
+        }
+    })
+    .collect()
+}
+
+/// Whether a simulated probe succeeds: `kubeplay.io/fail-liveness-after: 30s` makes liveness
+/// fail from 30 s after the container started; `kubeplay.io/fail-readiness: "true"` makes
+/// readiness fail. Everything else succeeds.
+fn probe_succeeds(pod: &Value, kind: ProbeKind, running_ms: i64) -> bool {
+    let annotation = |k: &str| {
+        pod["metadata"]["annotations"][k]
+            .as_str()
+            .map(str::to_string)
+    };
+    match kind {
+        ProbeKind::Liveness => annotation("kubeplay.io/fail-liveness-after")
+            .and_then(|d| crate::scenario::parse_duration(&d).ok())
+            .is_none_or(|after| running_ms < after),
+        ProbeKind::Readiness => annotation("kubeplay.io/fail-readiness").as_deref() != Some("true"),
+        ProbeKind::Startup => true,
+    }
 }
 
 /// Back-off of pulls: 10 s doubling to 5 minutes (`MaxContainerBackOff`).
@@ -97,6 +184,13 @@ pub enum KubeletTimer {
     PullBackOff { uid: String, index: usize },
     /// Pull again when the pull back-off ends.
     RetryPull { uid: String, index: usize },
+    /// Run a probe of a container (this incarnation of it: `container_id`).
+    Probe {
+        uid: String,
+        index: usize,
+        kind: ProbeKind,
+        container_id: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -121,6 +215,8 @@ enum Step {
     Create(usize),
     Start(usize),
     Stop(usize),
+    /// Stopping a container that failed its liveness probe, to restart it.
+    LivenessKill(usize),
     StopSandbox,
     RemoveSandbox,
 }
@@ -414,6 +510,9 @@ impl Kubelet {
                 last_state: None,
                 crashes: 0,
                 pull_failures: 0,
+                probes: probes_of(c),
+                ready: c["readinessProbe"].is_null(),
+                started_at: None,
             })
             .collect();
         let ps = PodState {
@@ -587,9 +686,133 @@ impl Kubelet {
             .push((wait, KubeletTimer::Restart { uid, index: i }));
     }
 
+    /// A (re)started container: its probes start counting, readiness starts false.
+    fn start_probes(&mut self, ctx: &mut Ctx, uid: &str, i: usize) {
+        let Some(c) = self.pods.get_mut(uid).and_then(|p| p.containers.get_mut(i)) else {
+            return;
+        };
+        c.started_at = Some(ctx.now);
+        c.ready = !c.probes.iter().any(|p| p.kind == ProbeKind::Readiness);
+        let id = c.id.clone().unwrap_or_default();
+        let mut wakeups = Vec::new();
+        for p in c.probes.iter_mut() {
+            p.failures = 0;
+            p.successes = 0;
+            wakeups.push((p.initial_delay_ms.max(p.period_ms.min(1_000)), p.kind));
+        }
+        for (ms, kind) in wakeups {
+            self.timers.push((
+                ms,
+                KubeletTimer::Probe {
+                    uid: uid.to_string(),
+                    index: i,
+                    kind,
+                    container_id: id.clone(),
+                },
+            ));
+        }
+    }
+
+    /// One probe run (`prober.runProbe`), then the next one a period later.
+    fn probe(&mut self, ctx: &mut Ctx, uid: &str, i: usize, kind: ProbeKind, container_id: &str) {
+        let Some(ps) = self.pods.get(uid) else { return };
+        let Some(c) = ps.containers.get(i) else {
+            return;
+        };
+        if ps.terminating
+            || c.id.as_deref() != Some(container_id)
+            || !matches!(c.state, State::Running { .. })
+        {
+            return;
+        }
+        let running_ms = ctx.now.millis() - c.started_at.map_or(ctx.now.millis(), |t| t.millis());
+        let ok = probe_succeeds(&ps.pod, kind, running_ms);
+        let name = c.name.clone();
+        let Some(probe) = self
+            .pods
+            .get_mut(uid)
+            .and_then(|p| p.containers.get_mut(i))
+            .and_then(|c| c.probes.iter_mut().find(|p| p.kind == kind))
+        else {
+            return;
+        };
+        let period = probe.period_ms;
+        let message = probe.failure_message.clone();
+        let (mut became_ready, mut became_unready, mut kill) = (false, false, false);
+        if ok {
+            probe.failures = 0;
+            probe.successes += 1;
+            became_ready =
+                kind == ProbeKind::Readiness && probe.successes >= probe.success_threshold;
+        } else {
+            probe.successes = 0;
+            probe.failures += 1;
+            let over = probe.failures >= probe.failure_threshold;
+            became_unready = kind == ProbeKind::Readiness && over;
+            kill = kind != ProbeKind::Readiness && over;
+        }
+        if !ok {
+            self.event(
+                ctx,
+                uid,
+                "Warning",
+                "Unhealthy",
+                format!("{} probe failed: {message}", kind.title()),
+            );
+        }
+        if became_ready || became_unready {
+            let was = self.pods[uid].containers[i].ready;
+            if let Some(c) = self.pods.get_mut(uid).and_then(|p| p.containers.get_mut(i)) {
+                c.ready = became_ready;
+            }
+            if was != became_ready {
+                self.write_status(ctx, uid);
+            }
+        }
+        if kill {
+            self.event(
+                ctx,
+                uid,
+                "Normal",
+                "Killing",
+                format!(
+                    "Container {name} failed {} probe, will be restarted",
+                    kind.title().to_lowercase()
+                ),
+            );
+            let grace = self.pods[uid].pod["spec"]["terminationGracePeriodSeconds"]
+                .as_i64()
+                .unwrap_or(30);
+            self.call(
+                uid,
+                Step::LivenessKill(i),
+                CriCall::StopContainer {
+                    container_id: container_id.to_string(),
+                    timeout_seconds: grace,
+                },
+            );
+            return;
+        }
+        self.timers.push((
+            period,
+            KubeletTimer::Probe {
+                uid: uid.to_string(),
+                index: i,
+                kind,
+                container_id: container_id.to_string(),
+            },
+        ));
+    }
+
     /// A wake-up this kubelet asked for.
     pub fn on_timer(&mut self, ctx: &mut Ctx, timer: KubeletTimer) {
         match timer {
+            KubeletTimer::Probe {
+                uid,
+                index,
+                kind,
+                container_id,
+            } => self.probe(ctx, &uid, index, kind, &container_id),
             KubeletTimer::Restart { uid, index } => {
                 if self.pods.get(&uid).is_none_or(|p| p.terminating) {
                     return;
@@ -747,6 +970,7 @@ impl Kubelet {
             }
             (Step::Start(i), Ok(_)) => {
                 let name = self.pods[&uid].containers[i].name.clone();
+                self.start_probes(ctx, &uid, i);
                 self.set_state(
                     &uid,
                     i,
@@ -788,6 +1012,10 @@ impl Kubelet {
                         },
                     );
                 }
+            }
+            (Step::LivenessKill(i), _) => {
+                let id = self.pods[&uid].containers[i].id.clone().unwrap_or_default();
+                self.on_container_exit(ctx, &id, 137);
             }
             (Step::StopSandbox, _) => {
                 let sandbox = self.pods[&uid].sandbox.clone().unwrap_or_default();
@@ -890,7 +1118,7 @@ impl Kubelet {
                     State::Terminated { exit_code, reason, finished_at } => json!({"terminated": {"exitCode": exit_code, "reason": reason, "finishedAt": finished_at}}),
                 };
                 let running = matches!(c.state, State::Running { .. });
-                let mut s = json!({"name": c.name, "image": c.image, "imageID": c.image_ref, "ready": running, "restartCount": c.restart_count, "started": running, "state": state});
+                let mut s = json!({"name": c.name, "image": c.image, "imageID": c.image_ref, "ready": running && c.ready, "restartCount": c.restart_count, "started": running, "state": state});
                 if let Some(State::Terminated { exit_code, reason, finished_at }) = &c.last_state {
                     s["lastState"] = json!({"terminated": {"exitCode": exit_code, "reason": reason, "finishedAt": finished_at}});
                 }
@@ -907,7 +1135,7 @@ impl Kubelet {
         let names_not_ready: Vec<&str> = ps
             .containers
             .iter()
-            .filter(|c| !matches!(c.state, State::Running { .. }))
+            .filter(|c| !(matches!(c.state, State::Running { .. }) && c.ready))
             .map(|c| c.name.as_str())
             .collect();
         let old = ps.pod["status"]["conditions"]
@@ -931,8 +1159,12 @@ impl Kubelet {
         let conditions = vec![
             cond("PodReadyToStartContainers", ps.sandbox.is_some(), None),
             cond("Initialized", true, None),
-            cond("Ready", all_running, Some(not_ready.clone())),
-            cond("ContainersReady", all_running, Some(not_ready)),
+            cond("Ready", names_not_ready.is_empty(), Some(not_ready.clone())),
+            cond(
+                "ContainersReady",
+                names_not_ready.is_empty(),
+                Some(not_ready),
+            ),
             cond("PodScheduled", true, None),
         ];
         // Running while a container runs or is restarted; done when all have exited.

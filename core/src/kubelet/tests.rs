@@ -258,3 +258,85 @@ fn a_failing_pull_backs_off() {
         "pulled at 0 s, ~11 s, ~31 s (back-off 10 s, 20 s): {pulls}"
     );
 }
+
+#[test]
+fn probes_gate_readiness_and_restart_on_liveness_failure() {
+    let mut c = Cluster::with_nodes(Config::default(), 1);
+    let probe =
+        json!({"httpGet": {"path": "/", "port": 80}, "periodSeconds": 5, "failureThreshold": 3});
+    let pod = |name: &str, annotations: Value| {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "annotations": annotations},
+        "spec": {"containers": [{"name": "web", "image": "nginx:1.14.2", "livenessProbe": probe, "readinessProbe": probe}]}})
+    };
+    call(
+        &mut c,
+        Method::Post,
+        "/api/v1/namespaces/default/pods",
+        Some(pod("healthy", json!({}))),
+    );
+    call(
+        &mut c,
+        Method::Post,
+        "/api/v1/namespaces/default/pods",
+        Some(pod(
+            "never-ready",
+            json!({"kubeplay.io/fail-readiness": "true"}),
+        )),
+    );
+    call(
+        &mut c,
+        Method::Post,
+        "/api/v1/namespaces/default/pods",
+        Some(pod(
+            "dying",
+            json!({"kubeplay.io/fail-liveness-after": "20s"}),
+        )),
+    );
+    c.world.advance(3_000);
+    let ready =
+        |c: &mut Cluster, n: &str| pod_status(c, n)["containerStatuses"][0]["ready"].clone();
+    assert_eq!(
+        ready(&mut c, "healthy"),
+        true,
+        "ready after the first successful probe"
+    );
+    assert_eq!(ready(&mut c, "never-ready"), false);
+    assert_eq!(
+        pod_status(&mut c, "never-ready")["phase"],
+        "Running",
+        "running but not ready"
+    );
+    // Liveness fails from 20 s; three failures 5 s apart, then a restart.
+    c.world.advance(40_000);
+    let dying = pod_status(&mut c, "dying");
+    assert_eq!(dying["containerStatuses"][0]["restartCount"], 1, "{dying}");
+    assert_eq!(
+        dying["containerStatuses"][0]["lastState"]["terminated"]["exitCode"],
+        137
+    );
+    let events = call(
+        &mut c,
+        Method::Get,
+        "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Ddying",
+        None,
+    );
+    let messages: Vec<String> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        messages
+            .contains(&"Liveness probe failed: HTTP probe failed with statuscode: 500".to_string()),
+        "{messages:?}"
+    );
+    assert!(
+        messages.contains(&"Container web failed liveness probe, will be restarted".to_string()),
+        "{messages:?}"
+    );
+    assert_eq!(
+        pod_status(&mut c, "healthy")["containerStatuses"][0]["restartCount"],
+        0
+    );
+}
