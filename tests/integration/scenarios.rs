@@ -148,3 +148,55 @@ fn the_nginx_deployment_follows_the_flow_of_the_seeds() {
     nodes.sort();
     assert_eq!(nodes, ["node-1", "node-2", "node-3"]);
 }
+
+/// The sidecar injector changes the pod that is stored; the policy refuses a pod without CPU
+/// limits with the reason, and admits one with them.
+#[test]
+fn mutating_and_validating_admission() {
+    use kubeplay_core::apiserver::{Method, Request, ADMIN_TOKEN};
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/sidecar-and-policy.yaml");
+    let (mut cluster, _) = run(&path);
+    let mut get = |p: &str| {
+        cluster
+            .world
+            .api()
+            .handle(&Request::new(Method::Get, p).bearer(ADMIN_TOKEN))
+            .value()
+    };
+    let web = get("/api/v1/namespaces/mesh/pods/web");
+    let names: Vec<&str> = web["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["web", "proxy"]);
+    assert_eq!(
+        web["metadata"]["annotations"]["sidecar.kubeplay.io/status"],
+        "injected"
+    );
+    assert_eq!(web["status"]["phase"], "Running", "the sidecar runs too");
+    assert_eq!(
+        get("/api/v1/namespaces/strict/pods/limited")["status"]["phase"],
+        "Running"
+    );
+    let bare = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bare"}, "spec": {"containers": [{"name": "web", "image": "nginx"}]}});
+    let refused = cluster
+        .world
+        .api()
+        .handle(
+            &Request::new(Method::Post, "/api/v1/namespaces/strict/pods")
+                .bearer(ADMIN_TOKEN)
+                .json(&bare),
+        )
+        .value();
+    assert_eq!(refused["code"], 403);
+    assert_eq!(
+        refused["message"],
+        "pods \"bare\" is forbidden: ValidatingAdmissionPolicy 'require-cpu-limits' with binding 'require-cpu-limits-binding' denied request: every container needs a CPU limit (missing: web)"
+    );
+    // The trace shows which plugin mutated the pod.
+    let injected = cluster.world.trace().events().any(|e| matches!(&e.kind, TraceKind::Request { stages, .. } if stages.iter().any(|(n, o)| n == "admission/mutating/SidecarInjector" && o.starts_with("mutated"))));
+    assert!(injected);
+}

@@ -17,6 +17,7 @@ pub const KNOWN_IMAGES: &[(&str, i64)] = &[
     ("httpd", 58_000_000),
     ("postgres", 155_000_000),
     ("registry.k8s.io/pause", 320_000),
+    ("envoyproxy/envoy", 62_000_000),
 ];
 
 pub struct SimRuntime {

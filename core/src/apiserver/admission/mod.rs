@@ -8,7 +8,9 @@
 mod default_toleration_seconds;
 mod namespace_lifecycle;
 mod priority;
+pub mod require_cpu_limits;
 mod service_account;
+pub mod sidecar_injector;
 
 use serde_json::Value;
 
@@ -59,11 +61,14 @@ pub const MUTATING: &[(&str, MutatingPlugin)] = &[
         default_toleration_seconds::admit,
     ),
     ("Priority", priority::admit),
+    ("SidecarInjector", sidecar_injector::admit),
 ];
 
 /// The validating chain.
-pub const VALIDATING: &[(&str, ValidatingPlugin)] =
-    &[("NamespaceLifecycle", namespace_lifecycle::validate)];
+pub const VALIDATING: &[(&str, ValidatingPlugin)] = &[
+    ("NamespaceLifecycle", namespace_lifecycle::validate),
+    ("ValidatingAdmissionPolicy", require_cpu_limits::validate),
+];
 
 pub fn run_mutating(
     attrs: &Attributes,
