@@ -67,6 +67,14 @@ impl Cluster {
         true
     }
 
+    /// A container's log, from the kubelet of the node the pod runs on.
+    pub fn pod_logs(&self, namespace: &str, name: &str, container: Option<&str>) -> Option<String> {
+        self.nodes
+            .iter()
+            .filter_map(|id| self.world.component::<SimulatedNode>(*id))
+            .find_map(|n| n.logs(namespace, name, container))
+    }
+
     pub fn scheduler(&self) -> Option<&Scheduler> {
         self.world.component::<Scheduler>(self.scheduler)
     }

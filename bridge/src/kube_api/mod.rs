@@ -127,6 +127,20 @@ async fn serve(State(door): State<Door>, req: HttpRequest) -> HttpResponse {
     if path == "/openapi/v3" || path.starts_with("/openapi/v3/") || path == "/openapi/v2" {
         return serve_openapi(&door, &path);
     }
+    if let Some((ns, pod)) = log_path(&path) {
+        let auth = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        return serve_logs(
+            &door,
+            auth.as_deref(),
+            &ns,
+            &pod,
+            parts.uri.query().unwrap_or_default(),
+        );
+    }
     if let Some(rest) = path.strip_prefix("/kubeplay/nodes/") {
         let auth = parts
             .headers
@@ -248,6 +262,76 @@ fn serve_decision(door: &Door, authorization: Option<&str>, pod: &str) -> HttpRe
             StatusCode::NOT_FOUND,
             "no scheduling decision recorded for this pod",
         ),
+    }
+}
+
+/// `/api/v1/namespaces/<ns>/pods/<pod>/log` → `(ns, pod)`.
+fn log_path(path: &str) -> Option<(String, String)> {
+    let rest = path.strip_prefix("/api/v1/namespaces/")?;
+    let (ns, rest) = rest.split_once("/pods/")?;
+    let pod = rest.strip_suffix("/log")?;
+    (!pod.contains('/')).then(|| (ns.to_string(), pod.to_string()))
+}
+
+/// `GET …/pods/<pod>/log`: what kube-apiserver proxies to the pod's kubelet. Needs
+/// `get pods/log`.
+fn serve_logs(
+    door: &Door,
+    authorization: Option<&str>,
+    ns: &str,
+    pod: &str,
+    query: &str,
+) -> HttpResponse {
+    use kubeplay_core::apiserver::{authorization::Attributes, authorization::Decision, ApiError};
+    let json = |code: u16, body: String| {
+        HttpResponse::builder()
+            .status(code)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap_or_default()
+    };
+    let container = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("container="))
+        .map(str::to_string);
+    let mut guard = door.lock();
+    let Some(user) = guard.world.api_ref().authenticate(authorization) else {
+        return json(401, ApiError::Unauthorized.status().to_string());
+    };
+    let attrs = Attributes {
+        verb: "get".into(),
+        group: String::new(),
+        resource: "pods".into(),
+        subresource: "log".into(),
+        namespace: ns.into(),
+        name: pod.into(),
+        path: None,
+    };
+    if guard.world.api().authorize(&user, &attrs) == Decision::Deny {
+        let message =
+            kubeplay_core::apiserver::authorization::rbac::forbidden_message(&user, &attrs);
+        return json(
+            403,
+            ApiError::Forbidden {
+                message,
+                name: pod.into(),
+                group: String::new(),
+                resource: "pods".into(),
+            }
+            .status()
+            .to_string(),
+        );
+    }
+    match guard.pod_logs(ns, pod, container.as_deref()) {
+        Some(text) => HttpResponse::builder()
+            .status(200)
+            .header(header::CONTENT_TYPE, "text/plain")
+            .body(Body::from(text))
+            .unwrap_or_default(),
+        None => {
+            let err = ApiError::bad_request(format!("container in pod \"{pod}\" is waiting to start, or the pod is not running on a node"));
+            json(400, err.status().to_string())
+        }
     }
 }
 

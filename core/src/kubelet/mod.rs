@@ -601,6 +601,24 @@ impl Kubelet {
         }
     }
 
+    /// The runtime id of a pod's container (`namespace/name`, container name or the first).
+    pub fn container_id(
+        &self,
+        namespace: &str,
+        name: &str,
+        container: Option<&str>,
+    ) -> Option<String> {
+        let ps = self
+            .pods
+            .values()
+            .find(|p| p.namespace == namespace && p.name == name)?;
+        let c = match container {
+            Some(cn) => ps.containers.iter().find(|c| c.name == cn)?,
+            None => ps.containers.first()?,
+        };
+        c.id.clone()
+    }
+
     /// Wake-ups wanted since the last call, as `(after ms, what)`.
     pub fn take_timers(&mut self) -> Vec<(i64, KubeletTimer)> {
         std::mem::take(&mut self.timers)

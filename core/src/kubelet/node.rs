@@ -93,6 +93,14 @@ impl SimulatedNode {
         }
     }
 
+    /// What a pod's container has written, if it runs here (`kubectl logs`, served by the
+    /// kubelet upstream).
+    pub fn logs(&self, namespace: &str, name: &str, container: Option<&str>) -> Option<String> {
+        let id = self.kubelet.container_id(namespace, name, container)?;
+        let lines = self.runtime.logs(&id).unwrap_or_default();
+        Some(lines.iter().map(|l| format!("{l}\n")).collect())
+    }
+
     /// Hands the kubelet's pending calls to the runtime and schedules their results.
     fn pump(&mut self, ctx: &mut Ctx) {
         for req in self.kubelet.take_outbox() {

@@ -29,6 +29,26 @@ pub struct SimRuntime {
     pub images: BTreeMap<String, i64>,
     /// Container id → when it exits after starting (ms) and with which code.
     containers: BTreeMap<String, Option<(i64, i64)>>,
+    /// Container id → image, and the lines it has written (what `kubectl logs` reads).
+    images_of: BTreeMap<String, String>,
+    logs: BTreeMap<String, Vec<String>>,
+}
+
+/// What a container of `image` writes when it starts: nginx's entrypoint, or nothing.
+fn start_lines(image: &str) -> Vec<String> {
+    if image.contains("nginx") {
+        [
+            "/docker-entrypoint.sh: /docker-entrypoint.d/ is not empty, will attempt to perform configuration",
+            "/docker-entrypoint.sh: Looking for shell scripts in /docker-entrypoint.d/",
+            "/docker-entrypoint.sh: Launching /docker-entrypoint.d/10-listen-on-ipv6-by-default.sh",
+            "/docker-entrypoint.sh: Configuration complete; ready for start up",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    } else {
+        Vec::new()
+    }
 }
 
 /// How a simulated container behaves, from its command or the pod's annotations:
@@ -81,6 +101,8 @@ impl SimRuntime {
             next_id: 0,
             images,
             containers: BTreeMap::new(),
+            images_of: BTreeMap::new(),
+            logs: BTreeMap::new(),
         }
     }
 
@@ -121,14 +143,24 @@ impl SimRuntime {
             CriCall::CreateContainer {
                 command,
                 annotations,
+                image,
                 ..
             } => {
                 let id = self.id("container-");
                 self.containers
                     .insert(id.clone(), exit_plan(command, annotations));
+                self.images_of.insert(id.clone(), image.clone());
                 (Ok(CriResult::Container { container_id: id }), 10)
             }
-            CriCall::StartContainer { .. } => (Ok(CriResult::Done), 70),
+            CriCall::StartContainer { container_id } => {
+                let lines =
+                    start_lines(self.images_of.get(container_id).map_or("", String::as_str));
+                self.logs
+                    .entry(container_id.clone())
+                    .or_default()
+                    .extend(lines);
+                (Ok(CriResult::Done), 70)
+            }
             CriCall::StopContainer { .. } => (Ok(CriResult::Done), 100),
             CriCall::StopPodSandbox { .. } => (Ok(CriResult::Done), 150),
             CriCall::RemovePodSandbox { .. } => (Ok(CriResult::Done), 30),
@@ -139,6 +171,11 @@ impl SimRuntime {
     /// When a started container will exit, if it will: `(after ms, exit code)`.
     pub fn exit_plan_of(&self, container_id: &str) -> Option<(i64, i64)> {
         self.containers.get(container_id).copied().flatten()
+    }
+
+    /// What a container has written (its log file).
+    pub fn logs(&self, container_id: &str) -> Option<&[String]> {
+        self.logs.get(container_id).map(Vec::as_slice)
     }
 
     /// Forgets every container: the node lost power.
