@@ -283,7 +283,7 @@ impl Component for DaemonSetController {
 
     fn on_timer(&mut self, ctx: &mut Ctx, token: u64) {
         if token == SYNC {
-            for k in self.queue.take() {
+            for k in self.queue.take(ctx) {
                 self.sync(ctx, &k);
             }
         }

@@ -75,6 +75,13 @@ impl DeploymentController {
         if result.is_err() {
             // A conflict or a stale cache: the watch brings fresh objects; try again soon.
             self.queue.add(ctx, key.to_string(), 1000);
+        } else if d["status"]["conditions"][1]["reason"] != "NewReplicaSetAvailable"
+            && d["spec"]["paused"] != Value::Bool(true)
+        {
+            // Look again when the progress deadline would pass, so a stalled rollout is
+            // reported (`ProgressDeadlineExceeded`) even if nothing else changes.
+            let deadline = d["spec"]["progressDeadlineSeconds"].as_i64().unwrap_or(600);
+            self.queue.add(ctx, key.to_string(), deadline * 1000 + 1);
         }
     }
 }
@@ -112,7 +119,7 @@ impl Component for DeploymentController {
 
     fn on_timer(&mut self, ctx: &mut Ctx, token: u64) {
         if token == SYNC {
-            for k in self.queue.take() {
+            for k in self.queue.take(ctx) {
                 self.sync(ctx, &k);
             }
         }

@@ -309,3 +309,26 @@ fn same_seed_same_rollout() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn a_stalled_rollout_exceeds_its_progress_deadline() {
+    let mut w = world();
+    let mut d = deployment(2, json!({}));
+    d["spec"]["progressDeadlineSeconds"] = json!(30);
+    call(&mut w, Method::Post, DEPLOYS, Some(d));
+    // No kubelet makes the pods ready: nothing progresses after the pods are created.
+    w.advance(10_000);
+    let d = call(&mut w, Method::Get, &format!("{DEPLOYS}/nginx"), None);
+    assert_eq!(d["status"]["conditions"][1]["status"], "True");
+    w.advance(40_000);
+    let d = call(&mut w, Method::Get, &format!("{DEPLOYS}/nginx"), None);
+    assert_eq!(d["status"]["conditions"][1]["status"], "False");
+    assert_eq!(
+        d["status"]["conditions"][1]["reason"],
+        "ProgressDeadlineExceeded"
+    );
+    assert!(d["status"]["conditions"][1]["message"]
+        .as_str()
+        .unwrap()
+        .ends_with("has timed out progressing."));
+}

@@ -291,7 +291,7 @@ impl Component for GarbageCollector {
 
     fn on_timer(&mut self, ctx: &mut Ctx, token: u64) {
         if token == SYNC {
-            for uid in self.queue.take() {
+            for uid in self.queue.take(ctx) {
                 self.process(ctx, &uid);
             }
         }

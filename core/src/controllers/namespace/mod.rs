@@ -111,7 +111,7 @@ impl Component for NamespaceController {
 
     fn on_timer(&mut self, ctx: &mut Ctx, token: u64) {
         if token == SYNC {
-            for name in self.queue.take() {
+            for name in self.queue.take(ctx) {
                 self.sync(ctx, &name);
             }
         }
