@@ -45,6 +45,18 @@ pub enum CriCall {
     StopPodSandbox { sandbox_id: String },
     /// `RuntimeService.RemovePodSandbox`.
     RemovePodSandbox { sandbox_id: String },
+    /// CSI `Node.NodePublishVolume`: mount a volume where the pod's containers will see it.
+    NodePublishVolume {
+        driver: String,
+        volume_id: String,
+        target_path: String,
+    },
+    /// CSI `Node.NodeUnpublishVolume`.
+    NodeUnpublishVolume {
+        driver: String,
+        volume_id: String,
+        target_path: String,
+    },
 }
 
 impl CriCall {
@@ -58,6 +70,16 @@ impl CriCall {
             CriCall::StopContainer { .. } => "StopContainer",
             CriCall::StopPodSandbox { .. } => "StopPodSandbox",
             CriCall::RemovePodSandbox { .. } => "RemovePodSandbox",
+            CriCall::NodePublishVolume { .. } => "NodePublishVolume",
+            CriCall::NodeUnpublishVolume { .. } => "NodeUnpublishVolume",
+        }
+    }
+
+    /// Which plugin interface the call belongs to: `CRI` or `CSI`.
+    pub fn interface(&self) -> &'static str {
+        match self {
+            CriCall::NodePublishVolume { .. } | CriCall::NodeUnpublishVolume { .. } => "CSI",
+            _ => "CRI",
         }
     }
 }

@@ -205,6 +205,28 @@ struct PodState {
     start_time: String,
     terminating: bool,
     stops_outstanding: usize,
+    mounts_outstanding: usize,
+}
+
+/// The CSI publish calls for a pod's inline CSI volumes.
+fn csi_volumes(pod: &Value, uid: &str) -> Vec<CriCall> {
+    pod["spec"]["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v["csi"].is_object())
+        .map(|v| {
+            let name = str_of(&v["name"]);
+            let driver = str_of(&v["csi"]["driver"]);
+            CriCall::NodePublishVolume {
+                target_path: format!(
+                    "/var/lib/kubelet/pods/{uid}/volumes/kubernetes.io~csi/{name}/mount"
+                ),
+                volume_id: format!("csi-{uid}-{name}"),
+                driver,
+            }
+        })
+        .collect()
 }
 
 /// What an outstanding request was for.
@@ -217,6 +239,10 @@ enum Step {
     Stop(usize),
     /// Stopping a container that failed its liveness probe, to restart it.
     LivenessKill(usize),
+    /// Publishing (mounting) the pod's CSI volumes before its sandbox starts.
+    Mount,
+    /// Unpublishing them after the sandbox stopped.
+    Unmount,
     StopSandbox,
     RemoveSandbox,
 }
@@ -526,15 +552,27 @@ impl Kubelet {
             start_time: ctx.now.rfc3339(),
             terminating: false,
             stops_outstanding: 0,
+            mounts_outstanding: 0,
         };
         let call = CriCall::RunPodSandbox {
             pod_uid: uid.clone(),
             namespace: ps.namespace.clone(),
             name: ps.name.clone(),
         };
+        let volumes = csi_volumes(pod, &uid);
         self.pods.insert(uid.clone(), ps);
         self.write_status(ctx, &uid);
-        self.call(&uid, Step::Sandbox, call);
+        // Volumes first (`WaitForAttachAndMount`), then the sandbox.
+        if volumes.is_empty() {
+            self.call(&uid, Step::Sandbox, call);
+        } else {
+            if let Some(ps) = self.pods.get_mut(&uid) {
+                ps.mounts_outstanding = volumes.len();
+            }
+            for v in volumes {
+                self.call(&uid, Step::Mount, v);
+            }
+        }
     }
 
     fn next_container_step(&mut self, ctx: &mut Ctx, uid: &str, i: usize) {
@@ -1031,11 +1069,75 @@ impl Kubelet {
                     );
                 }
             }
+            (Step::Mount, Ok(_)) => {
+                let ps = self.pods.get_mut(&uid).expect("checked above");
+                ps.mounts_outstanding = ps.mounts_outstanding.saturating_sub(1);
+                if ps.mounts_outstanding == 0 {
+                    let call = CriCall::RunPodSandbox {
+                        pod_uid: uid.clone(),
+                        namespace: ps.namespace.clone(),
+                        name: ps.name.clone(),
+                    };
+                    self.call(&uid, Step::Sandbox, call);
+                }
+            }
+            (Step::Mount, Err(message)) => {
+                let volume = self.pods[&uid].pod["spec"]["volumes"][0]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                self.event(
+                    ctx,
+                    &uid,
+                    "Warning",
+                    "FailedMount",
+                    format!("MountVolume.SetUp failed for volume \"{volume}\" : {message}"),
+                );
+            }
+            (Step::Unmount, _) => {
+                let ps = self.pods.get_mut(&uid).expect("checked above");
+                ps.mounts_outstanding = ps.mounts_outstanding.saturating_sub(1);
+                if ps.mounts_outstanding == 0 {
+                    let sandbox = ps.sandbox.clone().unwrap_or_default();
+                    self.call(
+                        &uid,
+                        Step::RemoveSandbox,
+                        CriCall::RemovePodSandbox {
+                            sandbox_id: sandbox,
+                        },
+                    );
+                }
+            }
             (Step::LivenessKill(i), _) => {
                 let id = self.pods[&uid].containers[i].id.clone().unwrap_or_default();
                 self.on_container_exit(ctx, &id, 137);
             }
             (Step::StopSandbox, _) => {
+                // Unpublish the CSI volumes, then remove the sandbox.
+                let volumes: Vec<CriCall> = csi_volumes(&self.pods[&uid].pod, &uid)
+                    .into_iter()
+                    .map(|c| match c {
+                        CriCall::NodePublishVolume {
+                            driver,
+                            volume_id,
+                            target_path,
+                        } => CriCall::NodeUnpublishVolume {
+                            driver,
+                            volume_id,
+                            target_path,
+                        },
+                        other => other,
+                    })
+                    .collect();
+                if !volumes.is_empty() {
+                    if let Some(ps) = self.pods.get_mut(&uid) {
+                        ps.mounts_outstanding = volumes.len();
+                    }
+                    for v in volumes {
+                        self.call(&uid, Step::Unmount, v);
+                    }
+                    return;
+                }
                 let sandbox = self.pods[&uid].sandbox.clone().unwrap_or_default();
                 self.call(
                     &uid,

@@ -117,7 +117,7 @@ impl SimulatedNode {
             };
             ctx.trace(TraceKind::Cri {
                 node: self.kubelet.node.name.clone(),
-                method: req.call.method().to_string(),
+                method: format!("{} {}", req.call.interface(), req.call.method()),
                 pod: self.kubelet.pod_of(req.id),
                 outcome,
             });

@@ -20,6 +20,9 @@ pub const KNOWN_IMAGES: &[(&str, i64)] = &[
     ("envoyproxy/envoy", 62_000_000),
 ];
 
+/// The CSI node plugin every simulated node runs (a hostpath driver, as the bridge ships).
+pub const CSI_DRIVER: &str = "hostpath.csi.kubeplay.io";
+
 pub struct SimRuntime {
     /// `10.244.<n>.` — the node's /24.
     subnet: String,
@@ -164,6 +167,14 @@ impl SimRuntime {
             CriCall::StopContainer { .. } => (Ok(CriResult::Done), 100),
             CriCall::StopPodSandbox { .. } => (Ok(CriResult::Done), 150),
             CriCall::RemovePodSandbox { .. } => (Ok(CriResult::Done), 30),
+            CriCall::NodePublishVolume { driver, .. }
+            | CriCall::NodeUnpublishVolume { driver, .. } => {
+                if driver == CSI_DRIVER {
+                    (Ok(CriResult::Done), 30)
+                } else {
+                    (Err(format!("kubernetes.io/csi: mounter.SetUpAt failed to get CSI client: driver name {driver} not found in the list of registered CSI drivers")), 5)
+                }
+            }
         };
         (CriResponse { id: req.id, result }, ms)
     }

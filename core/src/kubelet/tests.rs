@@ -340,3 +340,70 @@ fn probes_gate_readiness_and_restart_on_liveness_failure() {
         0
     );
 }
+
+#[test]
+fn csi_volumes_are_published_before_the_sandbox_and_unpublished_after() {
+    let mut c = Cluster::with_nodes(Config::default(), 1);
+    let pod = |name: &str, driver: &str| {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+        "spec": {"volumes": [{"name": "data", "csi": {"driver": driver}}],
+                 "containers": [{"name": "c", "image": "nginx:1.14.2", "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]}})
+    };
+    call(
+        &mut c,
+        Method::Post,
+        "/api/v1/namespaces/default/pods",
+        Some(pod("with-volume", "hostpath.csi.kubeplay.io")),
+    );
+    call(
+        &mut c,
+        Method::Post,
+        "/api/v1/namespaces/default/pods",
+        Some(pod("bad-driver", "nfs.example.com")),
+    );
+    c.world.advance(5_000);
+    assert_eq!(pod_status(&mut c, "with-volume")["phase"], "Running");
+    assert_eq!(pod_status(&mut c, "bad-driver")["phase"], "Pending");
+    let failed = call(
+        &mut c,
+        Method::Get,
+        "/api/v1/namespaces/default/events?fieldSelector=reason%3DFailedMount",
+        None,
+    );
+    assert!(failed["items"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("driver name nfs.example.com not found in the list of registered CSI drivers"));
+    call(
+        &mut c,
+        Method::Delete,
+        "/api/v1/namespaces/default/pods/with-volume",
+        None,
+    );
+    c.world.advance(5_000);
+    let calls: Vec<String> = c
+        .world
+        .trace()
+        .events()
+        .filter_map(|e| match &e.kind {
+            crate::trace::TraceKind::Cri { method, pod, .. } if pod == "default/with-volume" => {
+                Some(method.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "CSI NodePublishVolume",
+            "CRI RunPodSandbox",
+            "CRI PullImage",
+            "CRI CreateContainer",
+            "CRI StartContainer",
+            "CRI StopContainer",
+            "CRI StopPodSandbox",
+            "CSI NodeUnpublishVolume",
+            "CRI RemovePodSandbox"
+        ]
+    );
+}

@@ -68,7 +68,7 @@ pub enum TraceKind {
         name: String,
         revision: String,
     },
-    /// A CRI call from a kubelet to its runtime, and later its result.
+    /// A CRI or CSI call from a kubelet (`method` is `CRI RunPodSandbox`, `CSI NodePublishVolume`).
     Cri {
         node: String,
         method: String,
@@ -194,7 +194,7 @@ pub fn render(events: &[&TraceEvent], start: Time) -> String {
                 method,
                 pod,
                 outcome,
-            } => format!("{node} ⇄ CRI {method} {pod} {outcome}"),
+            } => format!("{node} ⇄ {method} {pod} {outcome}"),
         };
         out.push_str(&format!("+{t:.3}s [{}] {line}\n", e.step as u8));
     }
