@@ -2,7 +2,7 @@
 //! controllers and the scheduler — what the page runs in the tab and the bridge runs headless.
 
 use crate::apiserver::Config;
-use crate::kubelet::node::SimulatedNode;
+use crate::kubelet::node::{NodeSpec, SimulatedNode};
 use crate::scheduler::framework::Decision;
 use crate::scheduler::Scheduler;
 use crate::sim::{ComponentId, World};
@@ -41,13 +41,20 @@ impl Cluster {
 
     /// Adds a simulated node (`node-<n>`), which registers itself through the API server.
     pub fn add_simulated_node(&mut self, cpu: &str, memory: &str) -> ComponentId {
+        let spec = NodeSpec {
+            cpu: cpu.into(),
+            memory: memory.into(),
+            ..NodeSpec::default()
+        };
+        self.add_node(&spec)
+    }
+
+    /// Adds a simulated node described by `spec`.
+    pub fn add_node(&mut self, spec: &NodeSpec) -> ComponentId {
         let index = u8::try_from(self.nodes.len() + 1).unwrap_or(u8::MAX);
-        let id = self.world.add(Box::new(SimulatedNode::new(
-            index,
-            cpu,
-            memory,
-            PRELOADED_IMAGES,
-        )));
+        let id = self
+            .world
+            .add(Box::new(SimulatedNode::from_spec(index, spec)));
         self.nodes.push(id);
         id
     }

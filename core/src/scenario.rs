@@ -5,7 +5,8 @@
 //!
 //! ```yaml
 //! seed: 1
-//! nodes: 3
+//! nodes: 3              # or each node: [{cpu: "2", memory: 4Gi, zone: zone-a,
+//!                       #   labels: {...}, taints: [...], images: [nginx:1.14.2]}]
 //! steps:
 //!   - apply: |
 //!       apiVersion: apps/v1
@@ -21,6 +22,7 @@ use serde_json::Value;
 use crate::apiserver::{registry, Config, Method, Request, ADMIN_TOKEN};
 use crate::client;
 use crate::cluster::Cluster;
+use crate::kubelet::node::NodeSpec;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,7 +30,7 @@ pub struct Scenario {
     #[serde(default = "one")]
     pub seed: u64,
     #[serde(default)]
-    pub nodes: u8,
+    pub nodes: Nodes,
     /// Each step a one-key map (`- advance: 10s`), not a YAML tag.
     #[serde(with = "serde_yaml::with::singleton_map_recursive")]
     pub steps: Vec<Step>,
@@ -36,6 +38,20 @@ pub struct Scenario {
 
 fn one() -> u64 {
     1
+}
+
+/// The cluster's nodes: a count of default nodes (4 CPUs, 8 GiB), or each described.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Nodes {
+    Count(u8),
+    List(Vec<NodeSpec>),
+}
+
+impl Default for Nodes {
+    fn default() -> Self {
+        Nodes::Count(0)
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -90,20 +106,24 @@ fn apply(cluster: &mut Cluster, manifest: &str) -> Result<(), String> {
             .unwrap_or("default")
             .to_string();
         let ns = res.namespaced.then_some(ns.as_str());
-        let created = send(
+        // As `kubectl apply`: patch what exists, create what does not.
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+        let existing = send(
             cluster,
-            Request::new(Method::Post, &client::collection_path(res, ns)).json(&obj),
+            Request::new(Method::Get, &client::object_path(res, ns, name)),
         );
-        if created["reason"] == "AlreadyExists" {
-            let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+        let answer = if existing["kind"] == "Status" {
+            send(
+                cluster,
+                Request::new(Method::Post, &client::collection_path(res, ns)).json(&obj),
+            )
+        } else {
             let req = Request::new(Method::Patch, &client::object_path(res, ns, name))
                 .body("application/merge-patch+json", obj.to_string());
-            let patched = send(cluster, req);
-            if patched["kind"] == "Status" {
-                return Err(patched["message"].as_str().unwrap_or_default().to_string());
-            }
-        } else if created["kind"] == "Status" {
-            return Err(created["message"].as_str().unwrap_or_default().to_string());
+            send(cluster, req)
+        };
+        if answer["kind"] == "Status" {
+            return Err(answer["message"].as_str().unwrap_or_default().to_string());
         }
     }
     Ok(())
@@ -111,13 +131,18 @@ fn apply(cluster: &mut Cluster, manifest: &str) -> Result<(), String> {
 
 /// Runs a scenario from the start; returns the cluster as it ends.
 pub fn run(scenario: &Scenario) -> Result<Cluster, String> {
-    let mut cluster = Cluster::with_nodes(
-        Config {
-            seed: scenario.seed,
-            ..Config::default()
-        },
-        scenario.nodes,
-    );
+    let mut cluster = Cluster::new(Config {
+        seed: scenario.seed,
+        ..Config::default()
+    });
+    match &scenario.nodes {
+        Nodes::Count(n) => (0..*n).for_each(|_| {
+            cluster.add_node(&NodeSpec::default());
+        }),
+        Nodes::List(specs) => specs.iter().for_each(|spec| {
+            cluster.add_node(spec);
+        }),
+    }
     for step in &scenario.steps {
         match step {
             Step::Apply(manifest) => apply(&mut cluster, manifest)?,

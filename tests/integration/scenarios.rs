@@ -200,3 +200,51 @@ fn mutating_and_validating_admission() {
     let injected = cluster.world.trace().events().any(|e| matches!(&e.kind, TraceKind::Request { stages, .. } if stages.iter().any(|(n, o)| n == "admission/mutating/SidecarInjector" && o.starts_with("mutated"))));
     assert!(injected);
 }
+
+/// Scale 3 → 10 → 2 on described nodes: every step reaches its count of Running pods, none
+/// on the tainted node, and the pre-pulled image is not pulled again.
+#[test]
+fn scale_up_and_down_on_described_nodes() {
+    use kubeplay_core::apiserver::{Method, Request, ADMIN_TOKEN};
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/scale.yaml"),
+    )
+    .unwrap();
+    let mut s = scenario::parse(&text).unwrap();
+    let all_steps = std::mem::take(&mut s.steps);
+    let mut running_after = Vec::new();
+    // Run the scenario step by step, counting Running pods after each `advance`.
+    for i in 0..all_steps.len() {
+        s.steps = all_steps[..=i].to_vec();
+        if !matches!(all_steps[i], scenario::Step::Advance(_)) {
+            continue;
+        }
+        let mut cluster = scenario::run(&s).unwrap();
+        let pods = cluster
+            .world
+            .api()
+            .handle(
+                &Request::new(Method::Get, "/api/v1/namespaces/default/pods").bearer(ADMIN_TOKEN),
+            )
+            .value();
+        let items = pods["items"].as_array().unwrap();
+        assert!(
+            items.iter().all(|p| p["spec"]["nodeName"] != "node-3"),
+            "nothing on the tainted node"
+        );
+        running_after.push(
+            items
+                .iter()
+                .filter(|p| {
+                    p["status"]["phase"] == "Running"
+                        && p["metadata"].get("deletionTimestamp").is_none()
+                })
+                .count(),
+        );
+        if i + 1 == all_steps.len() {
+            let pulls = cluster.world.trace().events().filter(|e| matches!(&e.kind, TraceKind::Cri { node, method, .. } if node == "node-1" && method == "CRI PullImage")).count();
+            assert_eq!(pulls, 0, "node-1 had nginx already");
+        }
+    }
+    assert_eq!(running_after, [3, 10, 2]);
+}

@@ -14,6 +14,40 @@ use crate::client;
 use crate::sim::{Component, Ctx};
 use crate::trace::TraceKind;
 
+/// A simulated node as configuration describes it (scenarios, the page).
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodeSpec {
+    pub name: Option<String>,
+    pub cpu: String,
+    pub memory: String,
+    pub max_pods: i64,
+    pub zone: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    /// Taints as the API writes them (`{key, value, effect}`).
+    pub taints: Vec<Value>,
+    /// Images already on the node (pre-pulled).
+    pub images: Vec<String>,
+}
+
+impl Default for NodeSpec {
+    fn default() -> Self {
+        NodeSpec {
+            name: None,
+            cpu: "4".into(),
+            memory: "8Gi".into(),
+            max_pods: 110,
+            zone: None,
+            labels: BTreeMap::new(),
+            taints: Vec::new(),
+            images: crate::cluster::PRELOADED_IMAGES
+                .iter()
+                .map(|i| i.to_string())
+                .collect(),
+        }
+    }
+}
+
 const HEARTBEAT: u64 = 1;
 /// Timer tokens above this carry a CRI result.
 const RESULT_BASE: u64 = 1 << 32;
@@ -37,25 +71,43 @@ pub struct SimulatedNode {
 impl SimulatedNode {
     /// Node `index` (1-based) of a cluster: `node-<index>` in zone `zone-<a|b|c>`.
     pub fn new(index: u8, cpu: &str, memory: &str, images: &[&str]) -> SimulatedNode {
-        let name = format!("node-{index}");
-        let zone = ["a", "b", "c"][usize::from(index.saturating_sub(1)) % 3];
-        let runtime = SimRuntime::new(index, images);
-        let labels: BTreeMap<String, String> = [
+        let spec = NodeSpec {
+            cpu: cpu.into(),
+            memory: memory.into(),
+            images: images.iter().map(|i| i.to_string()).collect(),
+            ..NodeSpec::default()
+        };
+        SimulatedNode::from_spec(index, &spec)
+    }
+
+    /// Node `index` as a scenario describes it: capacity, zone, labels, taints, images.
+    pub fn from_spec(index: u8, spec: &NodeSpec) -> SimulatedNode {
+        let name = spec.name.clone().unwrap_or_else(|| format!("node-{index}"));
+        let zone = spec.zone.clone().unwrap_or_else(|| {
+            format!(
+                "zone-{}",
+                ["a", "b", "c"][usize::from(index.saturating_sub(1)) % 3]
+            )
+        });
+        let images: Vec<&str> = spec.images.iter().map(String::as_str).collect();
+        let runtime = SimRuntime::new(index, &images);
+        let mut labels: BTreeMap<String, String> = [
             ("kubernetes.io/hostname", name.as_str()),
             ("kubernetes.io/os", "linux"),
             ("kubernetes.io/arch", "amd64"),
-            ("topology.kubernetes.io/zone", &format!("zone-{zone}")),
+            ("topology.kubernetes.io/zone", zone.as_str()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+        labels.extend(spec.labels.clone());
         let config = NodeConfig {
             name,
-            cpu: cpu.into(),
-            memory: memory.into(),
-            max_pods: 110,
+            cpu: spec.cpu.clone(),
+            memory: spec.memory.clone(),
+            max_pods: spec.max_pods,
             labels,
-            taints: Vec::new(),
+            taints: spec.taints.clone(),
             internal_ip: format!("172.18.0.{}", u16::from(index) + 1),
             pod_cidr: runtime.pod_cidr(),
         };
