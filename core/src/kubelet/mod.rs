@@ -508,8 +508,52 @@ impl Kubelet {
         }
     }
 
+    /// Whether the pod fits in what the node has left (`canAdmitPod`'s resource check):
+    /// `Err((reason, message))` as the kubelet words a rejection.
+    fn admission_check(&self, pod: &Value) -> Result<(), (String, String)> {
+        use crate::scheduler::framework::{PodInfo, Resources};
+        let allocatable =
+            Resources::from_list(&json!({"cpu": self.node.cpu, "memory": self.node.memory}));
+        let mut used = Resources::default();
+        for ps in self.pods.values().filter(|p| !p.terminating) {
+            used.add(&PodInfo::from_pod(&ps.pod).requests);
+        }
+        let want = PodInfo::from_pod(pod).requests;
+        let checks = [
+            ("cpu", want.milli_cpu, used.milli_cpu, allocatable.milli_cpu),
+            ("memory", want.memory, used.memory, allocatable.memory),
+        ];
+        for (name, requested, used, capacity) in checks {
+            if requested > 0 && requested + used > capacity {
+                let reason = format!("OutOf{name}");
+                let message = format!("Pod was rejected: Node didn't have enough resource: {name}, requested: {requested}, used: {used}, capacity: {capacity}");
+                return Err((reason, message));
+            }
+        }
+        Ok(())
+    }
+
     fn admit(&mut self, ctx: &mut Ctx, pod: &Value) {
         let uid = str_of(&pod["metadata"]["uid"]);
+        if let Err((reason, message)) = self.admission_check(pod) {
+            // Rejected pods fail at once; their controller makes others.
+            let status = json!({"phase": "Failed", "reason": reason, "message": message, "qosClass": pod["status"]["qosClass"]});
+            let (ns, name) = (
+                str_of(&pod["metadata"]["namespace"]),
+                str_of(&pod["metadata"]["name"]),
+            );
+            let obj = json!({"metadata": {"name": name, "namespace": ns, "uid": uid}});
+            self.recorder
+                .warning(ctx, &obj, "v1", "Pod", &reason, message);
+            let _ = self.client.replace_status(
+                ctx.api,
+                client::resource("", "pods"),
+                Some(&ns),
+                &name,
+                &status,
+            );
+            return;
+        }
         let containers = pod["spec"]["containers"]
             .as_array()
             .into_iter()

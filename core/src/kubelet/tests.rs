@@ -407,3 +407,32 @@ fn csi_volumes_are_published_before_the_sandbox_and_unpublished_after() {
         ]
     );
 }
+
+#[test]
+fn the_kubelet_rejects_a_pod_that_does_not_fit() {
+    let mut c = Cluster::with_nodes(Config::default(), 1);
+    // Bound directly to the node (no scheduler check), asking for more CPU than it has.
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "greedy"},
+                     "spec": {"nodeName": "node-1", "containers": [{"name": "c", "image": "nginx", "resources": {"requests": {"cpu": "16"}}}]}});
+    call(
+        &mut c,
+        Method::Post,
+        "/api/v1/namespaces/default/pods",
+        Some(pod),
+    );
+    let limit = c.world.now().plus_secs(5);
+    let failed = c.world.run_until_condition(limit, |w| {
+        let p = w
+            .api()
+            .handle(
+                &Request::new(Method::Get, "/api/v1/namespaces/default/pods/greedy")
+                    .bearer(ADMIN_TOKEN),
+            )
+            .value();
+        p["status"]["phase"] == "Failed"
+    });
+    assert!(failed, "rejected within 5 s");
+    let s = pod_status(&mut c, "greedy");
+    assert_eq!(s["reason"], "OutOfcpu");
+    assert_eq!(s["message"], "Pod was rejected: Node didn't have enough resource: cpu, requested: 16000, used: 0, capacity: 4000");
+}

@@ -319,6 +319,28 @@ impl World {
         self.api.set_time(self.now);
     }
 
+    /// Steps until `done` holds or the clock would pass `limit`; whether `done` held.
+    pub fn run_until_condition(
+        &mut self,
+        limit: Time,
+        mut done: impl FnMut(&mut World) -> bool,
+    ) -> bool {
+        loop {
+            if done(self) {
+                return true;
+            }
+            match self.next_event_at() {
+                Some(at) if at <= limit => {
+                    self.step();
+                }
+                _ => {
+                    self.run_until(limit);
+                    return done(self);
+                }
+            }
+        }
+    }
+
     /// Runs `ms` milliseconds of virtual time.
     pub fn advance(&mut self, ms: i64) {
         let t = self.now.plus_millis(ms);
