@@ -75,13 +75,14 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (n, unit) = s.split_at(split);
     let n: i64 = n.parse().map_err(|_| format!("bad duration {s:?}"))?;
-    Ok(match unit {
-        "ms" => n,
-        "s" | "" => n * 1000,
-        "m" => n * 60_000,
-        "h" => n * 3_600_000,
+    let ms = match unit {
+        "ms" => Some(n),
+        "s" | "" => n.checked_mul(1000),
+        "m" => n.checked_mul(60_000),
+        "h" => n.checked_mul(3_600_000),
         _ => return Err(format!("bad duration unit in {s:?}")),
-    })
+    };
+    ms.ok_or_else(|| format!("duration {s:?} is too long"))
 }
 
 fn send(cluster: &mut Cluster, req: Request) -> Value {

@@ -124,6 +124,12 @@ pub fn app(door: Door) -> Router {
 async fn serve(State(door): State<Door>, req: HttpRequest) -> HttpResponse {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
+    // Read the body first, whatever the path: answering before the client has sent it breaks
+    // its connection. One byte past the limit lets core answer 413 with a proper Status.
+    let bytes = match to_bytes(body, MAX_REQUEST_BODY_BYTES + 1).await {
+        Ok(b) => b.to_vec(),
+        Err(_) => vec![b' '; MAX_REQUEST_BODY_BYTES + 1],
+    };
     if path == "/openapi/v3" || path.starts_with("/openapi/v3/") || path == "/openapi/v2" {
         return serve_openapi(&door, &path);
     }
@@ -165,11 +171,6 @@ async fn serve(State(door): State<Door>, req: HttpRequest) -> HttpResponse {
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
-    };
-    // Read one byte past the limit so core can answer 413 with a proper Status.
-    let bytes = match to_bytes(body, MAX_REQUEST_BODY_BYTES + 1).await {
-        Ok(b) => b.to_vec(),
-        Err(_) => vec![b' '; MAX_REQUEST_BODY_BYTES + 1],
     };
     let mut content_type = header_str(header::CONTENT_TYPE);
     let mut bytes = bytes;

@@ -151,6 +151,9 @@ impl Schema {
             return Err(format!("no protobuf schema for {api_version}, Kind={kind}"));
         }
         let mut obj = self.decode(&message, &raw)?;
+        if !obj.is_object() {
+            return Err(format!("{api_version}, Kind={kind} is not an object kind"));
+        }
         obj["apiVersion"] = json!(api_version);
         obj["kind"] = json!(kind);
         Ok(obj)
@@ -263,7 +266,10 @@ fn special(message: &str, v: Value) -> Value {
             if secs <= -62_135_596_800 || v.get("seconds").is_none() {
                 return Value::Null;
             }
-            json!(kubeplay_core::sim::Time(secs * 1000).rfc3339())
+            match secs.checked_mul(1000) {
+                Some(ms) => json!(kubeplay_core::sim::Time(ms).rfc3339()),
+                None => Value::Null,
+            }
         }
         "Quantity" => v.get("string").cloned().unwrap_or(json!("0")),
         "IntOrString" => match v["type"].as_i64() {

@@ -32,7 +32,7 @@ pub fn parse_milli(s: &str) -> Option<i128> {
         "Ei" => (1000 << 60, 1),
         e if e.starts_with(['e', 'E']) => {
             let exp: u32 = e[1..].parse().ok()?;
-            (1000 * 10i128.checked_pow(exp)?, 1)
+            (10i128.checked_pow(exp)?.checked_mul(1000)?, 1)
         }
         _ => return None,
     };
@@ -49,11 +49,11 @@ pub fn parse_milli(s: &str) -> Option<i128> {
         return None;
     }
     let mantissa: i128 = digits.parse().ok()?;
-    let scale = 10i128.checked_pow(frac.len() as u32)?;
+    let scale = 10i128.checked_pow(u32::try_from(frac.len()).ok()?)?;
     // Round up, as Kubernetes does for sub-milli precision (`0.1m` cpu is 1m).
     let total = mantissa.checked_mul(mult_num)?;
-    let den = scale * mult_den;
-    let v = (total + den - 1) / den;
+    let den = scale.checked_mul(mult_den)?;
+    let v = total.checked_add(den - 1)? / den;
     Some(if neg { -v } else { v })
 }
 

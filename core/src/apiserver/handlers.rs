@@ -1171,7 +1171,7 @@ fn self_subject_access_review(
     review["status"] = status;
     review["apiVersion"] = json!("authorization.k8s.io/v1");
     review["kind"] = json!("SelfSubjectAccessReview");
-    review["metadata"]["creationTimestamp"] = Value::Null;
+    meta::metadata_mut(&mut review).insert("creationTimestamp".into(), Value::Null);
     Ok(Response::json(201, &review))
 }
 

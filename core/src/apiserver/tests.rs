@@ -677,3 +677,40 @@ fn eviction_respects_disruption_budgets() {
         "an unscheduled pod goes at once"
     );
 }
+
+#[test]
+fn patches_that_do_not_leave_an_object_are_refused() {
+    let mut s = server();
+    call(
+        &mut s,
+        Method::Post,
+        "/api/v1/namespaces/default/configmaps",
+        Some(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})),
+    );
+    for body in ["[1]", "\"x\"", "5"] {
+        let r = s.handle(
+            &Request::new(Method::Patch, "/api/v1/namespaces/default/configmaps/c")
+                .bearer(ADMIN_TOKEN)
+                .body("application/merge-patch+json", body),
+        );
+        assert_eq!(r.code, 400, "{body}: {}", r.value());
+    }
+    let review = json!({"metadata": "x", "spec": {"resourceAttributes": {"verb": "get", "resource": "pods"}}});
+    let r = s.handle(
+        &Request::new(
+            Method::Post,
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+        )
+        .bearer(VIEWER_TOKEN)
+        .json(&review),
+    );
+    assert!(r.code < 500, "{}", r.value());
+    let w = s.handle(
+        &Request::new(
+            Method::Get,
+            &format!("/api/v1/pods?watch=true&resourceVersion={}", i64::MAX),
+        )
+        .bearer(ADMIN_TOKEN),
+    );
+    assert_eq!(w.code, 400);
+}

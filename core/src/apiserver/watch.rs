@@ -89,6 +89,11 @@ pub fn start(
         let rv: i64 = rv_param.parse().map_err(|_| {
             ApiError::bad_request(format!("resourceVersion: Invalid value: \"{rv_param}\": strconv.ParseUint: parsing \"{rv_param}\": invalid syntax"))
         })?;
+        if rv < 0 || rv == i64::MAX {
+            return Err(ApiError::bad_request(format!(
+                "resourceVersion: Invalid value: \"{rv_param}\": out of range"
+            )));
+        }
         match s.store.watch(&prefix, true, rv + 1) {
             Ok(w) => {
                 session.store_watch = Some(w);

@@ -74,7 +74,7 @@ pub fn exit_plan(command: &[String], annotations: &BTreeMap<String, String>) -> 
         ["true" | "/bin/true"] => Some((100, 0)),
         ["false" | "/bin/false"] => Some((100, 1)),
         ["sleep", n] | ["sh" | "/bin/sh", "-c", "sleep", n] => {
-            n.parse::<i64>().ok().map(|s| (s * 1000, 0))
+            n.parse::<i64>().ok().map(|s| (s.saturating_mul(1000), 0))
         }
         _ => None,
     }

@@ -13,12 +13,13 @@ impl Time {
         self.0
     }
 
+    /// Saturating: durations come from clients (grace periods, toleration seconds).
     pub fn plus_millis(self, ms: i64) -> Time {
-        Time(self.0 + ms)
+        Time(self.0.saturating_add(ms))
     }
 
     pub fn plus_secs(self, s: i64) -> Time {
-        Time(self.0 + s * 1000)
+        Time(self.0.saturating_add(s.saturating_mul(1000)))
     }
 
     /// RFC 3339 in UTC with second precision, as `metav1.Time` serializes

@@ -7,8 +7,16 @@ pub fn apply(original: &Value, patch: &Value) -> Result<Value, String> {
     let ops = patch
         .as_array()
         .ok_or("json patch must be a list of operations")?;
+    // Upstream's limit on operations; the size and depth checks stop a few `copy` operations
+    // from doubling a document until memory or the stack runs out.
+    if ops.len() > 10_000 {
+        return Err("the json patch has more than 10000 operations".into());
+    }
     let mut doc = original.clone();
     for op in ops {
+        if exceeds(&doc, 0, &mut 0) {
+            return Err("the patched object is too large or too deeply nested".into());
+        }
         let name = op
             .get("op")
             .and_then(Value::as_str)
@@ -56,6 +64,19 @@ pub fn apply(original: &Value, patch: &Value) -> Result<Value, String> {
         }
     }
     Ok(doc)
+}
+
+/// Whether `v` is nested deeper than 100 levels or holds more than 200,000 values.
+fn exceeds(v: &Value, depth: usize, count: &mut usize) -> bool {
+    *count += 1;
+    if depth > 100 || *count > 200_000 {
+        return true;
+    }
+    match v {
+        Value::Object(m) => m.values().any(|x| exceeds(x, depth + 1, count)),
+        Value::Array(a) => a.iter().any(|x| exceeds(x, depth + 1, count)),
+        _ => false,
+    }
 }
 
 fn split(path: &str) -> Result<(String, String), String> {

@@ -38,10 +38,15 @@ pub fn apply(
 ) -> Result<Value, String> {
     let patch: Value =
         serde_json::from_slice(patch).map_err(|e| format!("error decoding patch: {e}"))?;
-    match patch_type {
-        PatchType::Merge => Ok(merge::apply(original, &patch)),
-        PatchType::Json => json_patch::apply(original, &patch),
-        PatchType::StrategicMerge => strategic::apply(original, &patch, kind),
-        PatchType::Apply => Err("server-side apply is not supported yet".into()),
+    let patched = match patch_type {
+        PatchType::Merge => merge::apply(original, &patch),
+        PatchType::Json => json_patch::apply(original, &patch)?,
+        PatchType::StrategicMerge => strategic::apply(original, &patch, kind)?,
+        PatchType::Apply => return Err("server-side apply is not supported yet".into()),
+    };
+    // A patch must leave an object, and one no bigger or deeper than a request may carry.
+    if !patched.is_object() {
+        return Err("the patched object is not a JSON object".into());
     }
+    Ok(patched)
 }

@@ -18,6 +18,11 @@ pub struct Resources {
     pub scalar: BTreeMap<String, i64>,
 }
 
+/// A quantity as an `i64`, saturating (no quantity a node has comes near the bounds).
+fn clamp(v: i128) -> i64 {
+    i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
+}
+
 impl Resources {
     /// Reads a `ResourceList` (`{"cpu": "500m", "memory": "1Gi"}`).
     pub fn from_list(list: &Value) -> Resources {
@@ -31,12 +36,12 @@ impl Resources {
                 continue;
             };
             match name.as_str() {
-                "cpu" => r.milli_cpu = milli as i64,
-                "memory" => r.memory = (milli / 1000) as i64,
-                "ephemeral-storage" => r.ephemeral_storage = (milli / 1000) as i64,
-                "pods" => r.pods = (milli / 1000) as i64,
+                "cpu" => r.milli_cpu = clamp(milli),
+                "memory" => r.memory = clamp(milli / 1000),
+                "ephemeral-storage" => r.ephemeral_storage = clamp(milli / 1000),
+                "pods" => r.pods = clamp(milli / 1000),
                 other => {
-                    r.scalar.insert(other.to_string(), (milli / 1000) as i64);
+                    r.scalar.insert(other.to_string(), clamp(milli / 1000));
                 }
             }
         }
@@ -44,22 +49,24 @@ impl Resources {
     }
 
     pub fn add(&mut self, o: &Resources) {
-        self.milli_cpu += o.milli_cpu;
-        self.memory += o.memory;
-        self.ephemeral_storage += o.ephemeral_storage;
-        self.pods += o.pods;
+        self.milli_cpu = self.milli_cpu.saturating_add(o.milli_cpu);
+        self.memory = self.memory.saturating_add(o.memory);
+        self.ephemeral_storage = self.ephemeral_storage.saturating_add(o.ephemeral_storage);
+        self.pods = self.pods.saturating_add(o.pods);
         for (k, v) in &o.scalar {
-            *self.scalar.entry(k.clone()).or_default() += v;
+            let e = self.scalar.entry(k.clone()).or_default();
+            *e = e.saturating_add(*v);
         }
     }
 
     pub fn sub(&mut self, o: &Resources) {
-        self.milli_cpu -= o.milli_cpu;
-        self.memory -= o.memory;
-        self.ephemeral_storage -= o.ephemeral_storage;
-        self.pods -= o.pods;
+        self.milli_cpu = self.milli_cpu.saturating_sub(o.milli_cpu);
+        self.memory = self.memory.saturating_sub(o.memory);
+        self.ephemeral_storage = self.ephemeral_storage.saturating_sub(o.ephemeral_storage);
+        self.pods = self.pods.saturating_sub(o.pods);
         for (k, v) in &o.scalar {
-            *self.scalar.entry(k.clone()).or_default() -= v;
+            let e = self.scalar.entry(k.clone()).or_default();
+            *e = e.saturating_sub(*v);
         }
     }
 
