@@ -264,13 +264,7 @@ impl Component for DaemonSetController {
                 let Some(change) = self.pods.apply(event) else {
                     return;
                 };
-                let pod = change.object();
-                if let Some(r) = owner::controller_of(pod).filter(|r| r["kind"] == "DaemonSet") {
-                    let key = format!(
-                        "{}/{}",
-                        crate::api::meta::namespace(pod),
-                        r["name"].as_str().unwrap_or_default()
-                    );
+                if let Some(key) = owner::controller_key(change.object(), "DaemonSet") {
                     if matches!(change, crate::client::InformerEvent::Added(_)) {
                         self.expectations.creation_observed(&key);
                     }

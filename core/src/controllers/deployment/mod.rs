@@ -105,13 +105,7 @@ impl Component for DeploymentController {
             let Some(change) = self.replicasets.apply(event) else {
                 return;
             };
-            let rs = change.object();
-            if let Some(r) = owner::controller_of(rs).filter(|r| r["kind"] == "Deployment") {
-                let key = format!(
-                    "{}/{}",
-                    crate::api::meta::namespace(rs),
-                    r["name"].as_str().unwrap_or_default()
-                );
+            if let Some(key) = owner::controller_key(change.object(), "Deployment") {
                 self.queue.add(ctx, key, 0);
             }
         }

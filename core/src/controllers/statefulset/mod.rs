@@ -186,13 +186,7 @@ impl Component for StatefulSetController {
             let Some(change) = self.pods.apply(event) else {
                 return;
             };
-            let pod = change.object();
-            if let Some(r) = owner::controller_of(pod).filter(|r| r["kind"] == "StatefulSet") {
-                let key = format!(
-                    "{}/{}",
-                    crate::api::meta::namespace(pod),
-                    r["name"].as_str().unwrap_or_default()
-                );
+            if let Some(key) = owner::controller_key(change.object(), "StatefulSet") {
                 self.queue.add(ctx, key, 0);
             }
         }
