@@ -61,7 +61,7 @@ fn basic_pods(c: &mut Criterion) {
                 let bound = cluster
                     .world
                     .component::<Scheduler>(cluster.scheduler)
-                    .map_or(0, |s| s.decisions().filter(|d| d.chosen.is_some()).count());
+                    .map_or(0, Scheduler::bound_count);
                 assert!(bound >= PODS.min(kubeplay_core::scheduler::DECISIONS_KEPT));
                 cluster
             },

@@ -4,6 +4,7 @@
 use crate::apiserver::Config;
 use crate::kubelet::node::{NodeSpec, SimulatedNode};
 use crate::scheduler::framework::Decision;
+use crate::scheduler::profile::SchedulerConfig;
 use crate::scheduler::Scheduler;
 use crate::sim::{ComponentId, World};
 
@@ -18,11 +19,16 @@ pub const PRELOADED_IMAGES: &[&str] = &["registry.k8s.io/pause:3.10"];
 
 impl Cluster {
     pub fn new(config: Config) -> Cluster {
+        Cluster::with_scheduler(config, SchedulerConfig::default())
+    }
+
+    /// A control plane whose scheduler runs the profiles of `scheduler`.
+    pub fn with_scheduler(config: Config, scheduler: SchedulerConfig) -> Cluster {
         let mut world = World::new(config);
         for controller in crate::controllers::kube_controller_manager() {
             world.add(controller);
         }
-        let scheduler = world.add(Box::new(Scheduler::default()));
+        let scheduler = world.add(Box::new(Scheduler::new(scheduler)));
         Cluster {
             world,
             scheduler,
@@ -87,7 +93,7 @@ impl Cluster {
     }
 
     /// The latest scheduling decision about `namespace/name`.
-    pub fn decision_for(&self, pod: &str) -> Option<&Decision> {
+    pub fn decision_for(&self, pod: &str) -> Option<Decision> {
         self.scheduler()?.decision_for(pod)
     }
 }

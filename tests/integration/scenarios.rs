@@ -21,8 +21,8 @@ fn scenario_files() -> Vec<PathBuf> {
 
 fn run(path: &Path) -> (kubeplay_core::cluster::Cluster, String) {
     let text = std::fs::read_to_string(path).expect("scenario");
-    let s = scenario::parse(&text).expect("parsing the scenario");
-    let cluster = scenario::run(&s).expect("running the scenario");
+    let s = scenario::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let cluster = scenario::run(&s).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let events: Vec<&TraceEvent> = cluster.world.trace().events().collect();
     let start = kubeplay_core::sim::EPOCH;
     let rendered = render(&events, start);

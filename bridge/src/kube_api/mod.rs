@@ -252,7 +252,7 @@ fn serve_decision(door: &Door, authorization: Option<&str>, pod: &str) -> HttpRe
     }
     match guard
         .decision_for(pod)
-        .and_then(|d| serde_json::to_vec(d).ok())
+        .and_then(|d| serde_json::to_vec(&d).ok())
     {
         Some(body) => HttpResponse::builder()
             .status(200)

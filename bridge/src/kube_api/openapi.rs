@@ -10,7 +10,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::{apps, authorization, coordination, core, policy, rbac, scheduling};
+use k8s_openapi::api::{
+    apps, authorization, coordination, core, policy, rbac, scheduling, storage,
+};
 use kubeplay_core::apiserver::registry::{Resource, RESOURCES};
 use schemars::{generate::SchemaSettings, JsonSchema, SchemaGenerator};
 use serde_json::{json, Map, Value};
@@ -31,6 +33,8 @@ fn schema_ref(gen: &mut SchemaGenerator, kind: &str) -> Option<Value> {
         "Event" => r::<core::v1::Event>(gen),
         "Namespace" => r::<core::v1::Namespace>(gen),
         "Node" => r::<core::v1::Node>(gen),
+        "PersistentVolumeClaim" => r::<core::v1::PersistentVolumeClaim>(gen),
+        "PersistentVolume" => r::<core::v1::PersistentVolume>(gen),
         "Pod" => r::<core::v1::Pod>(gen),
         "Secret" => r::<core::v1::Secret>(gen),
         "ServiceAccount" => r::<core::v1::ServiceAccount>(gen),
@@ -48,6 +52,7 @@ fn schema_ref(gen: &mut SchemaGenerator, kind: &str) -> Option<Value> {
         "RoleBinding" => r::<rbac::v1::RoleBinding>(gen),
         "Role" => r::<rbac::v1::Role>(gen),
         "PriorityClass" => r::<scheduling::v1::PriorityClass>(gen),
+        "StorageClass" => r::<storage::v1::StorageClass>(gen),
         _ => None,
     }
 }

@@ -8,7 +8,9 @@
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 
-use k8s_openapi::api::{apps, authorization, coordination, core, policy, rbac, scheduling};
+use k8s_openapi::api::{
+    apps, authorization, coordination, core, policy, rbac, scheduling, storage,
+};
 
 /// Decodes a JSON object into the kind's type and encodes it back.
 pub type RoundTrip = fn(Value) -> Result<Value, serde_json::Error>;
@@ -132,6 +134,12 @@ pub static RESOURCES: &[Resource] = &[
     resource!("", "nodes", "node", "Node", core::v1::Node, namespaced: false,
         short: &["no"], categories: &[], verbs: ALL, sub: &["status"], generation: false,
         status: true),
+    resource!("", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim",
+        core::v1::PersistentVolumeClaim, namespaced: true, short: &["pvc"], categories: &[],
+        verbs: ALL, sub: &["status"], generation: false, status: true),
+    resource!("", "persistentvolumes", "persistentvolume", "PersistentVolume",
+        core::v1::PersistentVolume, namespaced: false, short: &["pv"], categories: &[],
+        verbs: ALL, sub: &["status"], generation: false, status: true),
     resource!("", "pods", "pod", "Pod", core::v1::Pod, namespaced: true,
         short: &["po"], categories: &["all"], verbs: ALL,
         sub: &["binding", "eviction", "log", "status"], generation: false, status: true),
@@ -183,6 +191,9 @@ pub static RESOURCES: &[Resource] = &[
     resource!("scheduling.k8s.io", "priorityclasses", "priorityclass", "PriorityClass",
         scheduling::v1::PriorityClass, namespaced: false, short: &["pc"], categories: &[],
         verbs: ALL, sub: &[], generation: false, status: false),
+    resource!("storage.k8s.io", "storageclasses", "storageclass", "StorageClass",
+        storage::v1::StorageClass, namespaced: false, short: &["sc"], categories: &[],
+        verbs: ALL, sub: &[], generation: false, status: false),
 ];
 
 /// The API groups served, in the order discovery lists them (the legacy core group aside).
@@ -193,6 +204,7 @@ pub const GROUPS: &[&str] = &[
     "policy",
     RBAC,
     "scheduling.k8s.io",
+    "storage.k8s.io",
 ];
 
 pub fn find(group: &str, version: &str, name: &str) -> Option<&'static Resource> {

@@ -147,6 +147,15 @@ impl Selector {
                 .all(|r| r.matches(labels.and_then(|l| l.get(&r.key)).and_then(Value::as_str)))
     }
 
+    /// Whether labels held as a map (the scheduler's parsed pods and nodes) match.
+    pub fn matches_map(&self, labels: &std::collections::BTreeMap<String, String>) -> bool {
+        !self.nothing
+            && self
+                .requirements
+                .iter()
+                .all(|r| r.matches(labels.get(&r.key).map(String::as_str)))
+    }
+
     /// Whether an object's `metadata.labels` match.
     pub fn matches(&self, obj: &Value) -> bool {
         self.matches_labels(obj.pointer("/metadata/labels").and_then(Value::as_object))

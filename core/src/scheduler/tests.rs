@@ -188,7 +188,8 @@ fn a_pod_that_fits_nowhere_is_told_why_and_scheduled_when_a_node_arrives() {
         Some(pod("big", "2", json!({}))),
     );
     s.world.advance(100);
-    let message = "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: db}, 2 Insufficient cpu.";
+    // Preemption is tried and cannot help: upstream appends why.
+    let message = "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: db}, 2 Insufficient cpu. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.";
     assert_eq!(
         events(&mut s.world),
         [format!("FailedScheduling {message}")]
@@ -231,8 +232,12 @@ fn no_nodes_at_all() {
 
 #[test]
 fn adaptive_percentage_of_nodes_to_score() {
-    assert_eq!(num_feasible_nodes_to_find(50), 50);
-    assert_eq!(num_feasible_nodes_to_find(500), 230);
-    assert_eq!(num_feasible_nodes_to_find(5000), 500);
-    assert_eq!(num_feasible_nodes_to_find(100), 100);
+    assert_eq!(num_feasible_nodes_to_find(50, 0), 50);
+    assert_eq!(num_feasible_nodes_to_find(500, 0), 230);
+    assert_eq!(num_feasible_nodes_to_find(5000, 0), 500);
+    assert_eq!(num_feasible_nodes_to_find(100, 0), 100);
+    // A profile's own percentage, still at least 100 nodes.
+    assert_eq!(num_feasible_nodes_to_find(5000, 30), 1500);
+    assert_eq!(num_feasible_nodes_to_find(500, 1), 100);
+    assert_eq!(num_feasible_nodes_to_find(500, 100), 500);
 }

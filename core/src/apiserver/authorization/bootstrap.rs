@@ -191,6 +191,12 @@ pub fn policy() -> Vec<Value> {
         rule(READ, &["apps"], &["replicasets", "statefulsets"]),
         rule(READ, &["policy"], &["poddisruptionbudgets"]),
         rule(READ, &["scheduling.k8s.io"], &["priorityclasses"]),
+        rule(READ, &["storage.k8s.io"], &["storageclasses", "csinodes"]),
+        rule(
+            &["patch", "update"],
+            &[""],
+            &["persistentvolumeclaims", "persistentvolumes"],
+        ),
         rule(
             &["create", "get", "list", "update", "watch"],
             &["coordination.k8s.io"],

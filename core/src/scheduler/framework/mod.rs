@@ -1,14 +1,21 @@
-//! The scheduling framework's contracts (`pkg/scheduler/framework` upstream): the plugin
-//! extension points, the `Status` a plugin answers with, and the record of a cycle.
+//! The scheduling framework's contracts (`pkg/scheduler/framework` upstream): the extension
+//! points a plugin implements, the `Status` it answers with, the per-cycle state, and the
+//! record of a cycle.
 //!
 //! Expected outcomes are data: a Filter that rejects a node returns a `Status` with a code and
 //! the reason Kubernetes prints, never an error.
 
+pub mod record;
+pub mod state;
 pub mod types;
 
 use serde::Serialize;
 
-pub use types::{NodeInfo, PodInfo, Resources, Taint, Toleration};
+pub use record::{Decision, FilterVerdict, NodeDecision, PluginScore, Preemption};
+pub use state::CycleState;
+pub use types::{AffinityTerm, NodeInfo, PodInfo, Resources, SpreadConstraint, Taint, Toleration};
+
+use super::snapshot::Snapshot;
 
 /// `framework.Code`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -19,6 +26,7 @@ pub enum Code {
     /// Preemption cannot help on this node.
     UnschedulableAndUnresolvable,
     Error,
+    /// The plugin has nothing to do for this pod: its Filter or Score is not run.
     Skip,
 }
 
@@ -32,6 +40,13 @@ impl Status {
     pub fn success() -> Status {
         Status {
             code: Code::Success,
+            reasons: Vec::new(),
+        }
+    }
+
+    pub fn skip() -> Status {
+        Status {
+            code: Code::Skip,
             reasons: Vec::new(),
         }
     }
@@ -50,33 +65,94 @@ impl Status {
         }
     }
 
+    pub fn error(reason: impl Into<String>) -> Status {
+        Status {
+            code: Code::Error,
+            reasons: vec![reason.into()],
+        }
+    }
+
     pub fn is_success(&self) -> bool {
         self.code == Code::Success
     }
+
+    /// The reasons joined as upstream's `Status.Message`.
+    pub fn message(&self) -> String {
+        self.reasons.join(", ")
+    }
+}
+
+/// A merge patch of one object, made at PreBind.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Write {
+    pub path: String,
+    pub patch: serde_json::Value,
 }
 
 /// A score is in `0..=MAX_NODE_SCORE` after normalization.
 pub const MAX_NODE_SCORE: i64 = 100;
 
-/// Everything the plugins may read during a cycle.
-pub struct CycleInput<'a> {
-    pub pod: &'a PodInfo,
-    /// How many nodes the snapshot holds.
-    pub total_nodes: usize,
-    /// How many nodes hold each image (kept by the snapshot, not counted per cycle).
-    pub image_nodes: &'a std::collections::BTreeMap<String, usize>,
-}
-
-pub trait FilterPlugin: Send {
+/// A plugin: each extension point has a default that does nothing, so a plugin implements
+/// only the points it takes part in. The profile decides at which points it is called.
+///
+/// State flows through [`CycleState`]: PreFilter and PreScore compute once per cycle what
+/// Filter and Score read per node. `add_pod`/`remove_pod` (upstream's PreFilterExtensions)
+/// keep that state true when preemption or a nominated pod imagines a node with a pod more
+/// or less.
+pub trait Plugin: Send {
     fn name(&self) -> &'static str;
-    fn filter(&self, pod: &PodInfo, node: &NodeInfo) -> Status;
-}
 
-pub trait ScorePlugin: Send {
-    fn name(&self) -> &'static str;
-    fn score(&self, input: &CycleInput, node: &NodeInfo) -> i64;
-    /// Maps raw scores onto `0..=MAX_NODE_SCORE`; the default leaves them as they are.
-    fn normalize(&self, _scores: &mut [i64]) {}
+    fn pre_filter(&self, _snap: &Snapshot, _pod: &PodInfo, _state: &mut CycleState) -> Status {
+        Status::success()
+    }
+
+    fn filter(&self, _state: &CycleState, _pod: &PodInfo, _node: &NodeInfo) -> Status {
+        Status::success()
+    }
+
+    fn add_pod(
+        &self,
+        _snap: &Snapshot,
+        _state: &mut CycleState,
+        _pod: &PodInfo,
+        _added: &PodInfo,
+        _node: &NodeInfo,
+    ) {
+    }
+
+    fn remove_pod(
+        &self,
+        _snap: &Snapshot,
+        _state: &mut CycleState,
+        _pod: &PodInfo,
+        _removed: &PodInfo,
+        _node: &NodeInfo,
+    ) {
+    }
+
+    fn pre_score(
+        &self,
+        _snap: &Snapshot,
+        _pod: &PodInfo,
+        _feasible: &[&NodeInfo],
+        _state: &mut CycleState,
+    ) -> Status {
+        Status::success()
+    }
+
+    fn score(&self, _state: &CycleState, _pod: &PodInfo, _node: &NodeInfo) -> i64 {
+        0
+    }
+
+    /// PreBind: API writes to make before the pod is bound to `node` (VolumeBinding binds
+    /// claims to volumes). Returned as data; the scheduler sends them.
+    fn pre_bind(&self, _state: &CycleState, _pod: &PodInfo, _node: &NodeInfo) -> Vec<Write> {
+        Vec::new()
+    }
+
+    /// Maps raw scores (of `nodes`, in order) onto `0..=MAX_NODE_SCORE`; the default leaves
+    /// them as they are.
+    fn normalize(&self, _state: &CycleState, _nodes: &[&NodeInfo], _scores: &mut [i64]) {}
 }
 
 /// Spreads raw scores over `0..=100`, the highest becoming 100 (`DefaultNormalizeScore`);
@@ -93,41 +169,4 @@ pub fn default_normalize(scores: &mut [i64], reverse: bool) {
         let v = MAX_NODE_SCORE * *s / max;
         *s = if reverse { MAX_NODE_SCORE - v } else { v };
     }
-}
-
-/// One plugin's verdict on one node.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct FilterVerdict {
-    pub plugin: &'static str,
-    pub status: Status,
-}
-
-/// One plugin's score of one node.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct PluginScore {
-    pub plugin: &'static str,
-    pub raw: i64,
-    pub normalized: i64,
-    pub weight: i64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct NodeDecision {
-    pub node: String,
-    /// Filters in order, up to and including the first that rejected the node.
-    pub filters: Vec<FilterVerdict>,
-    /// Empty when the node was filtered out (or not scored).
-    pub scores: Vec<PluginScore>,
-    pub total: i64,
-}
-
-/// The record of one scheduling cycle: what the page's decision table shows.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Decision {
-    pub pod: String,
-    pub time: String,
-    pub nodes: Vec<NodeDecision>,
-    pub chosen: Option<String>,
-    /// The `FailedScheduling` message when no node fits.
-    pub message: Option<String>,
 }

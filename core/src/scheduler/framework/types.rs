@@ -2,10 +2,12 @@
 //! event arrives — never per scheduling cycle (`framework/types.go` upstream).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::api::quantity::parse_milli;
+use crate::apiserver::selectors::{Op, Requirement, Selector};
 
 /// Requests or capacity: CPU in millicores, memory and storage in bytes, a pod count, and
 /// extended resources by name.
@@ -118,15 +120,130 @@ impl Toleration {
     }
 }
 
-/// A pod as the scheduler sees it.
+/// A `PodAffinityTerm` with its namespaces resolved as upstream's `AffinityTerm`: the listed
+/// namespaces, or the pod's own when neither they nor a namespace selector are given.
 #[derive(Clone, Debug, PartialEq)]
+pub struct AffinityTerm {
+    pub selector: Selector,
+    pub namespaces: Vec<String>,
+    /// `None`: no selector given (selects no namespace); `Some(empty)`: every namespace.
+    pub namespace_selector: Option<Selector>,
+    pub topology_key: String,
+}
+
+impl AffinityTerm {
+    fn parse(term: &Value, owner: &PodInfo) -> AffinityTerm {
+        let mut selector =
+            Selector::from_label_selector(&term["labelSelector"]).unwrap_or_else(|_| Selector {
+                requirements: vec![],
+                nothing: true,
+            });
+        // matchLabelKeys / mismatchLabelKeys: the owner's values become part of the selector.
+        for (field, op) in [("matchLabelKeys", Op::In), ("mismatchLabelKeys", Op::NotIn)] {
+            for key in term[field]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                if let Some(v) = owner.labels.get(key) {
+                    selector.requirements.push(Requirement {
+                        key: key.to_string(),
+                        op: op.clone(),
+                        values: vec![v.clone()],
+                    });
+                }
+            }
+        }
+        let mut namespaces: Vec<String> = term["namespaces"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        let namespace_selector = term
+            .get("namespaceSelector")
+            .filter(|v| !v.is_null())
+            .map(|ns| Selector::from_label_selector(ns).unwrap_or_default());
+        if namespaces.is_empty() && namespace_selector.is_none() {
+            namespaces.push(owner.namespace.clone());
+        }
+        AffinityTerm {
+            selector,
+            namespaces,
+            namespace_selector,
+            topology_key: s(&term["topologyKey"]),
+        }
+    }
+
+    /// `AffinityTerm.Matches`: `pod` is in one of the term's namespaces (or one its selector
+    /// picks, by `ns_labels` — the labels of `pod`'s namespace) and has matching labels.
+    pub fn matches(&self, pod: &PodInfo, ns_labels: &BTreeMap<String, String>) -> bool {
+        (self.namespaces.contains(&pod.namespace)
+            || self
+                .namespace_selector
+                .as_ref()
+                .is_some_and(|sel| sel.matches_map(ns_labels)))
+            && self.selector.matches_map(&pod.labels)
+    }
+}
+
+/// A `TopologySpreadConstraint`, parsed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpreadConstraint {
+    pub max_skew: i64,
+    pub topology_key: String,
+    /// `whenUnsatisfiable: DoNotSchedule` (a Filter) rather than `ScheduleAnyway` (a Score).
+    pub hard: bool,
+    pub selector: Selector,
+    pub min_domains: i64,
+    /// `nodeAffinityPolicy: Honor` (the default): only nodes the pod may go to count.
+    pub honor_node_affinity: bool,
+    /// `nodeTaintsPolicy: Honor` (default Ignore): only nodes whose taints it tolerates count.
+    pub honor_taints: bool,
+}
+
+impl SpreadConstraint {
+    fn parse(c: &Value, owner: &PodInfo) -> SpreadConstraint {
+        let mut selector = Selector::from_label_selector(&c["labelSelector"]).unwrap_or_default();
+        for key in c["matchLabelKeys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            if let Some(v) = owner.labels.get(key) {
+                selector.requirements.push(Requirement {
+                    key: key.to_string(),
+                    op: Op::In,
+                    values: vec![v.clone()],
+                });
+            }
+        }
+        SpreadConstraint {
+            max_skew: c["maxSkew"].as_i64().unwrap_or(1).max(1),
+            topology_key: s(&c["topologyKey"]),
+            hard: c["whenUnsatisfiable"].as_str() != Some("ScheduleAnyway"),
+            selector,
+            min_domains: c["minDomains"].as_i64().unwrap_or(1).max(1),
+            honor_node_affinity: c["nodeAffinityPolicy"].as_str() != Some("Ignore"),
+            honor_taints: c["nodeTaintsPolicy"].as_str() == Some("Honor"),
+        }
+    }
+}
+
+/// A pod as the scheduler sees it.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PodInfo {
     pub namespace: String,
     pub name: String,
     pub uid: String,
     pub node_name: String,
+    pub nominated_node_name: String,
     pub scheduler_name: String,
     pub priority: i64,
+    /// `preemptionPolicy: Never` keeps the pod from preempting others.
+    pub preempt_never: bool,
     pub labels: BTreeMap<String, String>,
     pub requests: Resources,
     /// Requests with the scoring defaults for containers that request nothing.
@@ -134,11 +251,20 @@ pub struct PodInfo {
     pub tolerations: Vec<Toleration>,
     pub node_selector: BTreeMap<String, String>,
     pub affinity: Value,
+    pub required_affinity: Vec<AffinityTerm>,
+    pub required_anti_affinity: Vec<AffinityTerm>,
+    pub preferred_affinity: Vec<(i64, AffinityTerm)>,
+    pub preferred_anti_affinity: Vec<(i64, AffinityTerm)>,
+    pub spread_constraints: Vec<SpreadConstraint>,
     /// `(protocol, hostIP, hostPort)` of every container port with a host port.
     pub host_ports: Vec<(String, String, i64)>,
     /// Container images, normalized as the runtime names them (`docker.io/library/nginx:1.14`).
     pub images: Vec<String>,
+    /// Names of the PersistentVolumeClaims the pod mounts.
+    pub claims: Vec<String>,
     pub created: String,
+    /// `status.startTime` (or creation): preemption spares the longest-running pods.
+    pub start_time: String,
     pub terminal: bool,
     pub deleting: bool,
 }
@@ -211,7 +337,15 @@ impl PodInfo {
             })
             .collect();
         let phase = pod["status"]["phase"].as_str().unwrap_or_default();
-        PodInfo {
+        let claims = spec["volumes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v["persistentVolumeClaim"]["claimName"].as_str())
+            .map(str::to_string)
+            .collect();
+        let created = s(&pod["metadata"]["creationTimestamp"]);
+        let mut info = PodInfo {
             namespace: s(&pod["metadata"]["namespace"]),
             name: s(&pod["metadata"]["name"]),
             uid: s(&pod["metadata"]["uid"]),
@@ -220,7 +354,9 @@ impl PodInfo {
                 .as_str()
                 .unwrap_or("default-scheduler")
                 .to_string(),
+            nominated_node_name: s(&pod["status"]["nominatedNodeName"]),
             priority: spec["priority"].as_i64().unwrap_or(0),
+            preempt_never: spec["preemptionPolicy"] == "Never",
             labels: string_map(&pod["metadata"]["labels"]),
             requests,
             non_zero_requests: non_zero,
@@ -229,26 +365,70 @@ impl PodInfo {
             affinity: spec["affinity"].clone(),
             host_ports,
             images,
-            created: s(&pod["metadata"]["creationTimestamp"]),
+            claims,
+            start_time: pod["status"]["startTime"]
+                .as_str()
+                .map_or_else(|| created.clone(), str::to_string),
+            created,
             terminal: phase == "Succeeded" || phase == "Failed",
             deleting: pod.pointer("/metadata/deletionTimestamp").is_some(),
-        }
+            ..PodInfo::default()
+        };
+        let pod_affinity = &spec["affinity"]["podAffinity"];
+        let anti = &spec["affinity"]["podAntiAffinity"];
+        let required = |v: &Value, owner: &PodInfo| -> Vec<AffinityTerm> {
+            let list = &v["requiredDuringSchedulingIgnoredDuringExecution"];
+            let terms = list.as_array().into_iter().flatten();
+            terms.map(|t| AffinityTerm::parse(t, owner)).collect()
+        };
+        let preferred = |v: &Value, owner: &PodInfo| -> Vec<(i64, AffinityTerm)> {
+            let list = &v["preferredDuringSchedulingIgnoredDuringExecution"];
+            let terms = list.as_array().into_iter().flatten();
+            terms
+                .map(|t| {
+                    let weight = t["weight"].as_i64().unwrap_or(0);
+                    (weight, AffinityTerm::parse(&t["podAffinityTerm"], owner))
+                })
+                .collect()
+        };
+        info.required_affinity = required(pod_affinity, &info);
+        info.required_anti_affinity = required(anti, &info);
+        info.preferred_affinity = preferred(pod_affinity, &info);
+        info.preferred_anti_affinity = preferred(anti, &info);
+        info.spread_constraints = spec["topologySpreadConstraints"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| SpreadConstraint::parse(c, &info))
+            .collect();
+        info
+    }
+
+    /// Whether the pod has any inter-pod affinity or anti-affinity term.
+    pub fn has_affinity_terms(&self) -> bool {
+        !(self.required_affinity.is_empty()
+            && self.required_anti_affinity.is_empty()
+            && self.preferred_affinity.is_empty()
+            && self.preferred_anti_affinity.is_empty())
     }
 }
 
 /// A node with what is placed on it, kept up to date as pods are bound and removed.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeInfo {
-    pub name: String,
+    /// Shared with the decision records, which name nodes without copying the string.
+    pub name: Arc<str>,
     pub labels: BTreeMap<String, String>,
-    /// `metadata.name` as a field, for `matchFields`.
     pub taints: Vec<Taint>,
     pub unschedulable: bool,
     pub allocatable: Resources,
     pub requested: Resources,
     pub non_zero_requested: Resources,
-    /// Keys of the pods on the node.
-    pub pods: Vec<String>,
+    pub pods: Vec<Arc<PodInfo>>,
+    /// The pods with any inter-pod (anti-)affinity term, and those with required
+    /// anti-affinity: InterPodAffinity looks only at these (`PodsWithAffinity` upstream).
+    pub pods_with_affinity: Vec<Arc<PodInfo>>,
+    pub pods_with_required_anti_affinity: Vec<Arc<PodInfo>>,
     pub used_ports: Vec<(String, String, i64)>,
     /// Image name → size in bytes, from `status.images`.
     pub images: BTreeMap<String, i64>,
@@ -256,7 +436,10 @@ pub struct NodeInfo {
 
 impl NodeInfo {
     pub fn set_node(&mut self, node: &Value) {
-        self.name = s(&node["metadata"]["name"]);
+        let name = node["metadata"]["name"].as_str().unwrap_or_default();
+        if &*self.name != name {
+            self.name = Arc::from(name);
+        }
         self.labels = string_map(&node["metadata"]["labels"]);
         self.taints = node["spec"]["taints"]
             .as_array()
@@ -284,25 +467,34 @@ impl NodeInfo {
         }
     }
 
-    pub fn add_pod(&mut self, pod: &PodInfo) {
+    pub fn add_pod(&mut self, pod: &Arc<PodInfo>) {
         self.requested.add(&pod.requests);
         self.non_zero_requested.add(&pod.non_zero_requests);
         self.requested.pods += 1;
-        self.pods.push(pod.key());
+        self.pods.push(pod.clone());
+        if pod.has_affinity_terms() {
+            self.pods_with_affinity.push(pod.clone());
+        }
+        if !pod.required_anti_affinity.is_empty() {
+            self.pods_with_required_anti_affinity.push(pod.clone());
+        }
         self.used_ports.extend(pod.host_ports.iter().cloned());
     }
 
     pub fn remove_pod(&mut self, pod: &PodInfo) {
-        let key = pod.key();
-        if let Some(i) = self.pods.iter().position(|p| *p == key) {
-            self.pods.remove(i);
-            self.requested.sub(&pod.requests);
-            self.non_zero_requested.sub(&pod.non_zero_requests);
-            self.requested.pods -= 1;
-            for port in &pod.host_ports {
-                if let Some(j) = self.used_ports.iter().position(|p| p == port) {
-                    self.used_ports.remove(j);
-                }
+        let same = |p: &Arc<PodInfo>| p.name == pod.name && p.namespace == pod.namespace;
+        let Some(i) = self.pods.iter().position(same) else {
+            return;
+        };
+        let stored = self.pods.swap_remove(i);
+        self.pods_with_affinity.retain(|p| !same(p));
+        self.pods_with_required_anti_affinity.retain(|p| !same(p));
+        self.requested.sub(&stored.requests);
+        self.non_zero_requested.sub(&stored.non_zero_requests);
+        self.requested.pods -= 1;
+        for port in &stored.host_ports {
+            if let Some(j) = self.used_ports.iter().position(|p| p == port) {
+                self.used_ports.swap_remove(j);
             }
         }
     }

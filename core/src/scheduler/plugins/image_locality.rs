@@ -1,7 +1,8 @@
 //! ImageLocality: prefers nodes that already hold the pod's images, weighted by image size and
 //! by how few nodes have them (so one node is not always the favourite).
 
-use crate::scheduler::framework::{CycleInput, NodeInfo, ScorePlugin, MAX_NODE_SCORE};
+use crate::scheduler::framework::{CycleState, NodeInfo, Plugin, PodInfo, Status, MAX_NODE_SCORE};
+use crate::scheduler::snapshot::Snapshot;
 
 const MB: i64 = 1024 * 1024;
 const MIN_THRESHOLD: i64 = 23 * MB;
@@ -25,24 +26,44 @@ pub fn normalized_image(image: &str) -> String {
     name
 }
 
-impl ScorePlugin for ImageLocality {
+/// Each of the pod's images with the share of nodes that hold it (`scaledImageScore`).
+#[derive(Clone)]
+struct Spread(Vec<(String, f64)>);
+
+impl Plugin for ImageLocality {
     fn name(&self) -> &'static str {
         "ImageLocality"
     }
 
-    fn score(&self, input: &CycleInput, node: &NodeInfo) -> i64 {
-        let total = input.total_nodes.max(1) as f64;
-        let sum: i64 = input
-            .pod
+    fn pre_score(
+        &self,
+        snap: &Snapshot,
+        pod: &PodInfo,
+        _: &[&NodeInfo],
+        state: &mut CycleState,
+    ) -> Status {
+        let total = snap.nodes.len().max(1) as f64;
+        let spread = pod
             .images
             .iter()
-            .filter_map(|name| {
-                let size = *node.images.get(name)?;
-                let spread = *input.image_nodes.get(name).unwrap_or(&1) as f64 / total;
-                Some((size as f64 * spread) as i64)
+            .map(|name| {
+                let holders = snap.image_nodes.get(name).copied().unwrap_or(1);
+                (name.clone(), holders as f64 / total)
             })
+            .collect();
+        state.write(self.name(), Spread(spread));
+        Status::success()
+    }
+
+    fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> i64 {
+        let Some(Spread(images)) = state.read::<Spread>(self.name()) else {
+            return 0;
+        };
+        let sum: i64 = images
+            .iter()
+            .filter_map(|(name, spread)| Some((*node.images.get(name)? as f64 * spread) as i64))
             .sum();
-        let max = MAX_CONTAINER_THRESHOLD * input.pod.images.len().max(1) as i64;
+        let max = MAX_CONTAINER_THRESHOLD * pod.images.len().max(1) as i64;
         let clamped = sum.clamp(MIN_THRESHOLD, max);
         MAX_NODE_SCORE * (clamped - MIN_THRESHOLD) / (max - MIN_THRESHOLD)
     }

@@ -1,47 +1,158 @@
-//! The in-tree plugins, one file each, and the default profile that wires them with
-//! Kubernetes' default weights (`pkg/scheduler/framework/plugins`, `apis/config/v1/default_plugins.go`).
+//! The in-tree plugins, one file each, and what each takes part in
+//! (`pkg/scheduler/framework/plugins`, `apis/config/v1/default_plugins.go`).
 
 pub mod image_locality;
+pub mod inter_pod_affinity;
 pub mod node_affinity;
 pub mod node_name;
 pub mod node_ports;
 pub mod node_resources_balanced_allocation;
 pub mod node_resources_fit;
 pub mod node_unschedulable;
+pub mod pod_topology_spread;
 pub mod taint_toleration;
+pub mod volume_binding;
 
-use super::framework::{FilterPlugin, ScorePlugin};
+#[cfg(test)]
+pub mod testing;
 
-/// A scheduling profile: the Filter plugins in order, and the Score plugins with weights.
-pub struct Profile {
-    pub scheduler_name: String,
-    pub filters: Vec<Box<dyn FilterPlugin>>,
-    pub scores: Vec<(Box<dyn ScorePlugin>, i64)>,
+use super::framework::Plugin;
+
+/// The extension points a plugin implements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Point {
+    PreFilter,
+    Filter,
+    PostFilter,
+    PreScore,
+    Score,
+    PreBind,
 }
 
-impl Profile {
-    /// The `default-scheduler` profile (the plugins implemented so far).
-    pub fn default_scheduler() -> Profile {
-        Profile {
-            scheduler_name: "default-scheduler".into(),
-            filters: vec![
-                Box::new(node_unschedulable::NodeUnschedulable),
-                Box::new(node_name::NodeName),
-                Box::new(taint_toleration::TaintToleration),
-                Box::new(node_affinity::NodeAffinity),
-                Box::new(node_ports::NodePorts),
-                Box::new(node_resources_fit::NodeResourcesFit),
-            ],
-            scores: vec![
-                (Box::new(taint_toleration::TaintToleration), 3),
-                (Box::new(node_affinity::NodeAffinity), 2),
-                (Box::new(node_resources_fit::NodeResourcesFit), 1),
-                (
-                    Box::new(node_resources_balanced_allocation::NodeResourcesBalancedAllocation),
-                    1,
-                ),
-                (Box::new(image_locality::ImageLocality), 1),
-            ],
+/// Every plugin the scheduler knows, with its extension points: the registry.
+pub const REGISTRY: &[(&str, &[Point])] = {
+    use Point::*;
+    &[
+        ("PrioritySort", &[]),
+        ("NodeUnschedulable", &[Filter]),
+        ("NodeName", &[Filter]),
+        ("TaintToleration", &[Filter, Score]),
+        ("NodeAffinity", &[Filter, Score]),
+        ("NodePorts", &[PreFilter, Filter]),
+        ("NodeResourcesFit", &[Filter, Score]),
+        ("VolumeBinding", &[PreFilter, Filter, PreBind]),
+        ("PodTopologySpread", &[PreFilter, Filter, PreScore, Score]),
+        ("InterPodAffinity", &[PreFilter, Filter, PreScore, Score]),
+        ("DefaultPreemption", &[PostFilter]),
+        ("NodeResourcesBalancedAllocation", &[Score]),
+        ("ImageLocality", &[PreScore, Score]),
+        ("DefaultBinder", &[]),
+    ]
+};
+
+/// The default profile's plugins in order, with their score weights (`getDefaultPlugins`).
+pub const DEFAULT_PLUGINS: &[(&str, i64)] = &[
+    ("PrioritySort", 0),
+    ("NodeUnschedulable", 0),
+    ("NodeName", 0),
+    ("TaintToleration", 3),
+    ("NodeAffinity", 2),
+    ("NodePorts", 0),
+    ("NodeResourcesFit", 1),
+    ("VolumeBinding", 0),
+    ("PodTopologySpread", 2),
+    ("InterPodAffinity", 2),
+    ("DefaultPreemption", 0),
+    ("NodeResourcesBalancedAllocation", 1),
+    ("ImageLocality", 1),
+    ("DefaultBinder", 0),
+];
+
+pub fn points(name: &str) -> Option<&'static [Point]> {
+    REGISTRY.iter().find(|(n, _)| *n == name).map(|(_, p)| *p)
+}
+
+/// A plugin instance from its name and its `pluginConfig` args (`null` for defaults).
+pub fn build(name: &str, args: &serde_json::Value) -> Result<Option<Box<dyn Plugin>>, String> {
+    use node_resources_fit::{NodeResourcesFit, Strategy};
+    let plugin: Box<dyn Plugin> = match name {
+        "NodeUnschedulable" => Box::new(node_unschedulable::NodeUnschedulable),
+        "NodeName" => Box::new(node_name::NodeName),
+        "TaintToleration" => Box::new(taint_toleration::TaintToleration),
+        "NodeAffinity" => Box::new(node_affinity::NodeAffinity),
+        "NodePorts" => Box::new(node_ports::NodePorts),
+        "VolumeBinding" => Box::new(volume_binding::VolumeBinding),
+        "ImageLocality" => Box::new(image_locality::ImageLocality),
+        "NodeResourcesFit" => {
+            let mut fit = NodeResourcesFit::default();
+            let strategy = &args["scoringStrategy"];
+            if let Some(resources) = strategy["resources"].as_array() {
+                fit.resources = resources
+                    .iter()
+                    .map(|r| {
+                        let w = r["weight"].as_i64().filter(|w| *w > 0).unwrap_or(1);
+                        (r["name"].as_str().unwrap_or_default().to_string(), w)
+                    })
+                    .collect();
+            }
+            fit.strategy = match strategy["type"].as_str().unwrap_or("LeastAllocated") {
+                "LeastAllocated" => Strategy::LeastAllocated,
+                "MostAllocated" => Strategy::MostAllocated,
+                "RequestedToCapacityRatio" => {
+                    let shape = strategy["requestedToCapacityRatio"]["shape"].as_array();
+                    let points: Vec<(i64, i64)> = shape
+                        .into_iter()
+                        .flatten()
+                        .map(|p| {
+                            let u = p["utilization"].as_i64().unwrap_or(0);
+                            (u, p["score"].as_i64().unwrap_or(0))
+                        })
+                        .collect();
+                    let increasing = points.windows(2).all(|w| w[0].0 < w[1].0);
+                    let in_range =
+                        points.iter().all(|(u, s)| (0..=100).contains(u) && (0..=10).contains(s));
+                    if points.is_empty() || !increasing || !in_range {
+                        return Err(format!("{name}: scoringStrategy.requestedToCapacityRatio.shape: utilization must be increasing in 0..100 and score in 0..10"));
+                    }
+                    Strategy::RequestedToCapacityRatio(points)
+                }
+                other => {
+                    return Err(format!(
+                        "{name}: scoringStrategy.type: Unsupported value: \"{other}\": supported values: \"LeastAllocated\", \"MostAllocated\", \"RequestedToCapacityRatio\""
+                    ))
+                }
+            };
+            Box::new(fit)
         }
-    }
+        "NodeResourcesBalancedAllocation" => {
+            let mut b =
+                node_resources_balanced_allocation::NodeResourcesBalancedAllocation::default();
+            if let Some(resources) = args["resources"].as_array() {
+                b.resources = resources
+                    .iter()
+                    .filter_map(|r| r["name"].as_str().map(str::to_string))
+                    .collect();
+            }
+            Box::new(b)
+        }
+        "InterPodAffinity" => {
+            let mut p = inter_pod_affinity::InterPodAffinity::default();
+            if let Some(w) = args["hardPodAffinityWeight"].as_i64() {
+                if !(0..=100).contains(&w) {
+                    return Err(format!("{name}: hardPodAffinityWeight: Invalid value: {w}: not in valid range [0-100]"));
+                }
+                p.hard_pod_affinity_weight = w;
+            }
+            p.ignore_preferred_terms_of_existing_pods =
+                args["ignorePreferredTermsOfExistingPods"] == true;
+            Box::new(p)
+        }
+        "PodTopologySpread" => Box::new(pod_topology_spread::PodTopologySpread {
+            no_system_defaults: args["defaultingType"] == "List",
+        }),
+        // Not plugins of a node: the queue's sort, preemption and binding live in the scheduler.
+        "PrioritySort" | "DefaultPreemption" | "DefaultBinder" => return Ok(None),
+        other => return Err(format!("plugin \"{other}\" does not exist")),
+    };
+    Ok(Some(plugin))
 }

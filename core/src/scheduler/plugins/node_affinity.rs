@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::scheduler::framework::{
-    default_normalize, CycleInput, FilterPlugin, NodeInfo, PodInfo, ScorePlugin, Status,
+    default_normalize, CycleState, NodeInfo, Plugin, PodInfo, Status,
 };
 
 pub const ERR_REASON: &str = "node(s) didn't match Pod's node affinity/selector";
@@ -83,28 +83,22 @@ pub fn required_matches(pod: &PodInfo, node: &NodeInfo) -> bool {
     }
 }
 
-impl FilterPlugin for NodeAffinity {
+impl Plugin for NodeAffinity {
     fn name(&self) -> &'static str {
         "NodeAffinity"
     }
 
-    fn filter(&self, pod: &PodInfo, node: &NodeInfo) -> Status {
+    fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
         if required_matches(pod, node) {
             Status::success()
         } else {
             Status::unresolvable(ERR_REASON)
         }
     }
-}
 
-impl ScorePlugin for NodeAffinity {
-    fn name(&self) -> &'static str {
-        "NodeAffinity"
-    }
-
-    fn score(&self, input: &CycleInput, node: &NodeInfo) -> i64 {
+    fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> i64 {
         let preferred =
-            &input.pod.affinity["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"];
+            &pod.affinity["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"];
         preferred
             .as_array()
             .into_iter()
@@ -114,7 +108,7 @@ impl ScorePlugin for NodeAffinity {
             .sum()
     }
 
-    fn normalize(&self, scores: &mut [i64]) {
+    fn normalize(&self, _: &CycleState, _: &[&NodeInfo], scores: &mut [i64]) {
         default_normalize(scores, false);
     }
 }
@@ -125,6 +119,7 @@ mod tests {
 
     use super::*;
     use crate::scheduler::framework::Code;
+    use crate::scheduler::plugins::testing::{filter, scores};
 
     fn node(name: &str, labels: &[(&str, &str)]) -> NodeInfo {
         NodeInfo {
@@ -183,7 +178,7 @@ mod tests {
         ];
         for (i, (spec, want)) in cases.into_iter().enumerate() {
             assert_eq!(
-                NodeAffinity.filter(&pod(spec), &zone_a).code,
+                filter(&NodeAffinity, &pod(spec), &zone_a).code,
                 want,
                 "case {i}"
             );
@@ -202,19 +197,8 @@ mod tests {
             node("a", &[("zone", "a")]),
             node("b", &[("zone", "b"), ("disk", "ssd")]),
         );
-        let nodes = [&a, &b];
-        let images = Default::default();
-        let input = CycleInput {
-            pod: &p,
-            total_nodes: nodes.len(),
-            image_nodes: &images,
-        };
-        let mut scores = [
-            NodeAffinity.score(&input, &a),
-            NodeAffinity.score(&input, &b),
-        ];
-        assert_eq!(scores, [80, 20]);
-        NodeAffinity.normalize(&mut scores);
-        assert_eq!(scores, [100, 25]);
+        let (raw, normalized) = scores(&NodeAffinity, &p, &[a, b]);
+        assert_eq!(raw, [80, 20]);
+        assert_eq!(normalized, [100, 25]);
     }
 }

@@ -1,18 +1,18 @@
 //! NodeUnschedulable: a cordoned node (`spec.unschedulable`) takes no pods, unless the pod
 //! tolerates the `node.kubernetes.io/unschedulable:NoSchedule` taint.
 
-use crate::scheduler::framework::{FilterPlugin, NodeInfo, PodInfo, Status, Taint};
+use crate::scheduler::framework::{CycleState, NodeInfo, Plugin, PodInfo, Status, Taint};
 
 pub const ERR_REASON: &str = "node(s) were unschedulable";
 
 pub struct NodeUnschedulable;
 
-impl FilterPlugin for NodeUnschedulable {
+impl Plugin for NodeUnschedulable {
     fn name(&self) -> &'static str {
         "NodeUnschedulable"
     }
 
-    fn filter(&self, pod: &PodInfo, node: &NodeInfo) -> Status {
+    fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
         if !node.unschedulable {
             return Status::success();
         }

@@ -2,23 +2,26 @@
 //! them; `PreferNoSchedule` taints only lower the score.
 
 use crate::scheduler::framework::{
-    default_normalize, CycleInput, FilterPlugin, NodeInfo, PodInfo, ScorePlugin, Status,
+    default_normalize, CycleState, NodeInfo, Plugin, PodInfo, Status, Taint,
 };
 
 pub struct TaintToleration;
 
-impl FilterPlugin for TaintToleration {
+/// The first `NoSchedule`/`NoExecute` taint of the node the pod does not tolerate.
+pub fn untolerated<'n>(pod: &PodInfo, node: &'n NodeInfo) -> Option<&'n Taint> {
+    node.taints
+        .iter()
+        .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
+        .find(|t| !pod.tolerations.iter().any(|tol| tol.tolerates(t)))
+}
+
+impl Plugin for TaintToleration {
     fn name(&self) -> &'static str {
         "TaintToleration"
     }
 
-    fn filter(&self, pod: &PodInfo, node: &NodeInfo) -> Status {
-        let untolerated = node
-            .taints
-            .iter()
-            .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
-            .find(|t| !pod.tolerations.iter().any(|tol| tol.tolerates(t)));
-        match untolerated {
+    fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+        match untolerated(pod, node) {
             None => Status::success(),
             Some(t) => Status::unresolvable(format!(
                 "node(s) had untolerated taint {{{}: {}}}",
@@ -26,17 +29,10 @@ impl FilterPlugin for TaintToleration {
             )),
         }
     }
-}
-
-impl ScorePlugin for TaintToleration {
-    fn name(&self) -> &'static str {
-        "TaintToleration"
-    }
 
     /// The number of `PreferNoSchedule` taints the pod does not tolerate; fewer is better.
-    fn score(&self, input: &CycleInput, node: &NodeInfo) -> i64 {
-        let prefer: Vec<_> = input
-            .pod
+    fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> i64 {
+        let prefer: Vec<_> = pod
             .tolerations
             .iter()
             .filter(|t| t.effect.is_empty() || t.effect == "PreferNoSchedule")
@@ -49,7 +45,7 @@ impl ScorePlugin for TaintToleration {
             .count() as i64
     }
 
-    fn normalize(&self, scores: &mut [i64]) {
+    fn normalize(&self, _: &CycleState, _: &[&NodeInfo], scores: &mut [i64]) {
         default_normalize(scores, true);
     }
 }
@@ -57,7 +53,8 @@ impl ScorePlugin for TaintToleration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scheduler::framework::{Code, Taint, Toleration};
+    use crate::scheduler::framework::{Code, Toleration};
+    use crate::scheduler::plugins::testing::filter;
 
     fn node(taints: &[(&str, &str, &str)]) -> NodeInfo {
         NodeInfo {
@@ -118,10 +115,10 @@ mod tests {
             ),
         ];
         for (i, (n, p, want)) in cases.into_iter().enumerate() {
-            assert_eq!(TaintToleration.filter(&p, &n).code, want, "case {i}");
+            assert_eq!(filter(&TaintToleration, &p, &n).code, want, "case {i}");
         }
         assert_eq!(
-            TaintToleration.filter(&pod(&[]), &node(&gpu)).reasons,
+            filter(&TaintToleration, &pod(&[]), &node(&gpu)).reasons,
             ["node(s) had untolerated taint {gpu: true}"]
         );
     }

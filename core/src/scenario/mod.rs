@@ -14,7 +14,17 @@
 //!       ...
 //!   - advance: 10s
 //!   - power_off: node-2
+//!   - add_node: {cpu: "8", memory: 16Gi}
+//!   - expect: {selector: app=web, pods_per_node: {node-1: 2, node-2: 1}}
 //! ```
+//!
+//! `expect` steps check what a user would see at that moment (see [`expect::Expect`]); a
+//! scenario whose expectation fails stops with an error naming it. `scheduler_config` holds
+//! a `KubeSchedulerConfiguration` for the scheduler's profiles.
+
+mod expect;
+
+pub use expect::Expect;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -23,6 +33,7 @@ use crate::apiserver::{registry, Config, Method, Request, ADMIN_TOKEN};
 use crate::client;
 use crate::cluster::Cluster;
 use crate::kubelet::node::NodeSpec;
+use crate::scheduler::profile::SchedulerConfig;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +42,9 @@ pub struct Scenario {
     pub seed: u64,
     #[serde(default)]
     pub nodes: Nodes,
+    /// A `KubeSchedulerConfiguration` (YAML) for the scheduler; the default profile if none.
+    #[serde(default)]
+    pub scheduler_config: Option<String>,
     /// Each step a one-key map (`- advance: 10s`), not a YAML tag.
     #[serde(with = "serde_yaml::with::singleton_map_recursive")]
     pub steps: Vec<Step>,
@@ -67,6 +81,10 @@ pub enum Step {
     PowerOff(String),
     /// Restores a node's power.
     PowerOn(String),
+    /// Adds a simulated node, described as in `nodes`.
+    AddNode(NodeSpec),
+    /// Checks the cluster as a user would see it now.
+    Expect(Box<Expect>),
 }
 
 /// `10s` → 10 000 ms.
@@ -85,7 +103,7 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
     ms.ok_or_else(|| format!("duration {s:?} is too long"))
 }
 
-fn send(cluster: &mut Cluster, req: Request) -> Value {
+pub(crate) fn send(cluster: &mut Cluster, req: Request) -> Value {
     cluster.world.api().handle(&req.bearer(ADMIN_TOKEN)).value()
 }
 
@@ -132,10 +150,15 @@ fn apply(cluster: &mut Cluster, manifest: &str) -> Result<(), String> {
 
 /// Runs a scenario from the start; returns the cluster as it ends.
 pub fn run(scenario: &Scenario) -> Result<Cluster, String> {
-    let mut cluster = Cluster::new(Config {
+    let scheduler = match &scenario.scheduler_config {
+        Some(text) => SchedulerConfig::parse(text).map_err(|e| format!("scheduler_config: {e}"))?,
+        None => SchedulerConfig::default(),
+    };
+    let config = Config {
         seed: scenario.seed,
         ..Config::default()
-    });
+    };
+    let mut cluster = Cluster::with_scheduler(config, scheduler);
     match &scenario.nodes {
         Nodes::Count(n) => (0..*n).for_each(|_| {
             cluster.add_node(&NodeSpec::default());
@@ -164,6 +187,10 @@ pub fn run(scenario: &Scenario) -> Result<Cluster, String> {
                     ),
                 );
             }
+            Step::AddNode(spec) => {
+                cluster.add_node(spec);
+            }
+            Step::Expect(e) => e.check(&mut cluster)?,
             Step::PowerOff(node) | Step::PowerOn(node) => {
                 if !cluster.set_node_power(node, matches!(step, Step::PowerOn(_))) {
                     return Err(format!("no simulated node {node:?}"));
