@@ -14,6 +14,7 @@ pub mod tls;
 use anyhow::Context;
 use kubeplay_core::apiserver::Config;
 use kubeplay_core::cluster::Cluster;
+use kubeplay_core::scheduler::profile::SchedulerConfig;
 
 /// A door ready to serve: bound, with its certificate and the kubeconfig that reaches it.
 pub struct HeadlessDoor {
@@ -53,6 +54,17 @@ impl HeadlessDoor {
         nodes: u8,
         speed: u32,
     ) -> anyhow::Result<HeadlessDoor> {
+        Self::bind_scheduling(listen, config, nodes, speed, SchedulerConfig::default()).await
+    }
+
+    /// Like [`HeadlessDoor::bind_with`], the scheduler running the profiles of `scheduler`.
+    pub async fn bind_scheduling(
+        listen: &str,
+        config: Config,
+        nodes: u8,
+        speed: u32,
+        scheduler: SchedulerConfig,
+    ) -> anyhow::Result<HeadlessDoor> {
         let tcp = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("binding {listen}"))?;
@@ -69,14 +81,17 @@ impl HeadlessDoor {
         ];
         let start = kube_api::wall_clock();
         // The headless control plane: API server, controllers, scheduler.
-        let cluster = Cluster::with_nodes(
+        let mut cluster = Cluster::with_scheduler(
             Config {
                 tokens,
                 start,
                 ..config
             },
-            nodes,
+            scheduler,
         );
+        for _ in 0..nodes {
+            cluster.add_simulated_node("4", "8Gi");
+        }
         let cert = tls::Certificate::self_signed(&["127.0.0.1", "localhost"])?;
         let url = format!("https://{addr}");
         Ok(HeadlessDoor {

@@ -1,6 +1,7 @@
 //! `kubeplay-bridge serve` runs the control plane headless, in this process, behind the
 //! kube-API door on loopback, with `--nodes` simulated nodes (3 by default), and writes a
-//! kubeconfig for it:
+//! kubeconfig for it (`--scheduler-config` takes a KubeSchedulerConfiguration, as
+//! kube-scheduler's `--config`):
 //!
 //! ```text
 //! kubeplay-bridge serve --listen 127.0.0.1:6443 --kubeconfig ./kubeconfig
@@ -9,6 +10,8 @@
 
 use anyhow::Context;
 use kubeplay_bridge::HeadlessDoor;
+use kubeplay_core::apiserver::Config;
+use kubeplay_core::scheduler::profile::SchedulerConfig;
 
 struct Args {
     listen: String,
@@ -16,10 +19,11 @@ struct Args {
     seed: u64,
     nodes: u8,
     speed: u32,
+    scheduler_config: Option<String>,
 }
 
 const USAGE: &str =
-    "usage: kubeplay-bridge serve [--listen ADDR] [--kubeconfig PATH] [--seed N] [--nodes N] [--speed X]";
+    "usage: kubeplay-bridge serve [--listen ADDR] [--kubeconfig PATH] [--seed N] [--nodes N] [--speed X] [--scheduler-config PATH]";
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
@@ -28,6 +32,7 @@ fn parse_args() -> anyhow::Result<Args> {
         seed: 1,
         nodes: 3,
         speed: 1,
+        scheduler_config: None,
     };
     let mut it = std::env::args().skip(1);
     match it.next().as_deref() {
@@ -49,6 +54,12 @@ fn parse_args() -> anyhow::Result<Args> {
                     .parse()
                     .context("--nodes takes a number up to 255")?
             }
+            "--speed" => {
+                args.speed = value()?
+                    .parse()
+                    .context("--speed takes a whole number (times the wall clock)")?
+            }
+            "--scheduler-config" => args.scheduler_config = Some(value()?),
             other => anyhow::bail!("unknown flag {other:?}\n{USAGE}"),
         }
     }
@@ -58,7 +69,22 @@ fn parse_args() -> anyhow::Result<Args> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
-    let door = HeadlessDoor::bind(&args.listen, args.seed, args.nodes, args.speed).await?;
+    // A KubeSchedulerConfiguration, as kube-scheduler's `--config`.
+    let scheduler = match &args.scheduler_config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+            SchedulerConfig::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{path}: invalid KubeSchedulerConfiguration: {e}"))?
+        }
+        None => SchedulerConfig::default(),
+    };
+    let config = Config {
+        seed: args.seed,
+        ..Config::default()
+    };
+    let door =
+        HeadlessDoor::bind_scheduling(&args.listen, config, args.nodes, args.speed, scheduler)
+            .await?;
     if let Some(path) = &args.kubeconfig {
         std::fs::write(path, &door.kubeconfig).with_context(|| format!("writing {path}"))?;
         eprintln!("kubeconfig written to {path}");

@@ -204,6 +204,7 @@ async fn serve(State(door): State<Door>, req: HttpRequest) -> HttpResponse {
         content_type,
         accept: header_str(header::ACCEPT),
         body: bytes,
+        value: None,
     };
     let timeout = query_u64(&request.query, "timeoutSeconds");
     let response = door.with_server(|s| s.handle(&request));
@@ -220,7 +221,9 @@ async fn serve(State(door): State<Door>, req: HttpRequest) -> HttpResponse {
             .header(header::TRANSFER_ENCODING, "chunked")
             .body(Body::from_stream(watch_stream(door, id, timeout)))
             .unwrap_or_default(),
-        None => http.body(Body::from(response.body)).unwrap_or_default(),
+        None => http
+            .body(Body::from(response.bytes().into_owned()))
+            .unwrap_or_default(),
     }
 }
 

@@ -46,13 +46,7 @@ pub fn serve(path: &str, _req: &Request) -> Result<Response, ApiError> {
             "platform": "linux/amd64"
         }),
         ["healthz"] | ["livez"] | ["readyz"] => {
-            return Ok(Response {
-                code: 200,
-                content_type: "text/plain",
-                body: b"ok".to_vec(),
-                warnings: vec![],
-                watch: None,
-            })
+            return Ok(Response::raw(200, "text/plain", b"ok".to_vec()))
         }
         _ => return Err(ApiError::NoRoute),
     };

@@ -142,7 +142,9 @@ pub fn decode_body(req: &Request) -> Result<Value, ApiError> {
             message: "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml".to_string(),
         });
     }
-    let v: Value = if ct.contains("yaml") {
+    let v: Value = if let Some(v) = &req.value {
+        v.clone()
+    } else if ct.contains("yaml") {
         serde_yaml::from_slice(&req.body).map_err(|e| {
             ApiError::bad_request(format!("error converting YAML to JSON: yaml: {e}"))
         })?
@@ -903,7 +905,7 @@ struct DeleteOptions {
 }
 
 fn delete_options(req: &Request, query: &Query) -> Result<DeleteOptions, ApiError> {
-    let body: Value = if req.body.is_empty() {
+    let body: Value = if !req.has_body() {
         json!({})
     } else {
         decode_body(req)?

@@ -138,7 +138,7 @@ impl ApiServer {
             debug_assert!(
                 r.code == 201,
                 "bootstrap object refused: {:?}",
-                String::from_utf8_lossy(&r.body)
+                String::from_utf8_lossy(&r.bytes())
             );
         }
     }

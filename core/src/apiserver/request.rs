@@ -39,6 +39,9 @@ pub struct Request {
     pub content_type: Option<String>,
     pub accept: Option<String>,
     pub body: Vec<u8>,
+    /// A JSON body handed over as a value by an in-process client (the components, the
+    /// page): the same document as `body` would hold, without printing and parsing it.
+    pub value: Option<Value>,
 }
 
 impl Request {
@@ -52,7 +55,13 @@ impl Request {
             content_type: None,
             accept: None,
             body: Vec::new(),
+            value: None,
         }
+    }
+
+    /// Whether the request carries a body at all.
+    pub fn has_body(&self) -> bool {
+        !self.body.is_empty() || self.value.is_some()
     }
 
     pub fn bearer(mut self, token: &str) -> Request {
@@ -62,13 +71,15 @@ impl Request {
 
     pub fn json(mut self, body: &Value) -> Request {
         self.content_type = Some("application/json".into());
-        self.body = serde_json::to_vec(body).unwrap_or_default();
+        self.body.clear();
+        self.value = Some(body.clone());
         self
     }
 
     pub fn body(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Request {
         self.content_type = Some(content_type.into());
         self.body = body.into();
+        self.value = None;
         self
     }
 
@@ -84,7 +95,11 @@ impl Request {
 pub struct Response {
     pub code: u16,
     pub content_type: &'static str,
+    /// The body as bytes — empty when it is held as `json` (see [`Response::bytes`]).
     pub body: Vec<u8>,
+    /// A JSON answer, kept as a value until someone needs its bytes: in-process clients
+    /// read it without a print-and-parse round trip.
+    json: Option<Value>,
     /// `Warning` headers (`299 - "..."`), e.g. unknown fields under `fieldValidation=Warn`.
     pub warnings: Vec<String>,
     pub watch: Option<super::watch::WatchId>,
@@ -92,12 +107,37 @@ pub struct Response {
 
 impl Response {
     pub fn json(code: u16, body: &Value) -> Response {
+        Response::json_value(code, body.clone())
+    }
+
+    pub fn json_value(code: u16, body: Value) -> Response {
         Response {
             code,
             content_type: "application/json",
-            body: serde_json::to_vec(body).unwrap_or_default(),
+            body: Vec::new(),
+            json: Some(body),
             warnings: Vec::new(),
             watch: None,
+        }
+    }
+
+    /// A body of bytes as it is (tables, logs, protobuf).
+    pub fn raw(code: u16, content_type: &'static str, body: Vec<u8>) -> Response {
+        Response {
+            code,
+            content_type,
+            body,
+            json: None,
+            warnings: Vec::new(),
+            watch: None,
+        }
+    }
+
+    /// The body's bytes, as they go on the wire.
+    pub fn bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        match &self.json {
+            Some(v) => std::borrow::Cow::Owned(serde_json::to_vec(v).unwrap_or_default()),
+            None => std::borrow::Cow::Borrowed(&self.body),
         }
     }
 
@@ -107,7 +147,18 @@ impl Response {
 
     /// The body as JSON (tests and in-page clients).
     pub fn value(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+        match &self.json {
+            Some(v) => v.clone(),
+            None => serde_json::from_slice(&self.body).unwrap_or(Value::Null),
+        }
+    }
+
+    /// The body as JSON, taken.
+    pub fn into_value(self) -> Value {
+        match self.json {
+            Some(v) => v,
+            None => serde_json::from_slice(&self.body).unwrap_or(Value::Null),
+        }
     }
 }
 

@@ -41,6 +41,10 @@ pub fn prepare_for_create(res: &Resource, obj: &mut Value, now: Time, uid: Strin
         "Service" => {
             o.insert("status".into(), json!({"loadBalancer": {}}));
         }
+        // The volume binder moves them on (Available, Bound, Released).
+        "PersistentVolume" | "PersistentVolumeClaim" => {
+            o.insert("status".into(), json!({"phase": "Pending"}));
+        }
         "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet" | "PodDisruptionBudget" => {
             o.insert("status".into(), json!({}));
         }

@@ -114,13 +114,9 @@ pub fn start(
     s.next_watch += 1;
     let id = WatchId(s.next_watch);
     s.watches.insert(id, session);
-    Ok(Response {
-        code: 200,
-        content_type: "application/json",
-        body: Vec::new(),
-        warnings: Vec::new(),
-        watch: Some(id),
-    })
+    let mut resp = Response::raw(200, "application/json", Vec::new());
+    resp.watch = Some(id);
+    Ok(resp)
 }
 
 impl WatchSession {

@@ -13,6 +13,7 @@ pub mod garbagecollector;
 pub mod namespace;
 pub mod nodelifecycle;
 pub mod owner;
+pub mod persistentvolume;
 pub mod queue;
 pub mod replicaset;
 pub mod statefulset;
@@ -30,6 +31,7 @@ pub fn kube_controller_manager() -> Vec<Box<dyn Component>> {
         Box::new(garbagecollector::GarbageCollector::default()),
         Box::new(namespace::NamespaceController::default()),
         Box::new(nodelifecycle::NodeLifecycleController::default()),
+        Box::new(persistentvolume::PersistentVolumeController::default()),
     ]
 }
 

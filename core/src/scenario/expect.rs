@@ -13,6 +13,8 @@
 //!       vip: {nominated_node: node-2}
 //!     events:                               # "Reason message", as they are recorded
 //!       - "FailedScheduling 0/3 nodes are available: 3 Insufficient cpu. preemption: ..."
+//!     objects:                              # any object's fields, by dotted path
+//!       persistentvolumeclaim/data: {status.phase: Bound, spec.volumeName: local-pv-1}
 //! ```
 
 use std::collections::BTreeMap;
@@ -36,6 +38,8 @@ pub struct Expect {
     pub pods: BTreeMap<String, PodExpect>,
     #[serde(default)]
     pub events: Vec<String>,
+    #[serde(default)]
+    pub objects: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -156,6 +160,26 @@ impl Expect {
             for want in &self.events {
                 if !seen.contains(want) {
                     failures.push(format!("no event {want:?}; events: {seen:#?}"));
+                }
+            }
+        }
+        for (target, fields) in &self.objects {
+            let obj = match super::object_path(target) {
+                Ok(path) => send(cluster, Request::new(Method::Get, &path)),
+                Err(e) => {
+                    failures.push(e);
+                    continue;
+                }
+            };
+            for (field, want) in fields {
+                let pointer = format!("/{}", field.replace('.', "/"));
+                let got = match obj.pointer(&pointer) {
+                    Some(Value::String(v)) => v.clone(),
+                    Some(Value::Null) | None => String::new(),
+                    Some(other) => other.to_string(),
+                };
+                if got != *want {
+                    failures.push(format!("{target} {field}: want {want:?}, got {got:?}"));
                 }
             }
         }

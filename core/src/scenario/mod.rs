@@ -172,20 +172,8 @@ pub fn run(scenario: &Scenario) -> Result<Cluster, String> {
             Step::Apply(manifest) => apply(&mut cluster, manifest)?,
             Step::Advance(d) => cluster.world.advance(parse_duration(d)?),
             Step::Delete(target) => {
-                let (kind, name) = target
-                    .split_once('/')
-                    .ok_or_else(|| format!("delete wants kind/name, got {target:?}"))?;
-                let res = registry::RESOURCES
-                    .iter()
-                    .find(|r| r.singular == kind || r.name == kind || r.short_names.contains(&kind))
-                    .ok_or_else(|| format!("no resource {kind:?}"))?;
-                send(
-                    &mut cluster,
-                    Request::new(
-                        Method::Delete,
-                        &client::object_path(res, Some("default"), name),
-                    ),
-                );
+                let path = object_path(target)?;
+                send(&mut cluster, Request::new(Method::Delete, &path));
             }
             Step::AddNode(spec) => {
                 cluster.add_node(spec);
@@ -199,6 +187,23 @@ pub fn run(scenario: &Scenario) -> Result<Cluster, String> {
         }
     }
     Ok(cluster)
+}
+
+/// `kind/name` (kind as kubectl takes it: `deployment`, `pvc`, `persistentvolumes`) → the
+/// object's path, in `default` when namespaced.
+pub(crate) fn object_path(target: &str) -> Result<String, String> {
+    let (kind, name) = target
+        .split_once('/')
+        .ok_or_else(|| format!("want kind/name, got {target:?}"))?;
+    let res = registry::RESOURCES
+        .iter()
+        .find(|r| r.singular == kind || r.name == kind || r.short_names.contains(&kind))
+        .ok_or_else(|| format!("no resource {kind:?}"))?;
+    Ok(client::object_path(
+        res,
+        res.namespaced.then_some("default"),
+        name,
+    ))
 }
 
 pub fn parse(yaml: &str) -> Result<Scenario, String> {

@@ -53,7 +53,7 @@ pub struct Scheduler {
     snap: Snapshot,
     /// Where each assigned pod is counted, to undo it when the pod changes or goes.
     placed: BTreeMap<String, (Arc<str>, Arc<PodInfo>)>,
-    pending: BTreeMap<String, PodInfo>,
+    pending: BTreeMap<String, Arc<PodInfo>>,
     /// Pending pods nominated to a node by preemption, by node: they hold their room there.
     nominated: BTreeMap<String, Vec<Arc<PodInfo>>>,
     queue: SchedulingQueue,
@@ -102,7 +102,7 @@ pub(crate) fn run_filters(
 ) -> Option<(u16, Status)> {
     for (k, &i) in profile.filter.iter().enumerate() {
         let plugin = &profile.plugins[i];
-        if state.is_skipped(plugin.name()) {
+        if state.filter_skipped(plugin.name()) {
             continue;
         }
         let status = plugin.filter(state, pod, node);
@@ -201,6 +201,11 @@ impl Scheduler {
         self.records.iter().map(|r| self.decision(r))
     }
 
+    /// Pods waiting for a node.
+    pub fn pending_count(&self) -> usize {
+        self.pending.len()
+    }
+
     /// How many of the kept records bound their pod.
     pub fn bound_count(&self) -> usize {
         self.records.iter().filter(|r| r.chosen.is_some()).count()
@@ -290,7 +295,7 @@ impl Scheduler {
         let priority = info.priority;
         let nominated = info.nominated_node_name.clone();
         self.nominate(&info, &nominated);
-        self.pending.insert(key.clone(), info);
+        self.pending.insert(key.clone(), Arc::new(info));
         if event["type"] == "ADDED" {
             self.queue.add(&key, priority, ctx.now);
             self.ensure_cycle(ctx);
@@ -329,7 +334,7 @@ impl Scheduler {
             let status = plugin.pre_filter(&self.snap, &pod, &mut state);
             match status.code {
                 Code::Success => {}
-                Code::Skip => state.skip(plugin.name()),
+                Code::Skip => state.skip_filter(plugin.name()),
                 _ => {
                     let message = if total == 0 {
                         "no nodes available to schedule pods".to_string()
@@ -340,7 +345,7 @@ impl Scheduler {
                         plugin: plugin.name(),
                         status,
                     });
-                    self.unschedulable(ctx, pod, record, message, None);
+                    self.unschedulable(ctx, &pod, record, message, None);
                     return;
                 }
             }
@@ -375,6 +380,7 @@ impl Scheduler {
                 self.next_start_node % total
             };
             let mut examined = 0;
+            record.examined.reserve(want.min(total));
             while examined < total && feasible.len() < want {
                 let index = (start + examined) % total;
                 examined += 1;
@@ -441,7 +447,7 @@ impl Scheduler {
                     }
                 }
             }
-            self.unschedulable(ctx, pod, record, message, nominated);
+            self.unschedulable(ctx, &pod, record, message, nominated);
             return;
         }
         let chosen = self.score_and_select(ctx, pi, &pod, &mut state, &feasible, &mut record);
@@ -467,7 +473,7 @@ impl Scheduler {
         for &i in &profile.pre_score {
             let plugin = &profile.plugins[i];
             if plugin.pre_score(&self.snap, pod, &nodes, state).code == Code::Skip {
-                state.skip(plugin.name());
+                state.skip_score(plugin.name());
             }
         }
         let plugins = profile.score.len();
@@ -476,7 +482,7 @@ impl Scheduler {
         let mut column = vec![0i64; nodes.len()];
         for (j, &(i, weight)) in profile.score.iter().enumerate() {
             let plugin = &profile.plugins[i];
-            if state.is_skipped(plugin.name()) {
+            if state.score_skipped(plugin.name()) {
                 continue;
             }
             for (n, node) in nodes.iter().enumerate() {
@@ -513,7 +519,7 @@ impl Scheduler {
         &mut self,
         ctx: &mut Ctx,
         pi: usize,
-        pod: PodInfo,
+        pod: Arc<PodInfo>,
         state: &CycleState,
         chosen: usize,
         mut record: CycleRecord,
@@ -524,10 +530,10 @@ impl Scheduler {
         let writes: Vec<framework::Write> = profile
             .pre_bind
             .iter()
-            .filter(|i| !state.is_skipped(profile.plugins[**i].name()))
+            .filter(|i| !state.filter_skipped(profile.plugins[**i].name()))
             .flat_map(|i| profile.plugins[*i].pre_bind(state, &pod, &self.snap.nodes[chosen]))
             .collect();
-        self.place(Arc::new(pod.clone()), &node_name);
+        self.place(pod.clone(), &node_name);
         self.pending.remove(&key);
         self.forget_nomination(&key);
         let mut ok = true;
@@ -623,7 +629,7 @@ impl Scheduler {
     fn unschedulable(
         &mut self,
         ctx: &mut Ctx,
-        pod: PodInfo,
+        pod: &PodInfo,
         mut record: CycleRecord,
         message: String,
         nominated: Option<String>,
@@ -634,7 +640,7 @@ impl Scheduler {
         self.queue.unschedulable(&key, ctx.now);
         self.recorder.warning(
             ctx,
-            &pod_ref(&pod),
+            &pod_ref(pod),
             "v1",
             "Pod",
             "FailedScheduling",
@@ -645,7 +651,7 @@ impl Scheduler {
         if let Some(node) = nominated {
             patch["status"]["nominatedNodeName"] = json!(node);
         }
-        let req = Request::new(Method::Patch, &format!("{}/status", pod_path(&pod)))
+        let req = Request::new(Method::Patch, &format!("{}/status", pod_path(pod)))
             .body("application/strategic-merge-patch+json", patch.to_string());
         self.client.send(ctx.api, req);
     }

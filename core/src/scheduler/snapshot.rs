@@ -19,6 +19,18 @@ pub struct Budget {
     pub disruptions_allowed: i64,
 }
 
+/// A pod placed on (`+1`) or taken off (`-1`) a node, in the order it happened: plugins that
+/// keep counts across cycles replay these instead of recounting every node.
+#[derive(Clone, Debug)]
+pub struct PodChange {
+    pub pod: Arc<PodInfo>,
+    pub node: Arc<str>,
+    pub delta: i64,
+}
+
+/// How many changes are kept; a cache further behind rebuilds.
+const CHANGES_KEPT: usize = 16_384;
+
 #[derive(Default)]
 pub struct Snapshot {
     /// The nodes, in the order they registered; a cycle walks them by index.
@@ -35,11 +47,32 @@ pub struct Snapshot {
     pub claims: BTreeMap<String, Value>,
     pub volumes: BTreeMap<String, Value>,
     pub storage_classes: BTreeMap<String, Value>,
+    changes: std::collections::VecDeque<PodChange>,
+    /// The sequence number of `changes[0]`.
+    changes_base: u64,
+    /// Bumped whenever a node is added, changed or removed: caches keyed on nodes rebuild.
+    pub node_generation: u64,
+    /// Placed pods with any inter-pod (anti-)affinity term, and with required anti-affinity:
+    /// when there are none, InterPodAffinity need not look at any node.
+    pub pods_with_affinity: usize,
+    pub pods_with_required_anti_affinity: usize,
 }
 
 const NO_LABELS: &BTreeMap<String, String> = &BTreeMap::new();
 
 impl Snapshot {
+    /// A snapshot holding these nodes with the pods already on them (tests, tools).
+    pub fn from_nodes(nodes: &[NodeInfo]) -> Snapshot {
+        let mut snap = Snapshot::default();
+        for n in nodes {
+            snap.node_index.insert(n.name.clone(), snap.nodes.len());
+            snap.nodes.push(n.clone());
+            snap.pods_with_affinity += n.pods_with_affinity.len();
+            snap.pods_with_required_anti_affinity += n.pods_with_required_anti_affinity.len();
+        }
+        snap
+    }
+
     pub fn node(&self, name: &str) -> Option<&NodeInfo> {
         self.node_index.get(name).map(|i| &self.nodes[*i])
     }
@@ -53,7 +86,37 @@ impl Snapshot {
         self.namespace_labels.get(ns).unwrap_or(NO_LABELS)
     }
 
+    /// The sequence number the next change will get.
+    pub fn changes_end(&self) -> u64 {
+        self.changes_base + self.changes.len() as u64
+    }
+
+    /// The changes from sequence number `from` on; `None` if they are no longer kept.
+    pub fn changes_since(&self, from: u64) -> Option<impl Iterator<Item = &PodChange>> {
+        let skip = from.checked_sub(self.changes_base)? as usize;
+        (skip <= self.changes.len()).then(|| self.changes.iter().skip(skip))
+    }
+
+    fn log(&mut self, pod: Arc<PodInfo>, node: Arc<str>, delta: i64) {
+        let count = |n: &mut usize, yes: bool| {
+            if yes {
+                *n = n.saturating_add_signed(delta as isize);
+            }
+        };
+        count(&mut self.pods_with_affinity, pod.has_affinity_terms());
+        count(
+            &mut self.pods_with_required_anti_affinity,
+            !pod.required_anti_affinity.is_empty(),
+        );
+        if self.changes.len() == CHANGES_KEPT {
+            self.changes.pop_front();
+            self.changes_base += 1;
+        }
+        self.changes.push_back(PodChange { pod, node, delta });
+    }
+
     pub fn set_node(&mut self, node: &Value, deleted: bool) {
+        self.node_generation += 1;
         let name = crate::api::meta::name(node);
         if let Some(&i) = self.node_index.get(name) {
             for img in self.nodes[i].images.keys() {
@@ -88,18 +151,20 @@ impl Snapshot {
 
     /// Counts `pod` on `node`; returns false when the node is unknown.
     pub fn add_pod(&mut self, pod: &Arc<PodInfo>, node: &str) -> bool {
-        match self.node_mut(node) {
-            Some(n) => {
-                n.add_pod(pod);
-                true
-            }
-            None => false,
-        }
+        let Some(n) = self.node_mut(node) else {
+            return false;
+        };
+        n.add_pod(pod);
+        let name = n.name.clone();
+        self.log(pod.clone(), name, 1);
+        true
     }
 
-    pub fn remove_pod(&mut self, pod: &PodInfo, node: &str) {
+    pub fn remove_pod(&mut self, pod: &Arc<PodInfo>, node: &str) {
         if let Some(n) = self.node_mut(node) {
             n.remove_pod(pod);
+            let name = n.name.clone();
+            self.log(pod.clone(), name, -1);
         }
     }
 

@@ -27,7 +27,9 @@ impl<T: Any + Clone + Send> StateData for T {
 pub struct CycleState {
     entries: Vec<(&'static str, Box<dyn StateData>)>,
     /// Plugins whose PreFilter answered Skip: their Filter is not run this cycle.
-    skipped: Vec<&'static str>,
+    skip_filter: Vec<&'static str>,
+    /// Plugins whose PreScore answered Skip: their Score is not run.
+    skip_score: Vec<&'static str>,
 }
 
 impl Clone for CycleState {
@@ -38,7 +40,8 @@ impl Clone for CycleState {
                 .iter()
                 .map(|(k, v)| (*k, (**v).clone_box()))
                 .collect(),
-            skipped: self.skipped.clone(),
+            skip_filter: self.skip_filter.clone(),
+            skip_score: self.skip_score.clone(),
         }
     }
 }
@@ -65,12 +68,20 @@ impl CycleState {
             .and_then(|(_, v)| (**v).as_any_mut().downcast_mut())
     }
 
-    pub fn skip(&mut self, plugin: &'static str) {
-        self.skipped.push(plugin);
+    pub fn skip_filter(&mut self, plugin: &'static str) {
+        self.skip_filter.push(plugin);
     }
 
-    pub fn is_skipped(&self, plugin: &'static str) -> bool {
-        self.skipped.contains(&plugin)
+    pub fn filter_skipped(&self, plugin: &'static str) -> bool {
+        self.skip_filter.contains(&plugin)
+    }
+
+    pub fn skip_score(&mut self, plugin: &'static str) {
+        self.skip_score.push(plugin);
+    }
+
+    pub fn score_skipped(&self, plugin: &'static str) -> bool {
+        self.skip_score.contains(&plugin)
     }
 }
 

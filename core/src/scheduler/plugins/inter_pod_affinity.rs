@@ -133,6 +133,9 @@ impl Plugin for InterPodAffinity {
             ..FilterState::default()
         };
         let own_terms = !pod.required_affinity.is_empty() || !pod.required_anti_affinity.is_empty();
+        if !own_terms && snap.pods_with_required_anti_affinity == 0 {
+            return Status::skip();
+        }
         for node in &snap.nodes {
             if own_terms {
                 for existing in &node.pods {
@@ -211,7 +214,9 @@ impl Plugin for InterPodAffinity {
     ) -> Status {
         let has_preferred =
             !pod.preferred_affinity.is_empty() || !pod.preferred_anti_affinity.is_empty();
-        if self.ignore_preferred_terms_of_existing_pods && !has_preferred {
+        if !has_preferred
+            && (self.ignore_preferred_terms_of_existing_pods || snap.pods_with_affinity == 0)
+        {
             return Status::skip();
         }
         let pod_ns = snap.namespace_labels(&pod.namespace);

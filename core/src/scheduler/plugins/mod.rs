@@ -91,7 +91,8 @@ pub fn build(name: &str, args: &serde_json::Value) -> Result<Option<Box<dyn Plug
                     .iter()
                     .map(|r| {
                         let w = r["weight"].as_i64().filter(|w| *w > 0).unwrap_or(1);
-                        (r["name"].as_str().unwrap_or_default().to_string(), w)
+                        let name = r["name"].as_str().unwrap_or_default();
+                        (node_resources_fit::ResourceName::parse(name), w)
                     })
                     .collect();
             }
@@ -130,7 +131,8 @@ pub fn build(name: &str, args: &serde_json::Value) -> Result<Option<Box<dyn Plug
             if let Some(resources) = args["resources"].as_array() {
                 b.resources = resources
                     .iter()
-                    .filter_map(|r| r["name"].as_str().map(str::to_string))
+                    .filter_map(|r| r["name"].as_str())
+                    .map(node_resources_fit::ResourceName::parse)
                     .collect();
             }
             Box::new(b)
@@ -147,9 +149,9 @@ pub fn build(name: &str, args: &serde_json::Value) -> Result<Option<Box<dyn Plug
                 args["ignorePreferredTermsOfExistingPods"] == true;
             Box::new(p)
         }
-        "PodTopologySpread" => Box::new(pod_topology_spread::PodTopologySpread {
-            no_system_defaults: args["defaultingType"] == "List",
-        }),
+        "PodTopologySpread" => Box::new(pod_topology_spread::PodTopologySpread::new(
+            args["defaultingType"] == "List",
+        )),
         // Not plugins of a node: the queue's sort, preemption and binding live in the scheduler.
         "PrioritySort" | "DefaultPreemption" | "DefaultBinder" => return Ok(None),
         other => return Err(format!("plugin \"{other}\" does not exist")),

@@ -4,16 +4,16 @@
 
 use crate::scheduler::framework::{CycleState, NodeInfo, Plugin, PodInfo, MAX_NODE_SCORE};
 
-use super::node_resources_fit::amount;
+use super::node_resources_fit::{amount, ResourceName};
 
 pub struct NodeResourcesBalancedAllocation {
-    pub resources: Vec<String>,
+    pub resources: Vec<ResourceName>,
 }
 
 impl Default for NodeResourcesBalancedAllocation {
     fn default() -> Self {
         NodeResourcesBalancedAllocation {
-            resources: vec!["cpu".into(), "memory".into()],
+            resources: vec![ResourceName::Cpu, ResourceName::Memory],
         }
     }
 }

@@ -18,15 +18,37 @@ pub enum Strategy {
 
 pub struct NodeResourcesFit {
     pub strategy: Strategy,
-    /// `(resource name, weight)`.
-    pub resources: Vec<(String, i64)>,
+    /// `(resource, weight)`.
+    pub resources: Vec<(ResourceName, i64)>,
+}
+
+/// A resource a strategy weighs, resolved once from its name (not per node).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ResourceName {
+    Cpu,
+    Memory,
+    EphemeralStorage,
+    Pods,
+    Extended(String),
+}
+
+impl ResourceName {
+    pub fn parse(name: &str) -> ResourceName {
+        match name {
+            "cpu" => ResourceName::Cpu,
+            "memory" => ResourceName::Memory,
+            "ephemeral-storage" => ResourceName::EphemeralStorage,
+            "pods" => ResourceName::Pods,
+            other => ResourceName::Extended(other.to_string()),
+        }
+    }
 }
 
 impl Default for NodeResourcesFit {
     fn default() -> Self {
         NodeResourcesFit {
             strategy: Strategy::LeastAllocated,
-            resources: vec![("cpu".into(), 1), ("memory".into(), 1)],
+            resources: vec![(ResourceName::Cpu, 1), (ResourceName::Memory, 1)],
         }
     }
 }
@@ -66,13 +88,13 @@ pub fn insufficient(pod: &PodInfo, node: &NodeInfo) -> Vec<String> {
 }
 
 /// One resource's amount in `r` (CPU in millicores).
-pub fn amount(r: &Resources, name: &str) -> i64 {
+pub fn amount(r: &Resources, name: &ResourceName) -> i64 {
     match name {
-        "cpu" => r.milli_cpu,
-        "memory" => r.memory,
-        "ephemeral-storage" => r.ephemeral_storage,
-        "pods" => r.pods,
-        other => r.scalar.get(other).copied().unwrap_or(0),
+        ResourceName::Cpu => r.milli_cpu,
+        ResourceName::Memory => r.memory,
+        ResourceName::EphemeralStorage => r.ephemeral_storage,
+        ResourceName::Pods => r.pods,
+        ResourceName::Extended(other) => r.scalar.get(other).copied().unwrap_or(0),
     }
 }
 
@@ -115,8 +137,8 @@ impl NodeResourcesFit {
                 continue;
             }
             // CPU and memory count the defaults of containers that request nothing.
-            let req = match name.as_str() {
-                "cpu" | "memory" => {
+            let req = match name {
+                ResourceName::Cpu | ResourceName::Memory => {
                     amount(&node.non_zero_requested, name) + amount(&pod.non_zero_requests, name)
                 }
                 _ => amount(&node.requested, name) + amount(&pod.requests, name),

@@ -32,16 +32,14 @@ impl Plugin for TaintToleration {
 
     /// The number of `PreferNoSchedule` taints the pod does not tolerate; fewer is better.
     fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> i64 {
-        let prefer: Vec<_> = pod
-            .tolerations
-            .iter()
-            .filter(|t| t.effect.is_empty() || t.effect == "PreferNoSchedule")
-            .collect();
+        let tolerated = |t: &Taint| {
+            pod.tolerations.iter().any(|tol| {
+                (tol.effect.is_empty() || tol.effect == "PreferNoSchedule") && tol.tolerates(t)
+            })
+        };
         node.taints
             .iter()
-            .filter(|t| {
-                t.effect == "PreferNoSchedule" && !prefer.iter().any(|tol| tol.tolerates(t))
-            })
+            .filter(|t| t.effect == "PreferNoSchedule" && !tolerated(t))
             .count() as i64
     }
 

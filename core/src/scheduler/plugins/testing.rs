@@ -7,12 +7,7 @@ use crate::scheduler::snapshot::Snapshot;
 
 /// A snapshot holding these nodes (with the pods already on them).
 pub fn snapshot_with(nodes: &[NodeInfo]) -> Snapshot {
-    let mut snap = Snapshot::default();
-    for n in nodes {
-        snap.node_index.insert(n.name.clone(), snap.nodes.len());
-        snap.nodes.push(n.clone());
-    }
-    snap
+    Snapshot::from_nodes(nodes)
 }
 
 /// PreFilter then Filter on one node of `snap`; a skipped plugin passes.

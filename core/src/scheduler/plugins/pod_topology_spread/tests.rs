@@ -1,6 +1,8 @@
 //! Cases from the documented behaviour of topology spread constraints
 //! (concepts/scheduling-eviction/topology-spread-constraints).
 
+use std::sync::Arc;
+
 use serde_json::json;
 
 use super::*;
@@ -169,5 +171,47 @@ fn system_defaults_spread_a_replica_sets_pods() {
     assert!(
         normalized[2] > normalized[1] && normalized[1] > normalized[0],
         "{normalized:?}"
+    );
+}
+
+/// PreFilter's counts are kept across cycles and brought up to date from the snapshot's
+/// changes: they must equal a fresh count after pods come and go, and after nodes change.
+#[test]
+fn cached_counts_follow_the_snapshot() {
+    let nodes = [
+        zone_node("n1", "a", &[]),
+        zone_node("n2", "b", &[]),
+        zone_node("n3", "c", &[]),
+    ];
+    let mut snap = snapshot_with(&nodes);
+    let plugin = PodTopologySpread::default();
+    let incoming = spread("DoNotSchedule", 1, json!({}));
+    let verdicts = |snap: &Snapshot, plugin: &PodTopologySpread| -> Vec<Code> {
+        let mut state = CycleState::default();
+        assert!(plugin.pre_filter(snap, &incoming, &mut state).is_success());
+        snap.nodes
+            .iter()
+            .map(|n| plugin.filter(&state, &incoming, n).code)
+            .collect()
+    };
+    assert_eq!(verdicts(&snap, &plugin), [Code::Success; 3]);
+    let (a, b) = (Arc::new(foo("a")), Arc::new(foo("b")));
+    snap.add_pod(&a, "n1");
+    snap.add_pod(&b, "n2");
+    let u = Code::Unschedulable;
+    assert_eq!(verdicts(&snap, &plugin), [u, u, Code::Success]);
+    // The same answer as a plugin that counts from scratch.
+    assert_eq!(
+        verdicts(&snap, &PodTopologySpread::default()),
+        [u, u, Code::Success]
+    );
+    snap.remove_pod(&a, "n1");
+    assert_eq!(verdicts(&snap, &plugin), [Code::Success, u, Code::Success]);
+    // A node joins zone c: the node generation changes and the counts are rebuilt.
+    let n4 = json!({"metadata": {"name": "n4", "labels": {HOSTNAME: "n4", ZONE: "d"}}});
+    snap.set_node(&n4, false);
+    assert_eq!(
+        verdicts(&snap, &plugin),
+        [Code::Success, u, Code::Success, Code::Success]
     );
 }
