@@ -69,7 +69,7 @@ pub fn serve(
         }
         ("get", _) => {
             let obj = get_object(s, res, ns, name)?;
-            Ok(respond(200, &obj, req, res, query, s.now))
+            Ok(respond(200, obj, req, res, query, s.now))
         }
         ("list", _) => list(s, res, ns, req, query),
         ("watch", _) => super::watch::start(s, res, ns, info.name.as_deref(), req, query),
@@ -258,7 +258,7 @@ fn get_object(
 /// Answers with the object, or with it as a Table when the client asked for one.
 fn respond(
     code: u16,
-    obj: &Value,
+    obj: Value,
     req: &Request,
     res: &Resource,
     query: &Query,
@@ -267,13 +267,13 @@ fn respond(
     if printers::wants_table(req.accept.as_deref()) {
         let table = printers::table(
             res.kind,
-            std::slice::from_ref(obj),
+            std::slice::from_ref(&obj),
             query.get("includeObject"),
             now,
         );
-        return Response::json(code, &table);
+        return Response::json_value(code, table);
     }
-    Response::json(code, obj)
+    Response::json_value(code, obj)
 }
 
 fn list(
@@ -441,7 +441,7 @@ fn create(
             .get(&key)
             .ok_or_else(|| ApiError::internal("created object vanished"))?,
     )?;
-    let mut r = respond(201, &created, req, res, query, s.now);
+    let mut r = respond(201, created, req, res, query, s.now);
     r.warnings = warnings;
     Ok(r)
 }
@@ -624,7 +624,7 @@ fn update(
         record
             .stages
             .push(stage("storage", "no change: nothing written"));
-        let mut r = respond(200, &old, req, res, query, s.now);
+        let mut r = respond(200, old, req, res, query, s.now);
         r.warnings = warnings;
         return Ok(r);
     }
@@ -664,7 +664,7 @@ fn update(
                 .ok_or_else(|| ApiError::internal("updated object vanished"))?,
         )?
     };
-    let mut r = respond(200, &out, req, res, query, s.now);
+    let mut r = respond(200, out, req, res, query, s.now);
     r.warnings = warnings;
     Ok(r)
 }

@@ -83,74 +83,89 @@ impl RbacIndex {
 
     /// Every rule that applies to `user` in `namespace` (cluster-wide rules included), with a
     /// description of where each comes from.
+    /// Every rule that applies to `user` in `namespace` (cluster-wide ones, then the
+    /// namespace's), with why it applies.
     pub fn rules_for(&self, user: &UserInfo, namespace: &str) -> Vec<(String, PolicyRule)> {
         let mut out = Vec::new();
+        self.visit_rules(user, namespace, |why, rules| {
+            let why = why();
+            out.extend(rules.iter().map(|r| (why.clone(), r.clone())));
+            false
+        });
+        out
+    }
+
+    /// Walks the bindings of `user` in order, handing each one's rules and a way to word why
+    /// they apply; stops when `f` says so. Nothing is copied unless `f` asks.
+    fn visit_rules(
+        &self,
+        user: &UserInfo,
+        namespace: &str,
+        mut f: impl FnMut(&dyn Fn() -> String, &[PolicyRule]) -> bool,
+    ) {
         for b in &self.cluster_role_bindings {
-            if !b
-                .subjects
-                .iter()
-                .flatten()
-                .any(|s| subject_matches(s, user, ""))
-            {
+            let subjects = b.subjects.as_deref().unwrap_or_default();
+            if !subjects.iter().any(|s| subject_matches(s, user, "")) {
                 continue;
             }
             if let Some(role) = self.cluster_role(&b.role_ref.name) {
-                let why = format!(
-                    "RBAC: allowed by ClusterRoleBinding \"{}\" of ClusterRole \"{}\" to {}",
-                    b.metadata.name.as_deref().unwrap_or_default(),
-                    b.role_ref.name,
-                    describe_subjects(b.subjects.as_deref().unwrap_or_default(), user)
-                );
-                for r in role.rules.iter().flatten() {
-                    out.push((why.clone(), r.clone()));
+                let why = || {
+                    format!(
+                        "RBAC: allowed by ClusterRoleBinding \"{}\" of ClusterRole \"{}\" to {}",
+                        b.metadata.name.as_deref().unwrap_or_default(),
+                        b.role_ref.name,
+                        describe_subjects(subjects, user)
+                    )
+                };
+                if f(&why, role.rules.as_deref().unwrap_or_default()) {
+                    return;
                 }
             }
         }
         if namespace.is_empty() {
-            return out;
+            return;
         }
         for b in &self.role_bindings {
+            let subjects = b.subjects.as_deref().unwrap_or_default();
             if b.metadata.namespace.as_deref() != Some(namespace)
-                || !b
-                    .subjects
-                    .iter()
-                    .flatten()
-                    .any(|s| subject_matches(s, user, namespace))
+                || !subjects.iter().any(|s| subject_matches(s, user, namespace))
             {
                 continue;
             }
             let rules = match b.role_ref.kind.as_str() {
                 "ClusterRole" => self
                     .cluster_role(&b.role_ref.name)
-                    .and_then(|r| r.rules.clone()),
+                    .and_then(|r| r.rules.as_deref()),
                 _ => self
                     .role(namespace, &b.role_ref.name)
-                    .map(|r| r.rules.clone().unwrap_or_default()),
+                    .map(|r| r.rules.as_deref().unwrap_or_default()),
             };
-            let why = format!(
-                "RBAC: allowed by RoleBinding \"{}/{}\" of {} \"{}\" to {}",
-                b.metadata.name.as_deref().unwrap_or_default(),
-                namespace,
-                b.role_ref.kind,
-                b.role_ref.name,
-                describe_subjects(b.subjects.as_deref().unwrap_or_default(), user)
-            );
-            for r in rules.into_iter().flatten() {
-                out.push((why.clone(), r));
+            let why = || {
+                format!(
+                    "RBAC: allowed by RoleBinding \"{}/{}\" of {} \"{}\" to {}",
+                    b.metadata.name.as_deref().unwrap_or_default(),
+                    namespace,
+                    b.role_ref.kind,
+                    b.role_ref.name,
+                    describe_subjects(subjects, user)
+                )
+            };
+            if f(&why, rules.unwrap_or_default()) {
+                return;
             }
         }
-        out
     }
 
     pub fn authorize(&self, user: &UserInfo, a: &Attributes) -> Decision {
-        match self
-            .rules_for(user, &a.namespace)
-            .into_iter()
-            .find(|(_, r)| rule_allows(r, a))
-        {
-            Some((why, _)) => Decision::Allow { reason: why },
-            None => Decision::Deny,
-        }
+        let mut decision = Decision::Deny;
+        self.visit_rules(user, &a.namespace, |why, rules| {
+            if rules.iter().any(|r| rule_allows(r, a)) {
+                decision = Decision::Allow { reason: why() };
+                return true;
+            }
+            false
+        });
+        decision
     }
 }
 
