@@ -97,3 +97,15 @@ impl Cluster {
         self.scheduler()?.decision_for(pod)
     }
 }
+
+/// The page's terminal and tests run kubectl commands on the cluster as its administrator.
+impl crate::kubectl::Api for Cluster {
+    fn send(&mut self, req: crate::apiserver::Request) -> crate::apiserver::Response {
+        let req = req.bearer(crate::apiserver::ADMIN_TOKEN);
+        self.world.api().handle(&req)
+    }
+
+    fn logs(&mut self, namespace: &str, pod: &str, container: Option<&str>) -> Option<String> {
+        self.pod_logs(namespace, pod, container)
+    }
+}

@@ -5,7 +5,8 @@
 //! - [`apiserver`]: the request pipeline (authentication, authorization, admission,
 //!   validation) in front of the store, and the only component that touches it.
 //! - [`controllers`]: kube-controller-manager's controllers (deployment, replicaset,
-//!   daemonset, statefulset, garbage collector, namespace, node lifecycle).
+//!   daemonset, statefulset, garbage collector, namespace, node lifecycle, volume binder).
+//! - [`kubectl`]: a kubectl interpreter for the page's terminal.
 //! - [`kubelet`]: the sans-IO kubelet and the simulated node it drives.
 //! - [`trace`], [`scenario`]: the record of what happened, and scenarios as data.
 //! - [`scheduler`]: the scheduling framework and its in-tree plugins.
@@ -21,6 +22,7 @@ pub mod apiserver;
 pub mod client;
 pub mod cluster;
 pub mod controllers;
+pub mod kubectl;
 pub mod kubelet;
 pub mod scenario;
 pub mod scheduler;

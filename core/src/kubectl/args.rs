@@ -1,0 +1,142 @@
+//! Command lines: shell-like words, then kubectl's flags (`-n ns`, `--namespace=ns`,
+//! `-o wide`, `-l app=web`, `-A`, `--replicas=3`, …) apart from positional words.
+
+use std::collections::BTreeMap;
+
+/// Splits a line into words as a shell would: spaces separate, quotes group, `\` escapes.
+pub fn split(line: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') => word.extend(chars.next()),
+            (Some(_), c) => word.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, '\\') => {
+                word.extend(chars.next());
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quote.is_some() {
+        return Err("unterminated quote".into());
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+/// A parsed command line.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Parsed {
+    pub positional: Vec<String>,
+    /// Flags by long name (`namespace`, `output`, `selector`, `replicas`, …).
+    pub flags: BTreeMap<String, String>,
+}
+
+impl Parsed {
+    pub fn flag(&self, name: &str) -> Option<&str> {
+        self.flags.get(name).map(String::as_str)
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.flags.contains_key(name)
+    }
+
+    pub fn namespace(&self) -> &str {
+        self.flag("namespace").unwrap_or("default")
+    }
+
+    pub fn all_namespaces(&self) -> bool {
+        self.flag("all-namespaces").is_some_and(|v| v != "false")
+    }
+}
+
+/// Short flags and what they stand for; the bool ones take no value.
+const SHORT: &[(&str, &str, bool)] = &[
+    ("n", "namespace", false),
+    ("o", "output", false),
+    ("l", "selector", false),
+    ("A", "all-namespaces", true),
+    ("c", "container", false),
+    ("f", "filename", false),
+    ("w", "watch", true),
+];
+
+/// Long flags that take no value (`--force`, `--ignore-daemonsets`).
+const BOOL_LONG: &[&str] = &[
+    "all-namespaces",
+    "ignore-daemonsets",
+    "delete-emptydir-data",
+    "force",
+    "overwrite",
+    "show-labels",
+    "all",
+    "watch",
+    "previous",
+];
+
+pub fn parse(words: &[&str]) -> Result<Parsed, String> {
+    let mut p = Parsed::default();
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i];
+        i += 1;
+        if let Some(long) = w.strip_prefix("--") {
+            let (name, value) = match long.split_once('=') {
+                Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                None => (long.to_string(), None),
+            };
+            let value = match value {
+                Some(v) => v,
+                None if BOOL_LONG.contains(&name.as_str()) => "true".into(),
+                None => {
+                    let v = words
+                        .get(i)
+                        .ok_or_else(|| format!("flag needs an argument: --{name}"))?;
+                    i += 1;
+                    v.to_string()
+                }
+            };
+            p.flags.insert(name, value);
+        } else if let Some(short) = w.strip_prefix('-').filter(|s| !s.is_empty()) {
+            let (key, inline) = short.split_at(1);
+            let Some((_, name, boolean)) = SHORT.iter().find(|(k, _, _)| *k == key) else {
+                return Err(format!("unknown shorthand flag: '{key}' in {w}"));
+            };
+            let value = if *boolean {
+                "true".to_string()
+            } else if !inline.is_empty() {
+                inline.trim_start_matches('=').to_string()
+            } else {
+                let v = words
+                    .get(i)
+                    .ok_or_else(|| format!("flag needs an argument: '{key}' in -{key}"))?;
+                i += 1;
+                v.to_string()
+            };
+            p.flags.insert(name.to_string(), value);
+        } else {
+            p.positional.push(w.to_string());
+        }
+    }
+    Ok(p)
+}

@@ -1,0 +1,203 @@
+//! A kubectl interpreter for the page's terminal: parses a command line as kubectl does and
+//! prints what kubectl prints, making the same requests to the API server (tables for `get`,
+//! `binding`-free writes through the same pipeline). It talks through [`Api`], so the page's
+//! in-tab cluster and tests drive it alike.
+//!
+//! Verbs: get, delete, scale, cordon, uncordon, drain, label, annotate, logs, rollout status,
+//! auth can-i, api-resources, version. Unknown ones answer as kubectl does.
+
+mod args;
+mod get;
+mod verbs;
+
+use serde_json::Value;
+
+use crate::apiserver::registry::{Resource, RESOURCES};
+use crate::apiserver::{Method, Request, Response};
+
+pub use args::split;
+
+/// What the interpreter needs from a cluster.
+pub trait Api {
+    /// Sends a request as the terminal's user.
+    fn send(&mut self, req: Request) -> Response;
+    /// A container's log, from the node the pod runs on (`None`: no such pod or container).
+    fn logs(&mut self, namespace: &str, pod: &str, container: Option<&str>) -> Option<String>;
+}
+
+/// What a command printed, and its exit code.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+impl Output {
+    fn ok(stdout: impl Into<String>) -> Output {
+        Output {
+            stdout: stdout.into(),
+            ..Output::default()
+        }
+    }
+
+    fn error(stderr: impl Into<String>) -> Output {
+        Output {
+            stderr: stderr.into(),
+            code: 1,
+            ..Output::default()
+        }
+    }
+
+    /// Both streams, as a terminal shows them.
+    pub fn text(&self) -> String {
+        match (self.stdout.is_empty(), self.stderr.is_empty()) {
+            (_, true) => self.stdout.clone(),
+            (true, false) => self.stderr.clone(),
+            (false, false) => format!("{}\n{}", self.stdout.trim_end(), self.stderr),
+        }
+    }
+}
+
+/// Runs one command line (`kubectl get pods -o wide`; the leading `kubectl` is optional).
+pub fn run(api: &mut dyn Api, line: &str) -> Output {
+    let words = match split(line) {
+        Ok(w) => w,
+        Err(e) => return Output::error(format!("error: {e}")),
+    };
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let words = match words.first() {
+        Some(&"kubectl") => &words[1..],
+        _ => &words[..],
+    };
+    let parsed = match args::parse(words) {
+        Ok(p) => p,
+        Err(e) => return Output::error(format!("error: {e}")),
+    };
+    let Some(verb) = parsed.positional.first().cloned() else {
+        return Output::ok(HELP);
+    };
+    let rest = &parsed.positional[1..];
+    match verb.as_str() {
+        "get" => get::get(api, &parsed, rest),
+        "delete" => verbs::delete(api, &parsed, rest),
+        "scale" => verbs::scale(api, &parsed, rest),
+        "cordon" | "uncordon" => verbs::cordon(api, rest, verb == "cordon"),
+        "drain" => verbs::drain(api, &parsed, rest),
+        "label" | "annotate" => verbs::label(api, &parsed, rest, verb == "label"),
+        "logs" => verbs::logs(api, &parsed, rest),
+        "rollout" => verbs::rollout(api, &parsed, rest),
+        "auth" => verbs::can_i(api, &parsed, rest),
+        "api-resources" => Output::ok(verbs::api_resources()),
+        "version" => Output::ok(
+            "Client Version: v1.32.0 (kubeplay terminal)\nServer Version: v1.32.0\n",
+        ),
+        "help" => Output::ok(HELP),
+        other => Output::error(format!(
+            "error: unknown command \"{other}\" for \"kubectl\"\n\nDid you mean one of: get, describe, delete, scale, cordon, drain, logs, rollout?"
+        )),
+    }
+}
+
+pub const HELP: &str = "kubectl controls the Kubernetes cluster running in this tab.
+
+ Basic Commands:
+  get             Display one or many resources
+  delete          Delete resources by names or label selectors
+  scale           Set a new size for a deployment, replica set, or stateful set
+  label           Update the labels on a resource
+  annotate        Update the annotations on a resource
+
+ Cluster Management Commands:
+  cordon          Mark node as unschedulable
+  uncordon        Mark node as schedulable
+  drain           Drain node in preparation for maintenance
+
+ Troubleshooting and Debugging Commands:
+  logs            Print the logs for a container in a pod
+  auth can-i      Check whether an action is allowed
+
+ Deploy Commands:
+  rollout status  Show the status of the rollout
+
+ Other Commands:
+  api-resources   Print the supported API resources on the server
+  version         Print the client and server version information
+";
+
+/// A resource as kubectl names it: plural, singular, short name or kind, optionally with a
+/// group (`deployments.apps`, `deploy`, `Pod`).
+pub fn resolve(name: &str) -> Option<&'static Resource> {
+    let lower = name.to_ascii_lowercase();
+    let (base, group) = match lower.split_once('.') {
+        Some((b, g)) => (b.to_string(), Some(g.to_string())),
+        None => (lower, None),
+    };
+    RESOURCES.iter().find(|r| {
+        (r.name == base
+            || r.singular == base
+            || r.short_names.contains(&base.as_str())
+            || r.kind.eq_ignore_ascii_case(&base))
+            && group.as_deref().is_none_or(|g| r.group == g)
+    })
+}
+
+/// `deployment.apps/web`, as kubectl names an object in what it prints.
+pub fn object_ref(res: &Resource, name: &str) -> String {
+    if res.group.is_empty() {
+        format!("{}/{name}", res.singular)
+    } else {
+        format!("{}.{}/{name}", res.singular, res.group)
+    }
+}
+
+fn server_error(resp: &Response) -> Output {
+    let v = resp.value();
+    let message = v["message"]
+        .as_str()
+        .unwrap_or("the server could not answer");
+    let reason = v["reason"].as_str().unwrap_or_default();
+    let text = match reason {
+        "NotFound" | "AlreadyExists" | "Forbidden" | "Conflict" | "Invalid" | "BadRequest" => {
+            format!("Error from server ({reason}): {message}")
+        }
+        _ => format!("Error from server: {message}"),
+    };
+    Output::error(text)
+}
+
+fn send(api: &mut dyn Api, method: Method, path: &str) -> Response {
+    api.send(Request::new(method, path))
+}
+
+fn resource_not_found(name: &str) -> Output {
+    Output::error(format!(
+        "error: the server doesn't have a resource type \"{name}\""
+    ))
+}
+
+/// Splits `type/name` or `type name...` into the resource and names.
+fn targets(rest: &[String]) -> Result<(&'static Resource, Vec<&str>), Output> {
+    let Some(first) = rest.first() else {
+        return Err(Output::error(
+            "error: you must specify the type of resource to get. Use \"kubectl api-resources\" for a complete list of supported resources.",
+        ));
+    };
+    if let Some((kind, name)) = first.split_once('/') {
+        let res = resolve(kind).ok_or_else(|| resource_not_found(kind))?;
+        let mut names = vec![name];
+        for more in &rest[1..] {
+            names.push(more.split_once('/').map_or(more.as_str(), |(_, n)| n));
+        }
+        return Ok((res, names));
+    }
+    let res = resolve(first).ok_or_else(|| resource_not_found(first))?;
+    Ok((res, rest[1..].iter().map(String::as_str).collect()))
+}
+
+fn value_str(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,197 @@
+//! The interpreter on a running cluster: what it prints is what kubectl prints.
+
+use super::*;
+use crate::apiserver::Config;
+use crate::cluster::Cluster;
+
+fn cluster() -> Cluster {
+    let mut c = Cluster::with_nodes(Config::default(), 3);
+    c.world.advance(1_000);
+    c
+}
+
+fn create(c: &mut Cluster, obj: serde_json::Value) {
+    let res = crate::apiserver::registry::find_kind(
+        obj["apiVersion"].as_str().unwrap(),
+        obj["kind"].as_str().unwrap(),
+    )
+    .unwrap();
+    let path = crate::client::collection_path(res, res.namespaced.then_some("default"));
+    let resp = Api::send(c, Request::new(Method::Post, &path).json(&obj));
+    assert_eq!(resp.code, 201, "{:?}", resp.value());
+}
+
+fn web(c: &mut Cluster) {
+    create(
+        c,
+        serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "nginx", "image": "nginx:1.14.2"}]}}}}),
+    );
+    c.world.advance(20_000);
+}
+
+#[test]
+fn words_split_as_a_shell_splits_them() {
+    assert_eq!(
+        split(r#"kubectl label pod x 'note=hello world' a=b\ c"#).unwrap(),
+        ["kubectl", "label", "pod", "x", "note=hello world", "a=b c"]
+    );
+    assert!(split("get 'pods").is_err());
+}
+
+#[test]
+fn get_prints_the_servers_table_aligned_as_kubectl() {
+    let mut c = cluster();
+    web(&mut c);
+    let out = run(&mut c, "kubectl get deployments");
+    assert_eq!(out.stdout, "NAME   READY   UP-TO-DATE   AVAILABLE   AGE\nweb    3/3     3            3           20s\n");
+    let pods = run(&mut c, "get pods");
+    let lines: Vec<&str> = pods.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "NAME                   READY   STATUS    RESTARTS   AGE"
+    );
+    assert_eq!(lines.len(), 4);
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l.starts_with("web-") && l.contains("1/1     Running   0")),
+        "{lines:?}"
+    );
+    // Wide adds the columns of priority 1; -A the namespace; --show-labels the labels.
+    let wide = run(&mut c, "get pods -o wide");
+    assert!(
+        wide.stdout
+            .starts_with("NAME                   READY   STATUS    RESTARTS   AGE   IP"),
+        "{}",
+        wide.stdout
+    );
+    assert!(wide.stdout.contains("NOMINATED NODE   READINESS GATES"));
+    let all = run(&mut c, "get deploy -A --show-labels");
+    assert_eq!(
+        all.stdout.lines().next().unwrap(),
+        "NAMESPACE   NAME   READY   UP-TO-DATE   AVAILABLE   AGE   LABELS"
+    );
+    let nodes = run(&mut c, "get nodes");
+    assert_eq!(
+        nodes.stdout.lines().next().unwrap(),
+        "NAME     STATUS   ROLES    AGE   VERSION"
+    );
+    assert_eq!(nodes.stdout.lines().count(), 4);
+}
+
+#[test]
+fn get_by_name_selector_and_other_outputs() {
+    let mut c = cluster();
+    web(&mut c);
+    assert_eq!(
+        run(&mut c, "get deployment/web -o name").stdout,
+        "deployment.apps/web\n"
+    );
+    let names = run(&mut c, "get pods -l app=web -o name");
+    assert_eq!(names.stdout.lines().count(), 3);
+    assert!(names.stdout.starts_with("pod/web-"));
+    let yaml = run(&mut c, "get deploy web -o yaml");
+    assert!(
+        yaml.stdout
+            .starts_with("apiVersion: apps/v1\nkind: Deployment\n"),
+        "{}",
+        yaml.stdout
+    );
+    let none = run(&mut c, "get pods -l app=nothing");
+    assert_eq!(
+        (none.stdout.as_str(), none.stderr.as_str()),
+        ("", "No resources found in default namespace.")
+    );
+    let missing = run(&mut c, "get pod nope");
+    assert_eq!(
+        missing.stderr,
+        "Error from server (NotFound): pods \"nope\" not found"
+    );
+    assert_eq!(missing.code, 1);
+    let unknown = run(&mut c, "get widgets");
+    assert_eq!(
+        unknown.stderr,
+        "error: the server doesn't have a resource type \"widgets\""
+    );
+}
+
+#[test]
+fn writes_print_what_kubectl_prints() {
+    let mut c = cluster();
+    web(&mut c);
+    assert_eq!(
+        run(&mut c, "scale deployment web --replicas=5").stdout,
+        "deployment.apps/web scaled\n"
+    );
+    c.world.advance(20_000);
+    assert_eq!(run(&mut c, "get pods -o name").stdout.lines().count(), 5);
+    assert_eq!(
+        run(&mut c, "rollout status deployment/web").stdout,
+        "deployment \"web\" successfully rolled out\n"
+    );
+    assert_eq!(
+        run(&mut c, "label deployment web tier=front").stdout,
+        "deployment.apps/web labeled\n"
+    );
+    assert_eq!(
+        run(&mut c, "label deployment web tier=back").stderr,
+        "error: 'tier' already has a value (front), and --overwrite is false"
+    );
+    assert_eq!(
+        run(&mut c, "label deployment web tier=back --overwrite").code,
+        0
+    );
+    assert_eq!(
+        run(&mut c, "cordon node-1").stdout,
+        "node/node-1 cordoned\n"
+    );
+    assert_eq!(
+        run(&mut c, "cordon node-1").stdout,
+        "node/node-1 already cordoned\n"
+    );
+    let nodes = run(&mut c, "get nodes");
+    assert!(
+        nodes.stdout.contains("node-1   Ready,SchedulingDisabled"),
+        "{}",
+        nodes.stdout
+    );
+    assert_eq!(
+        run(&mut c, "uncordon node-1").stdout,
+        "node/node-1 uncordoned\n"
+    );
+    assert_eq!(run(&mut c, "auth can-i delete pods").stdout, "yes\n");
+    assert_eq!(
+        run(&mut c, "delete deployment web").stdout,
+        "deployment.apps \"web\" deleted\n"
+    );
+    assert!(run(&mut c, "frobnicate")
+        .stderr
+        .starts_with("error: unknown command \"frobnicate\""));
+}
+
+#[test]
+fn drain_evicts_through_the_eviction_api() {
+    let mut c = cluster();
+    web(&mut c);
+    let on_node_2 = run(&mut c, "get pods -o wide")
+        .stdout
+        .lines()
+        .filter(|l| l.contains("node-2"))
+        .count();
+    let out = run(&mut c, "drain node-2 --ignore-daemonsets");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("node/node-2 cordoned\n"));
+    assert_eq!(out.stdout.matches(" evicted\n").count(), on_node_2);
+    assert!(out.stdout.ends_with("node/node-2 drained\n"));
+    c.world.advance(60_000);
+    let after = run(&mut c, "get pods -o wide").stdout;
+    assert_eq!(
+        after.lines().filter(|l| l.contains("node-2")).count(),
+        0,
+        "{after}"
+    );
+    assert_eq!(after.lines().count(), 4);
+}
