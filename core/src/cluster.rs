@@ -80,6 +80,15 @@ impl Cluster {
         true
     }
 
+    /// Whether the simulated node `name` has power (`true` for nodes it does not run).
+    pub fn node_powered(&self, name: &str) -> bool {
+        self.nodes
+            .iter()
+            .filter_map(|id| self.world.component::<SimulatedNode>(*id))
+            .find(|n| n.kubelet.node.name == name)
+            .is_none_or(|n| n.powered)
+    }
+
     /// A container's log, from the kubelet of the node the pod runs on.
     pub fn pod_logs(&self, namespace: &str, name: &str, container: Option<&str>) -> Option<String> {
         self.nodes

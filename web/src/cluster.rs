@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use kubeplay_core::apiserver::registry;
 use kubeplay_core::apiserver::{Config, Method, Request, ADMIN_TOKEN};
-use kubeplay_core::client::collection_path;
+use kubeplay_core::client::{collection_path, object_path};
 use serde_json::Value;
 
 /// Simulated nodes the page starts with.
@@ -29,6 +29,29 @@ impl Default for Cluster {
     fn default() -> Self {
         Cluster::new(1)
     }
+}
+
+/// A node on the cluster map.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeView {
+    pub name: String,
+    /// `Ready` or `NotReady` (as kubectl prints it, also when heartbeats stopped).
+    pub status: String,
+    pub unschedulable: bool,
+    pub taints: Vec<String>,
+    /// Whether the simulated machine has power (the chaos switch).
+    pub powered: bool,
+    pub milli_cpu_requested: i64,
+    pub milli_cpu_allocatable: i64,
+    pub pods: Vec<PodChip>,
+}
+
+/// A pod on the map, coloured by what `kubectl get pods` shows as its status.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PodChip {
+    pub namespace: String,
+    pub name: String,
+    pub status: String,
 }
 
 /// One row of the object browser.
@@ -128,9 +151,10 @@ impl Cluster {
         (resp.code, resp.value())
     }
 
-    /// Creates every document of a YAML manifest, as `kubectl create -f` does; returns one
-    /// line per document, `deployment.apps/web created` or the server's error message.
-    pub fn create_manifest(&self, yaml: &str) -> Vec<Result<String, String>> {
+    /// Applies every document of a YAML manifest, as `kubectl apply -f` does; returns one
+    /// line per document, `deployment.apps/web created` (or `configured`, `unchanged`) or the
+    /// server's error message.
+    pub fn apply_manifest(&self, yaml: &str) -> Vec<Result<String, String>> {
         let mut out = Vec::new();
         for doc in serde_yaml::Deserializer::from_str(yaml) {
             let value: Value = match serde::Deserialize::deserialize(doc) {
@@ -141,12 +165,12 @@ impl Cluster {
                     continue;
                 }
             };
-            out.push(self.create(&value));
+            out.push(self.apply(&value));
         }
         out
     }
 
-    fn create(&self, obj: &Value) -> Result<String, String> {
+    fn apply(&self, obj: &Value) -> Result<String, String> {
         let api_version = obj["apiVersion"].as_str().unwrap_or_default();
         let kind = obj["kind"].as_str().unwrap_or_default();
         let res = registry::find_kind(api_version, kind).ok_or_else(|| {
@@ -156,24 +180,163 @@ impl Cluster {
             .pointer("/metadata/namespace")
             .and_then(Value::as_str)
             .unwrap_or("default");
-        let (code, body) =
-            self.send(Request::new(Method::Post, &collection_path(res, Some(ns))).json(obj));
-        if code >= 400 {
-            return Err(body["message"]
+        let ns = res.namespaced.then_some(ns);
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+        let (code, existing) = self.send(Request::new(Method::Get, &object_path(res, ns, name)));
+        let failed = |body: Value| {
+            body["message"]
                 .as_str()
                 .unwrap_or("request failed")
-                .to_string());
-        }
-        let group = if res.group.is_empty() {
-            String::new()
+                .to_string()
+        };
+        let verb = if code == 404 || name.is_empty() {
+            let (code, body) =
+                self.send(Request::new(Method::Post, &collection_path(res, ns)).json(obj));
+            if code >= 400 {
+                return Err(failed(body));
+            }
+            "created"
         } else {
-            format!(".{}", res.group)
+            let path = object_path(res, ns, name);
+            let patch = Request::new(Method::Patch, &path)
+                .body("application/merge-patch+json", obj.to_string());
+            let (code, body) = self.send(patch);
+            if code >= 400 {
+                return Err(failed(body));
+            }
+            if body["metadata"]["resourceVersion"] == existing["metadata"]["resourceVersion"] {
+                "unchanged"
+            } else {
+                "configured"
+            }
         };
         Ok(format!(
-            "{}{group}/{} created",
-            res.singular,
-            body["metadata"]["name"].as_str().unwrap_or_default()
+            "{} {verb}",
+            kubeplay_core::kubectl::object_ref(res, name)
         ))
+    }
+
+    /// Names of the objects of a resource type (in `default`), for tab completion.
+    pub fn names(&self, resource: &str) -> Vec<String> {
+        let Some(res) = kubeplay_core::kubectl::resolve(resource) else {
+            return Vec::new();
+        };
+        let path = collection_path(res, res.namespaced.then_some("default"));
+        let (_, list) = self.send(Request::new(Method::Get, &path));
+        list["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    /// Runs a kubectl command line in the terminal.
+    pub fn kubectl(&self, line: &str) -> kubeplay_core::kubectl::Output {
+        kubeplay_core::kubectl::run(&mut *self.inner.borrow_mut(), line)
+    }
+
+    /// The scheduler's latest decision about `namespace/name`.
+    pub fn decision(&self, pod: &str) -> Option<kubeplay_core::scheduler::framework::Decision> {
+        self.inner.borrow().decision_for(pod)
+    }
+
+    /// Cuts or restores a node's power (its kubelet stops; heartbeats stop).
+    pub fn set_power(&self, node: &str, on: bool) -> bool {
+        self.inner.borrow_mut().set_node_power(node, on)
+    }
+
+    /// The nodes with their pods, for the cluster map.
+    pub fn nodes(&self) -> Vec<NodeView> {
+        let (_, nodes) = self.send(Request::new(Method::Get, "/api/v1/nodes"));
+        let (_, pods) = self.send(Request::new(Method::Get, "/api/v1/pods"));
+        let pods: Vec<Value> = pods["items"].as_array().cloned().unwrap_or_default();
+        let powered = |name: &str| self.inner.borrow().node_powered(name);
+        nodes["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|n| {
+                let name = n["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let mut requested = 0;
+                let chips: Vec<PodChip> = pods
+                    .iter()
+                    .filter(|p| p["spec"]["nodeName"] == name.as_str())
+                    .map(|p| {
+                        requested += kubeplay_core::scheduler::framework::PodInfo::from_pod(p)
+                            .requests
+                            .milli_cpu;
+                        PodChip {
+                            namespace: p["metadata"]["namespace"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_string(),
+                            name: p["metadata"]["name"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_string(),
+                            status: status_of("Pod", p),
+                        }
+                    })
+                    .collect();
+                let allocatable = kubeplay_core::scheduler::framework::Resources::from_list(
+                    &n["status"]["allocatable"],
+                )
+                .milli_cpu;
+                NodeView {
+                    status: status_of("Node", n),
+                    unschedulable: n["spec"]["unschedulable"] == true,
+                    taints: n["spec"]["taints"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|t| {
+                            format!(
+                                "{}={}:{}",
+                                t["key"].as_str().unwrap_or_default(),
+                                t["value"].as_str().unwrap_or_default(),
+                                t["effect"].as_str().unwrap_or_default()
+                            )
+                        })
+                        .collect(),
+                    powered: powered(&name),
+                    name,
+                    milli_cpu_requested: requested,
+                    milli_cpu_allocatable: allocatable,
+                    pods: chips,
+                }
+            })
+            .collect()
+    }
+
+    /// Pending pods (no node yet), for the map's waiting area.
+    pub fn pending_pods(&self) -> Vec<PodChip> {
+        let (_, pods) = self.send(Request::new(Method::Get, "/api/v1/pods"));
+        pods["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| {
+                p["spec"]["nodeName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .is_empty()
+            })
+            .map(|p| PodChip {
+                namespace: p["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                name: p["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                status: status_of("Pod", p),
+            })
+            .collect()
     }
 
     /// Every object in the store, as the etcd browser lists it (events and leases aside: they

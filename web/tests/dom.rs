@@ -54,12 +54,12 @@ async fn applying_the_example_creates_a_deployment() {
         "the etcd revision moved"
     );
 
-    // Applying again is refused by the API server, and the page says why.
+    // Applying again changes nothing, as kubectl apply says.
     apply.click();
     yew::scheduler::flush().await;
     assert_eq!(
         text_of(&root, ".results"),
-        "deployments.apps \"nginx\" already exists"
+        "deployment.apps/nginx unchanged"
     );
 }
 
@@ -135,4 +135,130 @@ async fn stepping_the_clock_runs_the_pods_on_the_simulated_nodes() {
         .text_content()
         .unwrap_or_default();
     assert!(deployment.contains("3/3 ready"), "{deployment}");
+}
+
+fn count(root: &web_sys::Element, selector: &str) -> u32 {
+    root.query_selector_all(selector).unwrap().length()
+}
+
+fn button(root: &web_sys::Element, selector: &str) -> web_sys::HtmlButtonElement {
+    root.query_selector(selector)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {selector}"))
+        .dyn_into()
+        .unwrap()
+}
+
+/// Types a command into the terminal and presses Enter.
+async fn kubectl(root: &web_sys::Element, command: &str) -> String {
+    let input: web_sys::HtmlInputElement = root
+        .query_selector("#kubectl")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    input.set_value(command);
+    input
+        .dispatch_event(&web_sys::InputEvent::new("input").unwrap())
+        .unwrap();
+    yew::scheduler::flush().await;
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key("Enter");
+    let enter =
+        web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    input.dispatch_event(&enter).unwrap();
+    yew::scheduler::flush().await;
+    let outputs = root.query_selector_all(".terminal pre").unwrap();
+    outputs
+        .item(outputs.length() - 1)
+        .and_then(|n| n.text_content())
+        .unwrap_or_default()
+}
+
+/// The path a newcomer takes: apply the example, watch the pods run on the map, ask kubectl,
+/// open a pod's scheduling decision, cut a node's power and see its pods replaced elsewhere.
+#[wasm_bindgen_test]
+async fn terminal_map_decision_and_a_node_failure() {
+    let root = mount();
+    yew::scheduler::flush().await;
+    button(&root, "#play").click(); // pause
+    yew::scheduler::flush().await;
+    button(&root, "#apply").click();
+    yew::scheduler::flush().await;
+    for _ in 0..5 {
+        button(&root, "#step").click();
+        yew::scheduler::flush().await;
+    }
+    assert_eq!(count(&root, ".map .pod.running"), 3);
+
+    let out = kubectl(&root, "get pods").await;
+    let lines: Vec<&str> = out.lines().collect();
+    let header: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(header, ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
+    assert_eq!(lines.len(), 4, "{out}");
+    // Columns line up as kubectl's: each row's READY cell starts under the header's.
+    let ready_at = lines[0].find("READY").unwrap();
+    assert!(
+        lines[1..].iter().all(|l| l[ready_at..].starts_with("1/1 ")),
+        "{out}"
+    );
+    assert!(lines[1..].iter().all(|l| l.contains("Running")), "{out}");
+    let err = kubectl(&root, "get widgets").await;
+    assert_eq!(
+        err,
+        "error: the server doesn't have a resource type \"widgets\""
+    );
+
+    button(&root, ".map .pod").click();
+    yew::scheduler::flush().await;
+    assert_eq!(count(&root, "#decision-table tr.winner"), 1);
+    assert_eq!(
+        count(&root, "#decision-table tbody tr"),
+        3,
+        "three nodes weighed"
+    );
+
+    // Cut the power of a node that runs a pod; at 1000× the node goes Unknown after its
+    // lease expires, its pods are evicted after 300 s, and the ReplicaSet replaces them.
+    let victim = root
+        .query_selector(".map .node .pod")
+        .unwrap()
+        .unwrap()
+        .closest(".node")
+        .unwrap()
+        .unwrap();
+    let node = victim.get_attribute("data-node").unwrap();
+    button(&victim, ".power").click();
+    yew::scheduler::flush().await;
+    let speed: web_sys::HtmlSelectElement = root
+        .query_selector("#speed")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    speed.set_value("10000");
+    speed
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    button(&root, "#play").click();
+    yew::scheduler::flush().await;
+    let healthy = format!(".map .node:not([data-node=\"{node}\"]) .pod.running");
+    for _ in 0..100 {
+        if count(&root, &healthy) == 3 {
+            break;
+        }
+        gloo_timers::future::TimeoutFuture::new(100).await;
+    }
+    assert_eq!(
+        count(&root, &healthy),
+        3,
+        "replacements run on the other nodes"
+    );
+    let down = root
+        .query_selector(&format!(".map .node[data-node=\"{node}\"] .node-status"))
+        .unwrap()
+        .unwrap()
+        .text_content()
+        .unwrap_or_default();
+    assert_eq!(down, "NotReady");
 }

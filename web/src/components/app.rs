@@ -1,16 +1,28 @@
-//! The root: owns the cluster handle, runs its clock while playing, and re-renders the views
-//! when the store moves.
+//! The root: owns the cluster handle, runs its clock while playing (at the chosen speed),
+//! and re-renders the views when the store moves.
 
 use gloo_timers::callback::Interval;
+use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
+use super::cluster_map::ClusterMap;
+use super::decision_table::DecisionTable;
 use super::manifest_editor::ManifestEditor;
 use super::object_table::ObjectTable;
+use super::terminal::Terminal;
 use crate::cluster::Cluster;
 
-/// How often the page moves the virtual clock while playing, in milliseconds (real and
-/// virtual: the page runs at 1×).
+/// How often the page moves the virtual clock while playing, in real milliseconds.
 const TICK_MS: u32 = 250;
+
+/// Speeds offered, as multiples of real time (tenths, so 0.1× is 1).
+const SPEEDS: &[(u32, &str)] = &[
+    (1, "0.1×"),
+    (10, "1×"),
+    (100, "10×"),
+    (1000, "100×"),
+    (10_000, "1000×"),
+];
 
 #[function_component(App)]
 pub fn app() -> Html {
@@ -18,6 +30,8 @@ pub fn app() -> Html {
     let revision = use_state(|| cluster.revision());
     let seconds = use_state(|| cluster.elapsed_seconds());
     let playing = use_state(|| true);
+    let speed_tenths = use_state(|| 10u32);
+    let selected = use_state(|| None::<String>);
     let refresh = {
         let (cluster, revision, seconds) = (cluster.clone(), revision.clone(), seconds.clone());
         Callback::from(move |_: ()| {
@@ -27,10 +41,11 @@ pub fn app() -> Html {
     };
     {
         let (cluster, refresh) = (cluster.clone(), refresh.clone());
-        use_effect_with(*playing, move |playing| {
+        use_effect_with((*playing, *speed_tenths), move |(playing, speed)| {
+            let virtual_ms = i64::from(TICK_MS) * i64::from(*speed) / 10;
             let interval = playing.then(|| {
                 Interval::new(TICK_MS, move || {
-                    cluster.advance(i64::from(TICK_MS));
+                    cluster.advance(virtual_ms);
                     refresh.emit(());
                 })
             });
@@ -48,6 +63,19 @@ pub fn app() -> Html {
             refresh.emit(());
         })
     };
+    let on_speed = {
+        let speed_tenths = speed_tenths.clone();
+        Callback::from(move |e: Event| {
+            let select: HtmlSelectElement = e.target_unchecked_into();
+            if let Ok(v) = select.value().parse() {
+                speed_tenths.set(v);
+            }
+        })
+    };
+    let on_select = {
+        let selected = selected.clone();
+        Callback::from(move |pod: String| selected.set(Some(pod)))
+    };
     html! {
         <div class="app">
             <header>
@@ -56,12 +84,22 @@ pub fn app() -> Html {
                 <div class="clock" role="group" aria-label="Time controls">
                     <button id="play" onclick={toggle} aria-pressed={(*playing).to_string()}>{ if *playing { "Pause" } else { "Play" } }</button>
                     <button id="step" onclick={step}>{"Step 1 s"}</button>
+                    <label>{"Speed "}
+                        <select id="speed" onchange={on_speed} aria-label="Speed">
+                            { for SPEEDS.iter().map(|(v, label)| html! {
+                                <option value={v.to_string()} selected={*v == *speed_tenths}>{*label}</option>
+                            }) }
+                        </select>
+                    </label>
                     <span class="time" aria-label="virtual time">{format!("t = {} s", *seconds)}</span>
                     <span class="revision" aria-label="etcd revision">{format!("etcd revision {}", *revision)}</span>
                 </div>
             </header>
             <main>
                 <ManifestEditor cluster={(*cluster).clone()} on_change={refresh.reform(|_| ())} />
+                <ClusterMap cluster={(*cluster).clone()} revision={*revision} on_select={on_select} on_change={refresh.reform(|_| ())} />
+                <Terminal cluster={(*cluster).clone()} on_change={refresh.reform(|_| ())} />
+                <DecisionTable cluster={(*cluster).clone()} revision={*revision} pod={(*selected).clone()} />
                 <ObjectTable cluster={(*cluster).clone()} revision={*revision} />
             </main>
         </div>

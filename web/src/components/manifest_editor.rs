@@ -1,32 +1,11 @@
-//! The manifest editor: a YAML text area and an Apply button; shows what the API server said.
+//! The manifest editor: a gallery of examples, a YAML text area and an Apply button; shows
+//! what the API server said, line by line, as `kubectl apply` does.
 
-use web_sys::HtmlTextAreaElement;
+use web_sys::{HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
+use super::gallery::{example, EXAMPLES};
 use crate::cluster::Cluster;
-
-pub const EXAMPLE: &str = "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: nginx
-  labels:
-    app: nginx
-spec:
-  replicas: 3
-  selector:
-    matchLabels:
-      app: nginx
-  template:
-    metadata:
-      labels:
-        app: nginx
-    spec:
-      containers:
-      - name: nginx
-        image: nginx:1.14.2
-        ports:
-        - containerPort: 80
-";
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -36,13 +15,23 @@ pub struct Props {
 
 #[function_component(ManifestEditor)]
 pub fn manifest_editor(props: &Props) -> Html {
-    let text = use_state(|| EXAMPLE.to_string());
+    let text = use_state(|| EXAMPLES[0].2.to_string());
     let results = use_state(Vec::<Result<String, String>>::new);
     let oninput = {
         let text = text.clone();
         Callback::from(move |e: InputEvent| {
             let area: HtmlTextAreaElement = e.target_unchecked_into();
             text.set(area.value());
+        })
+    };
+    let onpick = {
+        let (text, results) = (text.clone(), results.clone());
+        Callback::from(move |e: Event| {
+            let select: HtmlSelectElement = e.target_unchecked_into();
+            if let Some(m) = example(&select.value()) {
+                text.set(m.to_string());
+                results.set(Vec::new());
+            }
         })
     };
     let onclick = {
@@ -53,13 +42,18 @@ pub fn manifest_editor(props: &Props) -> Html {
             props.on_change.clone(),
         );
         Callback::from(move |_| {
-            results.set(cluster.create_manifest(&text));
+            results.set(cluster.apply_manifest(&text));
             on_change.emit(());
         })
     };
     html! {
         <section class="editor" aria-label="Manifest editor">
             <h2>{"Manifest"}</h2>
+            <label class="gallery">{"Example "}
+                <select id="gallery" onchange={onpick} aria-label="Example manifests">
+                    { for EXAMPLES.iter().map(|(id, title, _)| html! { <option value={*id}>{*title}</option> }) }
+                </select>
+            </label>
             <textarea id="manifest" aria-label="Manifest YAML" spellcheck="false" value={(*text).clone()} {oninput} />
             <button id="apply" {onclick}>{"Apply"}</button>
             <ul class="results" aria-live="polite">

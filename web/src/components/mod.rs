@@ -1,5 +1,9 @@
 //! The page's components, one per file.
 
 pub mod app;
+pub mod cluster_map;
+pub mod decision_table;
+pub mod gallery;
 pub mod manifest_editor;
 pub mod object_table;
+pub mod terminal;

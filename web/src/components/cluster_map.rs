@@ -1,0 +1,91 @@
+//! The cluster map: each node with its readiness, taints, CPU requested against allocatable,
+//! and its pods coloured by status; a power switch per node (chaos). Clicking a pod opens the
+//! scheduler's decision about it.
+
+use yew::prelude::*;
+
+use crate::cluster::{Cluster, PodChip};
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub cluster: Cluster,
+    /// The store revision this view shows; a new one re-renders it.
+    pub revision: i64,
+    pub on_select: Callback<String>,
+    pub on_change: Callback<()>,
+}
+
+/// A CSS class for a pod's status, as people read colours: running green, waiting amber,
+/// failing red, going grey.
+fn status_class(status: &str) -> &'static str {
+    match status {
+        "Running" | "Succeeded" => "running",
+        "Pending" | "ContainerCreating" | "PodInitializing" => "pending",
+        "Terminating" => "terminating",
+        _ => "failing",
+    }
+}
+
+fn chip(p: &PodChip, on_select: &Callback<String>) -> Html {
+    let key = format!("{}/{}", p.namespace, p.name);
+    let onclick = {
+        let (key, on_select) = (key.clone(), on_select.clone());
+        Callback::from(move |_| on_select.emit(key.clone()))
+    };
+    html! {
+        <li>
+            <button class={classes!("pod", status_class(&p.status))} data-status={p.status.clone()}
+                title={format!("{key}: {}", p.status)} {onclick}>
+                <span class="pod-name">{&p.name}</span>
+                <span class="pod-status">{&p.status}</span>
+            </button>
+        </li>
+    }
+}
+
+#[function_component(ClusterMap)]
+pub fn cluster_map(props: &Props) -> Html {
+    let nodes = props.cluster.nodes();
+    let pending = props.cluster.pending_pods();
+    html! {
+        <section class="map" aria-label="Cluster map">
+            <h2>{format!("Nodes ({})", nodes.len())}</h2>
+            <div class="nodes">
+                { for nodes.iter().map(|n| {
+                    let pct = if n.milli_cpu_allocatable > 0 {
+                        (n.milli_cpu_requested * 100 / n.milli_cpu_allocatable).clamp(0, 100)
+                    } else { 0 };
+                    let toggle = {
+                        let (cluster, name, on, on_change) = (props.cluster.clone(), n.name.clone(), n.powered, props.on_change.clone());
+                        Callback::from(move |_| { cluster.set_power(&name, !on); on_change.emit(()); })
+                    };
+                    let state = if n.unschedulable { format!("{},SchedulingDisabled", n.status) } else { n.status.clone() };
+                    html! {
+                        <article class={classes!("node", (n.status != "Ready").then_some("down"))} data-node={n.name.clone()} aria-label={format!("node {}", n.name)}>
+                            <header>
+                                <h3>{&n.name}</h3>
+                                <span class="node-status">{state}</span>
+                                <button class="power" aria-pressed={(!n.powered).to_string()} onclick={toggle}
+                                    title={if n.powered { "Cut this node's power: its kubelet stops, heartbeats stop" } else { "Restore power" }}>
+                                    { if n.powered { "Power off" } else { "Power on" } }
+                                </button>
+                            </header>
+                            { for n.taints.iter().map(|t| html! { <span class="taint">{t}</span> }) }
+                            <div class="bar" role="meter" aria-label="CPU requested" aria-valuemin="0" aria-valuemax="100" aria-valuenow={pct.to_string()}>
+                                <div class="fill" style={format!("width: {pct}%")}></div>
+                                <span>{format!("cpu {}m / {}m", n.milli_cpu_requested, n.milli_cpu_allocatable)}</span>
+                            </div>
+                            <ul class="pods">{ for n.pods.iter().map(|p| chip(p, &props.on_select)) }</ul>
+                        </article>
+                    }
+                }) }
+            </div>
+            if !pending.is_empty() {
+                <div class="pending-pods">
+                    <h3>{format!("Waiting for a node ({})", pending.len())}</h3>
+                    <ul class="pods">{ for pending.iter().map(|p| chip(p, &props.on_select)) }</ul>
+                </div>
+            }
+        </section>
+    }
+}

@@ -1,0 +1,165 @@
+//! The kubectl terminal: type a command, read what kubectl would print. History with the
+//! arrow keys; Tab completes resource types and object names.
+
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use crate::cluster::Cluster;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub cluster: Cluster,
+    pub on_change: Callback<()>,
+}
+
+/// One command and what it printed.
+#[derive(Clone, PartialEq)]
+struct Entry {
+    command: String,
+    output: String,
+    failed: bool,
+}
+
+/// Completes the last word of `line`: a resource type after a verb, else an object name.
+pub fn complete(cluster: &Cluster, line: &str) -> Option<String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let words = if words.first() == Some(&"kubectl") {
+        &words[1..]
+    } else {
+        &words[..]
+    };
+    let typing_new = line.ends_with(' ');
+    let (done, partial) = if typing_new {
+        (words, "")
+    } else {
+        (
+            &words[..words.len().saturating_sub(1)],
+            words.last().copied().unwrap_or(""),
+        )
+    };
+    let candidates: Vec<String> = match done.len() {
+        0 => [
+            "get",
+            "delete",
+            "scale",
+            "cordon",
+            "uncordon",
+            "drain",
+            "label",
+            "logs",
+            "rollout",
+            "auth",
+            "api-resources",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        1 if matches!(done[0], "cordon" | "uncordon" | "drain") => cluster.names("nodes"),
+        1 if done[0] == "logs" => cluster.names("pods"),
+        1 => kubeplay_core::apiserver::registry::RESOURCES
+            .iter()
+            .map(|r| r.name.to_string())
+            .collect(),
+        _ => cluster.names(done[1]),
+    };
+    let matching: Vec<&String> = candidates
+        .iter()
+        .filter(|c| c.starts_with(partial))
+        .collect();
+    if matching.len() != 1 {
+        return None;
+    }
+    let prefix = &line[..line.len() - partial.len()];
+    Some(format!("{prefix}{} ", matching[0]))
+}
+
+#[function_component(Terminal)]
+pub fn terminal(props: &Props) -> Html {
+    let entries = use_state(Vec::<Entry>::new);
+    let line = use_state(String::new);
+    let history_at = use_state(|| None::<usize>);
+    let run = {
+        let (entries, line, history_at, cluster, on_change) = (
+            entries.clone(),
+            line.clone(),
+            history_at.clone(),
+            props.cluster.clone(),
+            props.on_change.clone(),
+        );
+        move || {
+            let command = (*line).trim().to_string();
+            if command.is_empty() {
+                return;
+            }
+            let out = cluster.kubectl(&command);
+            let mut next = (*entries).clone();
+            next.push(Entry {
+                command,
+                output: out.text(),
+                failed: out.code != 0,
+            });
+            entries.set(next);
+            line.set(String::new());
+            history_at.set(None);
+            on_change.emit(());
+        }
+    };
+    let onkeydown = {
+        let (entries, line, history_at, cluster) = (
+            entries.clone(),
+            line.clone(),
+            history_at.clone(),
+            props.cluster.clone(),
+        );
+        Callback::from(move |e: KeyboardEvent| match e.key().as_str() {
+            "Enter" => run(),
+            "Tab" => {
+                e.prevent_default();
+                if let Some(done) = complete(&cluster, &line) {
+                    line.set(done);
+                }
+            }
+            "ArrowUp" | "ArrowDown" => {
+                e.prevent_default();
+                let n = entries.len();
+                if n == 0 {
+                    return;
+                }
+                let at = match (e.key().as_str(), *history_at) {
+                    ("ArrowUp", None) => Some(n - 1),
+                    ("ArrowUp", Some(i)) => Some(i.saturating_sub(1)),
+                    ("ArrowDown", Some(i)) if i + 1 < n => Some(i + 1),
+                    _ => None,
+                };
+                history_at.set(at);
+                line.set(at.map(|i| entries[i].command.clone()).unwrap_or_default());
+            }
+            _ => {}
+        })
+    };
+    let oninput = {
+        let line = line.clone();
+        Callback::from(move |e: InputEvent| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            line.set(input.value());
+        })
+    };
+    html! {
+        <section class="terminal" aria-label="kubectl terminal">
+            <h2>{"Terminal"}</h2>
+            <div class="scrollback" aria-live="polite">
+                { for entries.iter().map(|e| html! {
+                    <div class="entry">
+                        <div class="command">{format!("$ kubectl {}", e.command.strip_prefix("kubectl ").unwrap_or(&e.command))}</div>
+                        <pre class={classes!("output", e.failed.then_some("failed"))}>{&e.output}</pre>
+                    </div>
+                }) }
+            </div>
+            <div class="prompt">
+                <span aria-hidden="true">{"$ kubectl "}</span>
+                <input id="kubectl" aria-label="kubectl command" spellcheck="false" autocomplete="off"
+                    placeholder="get pods -o wide" value={(*line).clone()} {oninput} {onkeydown} />
+            </div>
+        </section>
+    }
+}
