@@ -34,3 +34,95 @@ fn the_page_boots_the_control_plane_in_chromium() {
     assert!(dom.contains("t = ") && !dom.contains("t = 0 s"), "{dom}");
     assert!(dom.contains("id=\"apply\""), "{dom}");
 }
+
+/// The whole path through the built page in real Chromium driven by WebDriver, with a
+/// screenshot of each stage under `target/e2e/`: open the page, apply the nginx example from
+/// the gallery, watch three pods run on the map, ask the terminal `kubectl get pods`, open
+/// one pod's scheduling decision, cut a node's power and see its pod replaced elsewhere.
+#[test]
+fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
+    use std::time::Duration;
+
+    use kubeplay::webdriver::{WebDriver, ENTER};
+
+    if std::env::var("KUBEPLAY_PAGE_TESTS").as_deref() != Ok("1") {
+        eprintln!("skipped: set KUBEPLAY_PAGE_TESTS=1 after `trunk build` (./dev test does)");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shots = root.join("target/e2e");
+    std::fs::create_dir_all(&shots).expect("target/e2e");
+    // Each screenshot shows the part of the page the stage is about.
+    let shot = |wd: &WebDriver, name: &str, show: &str| {
+        wd.execute(&format!(
+            "document.querySelector('{show}').scrollIntoView({{block: 'start'}}); return 0;"
+        ));
+        wd.screenshot(&shots.join(format!("{name}.png")));
+    };
+    let count = |wd: &WebDriver, css: &str| wd.find_all(css).len();
+    let url = kubeplay::serve_dir(&root.join("dist"));
+    let wd = WebDriver::start(1400, 1100);
+    wd.goto(&url);
+    assert!(
+        wd.wait_until(Duration::from_secs(30), |wd| count(wd, ".map .node") == 3),
+        "three nodes on the map"
+    );
+    shot(&wd, "1-opened", "body");
+
+    wd.click("#gallery option[value=nginx]");
+    wd.click("#apply");
+    assert_eq!(wd.text(".results"), "deployment.apps/nginx created");
+    shot(&wd, "2-applied", "body");
+    assert!(
+        wd.wait_until(Duration::from_secs(60), |wd| count(wd, ".map .pod.running")
+            == 3),
+        "three Running pods on the map"
+    );
+    shot(&wd, "3-running", ".map");
+
+    wd.type_into("#kubectl", &format!("get pods{ENTER}"));
+    assert!(
+        wd.wait_until(Duration::from_secs(10), |wd| count(wd, ".terminal pre")
+            == 1)
+    );
+    let out = wd.text(".terminal pre");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["NAME", "READY", "STATUS", "RESTARTS", "AGE"],
+        "{out}"
+    );
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l.starts_with("nginx-") && l.contains("Running")),
+        "{out}"
+    );
+    shot(&wd, "4-kubectl", ".terminal");
+
+    wd.click(".map .pod");
+    assert!(wd.wait_until(Duration::from_secs(10), |wd| count(
+        wd,
+        "#decision-table tr.winner"
+    ) == 1));
+    assert_eq!(count(&wd, "#decision-table tbody tr"), 3);
+    shot(&wd, "5-decision", ".decision");
+
+    // Cut the power of the first node that runs a pod, then let time run at 1000×.
+    let node = wd
+        .execute("return document.querySelector('.map .node .pod').closest('.node').dataset.node;");
+    let node = node.as_str().expect("a node with a pod").to_string();
+    wd.click(&format!(".map .node[data-node=\"{node}\"] .power"));
+    wd.click("#speed option[value=\"10000\"]");
+    let healthy = format!(".map .node:not([data-node=\"{node}\"]) .pod.running");
+    assert!(
+        wd.wait_until(Duration::from_secs(60), |wd| count(wd, &healthy) == 3),
+        "the pods of {node} were replaced on the other nodes"
+    );
+    assert_eq!(
+        wd.text(&format!(".map .node[data-node=\"{node}\"] .node-status")),
+        "NotReady"
+    );
+    shot(&wd, "6-healed", ".map");
+}
