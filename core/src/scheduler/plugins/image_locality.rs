@@ -71,7 +71,47 @@ impl Plugin for ImageLocality {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::normalized_image;
+    use super::*;
+    use crate::scheduler::plugins::testing::{node_with, pod, scores_in, snapshot_with};
+
+    /// A 500 MB image on one node of two scores that node; one below the 23 MB threshold
+    /// scores nothing anywhere.
+    #[test]
+    fn big_images_already_present_attract_the_pod() {
+        let mut with = node_with("with", &[], &[]);
+        with.images
+            .insert("docker.io/library/big:1".into(), 500 * MB);
+        with.images
+            .insert("docker.io/library/small:1".into(), 5 * MB);
+        let without = node_with("without", &[], &[]);
+        let mut snap = snapshot_with(&[with, without]);
+        snap.image_nodes.insert("docker.io/library/big:1".into(), 1);
+        snap.image_nodes
+            .insert("docker.io/library/small:1".into(), 1);
+        let big = pod(
+            "p",
+            json!({}),
+            json!({"containers": [{"name": "c", "image": "big:1"}]}),
+        );
+        let (raw, _) = scores_in(&snap, &ImageLocality, &big);
+        // 500 MB × (1 of 2 nodes) = 250 MB, scaled between 23 MB and 1000 MB.
+        assert_eq!(
+            raw,
+            [
+                (250 * MB - MIN_THRESHOLD) * 100 / (MAX_CONTAINER_THRESHOLD - MIN_THRESHOLD),
+                0
+            ]
+        );
+        let small = pod(
+            "p",
+            json!({}),
+            json!({"containers": [{"name": "c", "image": "small:1"}]}),
+        );
+        assert_eq!(scores_in(&snap, &ImageLocality, &small).0, [0, 0]);
+    }
 
     #[test]
     fn image_names_are_normalized() {

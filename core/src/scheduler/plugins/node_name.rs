@@ -19,3 +19,28 @@ impl Plugin for NodeName {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::scheduler::framework::Code;
+    use crate::scheduler::plugins::testing::{filter, node_with, pod};
+
+    #[test]
+    fn a_named_node_is_the_only_fit() {
+        let (n1, n2) = (node_with("n1", &[], &[]), node_with("n2", &[], &[]));
+        let anywhere = pod("p", json!({}), json!({}));
+        let pinned = pod("p", json!({}), json!({"nodeName": "n1"}));
+        let cases = [
+            (&anywhere, &n1, Code::Success),
+            (&pinned, &n1, Code::Success),
+            (&pinned, &n2, Code::UnschedulableAndUnresolvable),
+        ];
+        for (i, (p, n, want)) in cases.into_iter().enumerate() {
+            assert_eq!(filter(&NodeName, p, n).code, want, "case {i}");
+        }
+        assert_eq!(filter(&NodeName, &pinned, &n2).reasons, [ERR_REASON]);
+    }
+}

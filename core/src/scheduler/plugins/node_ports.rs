@@ -38,3 +38,36 @@ impl Plugin for NodePorts {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::scheduler::framework::Code;
+    use crate::scheduler::plugins::testing::{filter, node_with, pod};
+
+    fn with_port(protocol: &str, ip: &str, port: i64) -> PodInfo {
+        pod(
+            "p",
+            json!({}),
+            json!({"containers": [{"name": "c", "image": "nginx", "ports": [{"containerPort": 80, "hostPort": port, "protocol": protocol, "hostIP": ip}]}]}),
+        )
+    }
+
+    #[test]
+    fn host_ports_conflict_by_protocol_port_and_address() {
+        let node = node_with("n", &[], &[with_port("TCP", "10.0.0.1", 8080)]);
+        let cases = [
+            (with_port("TCP", "10.0.0.1", 8080), Code::Unschedulable),
+            (with_port("TCP", "0.0.0.0", 8080), Code::Unschedulable),
+            (with_port("TCP", "10.0.0.2", 8080), Code::Success),
+            (with_port("UDP", "10.0.0.1", 8080), Code::Success),
+            (with_port("TCP", "10.0.0.1", 8081), Code::Success),
+            (pod("p", json!({}), json!({})), Code::Success),
+        ];
+        for (i, (p, want)) in cases.into_iter().enumerate() {
+            assert_eq!(filter(&NodePorts, &p, &node).code, want, "case {i}");
+        }
+    }
+}

@@ -27,3 +27,41 @@ impl Plugin for NodeUnschedulable {
         Status::unresolvable(ERR_REASON)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::scheduler::framework::Code;
+    use crate::scheduler::plugins::testing::{filter, node_with, pod};
+
+    #[test]
+    fn cordoned_nodes_take_only_pods_that_tolerate_it() {
+        let mut cordoned = node_with("n", &[], &[]);
+        cordoned.unschedulable = true;
+        let open = node_with("m", &[], &[]);
+        let plain = pod("p", json!({}), json!({}));
+        let tolerant = pod(
+            "p",
+            json!({}),
+            json!({"tolerations": [{"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"}]}),
+        );
+        assert_eq!(
+            filter(&NodeUnschedulable, &plain, &open).code,
+            Code::Success
+        );
+        let refused = filter(&NodeUnschedulable, &plain, &cordoned);
+        assert_eq!(
+            (refused.code, refused.reasons),
+            (
+                Code::UnschedulableAndUnresolvable,
+                vec![ERR_REASON.to_string()]
+            )
+        );
+        assert_eq!(
+            filter(&NodeUnschedulable, &tolerant, &cordoned).code,
+            Code::Success
+        );
+    }
+}
