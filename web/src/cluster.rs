@@ -54,6 +54,22 @@ pub struct PodChip {
     pub status: String,
 }
 
+impl PodChip {
+    fn of(pod: &Value) -> PodChip {
+        let meta = |field: &str| {
+            pod["metadata"][field]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        };
+        PodChip {
+            namespace: meta("namespace"),
+            name: meta("name"),
+            status: status_of("Pod", pod),
+        }
+    }
+}
+
 /// One row of the object browser.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ObjectRow {
@@ -269,17 +285,7 @@ impl Cluster {
                         requested += kubeplay_core::scheduler::framework::PodInfo::from_pod(p)
                             .requests
                             .milli_cpu;
-                        PodChip {
-                            namespace: p["metadata"]["namespace"]
-                                .as_str()
-                                .unwrap_or_default()
-                                .to_string(),
-                            name: p["metadata"]["name"]
-                                .as_str()
-                                .unwrap_or_default()
-                                .to_string(),
-                            status: status_of("Pod", p),
-                        }
+                        PodChip::of(p)
                     })
                     .collect();
                 let allocatable = kubeplay_core::scheduler::framework::Resources::from_list(
@@ -325,17 +331,7 @@ impl Cluster {
                     .unwrap_or_default()
                     .is_empty()
             })
-            .map(|p| PodChip {
-                namespace: p["metadata"]["namespace"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                name: p["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                status: status_of("Pod", p),
-            })
+            .map(PodChip::of)
             .collect()
     }
 

@@ -350,19 +350,15 @@ impl Scheduler {
                 }
             }
         }
+        let filter_node = |node: &NodeInfo| {
+            let nominated = self.nominated_on(&node.name);
+            run_filters_with_nominated(&self.snap, profile, &state, &pod, node, nominated)
+        };
         // A pod nominated by an earlier preemption tries its node first.
         let mut feasible: Vec<usize> = Vec::new();
         if let Some(&i) = self.snap.node_index.get(pod.nominated_node_name.as_str()) {
             let node = &self.snap.nodes[i];
-            let verdict = run_filters_with_nominated(
-                &self.snap,
-                profile,
-                &state,
-                &pod,
-                node,
-                self.nominated_on(&node.name),
-            );
-            if verdict.is_none() {
+            if filter_node(node).is_none() {
                 feasible.push(i);
                 record.examined.push(Examined {
                     node: node.name.clone(),
@@ -385,18 +381,7 @@ impl Scheduler {
                 let index = (start + examined) % total;
                 examined += 1;
                 let node = &self.snap.nodes[index];
-                let rejected = if self.nominated.is_empty() {
-                    run_filters(profile, &state, &pod, node)
-                } else {
-                    run_filters_with_nominated(
-                        &self.snap,
-                        profile,
-                        &state,
-                        &pod,
-                        node,
-                        self.nominated_on(&node.name),
-                    )
-                };
+                let rejected = filter_node(node);
                 match &rejected {
                     None => feasible.push(index),
                     Some((_, status)) => {

@@ -120,6 +120,25 @@ impl Toleration {
     }
 }
 
+/// `matchLabelKeys` and the like: for each listed key the owner has, a requirement `key op
+/// (owner's value)` joins the selector.
+fn owner_values(selector: &mut Selector, keys: &Value, owner: &PodInfo, op: Op) {
+    for key in keys
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        if let Some(v) = owner.labels.get(key) {
+            selector.requirements.push(Requirement {
+                key: key.to_string(),
+                op: op.clone(),
+                values: vec![v.clone()],
+            });
+        }
+    }
+}
+
 /// A `PodAffinityTerm` with its namespaces resolved as upstream's `AffinityTerm`: the listed
 /// namespaces, or the pod's own when neither they nor a namespace selector are given.
 #[derive(Clone, Debug, PartialEq)]
@@ -139,22 +158,8 @@ impl AffinityTerm {
                 nothing: true,
             });
         // matchLabelKeys / mismatchLabelKeys: the owner's values become part of the selector.
-        for (field, op) in [("matchLabelKeys", Op::In), ("mismatchLabelKeys", Op::NotIn)] {
-            for key in term[field]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-            {
-                if let Some(v) = owner.labels.get(key) {
-                    selector.requirements.push(Requirement {
-                        key: key.to_string(),
-                        op: op.clone(),
-                        values: vec![v.clone()],
-                    });
-                }
-            }
-        }
+        owner_values(&mut selector, &term["matchLabelKeys"], owner, Op::In);
+        owner_values(&mut selector, &term["mismatchLabelKeys"], owner, Op::NotIn);
         let mut namespaces: Vec<String> = term["namespaces"]
             .as_array()
             .into_iter()
@@ -206,20 +211,7 @@ pub struct SpreadConstraint {
 impl SpreadConstraint {
     fn parse(c: &Value, owner: &PodInfo) -> SpreadConstraint {
         let mut selector = Selector::from_label_selector(&c["labelSelector"]).unwrap_or_default();
-        for key in c["matchLabelKeys"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
-            if let Some(v) = owner.labels.get(key) {
-                selector.requirements.push(Requirement {
-                    key: key.to_string(),
-                    op: Op::In,
-                    values: vec![v.clone()],
-                });
-            }
-        }
+        owner_values(&mut selector, &c["matchLabelKeys"], owner, Op::In);
         SpreadConstraint {
             max_skew: c["maxSkew"].as_i64().unwrap_or(1).max(1),
             topology_key: s(&c["topologyKey"]),

@@ -119,17 +119,10 @@ mod tests {
 
     use super::*;
     use crate::scheduler::framework::Code;
-    use crate::scheduler::plugins::testing::{filter, scores};
+    use crate::scheduler::plugins::testing::{filter, node_with, scores};
 
     fn node(name: &str, labels: &[(&str, &str)]) -> NodeInfo {
-        NodeInfo {
-            name: name.into(),
-            labels: labels
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            ..Default::default()
-        }
+        node_with(name, labels, &[])
     }
 
     fn pod(spec: serde_json::Value) -> PodInfo {
