@@ -79,6 +79,8 @@ fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
         "three Running pods on the map"
     );
     shot(&wd, "3-running", ".map");
+    assert!(wd.text("#step-title").starts_with("Step "));
+    shot(&wd, "3-flow", ".flow");
 
     wd.type_into("#kubectl", &format!("get pods{ENTER}"));
     assert!(

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use kubeplay_core::apiserver::registry;
-use kubeplay_core::apiserver::{Config, Method, Request, ADMIN_TOKEN};
+use kubeplay_core::apiserver::{Config, Method, Request, ADMIN_TOKEN, OBSERVER_TOKEN};
 use kubeplay_core::client::{collection_path, object_path};
 use serde_json::Value;
 
@@ -157,6 +157,7 @@ impl Cluster {
         (now.millis() - kubeplay_core::sim::EPOCH.millis()) / 1000
     }
 
+    /// A request the user makes (apply, power): it shows in the trace as theirs.
     fn send(&self, req: Request) -> (u16, Value) {
         let resp = self
             .inner
@@ -164,7 +165,18 @@ impl Cluster {
             .world
             .api()
             .handle(&req.bearer(ADMIN_TOKEN));
-        (resp.code, resp.value())
+        (resp.code, resp.into_value())
+    }
+
+    /// A read the page's views make to draw the cluster: not part of the story it tells.
+    fn look(&self, req: Request) -> Value {
+        let resp = self
+            .inner
+            .borrow_mut()
+            .world
+            .api()
+            .handle(&req.bearer(OBSERVER_TOKEN));
+        resp.into_value()
     }
 
     /// Applies every document of a YAML manifest, as `kubectl apply -f` does; returns one
@@ -238,13 +250,36 @@ impl Cluster {
             return Vec::new();
         };
         let path = collection_path(res, res.namespaced.then_some("default"));
-        let (_, list) = self.send(Request::new(Method::Get, &path));
+        let list = self.look(Request::new(Method::Get, &path));
         list["items"]
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_string))
             .collect()
+    }
+
+    /// The last `n` things the control plane did (requests, watch deliveries, CRI calls).
+    pub fn recent_events(&self, n: usize) -> Vec<kubeplay_core::trace::TraceEvent> {
+        let inner = self.inner.borrow();
+        let trace = inner.world.trace();
+        let skip = trace.len().saturating_sub(n);
+        trace.events().skip(skip).cloned().collect()
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> kubeplay_core::sim::Time {
+        self.inner.borrow().world.now()
+    }
+
+    /// An object as YAML, for the narrator (`resource` as the trace names it: `pods`,
+    /// `pods/binding`, `deployments`).
+    pub fn object_yaml(&self, resource: &str, namespace: &str, name: &str) -> Option<String> {
+        let base = resource.split('/').next().unwrap_or(resource);
+        let res = kubeplay_core::kubectl::resolve(base)?;
+        let ns = (res.namespaced && !namespace.is_empty()).then_some(namespace);
+        let obj = self.look(Request::new(Method::Get, &object_path(res, ns, name)));
+        (obj["kind"] != "Status").then(|| serde_yaml::to_string(&obj).unwrap_or_default())
     }
 
     /// Runs a kubectl command line in the terminal.
@@ -264,8 +299,8 @@ impl Cluster {
 
     /// The nodes with their pods, for the cluster map.
     pub fn nodes(&self) -> Vec<NodeView> {
-        let (_, nodes) = self.send(Request::new(Method::Get, "/api/v1/nodes"));
-        let (_, pods) = self.send(Request::new(Method::Get, "/api/v1/pods"));
+        let nodes = self.look(Request::new(Method::Get, "/api/v1/nodes"));
+        let pods = self.look(Request::new(Method::Get, "/api/v1/pods"));
         let pods: Vec<Value> = pods["items"].as_array().cloned().unwrap_or_default();
         let powered = |name: &str| self.inner.borrow().node_powered(name);
         nodes["items"]
@@ -320,7 +355,7 @@ impl Cluster {
 
     /// Pending pods (no node yet), for the map's waiting area.
     pub fn pending_pods(&self) -> Vec<PodChip> {
-        let (_, pods) = self.send(Request::new(Method::Get, "/api/v1/pods"));
+        let pods = self.look(Request::new(Method::Get, "/api/v1/pods"));
         pods["items"]
             .as_array()
             .into_iter()
@@ -343,7 +378,7 @@ impl Cluster {
             .iter()
             .filter(|r| r.serves("list") && r.name != "events" && r.name != "leases")
         {
-            let (_, list) = self.send(Request::new(Method::Get, &collection_path(res, None)));
+            let list = self.look(Request::new(Method::Get, &collection_path(res, None)));
             for item in list["items"].as_array().into_iter().flatten() {
                 rows.push(ObjectRow {
                     kind: res.kind.to_string(),

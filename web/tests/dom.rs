@@ -262,3 +262,54 @@ async fn terminal_map_decision_and_a_node_failure() {
         .unwrap_or_default();
     assert_eq!(down, "NotReady");
 }
+
+/// The diagram lights arrows for what really happened, and the narrator tells the steps —
+/// back to the first, the user's submission.
+#[wasm_bindgen_test]
+async fn the_flow_lights_up_and_the_narrator_steps_back() {
+    let root = mount();
+    yew::scheduler::flush().await;
+    button(&root, "#play").click(); // pause
+    button(&root, "#apply").click();
+    yew::scheduler::flush().await;
+    button(&root, "#step").click();
+    yew::scheduler::flush().await;
+    assert!(count(&root, ".flow .arrow") > 0, "arrows lit");
+    assert!(count(&root, ".flow .arrow.write") == 1, "a write to etcd");
+    let title = text_of(&root, "#step-title");
+    assert!(title.starts_with("Step "), "{title}");
+    // Back through the run to the user's submission (the nodes' start-up comes before it).
+    for _ in 0..1_000 {
+        let back = button(&root, "#step-back");
+        if back.disabled() || text_of(&root, "#step-title").starts_with("Step 1 /") {
+            break;
+        }
+        back.click();
+        yew::scheduler::flush().await;
+    }
+    assert_eq!(
+        text_of(&root, "#step-title"),
+        "Step 1 / 10 — The user submits a manifest"
+    );
+    assert!(text_of(&root, ".narration .object").contains("kind: Deployment"));
+    button(&root, "#step-next").click();
+    yew::scheduler::flush().await;
+    assert_eq!(
+        text_of(&root, "#step-title"),
+        "Step 2 / 10 — The API server checks the request"
+    );
+    // Clicking a box lists what passed through it.
+    let scheduler = root
+        .query_selector(".flow [data-box=default-scheduler]")
+        .unwrap()
+        .unwrap();
+    scheduler
+        .dispatch_event(&web_sys::Event::new("click").unwrap())
+        .unwrap();
+    yew::scheduler::flush().await;
+    assert!(
+        text_of(&root, ".flow .passed").contains("pods/binding"),
+        "{}",
+        text_of(&root, ".flow .passed")
+    );
+}

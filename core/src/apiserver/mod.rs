@@ -49,6 +49,10 @@ pub const MAX_REQUEST_BODY_BYTES: usize = 3 * 1024 * 1024;
 pub const ADMIN_TOKEN: &str = "kubeplay-admin-token";
 /// The token of a read-only user bound to the `view` ClusterRole.
 pub const VIEWER_TOKEN: &str = "kubeplay-viewer-token";
+/// The page's own eyes: what the views read to draw the cluster. Its requests are audited
+/// but left out of the trace, which tells what the cluster and its users did.
+pub const OBSERVER_TOKEN: &str = "kubeplay-observer-token";
+pub const OBSERVER_USER: &str = "system:kubeplay:observer";
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -73,6 +77,11 @@ impl Default for Config {
                     vec!["system:masters".into()],
                 ),
                 (VIEWER_TOKEN.into(), "viewer".into(), vec![]),
+                (
+                    OBSERVER_TOKEN.into(),
+                    OBSERVER_USER.into(),
+                    vec!["system:masters".into()],
+                ),
             ],
         }
     }

@@ -187,6 +187,9 @@ impl World {
         let new: Vec<_> = self.api.audit().since(self.audit_seen).cloned().collect();
         for e in new {
             self.audit_seen = e.seq;
+            if e.user == crate::apiserver::OBSERVER_USER {
+                continue;
+            }
             let kind = TraceKind::Request {
                 user: e.user,
                 verb: e.verb,

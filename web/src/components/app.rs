@@ -7,7 +7,9 @@ use yew::prelude::*;
 
 use super::cluster_map::ClusterMap;
 use super::decision_table::DecisionTable;
+use super::flow::FlowDiagram;
 use super::manifest_editor::ManifestEditor;
+use super::narrator::Narrator;
 use super::object_table::ObjectTable;
 use super::terminal::Terminal;
 use crate::cluster::Cluster;
@@ -98,6 +100,8 @@ pub fn app() -> Html {
             <main>
                 <ManifestEditor cluster={(*cluster).clone()} on_change={refresh.reform(|_| ())} />
                 <ClusterMap cluster={(*cluster).clone()} revision={*revision} on_select={on_select} on_change={refresh.reform(|_| ())} />
+                <FlowDiagram cluster={(*cluster).clone()} revision={*revision} now_seconds={*seconds} />
+                <Narrator cluster={(*cluster).clone()} revision={*revision} />
                 <Terminal cluster={(*cluster).clone()} on_change={refresh.reform(|_| ())} />
                 <DecisionTable cluster={(*cluster).clone()} revision={*revision} pod={(*selected).clone()} />
                 <ObjectTable cluster={(*cluster).clone()} revision={*revision} />

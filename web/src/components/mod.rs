@@ -3,7 +3,9 @@
 pub mod app;
 pub mod cluster_map;
 pub mod decision_table;
+pub mod flow;
 pub mod gallery;
 pub mod manifest_editor;
+pub mod narrator;
 pub mod object_table;
 pub mod terminal;

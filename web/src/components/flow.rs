@@ -1,0 +1,363 @@
+//! The flow diagram, drawn as the seeds draw the cluster: the user, the API server, etcd,
+//! the controllers, the scheduler, and a kubelet per node with CRI, CNI and CSI beneath.
+//! Arrows light up for what really happened in the last moments of virtual time — requests
+//! into the API server (verb, resource, resourceVersion), writes to etcd, watch events out
+//! to components, calls to the runtime — and clicking a box lists what passed through it.
+
+use kubeplay_core::trace::{TraceEvent, TraceKind};
+use yew::prelude::*;
+
+use crate::cluster::Cluster;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub cluster: Cluster,
+    pub revision: i64,
+    pub now_seconds: i64,
+}
+
+/// How long an arrow stays lit, in virtual milliseconds.
+const LIT_MS: i64 = 1_500;
+/// How many recent events the diagram looks at.
+const WINDOW: usize = 400;
+
+/// A box: its id (the component names it stands for), label and place.
+struct Box_ {
+    id: &'static str,
+    label: &'static str,
+    x: i32,
+    y: i32,
+}
+
+const W: i32 = 150;
+const H: i32 = 44;
+const API: (i32, i32) = (380, 150);
+
+const BOXES: &[Box_] = &[
+    Box_ {
+        id: "kubectl",
+        label: "kubectl (you)",
+        x: 20,
+        y: 40,
+    },
+    Box_ {
+        id: "apiserver",
+        label: "API server",
+        x: API.0,
+        y: API.1,
+    },
+    Box_ {
+        id: "etcd",
+        label: "etcd",
+        x: 380,
+        y: 250,
+    },
+    Box_ {
+        id: "deployment-controller",
+        label: "deployment controller",
+        x: 200,
+        y: 20,
+    },
+    Box_ {
+        id: "replicaset-controller",
+        label: "replicaset controller",
+        x: 380,
+        y: 20,
+    },
+    Box_ {
+        id: "default-scheduler",
+        label: "scheduler",
+        x: 560,
+        y: 20,
+    },
+    Box_ {
+        id: "controllers",
+        label: "other controllers",
+        x: 740,
+        y: 20,
+    },
+];
+
+/// Which box a trace component belongs to: its own, a node's kubelet, or "other
+/// controllers".
+fn box_of(component: &str, nodes: &[String]) -> String {
+    match component {
+        "kubectl" | "deployment-controller" | "replicaset-controller" | "default-scheduler" => {
+            component.to_string()
+        }
+        c if nodes.iter().any(|n| n == c) => c.to_string(),
+        _ => "controllers".to_string(),
+    }
+}
+
+/// The kubelet boxes: one per node, in name order, up to six.
+fn kubelet_boxes(nodes: &[String]) -> Vec<(String, i32, i32)> {
+    let mut names: Vec<String> = nodes.to_vec();
+    names.sort();
+    names.truncate(6);
+    let step = 760 / names.len().max(1) as i32;
+    names
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| (n, 20 + step * i as i32, 360))
+        .collect()
+}
+
+fn center(x: i32, y: i32) -> (i32, i32) {
+    (x + W / 2, y + H / 2)
+}
+
+/// One lit arrow: from, to, label, class.
+struct Arrow {
+    from: (i32, i32),
+    to: (i32, i32),
+    label: String,
+    class: &'static str,
+}
+
+#[function_component(FlowDiagram)]
+pub fn flow_diagram(props: &Props) -> Html {
+    let selected = use_state(|| None::<String>);
+    let events = props.cluster.recent_events(WINDOW);
+    let now = props.cluster.now();
+    let nodes: Vec<String> = props.cluster.nodes().into_iter().map(|n| n.name).collect();
+    let kubelets = kubelet_boxes(&nodes);
+    let place = |id: &str| -> Option<(i32, i32)> {
+        BOXES
+            .iter()
+            .find(|b| b.id == id)
+            .map(|b| center(b.x, b.y))
+            .or_else(|| {
+                kubelets
+                    .iter()
+                    .find(|(n, _, _)| n == id)
+                    .map(|(_, x, y)| center(*x, *y))
+            })
+    };
+    let api = center(API.0, API.1);
+    let etcd = place("etcd").unwrap_or(api);
+    // The latest event per arrow within the lit window.
+    let mut arrows: Vec<(String, Arrow)> = Vec::new();
+    let mut lit_boxes: Vec<String> = Vec::new();
+    for e in events.iter().rev() {
+        if now.millis() - e.time.millis() > LIT_MS {
+            break;
+        }
+        let who = box_of(&e.component, &nodes);
+        let Some(at) = place(&who) else { continue };
+        let (key, arrow) = match &e.kind {
+            TraceKind::Request {
+                verb,
+                resource,
+                revision,
+                code,
+                ..
+            } => {
+                if verb == "watch" {
+                    continue;
+                }
+                if let Some(rv) = revision {
+                    let write = Arrow {
+                        from: api,
+                        to: etcd,
+                        label: format!("txn rv={rv}"),
+                        class: "write",
+                    };
+                    if !arrows.iter().any(|(k, _)| k == "api>etcd") {
+                        arrows.push(("api>etcd".into(), write));
+                    }
+                }
+                let rv = revision.map(|r| format!(" rv={r}")).unwrap_or_default();
+                (
+                    format!("{who}>api"),
+                    Arrow {
+                        from: at,
+                        to: api,
+                        label: format!("{verb} {resource}{rv} {code}"),
+                        class: "request",
+                    },
+                )
+            }
+            TraceKind::Delivery {
+                event,
+                kind,
+                revision,
+                ..
+            } => (
+                format!("api>{who}"),
+                Arrow {
+                    from: api,
+                    to: at,
+                    label: format!("{event} {kind} rv={revision}"),
+                    class: "watch",
+                },
+            ),
+            TraceKind::Cri { method, .. } => (
+                format!("{who}>runtime"),
+                Arrow {
+                    from: (at.0, at.1 - 10),
+                    to: (at.0, at.1 + 64),
+                    label: method.clone(),
+                    class: "cri",
+                },
+            ),
+        };
+        if !lit_boxes.contains(&who) {
+            lit_boxes.push(who.clone());
+        }
+        if !arrows.iter().any(|(k, _)| *k == key) {
+            arrows.push((key, arrow));
+        }
+    }
+    let select = |id: String| {
+        let selected = selected.clone();
+        Callback::from(move |_| selected.set(Some(id.clone())))
+    };
+    let draw_box = |id: &str, label: &str, x: i32, y: i32| {
+        let lit = lit_boxes.iter().any(|b| b == id) || (id == "apiserver" && !arrows.is_empty());
+        html! {
+            <g class={classes!("box", lit.then_some("lit"), (selected.as_deref() == Some(id)).then_some("selected"))}
+                data-box={id.to_string()} onclick={select(id.to_string())} role="button" tabindex="0"
+                aria-label={format!("{label}: show what passed through")}>
+                <rect x={x.to_string()} y={y.to_string()} width={W.to_string()} height={H.to_string()} rx="8" />
+                <text x={(x + W / 2).to_string()} y={(y + H / 2 + 5).to_string()} text-anchor="middle">{label.to_string()}</text>
+            </g>
+        }
+    };
+    let detail: Vec<&TraceEvent> = match selected.as_deref() {
+        None => Vec::new(),
+        Some("apiserver") => events
+            .iter()
+            .rev()
+            .filter(|e| matches!(e.kind, TraceKind::Request { .. }))
+            .take(15)
+            .collect(),
+        Some("etcd") => events
+            .iter()
+            .rev()
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    TraceKind::Request {
+                        revision: Some(_),
+                        ..
+                    }
+                )
+            })
+            .take(15)
+            .collect(),
+        Some(id) => events
+            .iter()
+            .rev()
+            .filter(|e| box_of(&e.component, &nodes) == id)
+            .take(15)
+            .collect(),
+    };
+    html! {
+        <section class="flow" aria-label="Control-plane flow">
+            <h2>{"What the control plane is doing"}</h2>
+            <svg viewBox="0 0 920 470" role="img" aria-label="Flow diagram: components and the requests between them">
+                <defs>
+                    <marker id="head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                        <path d="M 0 0 L 10 5 L 0 10 z" />
+                    </marker>
+                </defs>
+                { for BOXES.iter().map(|b| draw_box(b.id, b.label, b.x, b.y)) }
+                { for kubelets.iter().map(|(n, x, y)| html! {
+                    <>
+                        { draw_box(n, &format!("kubelet {n}"), *x, *y) }
+                        <text class="runtime" x={(x + W / 2).to_string()} y={(y + H + 58).to_string()} text-anchor="middle">{"CRI · CNI · CSI"}</text>
+                    </>
+                }) }
+                { for arrows.iter().map(|(key, a)| {
+                    // Requests and watch events between the same two boxes run side by side,
+                    // and each label sits near the component's end, on a dark plate.
+                    let (dx, dy) = ((a.to.0 - a.from.0) as f64, (a.to.1 - a.from.1) as f64);
+                    let len = (dx * dx + dy * dy).sqrt().max(1.0);
+                    // From box edge to box edge, not centre to centre.
+                    let exit = (f64::from(W) / 2.0 / dx.abs().max(1e-9))
+                        .min(f64::from(H) / 2.0 / dy.abs().max(1e-9))
+                        .min(0.45);
+                    let (ex, ey) = (dx * exit, dy * exit);
+                    let (nx, ny) = (-dy / len, dx / len);
+                    let side = match a.class { "watch" => -5.0, "request" => 5.0, _ => 0.0 };
+                    let (x1, y1) = (a.from.0 as f64 + ex + nx * side, a.from.1 as f64 + ey + ny * side);
+                    let (x2, y2) = (a.to.0 as f64 - ex + nx * side, a.to.1 as f64 - ey + ny * side);
+                    let t = match a.class { "watch" => 0.72, "request" => 0.28, _ => 0.5 };
+                    let (lx, ly) = (
+                        x1 + (x2 - x1) * t + nx * side * 2.6,
+                        y1 + (y2 - y1) * t + ny * side * 2.6,
+                    );
+                    let width = a.label.chars().count() as f64 * 6.6 + 8.0;
+                    html! {
+                        <g class={classes!("arrow", a.class)} data-arrow={key.clone()}>
+                            <line x1={format!("{x1:.0}")} y1={format!("{y1:.0}")} x2={format!("{x2:.0}")} y2={format!("{y2:.0}")} marker-end="url(#head)" />
+                            <rect class="plate" x={format!("{:.0}", lx - width / 2.0)} y={format!("{:.0}", ly - 11.0)} width={format!("{width:.0}")} height="15" rx="3" />
+                            <text x={format!("{lx:.0}")} y={format!("{ly:.0}")} text-anchor="middle">{a.label.clone()}</text>
+                        </g>
+                    }
+                }) }
+            </svg>
+            if let Some(id) = selected.as_deref() {
+                <div class="passed">
+                    <h3>{format!("Through {id}, most recent first")}</h3>
+                    <ol>{ for detail.iter().map(|e| html! { <li>{describe(e)}</li> }) }</ol>
+                </div>
+            }
+        </section>
+    }
+}
+
+/// One event in words, as the box's list shows it.
+pub fn describe(e: &TraceEvent) -> String {
+    let t = e.time.rfc3339();
+    let t = t.get(11..19).unwrap_or(&t).to_string();
+    match &e.kind {
+        TraceKind::Request {
+            user,
+            verb,
+            resource,
+            namespace,
+            name,
+            code,
+            revision,
+            ..
+        } => {
+            let target = if namespace.is_empty() {
+                name.clone()
+            } else {
+                format!("{namespace}/{name}")
+            };
+            let rv = revision.map(|r| format!(", rv {r}")).unwrap_or_default();
+            format!(
+                "{t} {} ({user}) → {verb} {resource} {target}: {code}{rv}",
+                e.component
+            )
+        }
+        TraceKind::Delivery {
+            event,
+            kind,
+            namespace,
+            name,
+            revision,
+        } => {
+            let target = if namespace.is_empty() {
+                name.clone()
+            } else {
+                format!("{namespace}/{name}")
+            };
+            format!(
+                "{t} {} ← {event} {kind} {target} (rv {revision})",
+                e.component
+            )
+        }
+        TraceKind::Cri {
+            node,
+            method,
+            pod,
+            outcome,
+        } => {
+            format!("{t} kubelet {node} → {method} {pod}: {outcome}")
+        }
+    }
+}
