@@ -68,6 +68,16 @@ fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
         "three nodes on the map"
     );
     shot(&wd, "1-opened", "body");
+    // Measured, not asserted: when the first render was on screen.
+    let interactive = wd.execute("return document.body.dataset.interactiveMs;");
+    eprintln!(
+        "interactive {} ms after navigation",
+        interactive.as_str().unwrap_or("?")
+    );
+    assert!(
+        interactive.is_string(),
+        "the page notes when it became interactive"
+    );
 
     wd.click("#gallery option[value=nginx]");
     wd.click("#apply");

@@ -54,6 +54,19 @@ pub fn app() -> Html {
             move || drop(interval)
         });
     }
+    // Once the first render is on screen the page is interactive: note when, for the
+    // measurements (`data-interactive-ms` on <body>, milliseconds since navigation).
+    use_effect_with((), |_| {
+        let window = web_sys::window();
+        let ms = window
+            .as_ref()
+            .and_then(|w| w.performance())
+            .map(|p| p.now());
+        let body = window.and_then(|w| w.document()).and_then(|d| d.body());
+        if let (Some(ms), Some(body)) = (ms, body) {
+            let _ = body.set_attribute("data-interactive-ms", &format!("{ms:.0}"));
+        }
+    });
     let toggle = {
         let playing = playing.clone();
         Callback::from(move |_| playing.set(!*playing))
