@@ -137,4 +137,10 @@ fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
         "NotReady"
     );
     shot(&wd, "6-healed", ".map");
+
+    // The request inspector: a request and what each pipeline stage said.
+    wd.click("#play");
+    wd.click(".requests button.request");
+    assert!(wd.wait_until(Duration::from_secs(5), |wd| count(wd, ".stages dt") > 3));
+    shot(&wd, "7-inspector", ".inspector");
 }

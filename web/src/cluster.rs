@@ -282,6 +282,21 @@ impl Cluster {
         (obj["kind"] != "Status").then(|| serde_yaml::to_string(&obj).unwrap_or_default())
     }
 
+    /// A kubectl command the page runs to draw a view (as the observer: not in the trace).
+    pub fn look_kubectl(&self, line: &str) -> String {
+        struct Observer<'a>(&'a Cluster);
+        impl kubeplay_core::kubectl::Api for Observer<'_> {
+            fn send(&mut self, req: Request) -> kubeplay_core::apiserver::Response {
+                let req = req.bearer(OBSERVER_TOKEN);
+                self.0.inner.borrow_mut().world.api().handle(&req)
+            }
+            fn logs(&mut self, ns: &str, pod: &str, c: Option<&str>) -> Option<String> {
+                self.0.inner.borrow().pod_logs(ns, pod, c)
+            }
+        }
+        kubeplay_core::kubectl::run(&mut Observer(self), line).stdout
+    }
+
     /// Runs a kubectl command line in the terminal.
     pub fn kubectl(&self, line: &str) -> kubeplay_core::kubectl::Output {
         kubeplay_core::kubectl::run(&mut *self.inner.borrow_mut(), line)

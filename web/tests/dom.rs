@@ -313,3 +313,46 @@ async fn the_flow_lights_up_and_the_narrator_steps_back() {
         text_of(&root, ".flow .passed")
     );
 }
+
+/// The request inspector shows what each stage of the pipeline said about the user's create;
+/// the events tab lists what the controllers recorded.
+#[wasm_bindgen_test]
+async fn the_inspector_opens_a_request_and_lists_events() {
+    let root = mount();
+    yew::scheduler::flush().await;
+    button(&root, "#play").click(); // pause
+    button(&root, "#apply").click();
+    yew::scheduler::flush().await;
+    button(&root, "#step").click();
+    yew::scheduler::flush().await;
+    let requests = root.query_selector_all(".requests button.request").unwrap();
+    let create = (0..requests.length())
+        .filter_map(|i| requests.item(i))
+        .find(|n| {
+            n.text_content()
+                .unwrap_or_default()
+                .starts_with("kubectl create deployments default/nginx")
+        })
+        .expect("the user's create is listed");
+    create
+        .dyn_into::<web_sys::HtmlButtonElement>()
+        .unwrap()
+        .click();
+    yew::scheduler::flush().await;
+    let stages = text_of(&root, ".stages");
+    for stage in [
+        "user",
+        "authentication",
+        "authorization",
+        "validation",
+        "storage",
+    ] {
+        assert!(stages.contains(stage), "{stage} missing from {stages}");
+    }
+    assert!(stages.contains("kubernetes-admin"), "{stages}");
+    button(&root, "#tab-events").click();
+    yew::scheduler::flush().await;
+    let events = text_of(&root, "pre.events");
+    assert!(events.contains("ScalingReplicaSet"), "{events}");
+    assert!(events.starts_with("LAST SEEN"), "{events}");
+}

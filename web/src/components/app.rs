@@ -8,6 +8,7 @@ use yew::prelude::*;
 use super::cluster_map::ClusterMap;
 use super::decision_table::DecisionTable;
 use super::flow::FlowDiagram;
+use super::inspector::Inspector;
 use super::manifest_editor::ManifestEditor;
 use super::narrator::Narrator;
 use super::object_table::ObjectTable;
@@ -117,6 +118,7 @@ pub fn app() -> Html {
                 <Narrator cluster={(*cluster).clone()} revision={*revision} />
                 <Terminal cluster={(*cluster).clone()} on_change={refresh.reform(|_| ())} />
                 <DecisionTable cluster={(*cluster).clone()} revision={*revision} pod={(*selected).clone()} />
+                <Inspector cluster={(*cluster).clone()} revision={*revision} />
                 <ObjectTable cluster={(*cluster).clone()} revision={*revision} />
             </main>
         </div>

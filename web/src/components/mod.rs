@@ -5,6 +5,7 @@ pub mod cluster_map;
 pub mod decision_table;
 pub mod flow;
 pub mod gallery;
+pub mod inspector;
 pub mod manifest_editor;
 pub mod narrator;
 pub mod object_table;
