@@ -89,6 +89,13 @@ fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
         "three Running pods on the map"
     );
     shot(&wd, "3-running", ".map");
+    let pod_names = |wd: &WebDriver| -> Vec<String> {
+        let names = wd.execute(
+            "return [...document.querySelectorAll('.map .pod .pod-name')].map(e => e.textContent).sort();",
+        );
+        serde_json::from_value(names).unwrap_or_default()
+    };
+    let first_pods = pod_names(&wd);
     assert!(wd.text("#step-title").starts_with("Step "));
     shot(&wd, "3-flow", ".flow");
 
@@ -143,4 +150,18 @@ fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
     wd.click(".requests button.request");
     assert!(wd.wait_until(Duration::from_secs(5), |wd| count(wd, ".stages dt") > 3));
     shot(&wd, "7-inspector", ".inspector");
+
+    // Share the run and open the link: the replay reaches the same pods, named the same.
+    wd.click("#share");
+    let link = wd.execute("return document.querySelector('#share-link').value;");
+    let link = link.as_str().expect("a share link").to_string();
+    assert!(link.contains("#scenario="), "{link}");
+    wd.goto("about:blank");
+    wd.goto(&link);
+    assert!(
+        wd.wait_until(Duration::from_secs(30), |wd| count(wd, ".map .node") == 3),
+        "the shared run opens"
+    );
+    assert_eq!(pod_names(&wd), first_pods, "the replay has the same pods");
+    shot(&wd, "8-shared", "body");
 }

@@ -17,6 +17,18 @@ pub const NODES: u8 = 3;
 #[derive(Clone)]
 pub struct Cluster {
     inner: Rc<RefCell<kubeplay_core::cluster::Cluster>>,
+    /// What the user did, as scenario steps, so the run can be shared and replayed.
+    recording: Rc<RefCell<Recording>>,
+}
+
+/// The user's actions as scenario steps (`apply`, `kubectl`, `power_off`, with `advance`
+/// between them for the virtual time that passed).
+#[derive(Default)]
+struct Recording {
+    seed: u64,
+    steps: Vec<Value>,
+    /// Virtual milliseconds since the start at the last recorded step.
+    at_ms: i64,
 }
 
 impl PartialEq for Cluster {
@@ -28,6 +40,41 @@ impl PartialEq for Cluster {
 impl Default for Cluster {
     fn default() -> Self {
         Cluster::new(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cluster;
+
+    /// A shared run replays identically: the same trace, event for event.
+    #[test]
+    fn a_shared_scenario_replays_the_same_run() {
+        let page = Cluster::new(1);
+        page.advance(750);
+        page.apply_manifest(crate::components::gallery::example("nginx").unwrap());
+        page.advance(5_250);
+        page.kubectl("scale deployment nginx --replicas=5");
+        page.advance(3_000);
+        page.set_power("node-2", false);
+        page.advance(120_000);
+        page.kubectl("get pods");
+        let fragment = page.share_fragment();
+        let replay = Cluster::from_fragment(&fragment).unwrap().unwrap();
+        let render = |c: &Cluster| {
+            let inner = c.inner.borrow();
+            let events: Vec<_> = inner.world.trace().events().collect();
+            kubeplay_core::trace::render(&events, kubeplay_core::sim::EPOCH)
+        };
+        assert_eq!(replay.elapsed_seconds(), page.elapsed_seconds());
+        assert!(
+            render(&page).contains("deployments/scale"),
+            "the run did something"
+        );
+        assert_eq!(render(&replay), render(&page));
+        // A damaged link says so instead of opening something else.
+        assert!(Cluster::from_fragment("#scenario=!!!").unwrap().is_err());
+        assert!(Cluster::from_fragment("#other").is_none());
     }
 }
 
@@ -139,7 +186,67 @@ impl Cluster {
         );
         Cluster {
             inner: Rc::new(RefCell::new(cluster)),
+            recording: Rc::new(RefCell::new(Recording {
+                seed,
+                ..Recording::default()
+            })),
         }
+    }
+
+    /// Replays a shared scenario (YAML): the same seed and steps give the same cluster.
+    pub fn from_scenario(yaml: &str) -> Result<Cluster, String> {
+        let scenario = kubeplay_core::scenario::parse(yaml)?;
+        let cluster = kubeplay_core::scenario::run(&scenario)?;
+        let doc: Value = serde_yaml::from_str(yaml).map_err(|e| e.to_string())?;
+        let at_ms = cluster.world.now().millis() - kubeplay_core::sim::EPOCH.millis();
+        Ok(Cluster {
+            inner: Rc::new(RefCell::new(cluster)),
+            recording: Rc::new(RefCell::new(Recording {
+                seed: scenario.seed,
+                steps: doc["steps"].as_array().cloned().unwrap_or_default(),
+                at_ms,
+            })),
+        })
+    }
+
+    /// Opens the scenario in a `#scenario=<base64url>` fragment, if there is a valid one.
+    pub fn from_fragment(fragment: &str) -> Option<Result<Cluster, String>> {
+        use base64::Engine;
+        let encoded = fragment.trim_start_matches('#').strip_prefix("scenario=")?;
+        let yaml = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(encoded)
+            .map_err(|e| format!("the shared link is damaged: {e}"))
+            .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()));
+        Some(yaml.and_then(|y| Cluster::from_scenario(&y)))
+    }
+
+    fn record(&self, step: Value) {
+        let now = self.inner.borrow().world.now().millis() - kubeplay_core::sim::EPOCH.millis();
+        let mut r = self.recording.borrow_mut();
+        if now > r.at_ms {
+            let waited = now - r.at_ms;
+            r.steps
+                .push(serde_json::json!({"advance": format!("{waited}ms")}));
+            r.at_ms = now;
+        }
+        r.steps.push(step);
+    }
+
+    /// What the user did so far, as a scenario (YAML) that replays it.
+    pub fn scenario_yaml(&self) -> String {
+        let r = self.recording.borrow();
+        let doc = serde_json::json!({"seed": r.seed, "nodes": NODES, "steps": r.steps});
+        serde_yaml::to_string(&doc).unwrap_or_default()
+    }
+
+    /// The scenario as a URL fragment (`#scenario=…`).
+    pub fn share_fragment(&self) -> String {
+        use base64::Engine;
+        let yaml = self.scenario_yaml();
+        format!(
+            "#scenario={}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(yaml)
+        )
     }
 
     pub fn revision(&self) -> i64 {
@@ -183,6 +290,7 @@ impl Cluster {
     /// line per document, `deployment.apps/web created` (or `configured`, `unchanged`) or the
     /// server's error message.
     pub fn apply_manifest(&self, yaml: &str) -> Vec<Result<String, String>> {
+        self.record(serde_json::json!({"apply": yaml}));
         let mut out = Vec::new();
         for doc in serde_yaml::Deserializer::from_str(yaml) {
             let value: Value = match serde::Deserialize::deserialize(doc) {
@@ -299,6 +407,7 @@ impl Cluster {
 
     /// Runs a kubectl command line in the terminal.
     pub fn kubectl(&self, line: &str) -> kubeplay_core::kubectl::Output {
+        self.record(serde_json::json!({"kubectl": line}));
         kubeplay_core::kubectl::run(&mut *self.inner.borrow_mut(), line)
     }
 
@@ -309,6 +418,8 @@ impl Cluster {
 
     /// Cuts or restores a node's power (its kubelet stops; heartbeats stop).
     pub fn set_power(&self, node: &str, on: bool) -> bool {
+        let step = if on { "power_on" } else { "power_off" };
+        self.record(serde_json::json!({ step: node }));
         self.inner.borrow_mut().set_node_power(node, on)
     }
 

@@ -15,6 +15,7 @@
 //!   - advance: 10s
 //!   - power_off: node-2
 //!   - add_node: {cpu: "8", memory: 16Gi}
+//!   - kubectl: scale deployment/web --replicas=5
 //!   - expect: {selector: app=web, pods_per_node: {node-1: 2, node-2: 1}}
 //! ```
 //!
@@ -83,6 +84,8 @@ pub enum Step {
     PowerOn(String),
     /// Adds a simulated node, described as in `nodes`.
     AddNode(NodeSpec),
+    /// Runs a kubectl command line (the page's terminal); what it prints is not checked.
+    Kubectl(String),
     /// Checks the cluster as a user would see it now.
     Expect(Box<Expect>),
 }
@@ -179,6 +182,9 @@ pub fn run(scenario: &Scenario) -> Result<Cluster, String> {
                 cluster.add_node(spec);
             }
             Step::Expect(e) => e.check(&mut cluster)?,
+            Step::Kubectl(line) => {
+                crate::kubectl::run(&mut cluster, line);
+            }
             Step::PowerOff(node) | Step::PowerOn(node) => {
                 if !cluster.set_node_power(node, matches!(step, Step::PowerOn(_))) {
                     return Err(format!("no simulated node {node:?}"));

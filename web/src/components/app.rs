@@ -27,9 +27,37 @@ const SPEEDS: &[(u32, &str)] = &[
     (10_000, "1000×"),
 ];
 
+/// Percent-encodes text for a `data:` URL.
+fn percent(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[function_component(App)]
 pub fn app() -> Html {
-    let cluster = use_memo((), |_| Cluster::new(1));
+    // A shared link (`#scenario=…`) replays its run; otherwise a fresh cluster.
+    let opened = use_memo((), |_| {
+        let fragment = web_sys::window()
+            .and_then(|w| w.location().hash().ok())
+            .unwrap_or_default();
+        match Cluster::from_fragment(&fragment) {
+            Some(Ok(c)) => (c, None),
+            Some(Err(e)) => (Cluster::new(1), Some(e)),
+            None => (Cluster::new(1), None),
+        }
+    });
+    let cluster = use_memo((), {
+        let c = opened.0.clone();
+        move |_| c
+    });
+    let open_error = opened.1.clone();
+    let share = use_state(|| None::<(String, String)>);
     let revision = use_state(|| cluster.revision());
     let seconds = use_state(|| cluster.elapsed_seconds());
     let playing = use_state(|| true);
@@ -88,6 +116,19 @@ pub fn app() -> Html {
             }
         })
     };
+    let on_share = {
+        let (cluster, share) = (cluster.clone(), share.clone());
+        Callback::from(move |_| {
+            let link = web_sys::window()
+                .and_then(|w| w.location().href().ok())
+                .map(|h| h.split('#').next().unwrap_or_default().to_string())
+                .unwrap_or_default();
+            share.set(Some((
+                format!("{link}{}", cluster.share_fragment()),
+                cluster.scenario_yaml(),
+            )));
+        })
+    };
     let on_select = {
         let selected = selected.clone();
         Callback::from(move |pod: String| selected.set(Some(pod)))
@@ -109,8 +150,21 @@ pub fn app() -> Html {
                     </label>
                     <span class="time" aria-label="virtual time">{format!("t = {} s", *seconds)}</span>
                     <span class="revision" aria-label="etcd revision">{format!("etcd revision {}", *revision)}</span>
+                    <button id="share" onclick={on_share}>{"Share"}</button>
                 </div>
             </header>
+            if let Some(e) = &open_error {
+                <p class="banner error" role="alert">{format!("The shared scenario could not be opened: {e}")}</p>
+            }
+            if let Some((link, yaml)) = &*share {
+                <div class="share" role="region" aria-label="Share this run">
+                    <label>{"Link that replays this run "}
+                        <input id="share-link" readonly=true value={link.clone()} />
+                    </label>
+                    <a id="share-file" download="kubeplay-scenario.yaml"
+                        href={format!("data:text/yaml;charset=utf-8,{}", percent(yaml))}>{"Download the scenario"}</a>
+                </div>
+            }
             <main>
                 <ManifestEditor cluster={(*cluster).clone()} on_change={refresh.reform(|_| ())} />
                 <ClusterMap cluster={(*cluster).clone()} revision={*revision} on_select={on_select} on_change={refresh.reform(|_| ())} />

@@ -17,6 +17,7 @@ pub struct Props {
 pub fn manifest_editor(props: &Props) -> Html {
     let text = use_state(|| EXAMPLES[0].2.to_string());
     let results = use_state(Vec::<Result<String, String>>::new);
+    let picked = use_state(|| EXAMPLES[0].0);
     let oninput = {
         let text = text.clone();
         Callback::from(move |e: InputEvent| {
@@ -25,10 +26,14 @@ pub fn manifest_editor(props: &Props) -> Html {
         })
     };
     let onpick = {
-        let (text, results) = (text.clone(), results.clone());
+        let (text, results, picked) = (text.clone(), results.clone(), picked.clone());
         Callback::from(move |e: Event| {
             let select: HtmlSelectElement = e.target_unchecked_into();
-            if let Some(m) = example(&select.value()) {
+            let id = select.value();
+            if let (Some(m), Some((id, _, _))) =
+                (example(&id), EXAMPLES.iter().find(|(i, _, _)| *i == id))
+            {
+                picked.set(id);
                 text.set(m.to_string());
                 results.set(Vec::new());
             }
@@ -51,7 +56,7 @@ pub fn manifest_editor(props: &Props) -> Html {
             <h2>{"Manifest"}</h2>
             <label class="gallery">{"Example "}
                 <select id="gallery" onchange={onpick} aria-label="Example manifests">
-                    { for EXAMPLES.iter().map(|(id, title, _)| html! { <option value={*id}>{*title}</option> }) }
+                    { for EXAMPLES.iter().map(|(id, title, _)| html! { <option value={*id} selected={*id == *picked}>{*title}</option> }) }
                 </select>
             </label>
             <textarea id="manifest" aria-label="Manifest YAML" spellcheck="false" value={(*text).clone()} {oninput} />
