@@ -72,6 +72,18 @@ mod tests {
             "the run did something"
         );
         assert_eq!(render(&replay), render(&page));
+        // Back to 3 s: the same pods as then, and time is 3 s again.
+        let fresh = Cluster::new(1);
+        fresh.advance(750);
+        fresh.apply_manifest(crate::components::gallery::example("nginx").unwrap());
+        fresh.advance(2_250);
+        let at_three = fresh.kubectl("get pods -o name").stdout;
+        fresh.kubectl("scale deployment nginx --replicas=1");
+        fresh.advance(60_000);
+        assert_ne!(fresh.kubectl("get pods -o name").stdout, at_three);
+        fresh.rewind_to(3).unwrap();
+        assert_eq!(fresh.elapsed_seconds(), 3);
+        assert_eq!(fresh.kubectl("get pods -o name").stdout, at_three);
         // A damaged link says so instead of opening something else.
         assert!(Cluster::from_fragment("#scenario=!!!").unwrap().is_err());
         assert!(Cluster::from_fragment("#other").is_none());
@@ -230,6 +242,45 @@ impl Cluster {
             r.at_ms = now;
         }
         r.steps.push(step);
+    }
+
+    /// Goes back (or forward, up to now) to `seconds` of virtual time by replaying the run
+    /// from its seed: the actions before that moment, then time up to it. Actions recorded
+    /// after it are dropped, as the run now continues from there.
+    pub fn rewind_to(&self, seconds: i64) -> Result<(), String> {
+        let target = seconds.max(0) * 1000;
+        let (seed, steps) = {
+            let r = self.recording.borrow();
+            let mut kept = Vec::new();
+            let mut at = 0;
+            for step in &r.steps {
+                match step["advance"].as_str() {
+                    Some(d) => {
+                        let ms = kubeplay_core::scenario::parse_duration(d)?;
+                        if at + ms > target {
+                            break;
+                        }
+                        at += ms;
+                        kept.push(step.clone());
+                    }
+                    None => kept.push(step.clone()),
+                }
+            }
+            if target > at {
+                kept.push(serde_json::json!({"advance": format!("{}ms", target - at)}));
+            }
+            (r.seed, kept)
+        };
+        let doc = serde_json::json!({"seed": seed, "nodes": NODES, "steps": steps});
+        let yaml = serde_yaml::to_string(&doc).map_err(|e| e.to_string())?;
+        let replayed = Cluster::from_scenario(&yaml)?;
+        *self.inner.borrow_mut() = Rc::try_unwrap(replayed.inner)
+            .map_err(|_| "the replay is shared".to_string())?
+            .into_inner();
+        *self.recording.borrow_mut() = Rc::try_unwrap(replayed.recording)
+            .map_err(|_| "the replay is shared".to_string())?
+            .into_inner();
+        Ok(())
     }
 
     /// What the user did so far, as a scenario (YAML) that replays it.

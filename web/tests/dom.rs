@@ -356,3 +356,31 @@ async fn the_inspector_opens_a_request_and_lists_events() {
     assert!(events.contains("ScalingReplicaSet"), "{events}");
     assert!(events.starts_with("LAST SEEN"), "{events}");
 }
+
+/// Scrubbing the timeline back replays the run up to that second: the pods of then.
+#[wasm_bindgen_test]
+async fn the_timeline_goes_back_in_the_run() {
+    let root = mount();
+    yew::scheduler::flush().await;
+    button(&root, "#play").click(); // pause
+    button(&root, "#apply").click();
+    yew::scheduler::flush().await;
+    for _ in 0..5 {
+        button(&root, "#step").click();
+        yew::scheduler::flush().await;
+    }
+    assert_eq!(count(&root, ".map .pod.running"), 3);
+    let timeline: web_sys::HtmlInputElement = root
+        .query_selector("#timeline")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    timeline.set_value("0");
+    timeline
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    yew::scheduler::flush().await;
+    assert_eq!(text_of(&root, ".time"), "t = 0 s");
+    assert_eq!(count(&root, ".map .pod"), 0, "before the pods existed");
+}

@@ -116,6 +116,19 @@ pub fn app() -> Html {
             }
         })
     };
+    // Scrubbing replays the run from its seed up to the chosen second, then waits there.
+    let on_scrub = {
+        let (cluster, refresh, playing) = (cluster.clone(), refresh.clone(), playing.clone());
+        Callback::from(move |e: Event| {
+            let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+            if let Ok(t) = input.value().parse::<i64>() {
+                playing.set(false);
+                if cluster.rewind_to(t).is_ok() {
+                    refresh.emit(());
+                }
+            }
+        })
+    };
     let on_share = {
         let (cluster, share) = (cluster.clone(), share.clone());
         Callback::from(move |_| {
@@ -148,6 +161,9 @@ pub fn app() -> Html {
                             }) }
                         </select>
                     </label>
+                    <input id="timeline" type="range" min="0" max={(*seconds).max(1).to_string()}
+                        value={seconds.to_string()} onchange={on_scrub}
+                        aria-label="Timeline: go back to an earlier moment of the run" />
                     <span class="time" aria-label="virtual time">{format!("t = {} s", *seconds)}</span>
                     <span class="revision" aria-label="etcd revision">{format!("etcd revision {}", *revision)}</span>
                     <button id="share" onclick={on_share}>{"Share"}</button>
