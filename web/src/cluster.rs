@@ -90,6 +90,15 @@ mod tests {
     }
 }
 
+/// A key in the etcd browser.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EtcdKey {
+    pub key: String,
+    pub create_revision: i64,
+    pub mod_revision: i64,
+    pub version: i64,
+}
+
 /// A node on the cluster map.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NodeView {
@@ -454,6 +463,49 @@ impl Cluster {
             }
         }
         kubeplay_core::kubectl::run(&mut Observer(self), line).stdout
+    }
+
+    /// etcd's keys under `prefix` (at most `limit`), as `(key, create rev, mod rev, version)`,
+    /// with the store's revision and compaction revision.
+    pub fn etcd_keys(&self, prefix: &str, limit: usize) -> (Vec<EtcdKey>, i64, i64) {
+        let inner = self.inner.borrow();
+        let store = inner.world.api_ref().store();
+        let keys = store
+            .range(prefix, None, limit)
+            .kvs
+            .into_iter()
+            .map(|kv| EtcdKey {
+                key: kv.key.to_string(),
+                create_revision: kv.create_revision,
+                mod_revision: kv.mod_revision,
+                version: kv.version,
+            })
+            .collect();
+        (keys, store.revision(), store.compact_revision())
+    }
+
+    /// One key's value (pretty JSON) and its changes still in history:
+    /// `(revision, PUT|DELETE, version)`.
+    pub fn etcd_entry(&self, key: &str) -> (Option<String>, Vec<(i64, &'static str, i64)>) {
+        let inner = self.inner.borrow();
+        let store = inner.world.api_ref().store();
+        let value = store.get(key).map(|kv| {
+            serde_json::from_slice::<Value>(&kv.value)
+                .ok()
+                .and_then(|v| serde_json::to_string_pretty(&v).ok())
+                .unwrap_or_else(|| String::from_utf8_lossy(&kv.value).to_string())
+        });
+        let history = store
+            .history_of(key)
+            .map(|e| {
+                let kind = match e.kind {
+                    kubeplay_core::store::EventType::Put => "PUT",
+                    kubeplay_core::store::EventType::Delete => "DELETE",
+                };
+                (e.revision.main, kind, e.kv.version)
+            })
+            .collect();
+        (value, history)
     }
 
     /// Runs a kubectl command line in the terminal.

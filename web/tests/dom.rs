@@ -384,3 +384,38 @@ async fn the_timeline_goes_back_in_the_run() {
     assert_eq!(text_of(&root, ".time"), "t = 0 s");
     assert_eq!(count(&root, ".map .pod"), 0, "before the pods existed");
 }
+
+/// The etcd browser lists keys with their revisions and shows a key's value and history.
+#[wasm_bindgen_test]
+async fn the_etcd_browser_shows_a_keys_value_and_history() {
+    let root = mount();
+    yew::scheduler::flush().await;
+    button(&root, "#play").click(); // pause
+    button(&root, "#apply").click();
+    yew::scheduler::flush().await;
+    button(&root, "#step").click();
+    yew::scheduler::flush().await;
+    button(&root, "#tab-etcd").click();
+    yew::scheduler::flush().await;
+    let keys = root.query_selector_all(".keys button.key").unwrap();
+    let deployment = (0..keys.length())
+        .filter_map(|i| keys.item(i))
+        .find(|n| {
+            n.text_content()
+                .unwrap_or_default()
+                .starts_with("/registry/deployments/default/nginx ")
+        })
+        .expect("the Deployment's key");
+    deployment
+        .dyn_into::<web_sys::HtmlButtonElement>()
+        .unwrap()
+        .click();
+    yew::scheduler::flush().await;
+    let history = text_of(&root, ".etcd .history");
+    assert!(history.starts_with("PUT @"), "{history}");
+    assert!(
+        history.contains("(v2)"),
+        "status writes followed: {history}"
+    );
+    assert!(text_of(&root, ".etcd pre.value").contains("\"kind\": \"Deployment\""));
+}

@@ -208,6 +208,12 @@ impl Store {
         }
     }
 
+    /// The changes to `key` still in history (since the last compaction), oldest first: what
+    /// the etcd browser shows of a key's past.
+    pub fn history_of<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Event> + 'a {
+        self.history.iter().filter(move |e| &*e.kv.key == key)
+    }
+
     /// Number of keys under `prefix`.
     pub fn count(&self, prefix: &str) -> usize {
         self.kvs
