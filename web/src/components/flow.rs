@@ -213,11 +213,21 @@ pub fn flow_diagram(props: &Props) -> Html {
         let selected = selected.clone();
         Callback::from(move |_| selected.set(Some(id.clone())))
     };
+    // Boxes are buttons for the keyboard too: Enter or Space opens one.
+    let select_key = |id: String| {
+        let selected = selected.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Enter" || e.key() == " " {
+                e.prevent_default();
+                selected.set(Some(id.clone()));
+            }
+        })
+    };
     let draw_box = |id: &str, label: &str, x: i32, y: i32| {
         let lit = lit_boxes.iter().any(|b| b == id) || (id == "apiserver" && !arrows.is_empty());
         html! {
             <g class={classes!("box", lit.then_some("lit"), (selected.as_deref() == Some(id)).then_some("selected"))}
-                data-box={id.to_string()} onclick={select(id.to_string())} role="button" tabindex="0"
+                data-box={id.to_string()} onclick={select(id.to_string())} onkeydown={select_key(id.to_string())} role="button" tabindex="0"
                 aria-label={format!("{label}: show what passed through")}>
                 <rect x={x.to_string()} y={y.to_string()} width={W.to_string()} height={H.to_string()} rx="8" />
                 <text x={(x + W / 2).to_string()} y={(y + H / 2 + 5).to_string()} text-anchor="middle">{label.to_string()}</text>
