@@ -14,6 +14,11 @@ const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/js
 /// Aligns rows as kubectl's tabwriter: every column but the last padded to its widest cell
 /// plus three spaces.
 pub fn align(rows: &[Vec<String>]) -> String {
+    align_with(rows, 3)
+}
+
+/// Aligns rows with `gap` spaces after the widest cell of each column (`describe` uses 2).
+pub fn align_with(rows: &[Vec<String>], gap: usize) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
         .map(|c| {
@@ -30,7 +35,7 @@ pub fn align(rows: &[Vec<String>]) -> String {
         for (c, cell) in row.iter().enumerate() {
             line.push_str(cell);
             if c + 1 < row.len() {
-                let pad = widths[c] - cell.chars().count() + 3;
+                let pad = widths[c] - cell.chars().count() + gap;
                 line.extend(std::iter::repeat_n(' ', pad));
             }
         }

@@ -3,10 +3,11 @@
 //! `binding`-free writes through the same pipeline). It talks through [`Api`], so the page's
 //! in-tab cluster and tests drive it alike.
 //!
-//! Verbs: get, delete, scale, cordon, uncordon, drain, label, annotate, logs, rollout status,
+//! Verbs: get, describe, delete, scale, cordon, uncordon, drain, label, annotate, logs, rollout status,
 //! auth can-i, api-resources, version. Unknown ones answer as kubectl does.
 
 mod args;
+mod describe;
 mod get;
 mod verbs;
 
@@ -80,6 +81,7 @@ pub fn run(api: &mut dyn Api, line: &str) -> Output {
     let rest = &parsed.positional[1..];
     match verb.as_str() {
         "get" => get::get(api, &parsed, rest),
+        "describe" => describe::describe(api, &parsed, rest),
         "delete" => verbs::delete(api, &parsed, rest),
         "scale" => verbs::scale(api, &parsed, rest),
         "cordon" | "uncordon" => verbs::cordon(api, rest, verb == "cordon"),
@@ -103,6 +105,7 @@ pub const HELP: &str = "kubectl controls the Kubernetes cluster running in this 
 
  Basic Commands:
   get             Display one or many resources
+  describe        Show details of a specific resource or group of resources
   delete          Delete resources by names or label selectors
   scale           Set a new size for a deployment, replica set, or stateful set
   label           Update the labels on a resource

@@ -195,3 +195,52 @@ fn drain_evicts_through_the_eviction_api() {
     );
     assert_eq!(after.lines().count(), 4);
 }
+
+#[test]
+fn describe_tells_a_pods_story() {
+    let mut c = cluster();
+    web(&mut c);
+    let name = run(&mut c, "get pods -o name")
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches("pod/")
+        .to_string();
+    let out = run(&mut c, &format!("describe pod {name}"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = out.stdout;
+    assert!(
+        text.starts_with(&format!(
+            "Name:             {name}\nNamespace:        default\n"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("Status:           Running\n"), "{text}");
+    assert!(text.contains("Controlled By:    ReplicaSet/web-"), "{text}");
+    assert!(text.contains("Containers:\n  nginx:\n    Image:          nginx:1.14.2\n    State:          Running\n"), "{text}");
+    assert!(
+        text.contains("Events:\n  Type    Reason     From"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Normal  Scheduled  default-scheduler  Successfully assigned default/"),
+        "{text}"
+    );
+    let node = run(&mut c, "describe node node-1").stdout;
+    assert!(node.starts_with("Name:           node-1\n"), "{node}");
+    assert!(node.contains("Conditions:\n  Type"), "{node}");
+    assert!(node.contains("Allocatable:\n"), "{node}");
+    let deploy = run(&mut c, "describe deployment web").stdout;
+    assert!(
+        deploy.contains(
+            "Replicas:               3 desired | 3 updated | 3 total | 3 available | 0 unavailable"
+        ),
+        "{deploy}"
+    );
+    assert!(deploy.contains("ScalingReplicaSet"), "{deploy}");
+    assert_eq!(
+        run(&mut c, "describe pod nope").stderr,
+        "Error from server (NotFound): pods \"nope\" not found"
+    );
+}

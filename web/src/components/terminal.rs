@@ -40,6 +40,7 @@ pub fn complete(cluster: &Cluster, line: &str) -> Option<String> {
     let candidates: Vec<String> = match done.len() {
         0 => [
             "get",
+            "describe",
             "delete",
             "scale",
             "cordon",
