@@ -149,6 +149,20 @@ fn button(root: &web_sys::Element, selector: &str) -> web_sys::HtmlButtonElement
         .unwrap()
 }
 
+/// Mounts the app, pauses its clock, applies the example and steps `seconds` of time.
+async fn applied(seconds: u32) -> web_sys::Element {
+    let root = mount();
+    yew::scheduler::flush().await;
+    button(&root, "#play").click();
+    button(&root, "#apply").click();
+    yew::scheduler::flush().await;
+    for _ in 0..seconds {
+        button(&root, "#step").click();
+        yew::scheduler::flush().await;
+    }
+    root
+}
+
 /// Types a command into the terminal and presses Enter.
 async fn kubectl(root: &web_sys::Element, command: &str) -> String {
     let input: web_sys::HtmlInputElement = root
@@ -179,16 +193,7 @@ async fn kubectl(root: &web_sys::Element, command: &str) -> String {
 /// open a pod's scheduling decision, cut a node's power and see its pods replaced elsewhere.
 #[wasm_bindgen_test]
 async fn terminal_map_decision_and_a_node_failure() {
-    let root = mount();
-    yew::scheduler::flush().await;
-    button(&root, "#play").click(); // pause
-    yew::scheduler::flush().await;
-    button(&root, "#apply").click();
-    yew::scheduler::flush().await;
-    for _ in 0..5 {
-        button(&root, "#step").click();
-        yew::scheduler::flush().await;
-    }
+    let root = applied(5).await;
     assert_eq!(count(&root, ".map .pod.running"), 3);
 
     let out = kubectl(&root, "get pods").await;
@@ -267,13 +272,7 @@ async fn terminal_map_decision_and_a_node_failure() {
 /// back to the first, the user's submission.
 #[wasm_bindgen_test]
 async fn the_flow_lights_up_and_the_narrator_steps_back() {
-    let root = mount();
-    yew::scheduler::flush().await;
-    button(&root, "#play").click(); // pause
-    button(&root, "#apply").click();
-    yew::scheduler::flush().await;
-    button(&root, "#step").click();
-    yew::scheduler::flush().await;
+    let root = applied(1).await;
     assert!(count(&root, ".flow .arrow") > 0, "arrows lit");
     assert!(count(&root, ".flow .arrow.write") == 1, "a write to etcd");
     let title = text_of(&root, "#step-title");
@@ -318,13 +317,7 @@ async fn the_flow_lights_up_and_the_narrator_steps_back() {
 /// the events tab lists what the controllers recorded.
 #[wasm_bindgen_test]
 async fn the_inspector_opens_a_request_and_lists_events() {
-    let root = mount();
-    yew::scheduler::flush().await;
-    button(&root, "#play").click(); // pause
-    button(&root, "#apply").click();
-    yew::scheduler::flush().await;
-    button(&root, "#step").click();
-    yew::scheduler::flush().await;
+    let root = applied(1).await;
     let requests = root.query_selector_all(".requests button.request").unwrap();
     let create = (0..requests.length())
         .filter_map(|i| requests.item(i))
@@ -360,15 +353,7 @@ async fn the_inspector_opens_a_request_and_lists_events() {
 /// Scrubbing the timeline back replays the run up to that second: the pods of then.
 #[wasm_bindgen_test]
 async fn the_timeline_goes_back_in_the_run() {
-    let root = mount();
-    yew::scheduler::flush().await;
-    button(&root, "#play").click(); // pause
-    button(&root, "#apply").click();
-    yew::scheduler::flush().await;
-    for _ in 0..5 {
-        button(&root, "#step").click();
-        yew::scheduler::flush().await;
-    }
+    let root = applied(5).await;
     assert_eq!(count(&root, ".map .pod.running"), 3);
     let timeline: web_sys::HtmlInputElement = root
         .query_selector("#timeline")
@@ -388,13 +373,7 @@ async fn the_timeline_goes_back_in_the_run() {
 /// The etcd browser lists keys with their revisions and shows a key's value and history.
 #[wasm_bindgen_test]
 async fn the_etcd_browser_shows_a_keys_value_and_history() {
-    let root = mount();
-    yew::scheduler::flush().await;
-    button(&root, "#play").click(); // pause
-    button(&root, "#apply").click();
-    yew::scheduler::flush().await;
-    button(&root, "#step").click();
-    yew::scheduler::flush().await;
+    let root = applied(1).await;
     button(&root, "#tab-etcd").click();
     yew::scheduler::flush().await;
     let keys = root.query_selector_all(".keys button.key").unwrap();

@@ -153,49 +153,55 @@ impl Trace {
 
 /// One line per event, for snapshots and the terminal:
 /// `+1.234s [4] deployment-controller → create replicasets default/web-5d8b 201 rv=27`.
+/// One event in words: `default-scheduler → create pods/binding default/web-1 201 rv=42`,
+/// `node-1 ← ADDED Pod default/web-1 rv=41`, `node-1 ⇄ CRI RunPodSandbox default/web-1 ok`.
+pub fn line(e: &TraceEvent) -> String {
+    match &e.kind {
+        TraceKind::Request {
+            verb,
+            resource,
+            namespace,
+            name,
+            code,
+            revision,
+            ..
+        } => {
+            let target = match (namespace.is_empty(), name.is_empty()) {
+                (_, true) => String::new(),
+                (true, false) => format!(" {name}"),
+                (false, false) => format!(" {namespace}/{name}"),
+            };
+            let rv = revision.map(|r| format!(" rv={r}")).unwrap_or_default();
+            format!("{} → {verb} {resource}{target} {code}{rv}", e.component)
+        }
+        TraceKind::Delivery {
+            event,
+            kind,
+            namespace,
+            name,
+            revision,
+        } => {
+            let target = if namespace.is_empty() {
+                name.clone()
+            } else {
+                format!("{namespace}/{name}")
+            };
+            format!("{} ← {event} {kind} {target} rv={revision}", e.component)
+        }
+        TraceKind::Cri {
+            node,
+            method,
+            pod,
+            outcome,
+        } => format!("{node} ⇄ {method} {pod} {outcome}"),
+    }
+}
+
 pub fn render(events: &[&TraceEvent], start: Time) -> String {
     let mut out = String::new();
     for e in events {
         let t = (e.time.millis() - start.millis()) as f64 / 1000.0;
-        let line = match &e.kind {
-            TraceKind::Request {
-                verb,
-                resource,
-                namespace,
-                name,
-                code,
-                revision,
-                ..
-            } => {
-                let target = match (namespace.is_empty(), name.is_empty()) {
-                    (_, true) => String::new(),
-                    (true, false) => format!(" {name}"),
-                    (false, false) => format!(" {namespace}/{name}"),
-                };
-                let rv = revision.map(|r| format!(" rv={r}")).unwrap_or_default();
-                format!("{} → {verb} {resource}{target} {code}{rv}", e.component)
-            }
-            TraceKind::Delivery {
-                event,
-                kind,
-                namespace,
-                name,
-                revision,
-            } => {
-                let target = if namespace.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{namespace}/{name}")
-                };
-                format!("{} ← {event} {kind} {target} rv={revision}", e.component)
-            }
-            TraceKind::Cri {
-                node,
-                method,
-                pod,
-                outcome,
-            } => format!("{node} ⇄ {method} {pod} {outcome}"),
-        };
+        let line = line(e);
         out.push_str(&format!("+{t:.3}s [{}] {line}\n", e.step as u8));
     }
     out

@@ -318,56 +318,9 @@ pub fn flow_diagram(props: &Props) -> Html {
     }
 }
 
-/// One event in words, as the box's list shows it.
+/// One event in words, as the box's list shows it: its virtual time, then the trace's line.
 pub fn describe(e: &TraceEvent) -> String {
     let t = e.time.rfc3339();
     let t = t.get(11..19).unwrap_or(&t).to_string();
-    match &e.kind {
-        TraceKind::Request {
-            user,
-            verb,
-            resource,
-            namespace,
-            name,
-            code,
-            revision,
-            ..
-        } => {
-            let target = if namespace.is_empty() {
-                name.clone()
-            } else {
-                format!("{namespace}/{name}")
-            };
-            let rv = revision.map(|r| format!(", rv {r}")).unwrap_or_default();
-            format!(
-                "{t} {} ({user}) → {verb} {resource} {target}: {code}{rv}",
-                e.component
-            )
-        }
-        TraceKind::Delivery {
-            event,
-            kind,
-            namespace,
-            name,
-            revision,
-        } => {
-            let target = if namespace.is_empty() {
-                name.clone()
-            } else {
-                format!("{namespace}/{name}")
-            };
-            format!(
-                "{t} {} ← {event} {kind} {target} (rv {revision})",
-                e.component
-            )
-        }
-        TraceKind::Cri {
-            node,
-            method,
-            pod,
-            outcome,
-        } => {
-            format!("{t} kubelet {node} → {method} {pod}: {outcome}")
-        }
-    }
+    format!("{t} {}", kubeplay_core::trace::line(e))
 }
