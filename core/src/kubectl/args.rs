@@ -118,7 +118,9 @@ pub fn parse(words: &[&str]) -> Result<Parsed, String> {
             };
             p.flags.insert(name, value);
         } else if let Some(short) = w.strip_prefix('-').filter(|s| !s.is_empty()) {
-            let (key, inline) = short.split_at(1);
+            // The first character is the flag (not the first byte: `-é` must not split a char).
+            let first = short.chars().next().map_or(0, char::len_utf8);
+            let (key, inline) = short.split_at(first);
             let Some((_, name, boolean)) = SHORT.iter().find(|(k, _, _)| *k == key) else {
                 return Err(format!("unknown shorthand flag: '{key}' in {w}"));
             };

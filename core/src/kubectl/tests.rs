@@ -39,6 +39,18 @@ fn words_split_as_a_shell_splits_them() {
         ["kubectl", "label", "pod", "x", "note=hello world", "a=b c"]
     );
     assert!(split("get 'pods").is_err());
+    // Odd input answers with an error, never a panic.
+    let mut c = cluster();
+    assert_eq!(
+        run(&mut c, "get pods -é").stderr,
+        "error: unknown shorthand flag: 'é' in -é"
+    );
+    assert_eq!(
+        run(&mut c, "get pods -n").stderr,
+        "error: flag needs an argument: 'n' in -n"
+    );
+    assert_eq!(run(&mut c, "get 'pods").stderr, "error: unterminated quote");
+    assert_eq!(run(&mut c, "").stdout, HELP);
 }
 
 #[test]
