@@ -155,6 +155,17 @@ impl WatchSession {
             kv.mod_revision = rv;
             ApiServer::decode(&kv).ok()
         };
+        // Without selectors every object is in: the event's kind follows from the store's
+        // event alone, and only the object sent is decoded (most watchers — every
+        // controller's — are like this; decoding the previous value too doubled their work).
+        if self.name.is_none() && self.label.is_empty() && self.field.requirements.is_empty() {
+            let (kind, obj) = match (ev.kind, &ev.prev_kv) {
+                (EventType::Put, None) => ("ADDED", decode(&ev.kv)?),
+                (EventType::Put, Some(_)) => ("MODIFIED", decode(&ev.kv)?),
+                (EventType::Delete, prev) => ("DELETED", decode(prev.as_ref()?)?),
+            };
+            return Some(self.event(kind, obj, now));
+        }
         let new = match ev.kind {
             EventType::Put => decode(&ev.kv),
             EventType::Delete => None,
