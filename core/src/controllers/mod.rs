@@ -13,6 +13,7 @@ pub mod garbagecollector;
 pub mod namespace;
 pub mod nodelifecycle;
 pub mod owner;
+pub mod owning;
 pub mod persistentvolume;
 pub mod queue;
 pub mod replicaset;

@@ -14,19 +14,16 @@ use serde_json::Value;
 
 use super::events::Recorder;
 use super::owner;
-use super::queue::{WorkQueue, SYNC};
+use super::owning::OwnerWatches;
 use crate::apiserver::watch::WatchId;
-use crate::client::{self, Client, Informer};
+use crate::client::Client;
 use crate::sim::{Component, Ctx};
 
 pub struct DeploymentController {
     client: Client,
     recorder: Recorder,
-    deployment_watch: Option<WatchId>,
-    rs_watch: Option<WatchId>,
-    deployments: Informer,
-    replicasets: Informer,
-    queue: WorkQueue,
+    /// Deployments, and the ReplicaSets they own.
+    watches: OwnerWatches,
 }
 
 impl Default for DeploymentController {
@@ -35,18 +32,14 @@ impl Default for DeploymentController {
         DeploymentController {
             recorder: Recorder::new(client.clone(), "deployment-controller"),
             client,
-            deployment_watch: None,
-            rs_watch: None,
-            deployments: Informer::default(),
-            replicasets: Informer::default(),
-            queue: WorkQueue::default(),
+            watches: OwnerWatches::new("Deployment"),
         }
     }
 }
 
 impl DeploymentController {
     fn sync(&mut self, ctx: &mut Ctx, key: &str) {
-        let Some(d) = self.deployments.get(key).cloned() else {
+        let Some(d) = self.watches.owners.get(key).cloned() else {
             return;
         };
         if d.pointer("/metadata/deletionTimestamp").is_some() {
@@ -55,7 +48,8 @@ impl DeploymentController {
         let ns = crate::api::meta::namespace(&d);
         let uid = crate::api::meta::uid(&d);
         let owned: Vec<Value> = self
-            .replicasets
+            .watches
+            .owned
             .in_namespace(ns)
             .filter(|rs| owner::is_controlled_by(rs, uid))
             .cloned()
@@ -74,14 +68,16 @@ impl DeploymentController {
         };
         if result.is_err() {
             // A conflict or a stale cache: the watch brings fresh objects; try again soon.
-            self.queue.add(ctx, key.to_string(), 1000);
+            self.watches.queue.add(ctx, key.to_string(), 1000);
         } else if d["status"]["conditions"][1]["reason"] != "NewReplicaSetAvailable"
             && d["spec"]["paused"] != Value::Bool(true)
         {
             // Look again when the progress deadline would pass, so a stalled rollout is
             // reported (`ProgressDeadlineExceeded`) even if nothing else changes.
             let deadline = d["spec"]["progressDeadlineSeconds"].as_i64().unwrap_or(600);
-            self.queue.add(ctx, key.to_string(), deadline * 1000 + 1);
+            self.watches
+                .queue
+                .add(ctx, key.to_string(), deadline * 1000 + 1);
         }
     }
 }
@@ -92,30 +88,17 @@ impl Component for DeploymentController {
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
-        self.deployment_watch = self.client.open_watch(ctx, "apps", "deployments");
-        self.rs_watch = self.client.open_watch(ctx, "apps", "replicasets");
+        let (owners, owned) = (("apps", "deployments"), ("apps", "replicasets"));
+        self.watches.start(&self.client, ctx, owners, owned);
     }
 
     fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value) {
-        if Some(watch) == self.deployment_watch {
-            if let Some(change) = self.deployments.apply(event) {
-                self.queue.add(ctx, client::key_of(change.object()), 0);
-            }
-        } else if Some(watch) == self.rs_watch {
-            let Some(change) = self.replicasets.apply(event) else {
-                return;
-            };
-            if let Some(key) = owner::controller_key(change.object(), "Deployment") {
-                self.queue.add(ctx, key, 0);
-            }
-        }
+        self.watches.on_watch(ctx, watch, event);
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx, token: u64) {
-        if token == SYNC {
-            for k in self.queue.take(ctx) {
-                self.sync(ctx, &k);
-            }
+        for k in self.watches.due(ctx, token) {
+            self.sync(ctx, &k);
         }
     }
 }

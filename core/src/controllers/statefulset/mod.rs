@@ -9,30 +9,23 @@
 use serde_json::{json, Value};
 
 use super::owner;
-use super::queue::{WorkQueue, SYNC};
+use super::owning::OwnerWatches;
 use crate::apiserver::watch::WatchId;
-use crate::client::{self, Client, Informer};
+use crate::client::{self, Client};
 use crate::controllers::replicaset::{is_active, is_ready};
 use crate::sim::{Component, Ctx};
 
 pub struct StatefulSetController {
     client: Client,
-    set_watch: Option<WatchId>,
-    pod_watch: Option<WatchId>,
-    sets: Informer,
-    pods: Informer,
-    queue: WorkQueue,
+    /// StatefulSets, and the Pods they own.
+    watches: OwnerWatches,
 }
 
 impl Default for StatefulSetController {
     fn default() -> Self {
         StatefulSetController {
             client: super::controller_manager_client(),
-            set_watch: None,
-            pod_watch: None,
-            sets: Informer::default(),
-            pods: Informer::default(),
-            queue: WorkQueue::default(),
+            watches: OwnerWatches::new("StatefulSet"),
         }
     }
 }
@@ -43,7 +36,7 @@ fn ordinal(set: &str, pod: &str) -> Option<i64> {
 
 impl StatefulSetController {
     fn sync(&mut self, ctx: &mut Ctx, key: &str) {
-        let Some(set) = self.sets.get(key).cloned() else {
+        let Some(set) = self.watches.owners.get(key).cloned() else {
             return;
         };
         if set.pointer("/metadata/deletionTimestamp").is_some() {
@@ -58,7 +51,8 @@ impl StatefulSetController {
         let parallel = set["spec"]["podManagementPolicy"] == "Parallel";
         // Pods by ordinal, with the ones still being deleted.
         let mut pods: Vec<(i64, Value)> = self
-            .pods
+            .watches
+            .owned
             .in_namespace(&ns)
             .filter(|p| owner::is_controlled_by(p, &uid))
             .filter_map(|p| ordinal(&name, crate::api::meta::name(p)).map(|o| (o, p.clone())))
@@ -173,30 +167,17 @@ impl Component for StatefulSetController {
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
-        self.set_watch = self.client.open_watch(ctx, "apps", "statefulsets");
-        self.pod_watch = self.client.open_watch(ctx, "", "pods");
+        let (owners, owned) = (("apps", "statefulsets"), ("", "pods"));
+        self.watches.start(&self.client, ctx, owners, owned);
     }
 
     fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value) {
-        if Some(watch) == self.set_watch {
-            if let Some(change) = self.sets.apply(event) {
-                self.queue.add(ctx, client::key_of(change.object()), 0);
-            }
-        } else if Some(watch) == self.pod_watch {
-            let Some(change) = self.pods.apply(event) else {
-                return;
-            };
-            if let Some(key) = owner::controller_key(change.object(), "StatefulSet") {
-                self.queue.add(ctx, key, 0);
-            }
-        }
+        self.watches.on_watch(ctx, watch, event);
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx, token: u64) {
-        if token == SYNC {
-            for k in self.queue.take(ctx) {
-                self.sync(ctx, &k);
-            }
+        for k in self.watches.due(ctx, token) {
+            self.sync(ctx, &k);
         }
     }
 }
