@@ -8,15 +8,7 @@ use std::time::Duration;
 use kubeplay::{kubectl_versions, run_script, Door};
 
 fn scripts() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kubectl");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("tests/kubectl")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    files
+    kubeplay::yaml_files("kubectl")
 }
 
 fn check(script: &Path, kubectl: &Path) {

@@ -8,15 +8,7 @@ use kubeplay_core::scenario;
 use kubeplay_core::trace::{render, FlowStep, TraceEvent, TraceKind};
 
 fn scenario_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("tests/scenarios")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    files
+    kubeplay::yaml_files("scenarios")
 }
 
 fn run(path: &Path) -> (kubeplay_core::cluster::Cluster, String) {

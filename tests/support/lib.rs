@@ -163,6 +163,21 @@ pub struct Step {
     pub err_has: Vec<String>,
 }
 
+/// The `*.yaml` files of `tests/<dir>`, in name order (scenarios, kubectl scripts).
+pub fn yaml_files(dir: &str) -> Vec<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(dir);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// Replaces ages (`0s`, `12m`, `2m3s`, `3h4m`, `5d`) by `<age>`, makes the column gap after
 /// one three spaces, and trims line ends.
 pub fn normalize(text: &str) -> String {

@@ -188,11 +188,7 @@ async fn serve(State(door): State<Door>, req: HttpRequest) -> HttpResponse {
                 let err = kubeplay_core::apiserver::ApiError::bad_request(format!(
                     "unable to decode protobuf body: {e}"
                 ));
-                return HttpResponse::builder()
-                    .status(400)
-                    .header(header::CONTENT_TYPE, "application/json")
-                    .body(Body::from(err.status().to_string()))
-                    .unwrap_or_default();
+                return json_response(400, err.status().to_string());
             }
         }
     }
@@ -233,6 +229,15 @@ fn query_u64(query: &str, key: &str) -> Option<u64> {
         .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
 }
 
+/// A JSON answer (a Status, a decision, an OpenAPI document).
+fn json_response(code: u16, body: impl Into<Body>) -> HttpResponse {
+    HttpResponse::builder()
+        .status(code)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body.into())
+        .unwrap_or_default()
+}
+
 fn plain(code: StatusCode, text: &str) -> HttpResponse {
     HttpResponse::builder()
         .status(code)
@@ -247,21 +252,13 @@ fn serve_decision(door: &Door, authorization: Option<&str>, pod: &str) -> HttpRe
     let guard = door.lock();
     if guard.world.api_ref().authenticate(authorization).is_none() {
         let err = kubeplay_core::apiserver::ApiError::Unauthorized;
-        return HttpResponse::builder()
-            .status(401)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(err.status().to_string()))
-            .unwrap_or_default();
+        return json_response(401, err.status().to_string());
     }
     match guard
         .decision_for(pod)
         .and_then(|d| serde_json::to_vec(&d).ok())
     {
-        Some(body) => HttpResponse::builder()
-            .status(200)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body))
-            .unwrap_or_default(),
+        Some(body) => json_response(200, body),
         None => plain(
             StatusCode::NOT_FOUND,
             "no scheduling decision recorded for this pod",
@@ -287,13 +284,7 @@ fn serve_logs(
     query: &str,
 ) -> HttpResponse {
     use kubeplay_core::apiserver::{authorization::Attributes, authorization::Decision, ApiError};
-    let json = |code: u16, body: String| {
-        HttpResponse::builder()
-            .status(code)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body))
-            .unwrap_or_default()
-    };
+    let json = |code: u16, body: String| json_response(code, body);
     let container = query
         .split('&')
         .find_map(|kv| kv.strip_prefix("container="))
@@ -343,13 +334,7 @@ fn serve_logs(
 /// Cutting power stops the node's kubelet (no heartbeats, no answers); restoring it restarts
 /// the kubelet. Needs the right to update nodes.
 fn serve_power(door: &Door, authorization: Option<&str>, method: &str, rest: &str) -> HttpResponse {
-    let json = |code: u16, body: String| {
-        HttpResponse::builder()
-            .status(code)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body))
-            .unwrap_or_default()
-    };
+    let json = |code: u16, body: String| json_response(code, body);
     let (node, on) = match rest.rsplit_once('/') {
         Some((node, "power-off")) => (node.to_string(), false),
         Some((node, "power-on")) => (node.to_string(), true),
@@ -428,11 +413,7 @@ fn serve_openapi(door: &Door, path: &str) -> HttpResponse {
             .and_then(|gv| door.openapi.by_group_version.get(gv).cloned())
     };
     match doc {
-        Some(bytes) => HttpResponse::builder()
-            .status(200)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(bytes))
-            .unwrap_or_default(),
+        Some(bytes) => json_response(200, bytes),
         None => plain(StatusCode::NOT_FOUND, "404 page not found"),
     }
 }
