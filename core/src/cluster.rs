@@ -37,7 +37,7 @@ impl Cluster {
     }
 
     /// A cluster with `nodes` simulated nodes of 4 CPUs and 8 GiB each.
-    pub fn with_nodes(config: Config, nodes: u8) -> Cluster {
+    pub fn with_nodes(config: Config, nodes: u32) -> Cluster {
         let mut c = Cluster::new(config);
         for _ in 0..nodes {
             c.add_simulated_node("4", "8Gi");
@@ -57,7 +57,7 @@ impl Cluster {
 
     /// Adds a simulated node described by `spec`.
     pub fn add_node(&mut self, spec: &NodeSpec) -> ComponentId {
-        let index = u8::try_from(self.nodes.len() + 1).unwrap_or(u8::MAX);
+        let index = u32::try_from(self.nodes.len() + 1).unwrap_or(u32::MAX);
         let id = self
             .world
             .add(Box::new(SimulatedNode::from_spec(index, spec)));

@@ -27,8 +27,9 @@ pub mod status;
 mod strategy;
 pub mod validation;
 pub mod watch;
+mod watch_index;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -95,6 +96,12 @@ pub struct ApiServer {
     /// Decoded RBAC objects; `None` after a write to one of them, rebuilt on next use.
     rbac: Option<RbacIndex>,
     watches: BTreeMap<watch::WatchId, watch::WatchSession>,
+    /// The session each store watch feeds.
+    session_of: BTreeMap<crate::store::WatchId, watch::WatchId>,
+    /// Sessions given events outside the store (their initial state, an error).
+    ready: BTreeSet<watch::WatchId>,
+    /// Every kubelet's pod watch, fed from one store watch.
+    node_index: Option<watch_index::NodeIndex>,
     next_watch: u64,
     audit: AuditLog,
     /// The next ClusterIP to hand out, as an offset into 10.96.0.0/12.
@@ -115,6 +122,9 @@ impl ApiServer {
             authn,
             rbac: None,
             watches: BTreeMap::new(),
+            session_of: BTreeMap::new(),
+            ready: BTreeSet::new(),
+            node_index: None,
             next_watch: 0,
             audit: AuditLog::new(10_000),
             next_cluster_ip: 1,

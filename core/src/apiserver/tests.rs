@@ -714,3 +714,96 @@ fn patches_that_do_not_leave_an_object_are_refused() {
     );
     assert_eq!(w.code, 400);
 }
+
+/// Kubelets' pod watches (`spec.nodeName=<node>`, all namespaces) share the node index: each
+/// sees its own node's pods — bound, changed, moved off by deletion — and nothing of other
+/// nodes'; a watch that starts after a write does not see it; only watches given events are
+/// reported ready.
+#[test]
+fn pod_watches_by_node_see_their_own_pods_only() {
+    let mut s = server();
+    let watch = |s: &mut ApiServer, node: &str, rv: &str| {
+        s.handle(
+            &Request::new(
+                Method::Get,
+                &format!("/api/v1/pods?watch=true&fieldSelector=spec.nodeName%3D{node}{rv}"),
+            )
+            .bearer(ADMIN_TOKEN),
+        )
+        .watch
+        .unwrap()
+    };
+    let a = watch(&mut s, "node-a", "");
+    let rv = format!("&resourceVersion={}", s.revision());
+    let b = watch(&mut s, "node-b", &rv);
+    let everything = s
+        .handle(&Request::new(Method::Get, "/api/v1/pods?watch=true").bearer(ADMIN_TOKEN))
+        .watch
+        .unwrap();
+    s.take_ready_watches();
+    let pod = |name: &str, node: &str| {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+               "spec": {"nodeName": node, "containers": [{"name": "c", "image": "nginx"}]}})
+    };
+    const PODS: &str = "/api/v1/namespaces/default/pods";
+    call(&mut s, Method::Post, PODS, Some(pod("on-a", "node-a")));
+    call(&mut s, Method::Post, PODS, Some(pod("on-c", "node-c")));
+    assert_eq!(
+        s.take_ready_watches().into_iter().collect::<Vec<_>>(),
+        [a, everything],
+        "node-b's watch has nothing to say"
+    );
+    let c = watch(&mut s, "node-c", "");
+    assert_eq!(
+        s.poll_watch(c).unwrap().len(),
+        1,
+        "node-c's watch starts with what exists (ADDED on-c), not the write it came after"
+    );
+    call(&mut s, Method::Post, PODS, Some(pod("on-b", "node-b")));
+    s.handle(
+        &Request::new(Method::Patch, &format!("{PODS}/on-a"))
+            .bearer(ADMIN_TOKEN)
+            .body(
+                "application/merge-patch+json",
+                r#"{"metadata":{"labels":{"x":"y"}}}"#,
+            ),
+    );
+    // A bound pod's delete is graceful: marked first (MODIFIED), gone when forced.
+    call(&mut s, Method::Delete, &format!("{PODS}/on-a"), None);
+    call(
+        &mut s,
+        Method::Delete,
+        &format!("{PODS}/on-a?gracePeriodSeconds=0"),
+        None,
+    );
+    let seen = |s: &mut ApiServer, w| -> Vec<String> {
+        s.poll_watch(w)
+            .unwrap()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["type"].as_str().unwrap(),
+                    e["object"]["metadata"]["name"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        seen(&mut s, a),
+        [
+            "ADDED on-a",
+            "MODIFIED on-a",
+            "MODIFIED on-a",
+            "DELETED on-a"
+        ]
+    );
+    assert_eq!(seen(&mut s, b), ["ADDED on-b"]);
+    assert!(seen(&mut s, c).is_empty());
+    assert_eq!(seen(&mut s, everything).len(), 6);
+    s.cancel_watch(a);
+    s.cancel_watch(b);
+    s.cancel_watch(c);
+    call(&mut s, Method::Post, PODS, Some(pod("late", "node-a")));
+    assert_eq!(s.poll_watch(a), None, "a cancelled watch is gone");
+}

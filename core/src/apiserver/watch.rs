@@ -9,7 +9,7 @@
 //! The session is pull-based (sans-IO): the owner of the connection calls
 //! [`ApiServer::poll_watch`] whenever the store may have moved.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 use serde_json::{json, Value};
 
@@ -31,14 +31,17 @@ pub struct WatchSession {
     field: FieldSelector,
     name: Option<String>,
     /// Events ready to send (the initial state, or a terminal error).
-    pending: VecDeque<Value>,
+    pub(super) pending: VecDeque<Value>,
     table: bool,
     include_object: Option<String>,
     /// Table watches send column definitions with the first event only.
     sent_columns: bool,
     pub bookmarks: bool,
     /// The revision of the last event sent.
-    last_rv: i64,
+    pub(super) last_rv: i64,
+    /// The node of a `spec.nodeName=<node>` pod watch fed by the shared node index
+    /// (`watch_index.rs`) instead of a store watch of its own.
+    pub(super) indexed_node: Option<String>,
 }
 
 pub fn start(
@@ -70,7 +73,9 @@ pub fn start(
         sent_columns: false,
         bookmarks: query.flag("allowWatchBookmarks"),
         last_rv: s.store.revision(),
+        indexed_node: None,
     };
+    let node = super::watch_index::indexable(res, ns, &session.field);
     if rv_param.is_empty() || rv_param == "0" {
         // "Get state and start at most recent": synthetic ADDED events for what exists now.
         for kv in s.store.range(&prefix, None, 0).kvs {
@@ -80,11 +85,14 @@ pub fn start(
                 session.pending.push_back(ev);
             }
         }
-        session.store_watch = Some(
-            s.store
-                .watch(&prefix, true, s.store.revision() + 1)
-                .map_err(|e| ApiError::internal(e.to_string()))?,
-        );
+        if node.is_none() {
+            session.store_watch = Some(
+                s.store
+                    .watch(&prefix, true, s.store.revision() + 1)
+                    .map_err(|e| ApiError::internal(e.to_string()))?,
+            );
+        }
+        session.indexed_node = node;
     } else {
         let rv: i64 = rv_param.parse().map_err(|_| {
             ApiError::bad_request(format!("resourceVersion: Invalid value: \"{rv_param}\": strconv.ParseUint: parsing \"{rv_param}\": invalid syntax"))
@@ -94,8 +102,18 @@ pub fn start(
                 "resourceVersion: Invalid value: \"{rv_param}\": out of range"
             )));
         }
-        match s.store.watch(&prefix, true, rv + 1) {
-            Ok(w) => {
+        // The shared index only feeds watches that start now.
+        let node = node.filter(|_| rv == s.store.revision());
+        let watch = match node {
+            Some(_) => Ok(None),
+            None => s.store.watch(&prefix, true, rv + 1).map(Some),
+        };
+        match watch {
+            Ok(None) => {
+                session.indexed_node = node;
+                session.last_rv = rv;
+            }
+            Ok(Some(w)) => {
                 session.store_watch = Some(w);
                 session.last_rv = rv;
             }
@@ -113,6 +131,15 @@ pub fn start(
     }
     s.next_watch += 1;
     let id = WatchId(s.next_watch);
+    if let Some(w) = session.store_watch {
+        s.session_of.insert(w, id);
+    }
+    if let Some(node) = &session.indexed_node {
+        s.node_index_join(res, node.clone(), id)?;
+    }
+    if !session.pending.is_empty() {
+        s.ready.insert(id);
+    }
     s.watches.insert(id, session);
     let mut resp = Response::raw(200, "application/json", Vec::new());
     resp.watch = Some(id);
@@ -166,26 +193,51 @@ impl WatchSession {
             };
             return Some(self.event(kind, obj, now));
         }
-        let new = match ev.kind {
-            EventType::Put => decode(&ev.kv),
-            EventType::Delete => None,
-        };
-        let old = ev.prev_kv.as_ref().and_then(decode);
-        let new_in = new.as_ref().is_some_and(|o| self.selects(o));
-        let old_in = old.as_ref().is_some_and(|o| self.selects(o));
+        let (new, old) = decode_both(ev);
+        self.judge(new.as_ref(), old.as_ref(), now)
+    }
+
+    /// The event for a write that turned `old` into `new` (either absent), if this session
+    /// sees it: entering its view is `ADDED`, leaving it `DELETED`.
+    pub(super) fn judge(
+        &mut self,
+        new: Option<&Value>,
+        old: Option<&Value>,
+        now: crate::sim::Time,
+    ) -> Option<Value> {
+        let new_in = new.is_some_and(|o| self.selects(o));
+        let old_in = old.is_some_and(|o| self.selects(o));
         let (kind, obj) = match (old_in, new_in) {
             (false, true) => ("ADDED", new?),
             (true, true) => ("MODIFIED", new?),
             (true, false) => ("DELETED", new.or(old)?),
             (false, false) => return None,
         };
-        Some(self.event(kind, obj, now))
+        Some(self.event(kind, obj.clone(), now))
     }
 }
+
+/// A store event's object after and before the write, decoded, both at the write's revision.
+pub(super) fn decode_both(ev: &Event) -> (Option<Value>, Option<Value>) {
+    let decode = |kv: &crate::store::KeyValue| -> Option<Value> {
+        let mut kv = kv.clone();
+        kv.mod_revision = ev.revision.main;
+        ApiServer::decode(&kv).ok()
+    };
+    let new = match ev.kind {
+        EventType::Put => decode(&ev.kv),
+        EventType::Delete => None,
+    };
+    (new, ev.prev_kv.as_ref().and_then(decode))
+}
+
+impl WatchSession {}
 
 impl ApiServer {
     /// Takes the events of a watch that are ready; `None` if the watch is unknown or closed.
     pub fn poll_watch(&mut self, id: WatchId) -> Option<Vec<Value>> {
+        self.route_node_index();
+        self.ready.remove(&id);
         let session = self.watches.get_mut(&id)?;
         let mut out: Vec<Value> = session.pending.drain(..).collect();
         if let Some(w) = session.store_watch {
@@ -198,10 +250,15 @@ impl ApiServer {
                     out.push(e);
                 }
             }
+        } else if session.indexed_node.is_some() {
+            // Fed by the node index (`route_node_index`).
         } else if out.is_empty() {
             // A failed watch has delivered its error: it is over.
             self.watches.remove(&id);
             return None;
+        } else {
+            // Ready again, so its owner's next poll learns that it is over.
+            self.ready.insert(id);
         }
         Some(out)
     }
@@ -210,13 +267,18 @@ impl ApiServer {
     /// allowed bookmarks.
     pub fn bookmark(&mut self, id: WatchId) -> Option<Value> {
         let session = self.watches.get(&id)?;
-        if !session.bookmarks || session.store_watch.is_none() {
+        if !session.bookmarks || !session.pending.is_empty() {
+            return None;
+        }
+        let behind = match (session.store_watch, &session.indexed_node) {
+            (Some(w), _) => self.store.pending_events(w) > 0,
+            (None, Some(_)) => self.node_index_pending(),
+            (None, None) => return None,
+        };
+        if behind {
             return None;
         }
         let rv = session.last_rv.max(self.store.revision());
-        if self.store.pending_events(session.store_watch?) > 0 {
-            return None;
-        }
         Some(json!({
             "type": "BOOKMARK",
             "object": {"kind": session.res.kind, "apiVersion": session.res.api_version(), "metadata": {"resourceVersion": rv.to_string()}}
@@ -227,8 +289,27 @@ impl ApiServer {
         if let Some(session) = self.watches.remove(&id) {
             if let Some(w) = session.store_watch {
                 self.store.cancel_watch(w);
+                self.session_of.remove(&w);
+            }
+            if let Some(node) = &session.indexed_node {
+                self.node_index_leave(node, id);
             }
         }
+        self.ready.remove(&id);
+    }
+
+    /// The watches that may have events to send since the last call, in id order: whoever
+    /// serves many watches polls these rather than all of them.
+    pub fn take_ready_watches(&mut self) -> BTreeSet<WatchId> {
+        let store_ready = self.store.take_ready_watches();
+        self.route_node_index();
+        let mut ready = std::mem::take(&mut self.ready);
+        for w in store_ready {
+            if let Some(id) = self.session_of.get(&w) {
+                ready.insert(*id);
+            }
+        }
+        ready
     }
 
     pub fn watch_count(&self) -> usize {

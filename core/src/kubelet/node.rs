@@ -70,7 +70,7 @@ pub struct SimulatedNode {
 
 impl SimulatedNode {
     /// Node `index` (1-based) of a cluster: `node-<index>` in zone `zone-<a|b|c>`.
-    pub fn new(index: u8, cpu: &str, memory: &str, images: &[&str]) -> SimulatedNode {
+    pub fn new(index: u32, cpu: &str, memory: &str, images: &[&str]) -> SimulatedNode {
         let spec = NodeSpec {
             cpu: cpu.into(),
             memory: memory.into(),
@@ -81,12 +81,12 @@ impl SimulatedNode {
     }
 
     /// Node `index` as a scenario describes it: capacity, zone, labels, taints, images.
-    pub fn from_spec(index: u8, spec: &NodeSpec) -> SimulatedNode {
+    pub fn from_spec(index: u32, spec: &NodeSpec) -> SimulatedNode {
         let name = spec.name.clone().unwrap_or_else(|| format!("node-{index}"));
         let zone = spec.zone.clone().unwrap_or_else(|| {
             format!(
                 "zone-{}",
-                ["a", "b", "c"][usize::from(index.saturating_sub(1)) % 3]
+                ["a", "b", "c"][index.saturating_sub(1) as usize % 3]
             )
         });
         let images: Vec<&str> = spec.images.iter().map(String::as_str).collect();
@@ -108,7 +108,7 @@ impl SimulatedNode {
             max_pods: spec.max_pods,
             labels,
             taints: spec.taints.clone(),
-            internal_ip: format!("172.18.0.{}", u16::from(index) + 1),
+            internal_ip: format!("172.18.{}.{}", (index + 1) / 256, (index + 1) % 256),
             pod_cidr: runtime.pod_cidr(),
         };
         let present = runtime.images.keys().cloned().collect();

@@ -92,14 +92,25 @@ fn known(image: &str) -> Option<i64> {
         .map(|(_, size)| *size)
 }
 
+/// The first three octets of node `index`'s pod subnet: `10.244.<index>.0/24` as kind hands
+/// them out for the first 255 nodes, then `10.<index / 256>.<index % 256>.0/24` (clear of the
+/// service range 10.96.0.0/12 up to 24,575 nodes).
+fn subnet(index: u32) -> String {
+    if index < 256 {
+        format!("10.244.{index}.")
+    } else {
+        format!("10.{}.{}.", index / 256, index % 256)
+    }
+}
+
 impl SimRuntime {
-    pub fn new(node_index: u8, preloaded: &[&str]) -> SimRuntime {
+    pub fn new(node_index: u32, preloaded: &[&str]) -> SimRuntime {
         let images = preloaded
             .iter()
             .filter_map(|i| Some((normalized_image(i), known(&normalized_image(i))?)))
             .collect();
         SimRuntime {
-            subnet: format!("10.244.{node_index}."),
+            subnet: subnet(node_index),
             next_ip: 2,
             next_id: 0,
             images,

@@ -246,8 +246,11 @@ impl World {
 
     /// Moves what the API server has for each watch into the queue.
     fn collect_watch_events(&mut self) {
-        let owners: Vec<(WatchId, ComponentId)> =
-            self.watch_owners.iter().map(|(w, c)| (*w, *c)).collect();
+        let ready = self.api.take_ready_watches();
+        let owners: Vec<(WatchId, ComponentId)> = ready
+            .into_iter()
+            .filter_map(|w| Some((w, *self.watch_owners.get(&w)?)))
+            .collect();
         for (watch, component) in owners {
             match self.api.poll_watch(watch) {
                 Some(events) => {

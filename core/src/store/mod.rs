@@ -399,6 +399,12 @@ impl Store {
         self.watchers.take(id).ok_or(StoreError::UnknownWatch(id))
     }
 
+    /// The watches that were given events since the last call (a hint: their owners poll
+    /// these instead of every watch).
+    pub fn take_ready_watches(&mut self) -> std::collections::BTreeSet<WatchId> {
+        self.watchers.take_ready()
+    }
+
     /// Events waiting for a watch.
     pub fn pending_events(&self, id: WatchId) -> usize {
         self.watchers.pending(id)

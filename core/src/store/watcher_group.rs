@@ -9,7 +9,7 @@
 //!
 //! Invariant: every watcher in `watchers` is in exactly one list of `prefixes` or `exact`.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::kv::Event;
 
@@ -31,6 +31,9 @@ pub struct WatcherGroup {
     watchers: BTreeMap<WatchId, Watcher>,
     prefixes: BTreeMap<String, Vec<WatchId>>,
     exact: BTreeMap<String, Vec<WatchId>>,
+    /// Watchers with events pending, so their owners poll only those (with thousands of
+    /// watchers — one per kubelet — polling all of them after every write was quadratic).
+    ready: BTreeSet<WatchId>,
 }
 
 impl WatcherGroup {
@@ -51,6 +54,9 @@ impl WatcherGroup {
                 pending: backlog,
             },
         );
+        if !self.watchers[&id].pending.is_empty() {
+            self.ready.insert(id);
+        }
         id
     }
 
@@ -58,6 +64,7 @@ impl WatcherGroup {
         let Some(w) = self.watchers.remove(&id) else {
             return false;
         };
+        self.ready.remove(&id);
         let index = if w.prefix {
             &mut self.prefixes
         } else {
@@ -83,29 +90,38 @@ impl WatcherGroup {
     /// Queues `event` on every watcher whose key or prefix covers the event's key.
     pub fn notify(&mut self, event: &Event) {
         let key: &str = &event.kv.key;
-        let deliver = |ids: &Vec<WatchId>, watchers: &mut BTreeMap<WatchId, Watcher>| {
+        let deliver = |ids: &Vec<WatchId>,
+                       watchers: &mut BTreeMap<WatchId, Watcher>,
+                       ready: &mut BTreeSet<WatchId>| {
             for id in ids {
                 if let Some(w) = watchers.get_mut(id) {
                     w.pending.push_back(event.clone());
+                    ready.insert(*id);
                 }
             }
         };
         for (i, c) in key.char_indices() {
             if c == '/' {
                 if let Some(ids) = self.prefixes.get(&key[..=i]) {
-                    deliver(ids, &mut self.watchers);
+                    deliver(ids, &mut self.watchers, &mut self.ready);
                 }
             }
         }
         if let Some(ids) = self.exact.get(key) {
-            deliver(ids, &mut self.watchers);
+            deliver(ids, &mut self.watchers, &mut self.ready);
         }
     }
 
     pub fn take(&mut self, id: WatchId) -> Option<Vec<Event>> {
+        self.ready.remove(&id);
         self.watchers
             .get_mut(&id)
             .map(|w| w.pending.drain(..).collect())
+    }
+
+    /// The watchers that had events queued since the last call, in id order.
+    pub fn take_ready(&mut self) -> BTreeSet<WatchId> {
+        std::mem::take(&mut self.ready)
     }
 
     pub fn pending(&self, id: WatchId) -> usize {
