@@ -165,3 +165,91 @@ fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
     assert_eq!(pod_names(&wd), first_pods, "the replay has the same pods");
     shot(&wd, "8-shared", "body");
 }
+
+/// A 5,000-node cluster in real Chromium: the control plane runs in a Web Worker, the map is
+/// a canvas, and the page keeps drawing while the worker works. Frame times (the gaps
+/// between animation frames) are recorded and written to `target/e2e/large-frames.txt` —
+/// measured, not asserted. What is asserted is what a user sees: 5,000 nodes Ready, the
+/// nginx example's pods Running, kubectl answering from the worker, a node powered off
+/// going NotReady.
+#[test]
+fn five_thousand_nodes_run_in_a_worker_while_the_page_draws() {
+    use std::time::Duration;
+
+    use kubeplay::webdriver::{WebDriver, ENTER};
+
+    if std::env::var("KUBEPLAY_PAGE_TESTS").as_deref() != Ok("1") {
+        eprintln!("skipped: set KUBEPLAY_PAGE_TESTS=1 after `trunk build` (./dev test does)");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shots = root.join("target/e2e");
+    std::fs::create_dir_all(&shots).expect("target/e2e");
+    let url = kubeplay::serve_dir(&root.join("dist"));
+    let wd = WebDriver::start(1400, 1100);
+    wd.goto(&format!("{url}?nodes=5000"));
+    // Every frame's gap from the one before, from now on.
+    wd.execute(
+        "window.frameGaps = []; let last = performance.now();
+         const frame = t => { window.frameGaps.push(t - last); last = t; requestAnimationFrame(frame); };
+         requestAnimationFrame(frame); return 0;",
+    );
+    let totals = |wd: &WebDriver, field: &str| -> u64 {
+        let v = wd.execute(&format!(
+            "const t = document.querySelector('#large-totals'); return t ? t.dataset.{field} : '0';"
+        ));
+        v.as_str().and_then(|s| s.parse().ok()).unwrap_or(0)
+    };
+    assert!(
+        wd.wait_until(Duration::from_secs(120), |wd| totals(wd, "ready") == 5_000),
+        "5,000 nodes registered and Ready (now {} of {})",
+        totals(&wd, "ready"),
+        totals(&wd, "nodes")
+    );
+    assert!(
+        wd.text(".where").contains("Web Worker"),
+        "the control plane runs in a worker"
+    );
+    wd.screenshot(&shots.join("large-1-nodes.png"));
+    wd.click("#large-apply");
+    assert!(
+        wd.wait_until(Duration::from_secs(60), |wd| totals(wd, "running") == 3),
+        "the nginx example's three pods run"
+    );
+    wd.type_into("#large-kubectl", &format!("get deployment nginx{ENTER}"));
+    assert!(
+        wd.wait_until(Duration::from_secs(30), |wd| wd
+            .text("#large-output")
+            .contains("nginx   3/3")),
+        "{}",
+        wd.text("#large-output")
+    );
+    // Click the first node's cell and cut its power; at full speed it goes NotReady.
+    wd.click("#large-map");
+    assert!(wd.wait_until(Duration::from_secs(10), |wd| !wd
+        .find_all(".node-detail")
+        .is_empty()));
+    wd.click(".node-detail .power");
+    wd.click("#large-speed option[value=\"10000\"]");
+    assert!(
+        wd.wait_until(Duration::from_secs(120), |wd| totals(wd, "ready") == 4_999),
+        "the node without power is NotReady (Ready: {})",
+        totals(&wd, "ready")
+    );
+    wd.screenshot(&shots.join("large-2-node-down.png"));
+    let gaps = wd.execute("return window.frameGaps;");
+    let mut gaps: Vec<f64> = serde_json::from_value(gaps).unwrap_or_default();
+    assert!(gaps.len() > 10, "the page drew frames throughout");
+    gaps.sort_by(f64::total_cmp);
+    let at = |q: f64| gaps[((gaps.len() - 1) as f64 * q) as usize];
+    let report = format!(
+        "frames {}; gap median {:.1} ms, p99 {:.1} ms, max {:.1} ms; over 50 ms: {}\n",
+        gaps.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0),
+        gaps.iter().filter(|g| **g > 50.0).count()
+    );
+    eprint!("5,000 nodes: {report}");
+    std::fs::write(shots.join("large-frames.txt"), report).expect("frames report");
+}

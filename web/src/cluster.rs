@@ -11,7 +11,7 @@ use kubeplay_core::client::{collection_path, object_path};
 use serde_json::Value;
 
 /// Simulated nodes the page starts with.
-pub const NODES: u8 = 3;
+pub const NODES: u32 = 3;
 
 /// Shared handle to the in-page cluster; cloned into components as a property.
 #[derive(Clone)]
@@ -26,6 +26,8 @@ pub struct Cluster {
 #[derive(Default)]
 struct Recording {
     seed: u64,
+    /// Simulated nodes the cluster started with.
+    nodes: u32,
     steps: Vec<Value>,
     /// Virtual milliseconds since the start at the last recorded step.
     at_ms: i64,
@@ -198,17 +200,23 @@ fn status_of(kind: &str, o: &Value) -> String {
 
 impl Cluster {
     pub fn new(seed: u64) -> Cluster {
+        Cluster::sized(seed, NODES)
+    }
+
+    /// A cluster of `nodes` simulated nodes (4 CPUs, 8 GiB each).
+    pub fn sized(seed: u64, nodes: u32) -> Cluster {
         let cluster = kubeplay_core::cluster::Cluster::with_nodes(
             Config {
                 seed,
                 ..Config::default()
             },
-            NODES,
+            nodes,
         );
         Cluster {
             inner: Rc::new(RefCell::new(cluster)),
             recording: Rc::new(RefCell::new(Recording {
                 seed,
+                nodes,
                 ..Recording::default()
             })),
         }
@@ -224,6 +232,10 @@ impl Cluster {
             inner: Rc::new(RefCell::new(cluster)),
             recording: Rc::new(RefCell::new(Recording {
                 seed: scenario.seed,
+                nodes: match scenario.nodes {
+                    kubeplay_core::scenario::Nodes::Count(n) => n,
+                    kubeplay_core::scenario::Nodes::List(ref l) => l.len() as u32,
+                },
                 steps: doc["steps"].as_array().cloned().unwrap_or_default(),
                 at_ms,
             })),
@@ -258,7 +270,7 @@ impl Cluster {
     /// after it are dropped, as the run now continues from there.
     pub fn rewind_to(&self, seconds: i64) -> Result<(), String> {
         let target = seconds.max(0) * 1000;
-        let (seed, steps) = {
+        let (seed, nodes, steps) = {
             let r = self.recording.borrow();
             let mut kept = Vec::new();
             let mut at = 0;
@@ -278,9 +290,9 @@ impl Cluster {
             if target > at {
                 kept.push(serde_json::json!({"advance": format!("{}ms", target - at)}));
             }
-            (r.seed, kept)
+            (r.seed, r.nodes, kept)
         };
-        let doc = serde_json::json!({"seed": seed, "nodes": NODES, "steps": steps});
+        let doc = serde_json::json!({"seed": seed, "nodes": nodes, "steps": steps});
         let yaml = serde_yaml::to_string(&doc).map_err(|e| e.to_string())?;
         let replayed = Cluster::from_scenario(&yaml)?;
         *self.inner.borrow_mut() = Rc::try_unwrap(replayed.inner)
@@ -295,7 +307,7 @@ impl Cluster {
     /// What the user did so far, as a scenario (YAML) that replays it.
     pub fn scenario_yaml(&self) -> String {
         let r = self.recording.borrow();
-        let doc = serde_json::json!({"seed": r.seed, "nodes": NODES, "steps": r.steps});
+        let doc = serde_json::json!({"seed": r.seed, "nodes": r.nodes, "steps": r.steps});
         serde_yaml::to_string(&doc).unwrap_or_default()
     }
 
@@ -333,6 +345,18 @@ impl Cluster {
             .api()
             .handle(&req.bearer(ADMIN_TOKEN));
         (resp.code, resp.into_value())
+    }
+
+    /// Opens a watch as the page's observer (left out of the story, like `look`).
+    pub fn observe(&self, path: &str) -> Option<kubeplay_core::apiserver::watch::WatchId> {
+        let req = Request::new(Method::Get, path).bearer(OBSERVER_TOKEN);
+        self.inner.borrow_mut().world.api().handle(&req).watch
+    }
+
+    /// The events an observer's watch has gathered since the last call.
+    pub fn poll(&self, watch: kubeplay_core::apiserver::watch::WatchId) -> Vec<Value> {
+        let mut inner = self.inner.borrow_mut();
+        inner.world.api().poll_watch(watch).unwrap_or_default()
     }
 
     /// A read the page's views make to draw the cluster: not part of the story it tells.

@@ -398,3 +398,73 @@ async fn the_etcd_browser_shows_a_keys_value_and_history() {
     );
     assert!(text_of(&root, ".etcd pre.value").contains("\"kind\": \"Deployment\""));
 }
+
+/// A large cluster's view (here 60 nodes, run on the page's thread as the worker would run
+/// it): the canvas map, the totals, an example applied and running, kubectl answering, and a
+/// node clicked on the map and powered off going NotReady.
+#[wasm_bindgen_test]
+async fn the_large_cluster_map_runs_and_a_clicked_node_goes_down() {
+    use kubeplay_web::components::large_map::{LargeCluster, Props};
+    let root = document().create_element("div").unwrap();
+    document().body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<LargeCluster>::with_root_and_props(
+        root.clone(),
+        Props {
+            nodes: 60,
+            seed: 1,
+            in_page: true,
+        },
+    )
+    .render();
+    yew::scheduler::flush().await;
+    button(&root, "#large-play").click();
+    let step = |n: u32| {
+        let root = root.clone();
+        async move {
+            for _ in 0..n {
+                button(&root, "#large-step").click();
+                yew::scheduler::flush().await;
+            }
+        }
+    };
+    step(5).await;
+    assert!(
+        text_of(&root, "#large-totals").starts_with("60 nodes, 60 Ready"),
+        "{}",
+        text_of(&root, "#large-totals")
+    );
+    assert!(text_of(&root, ".where").contains("in the page"));
+    button(&root, "#large-apply").click();
+    step(20).await;
+    assert!(
+        text_of(&root, "#large-totals").ends_with("pods: 3 Running, 0 Pending, 0 failing"),
+        "{}",
+        text_of(&root, "#large-totals")
+    );
+    assert!(text_of(&root, "#large-output").contains("deployment.apps/nginx created"));
+    // Click the top-left cell: the first node's details and its power switch.
+    let canvas: web_sys::HtmlCanvasElement = root
+        .query_selector("#large-map")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    assert!(canvas.height() > 0);
+    let rect = canvas.get_bounding_client_rect();
+    let init = web_sys::MouseEventInit::new();
+    init.set_client_x(rect.left() as i32 + 3);
+    init.set_client_y(rect.top() as i32 + 3);
+    init.set_bubbles(true);
+    let click = web_sys::MouseEvent::new_with_mouse_event_init_dict("click", &init).unwrap();
+    canvas.dispatch_event(&click).unwrap();
+    yew::scheduler::flush().await;
+    assert!(text_of(&root, ".node-detail").contains("Ready"));
+    button(&root, "#large-power").click();
+    step(60).await;
+    assert!(
+        text_of(&root, "#large-totals").starts_with("60 nodes, 59 Ready"),
+        "{}",
+        text_of(&root, "#large-totals")
+    );
+    assert!(text_of(&root, ".node-detail").contains("NotReady"));
+}

@@ -89,6 +89,7 @@ const BOOL_LONG: &[&str] = &[
     "force",
     "overwrite",
     "show-labels",
+    "no-headers",
     "all",
     "watch",
     "previous",

@@ -1,6 +1,6 @@
 //! `kubectl get`: asks the API server for a Table (as kubectl does) and prints its columns
 //! aligned as kubectl's tabwriter does; `-o wide|name|yaml|json`, `-n`, `-A`, `-l`,
-//! `--show-labels`.
+//! `--show-labels`, `--no-headers`.
 
 use serde_json::{json, Value};
 
@@ -182,7 +182,10 @@ pub fn get(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
     if show_labels {
         header.push("LABELS".into());
     }
-    lines.push(header);
+    // Without the header its widths do not count either, as in kubectl.
+    if !p.has("no-headers") {
+        lines.push(header);
+    }
     for row in rows {
         let mut line = Vec::new();
         if namespaced_all {

@@ -92,6 +92,14 @@ fn get_prints_the_servers_table_aligned_as_kubectl() {
         "NAME     STATUS   ROLES    AGE   VERSION"
     );
     assert_eq!(nodes.stdout.lines().count(), 4);
+    // --no-headers: the rows alone, aligned among themselves.
+    let bare = run(&mut c, "get nodes --no-headers");
+    assert_eq!(bare.stdout.lines().count(), 3);
+    assert!(
+        bare.stdout.starts_with("node-1   Ready   <none>   "),
+        "{}",
+        bare.stdout
+    );
 }
 
 #[test]

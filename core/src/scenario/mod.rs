@@ -59,7 +59,7 @@ fn one() -> u64 {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(untagged)]
 pub enum Nodes {
-    Count(u8),
+    Count(u32),
     List(Vec<NodeSpec>),
 }
 

@@ -16,16 +16,55 @@ use super::terminal::Terminal;
 use crate::cluster::Cluster;
 
 /// How often the page moves the virtual clock while playing, in real milliseconds.
-const TICK_MS: u32 = 250;
+pub(crate) const TICK_MS: u32 = 250;
 
 /// Speeds offered, as multiples of real time (tenths, so 0.1× is 1).
-const SPEEDS: &[(u32, &str)] = &[
+pub(crate) const SPEEDS: &[(u32, &str)] = &[
     (1, "0.1×"),
     (10, "1×"),
     (100, "10×"),
     (1000, "100×"),
     (10_000, "1000×"),
 ];
+
+/// Cluster sizes offered: 3 nodes with every view, or a large cluster (`?nodes=N`) run in a
+/// Web Worker and drawn on a canvas.
+const SIZES: &[(u32, &str)] = &[
+    (3, "3 nodes — every view"),
+    (500, "500 nodes — Web Worker"),
+    (5_000, "5,000 nodes — Web Worker"),
+];
+
+/// The size asked for in the page's address (`?nodes=N`), within 1..=5,000.
+fn size_from_address() -> u32 {
+    let search = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("nodes="))
+        .and_then(|n| n.parse().ok())
+        .map_or(crate::cluster::NODES, |n: u32| n.clamp(1, 5_000))
+}
+
+fn size_picker(nodes: u32) -> Html {
+    let on_size = Callback::from(|e: Event| {
+        let select: HtmlSelectElement = e.target_unchecked_into();
+        if let Some(location) = web_sys::window().map(|w| w.location()) {
+            let _ = location.set_search(&format!("nodes={}", select.value()));
+        }
+    });
+    html! {
+        <label class="size">{"Cluster "}
+            <select id="size" onchange={on_size} aria-label="Cluster size">
+                { for SIZES.iter().map(|(n, label)| html! {
+                    <option value={n.to_string()} selected={*n == nodes}>{*label}</option>
+                }) }
+            </select>
+        </label>
+    }
+}
 
 /// Percent-encodes text for a `data:` URL.
 fn percent(text: &str) -> String {
@@ -41,6 +80,25 @@ fn percent(text: &str) -> String {
 
 #[function_component(App)]
 pub fn app() -> Html {
+    let nodes = *use_memo((), |_| size_from_address());
+    if nodes > crate::cluster::NODES {
+        return html! {
+            <div class="app">
+                <header>
+                    <h1>{"kubeplay"}</h1>
+                    <p class="tagline">{format!("{} simulated nodes; the control plane runs in a Web Worker, the page only draws.", super::large_map::thousands(nodes as usize))}</p>
+                    { size_picker(nodes) }
+                </header>
+                <super::large_map::LargeCluster nodes={nodes} seed={1} />
+            </div>
+        };
+    }
+    html! { <SmallCluster /> }
+}
+
+/// Three nodes with every view: the flow diagram, narrator, inspectors and terminal.
+#[function_component(SmallCluster)]
+fn small_cluster() -> Html {
     // A shared link (`#scenario=…`) replays its run; otherwise a fresh cluster.
     let opened = use_memo((), |_| {
         let fragment = web_sys::window()
@@ -168,6 +226,7 @@ pub fn app() -> Html {
                     <span class="revision" aria-label="etcd revision">{format!("etcd revision {}", *revision)}</span>
                     <button id="share" onclick={on_share}>{"Share"}</button>
                 </div>
+                { size_picker(crate::cluster::NODES) }
             </header>
             if let Some(e) = &open_error {
                 <p class="banner error" role="alert">{format!("The shared scenario could not be opened: {e}")}</p>

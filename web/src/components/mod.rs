@@ -6,6 +6,7 @@ pub mod decision_table;
 pub mod flow;
 pub mod gallery;
 pub mod inspector;
+pub mod large_map;
 pub mod manifest_editor;
 pub mod narrator;
 pub mod object_table;

@@ -1,0 +1,471 @@
+//! A large cluster's page: the control plane in a Web Worker, its nodes on a canvas (one cell
+//! per node: colour by readiness, filled by CPU requested), totals, the time controls, a
+//! console for manifests and kubectl, and a node's power switch. The page only draws: every
+//! request goes to the worker and comes back as a [`Reply`].
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use gloo_timers::callback::Interval;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlCanvasElement, HtmlInputElement, HtmlSelectElement, MessageEvent, Worker};
+use yew::prelude::*;
+
+use super::app::{SPEEDS, TICK_MS};
+use super::gallery::EXAMPLES;
+use crate::large::{Engine, Op, Reply, Summary};
+
+/// Where the engine runs: a Web Worker (the page), or the page's own thread (tests, and
+/// browsers that cannot start the worker).
+enum Transport {
+    Worker {
+        worker: Worker,
+        /// Requests posted before the worker said it listens.
+        waiting: Rc<RefCell<Option<Vec<String>>>>,
+        _on_message: Closure<dyn FnMut(MessageEvent)>,
+    },
+    InPage {
+        engine: Rc<RefCell<Option<Engine>>>,
+        on_reply: Callback<Reply>,
+    },
+}
+
+/// The page's end of the engine: requests go out, replies come back to `on_reply`.
+pub struct Backend {
+    transport: Transport,
+    /// Requests sent and not answered yet: the clock does not run ahead of the worker.
+    in_flight: Rc<Cell<u32>>,
+    /// Whether the engine runs in a worker.
+    pub in_worker: bool,
+}
+
+impl Backend {
+    /// The engine in a worker, or in the page when a worker cannot be started.
+    pub fn start(in_page: bool, on_reply: Callback<Reply>) -> Backend {
+        let in_flight = Rc::new(Cell::new(0u32));
+        let counted = {
+            let in_flight = in_flight.clone();
+            Callback::from(move |r: Reply| {
+                in_flight.set(in_flight.get().saturating_sub(1));
+                on_reply.emit(r);
+            })
+        };
+        let worker = (!in_page)
+            .then(|| spawn_worker(counted.clone()))
+            .and_then(Result::ok);
+        let in_worker = worker.is_some();
+        let transport = worker.unwrap_or_else(|| Transport::InPage {
+            engine: Rc::new(RefCell::new(None)),
+            on_reply: counted,
+        });
+        Backend {
+            transport,
+            in_flight,
+            in_worker,
+        }
+    }
+
+    pub fn busy(&self) -> bool {
+        self.in_flight.get() > 0
+    }
+
+    pub fn send(&self, op: &Op) {
+        let Ok(text) = serde_json::to_string(op) else {
+            return;
+        };
+        self.in_flight.set(self.in_flight.get() + 1);
+        match &self.transport {
+            Transport::Worker {
+                worker, waiting, ..
+            } => {
+                if let Some(queue) = waiting.borrow_mut().as_mut() {
+                    queue.push(text);
+                    return;
+                }
+                let _ = worker.post_message(&JsValue::from_str(&text));
+            }
+            Transport::InPage { engine, on_reply } => {
+                let reply = crate::worker::answer(&mut engine.borrow_mut(), &text);
+                on_reply.emit(reply);
+            }
+        }
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        if let Transport::Worker { worker, .. } = &self.transport {
+            worker.terminate();
+        }
+    }
+}
+
+/// Starts the page's own module in a module worker: the module's and the wasm's URLs are
+/// the ones Trunk's `<link rel=modulepreload>` and `<link rel=preload>` name.
+fn spawn_worker(on_reply: Callback<Reply>) -> Result<Transport, JsValue> {
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let href = |selector: &str| -> Result<String, JsValue> {
+        let link = document
+            .query_selector(selector)?
+            .ok_or_else(|| JsValue::from_str("no module link"))?;
+        // `href` as a property is absolute, which a blob-URL worker needs.
+        js_sys::Reflect::get(&link, &"href".into())?
+            .as_string()
+            .ok_or_else(|| "no href".into())
+    };
+    let module = href("link[rel=modulepreload]")?;
+    let wasm = href("link[rel=preload][as=fetch]")?;
+    let source = format!(
+        "import init, {{ worker_main }} from {module:?};\n\
+         await init({{ module_or_path: {wasm:?} }});\n\
+         worker_main();\n"
+    );
+    let parts = js_sys::Array::of1(&JsValue::from_str(&source));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("text/javascript");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let worker_options = web_sys::WorkerOptions::new();
+    worker_options.set_type(web_sys::WorkerType::Module);
+    let worker = Worker::new_with_options(&url, &worker_options)?;
+    let waiting = Rc::new(RefCell::new(Some(Vec::<String>::new())));
+    let on_message = {
+        let (worker, waiting) = (worker.clone(), waiting.clone());
+        Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            let Some(text) = e.data().as_string() else {
+                return;
+            };
+            if text == crate::worker::READY {
+                for request in waiting.borrow_mut().take().unwrap_or_default() {
+                    let _ = worker.post_message(&JsValue::from_str(&request));
+                }
+                return;
+            }
+            match serde_json::from_str::<Reply>(&text) {
+                Ok(reply) => on_reply.emit(reply),
+                Err(e) => on_reply.emit(Reply {
+                    output: format!("an answer the page does not understand: {e}"),
+                    ..Reply::default()
+                }),
+            }
+        })
+    };
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    Ok(Transport::Worker {
+        worker,
+        waiting,
+        _on_message: on_message,
+    })
+}
+
+/// Cell size and columns that fit `nodes` cells in about `width` × 480 pixels.
+pub fn layout(nodes: usize, width: u32) -> (u32, u32) {
+    let n = nodes.max(1) as f64;
+    let cell = ((f64::from(width) * 480.0 / n).sqrt().floor() as u32).clamp(4, 48);
+    (cell, (width / cell).max(1))
+}
+
+fn colour(state: u8) -> &'static str {
+    match state {
+        b'R' => "#1f6f43",
+        b'C' => "#5b6b8c",
+        b'N' => "#a3312b",
+        _ => "#444b55",
+    }
+}
+
+fn draw(canvas: &HtmlCanvasElement, s: &Summary, selected: Option<usize>) {
+    let (cell, cols) = layout(s.states.len(), canvas.width());
+    let rows = (s.states.len() as u32).div_ceil(cols).max(1);
+    let height = rows * cell;
+    if canvas.height() != height {
+        canvas.set_height(height);
+    }
+    let Some(ctx) = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+    else {
+        return;
+    };
+    ctx.set_fill_style_str("#0d1117");
+    ctx.fill_rect(0.0, 0.0, f64::from(canvas.width()), f64::from(height));
+    let gap = if cell >= 8 { 1.0 } else { 0.5 };
+    let size = f64::from(cell) - gap;
+    // One fill style per state, then one for the CPU bars: few state changes per frame.
+    for state in [b'R', b'C', b'N', b'U'] {
+        ctx.set_fill_style_str(colour(state));
+        for (i, _) in s.states.bytes().enumerate().filter(|(_, b)| *b == state) {
+            let (x, y) = (i as u32 % cols, i as u32 / cols);
+            ctx.fill_rect(f64::from(x * cell), f64::from(y * cell), size, size);
+        }
+    }
+    ctx.set_fill_style_str("#7ee2a8");
+    for (i, pct) in s.cpu.iter().enumerate().filter(|(_, p)| **p > 0) {
+        let (x, y) = (i as u32 % cols, i as u32 / cols);
+        let h = size * f64::from(*pct) / 100.0;
+        ctx.fill_rect(
+            f64::from(x * cell),
+            f64::from(y * cell) + size - h,
+            size,
+            h.max(1.0),
+        );
+    }
+    // A node running pods gets a light dot, so pods without requests show too.
+    if cell >= 6 {
+        ctx.set_fill_style_str("#e7ecf5");
+        let dot = (f64::from(cell) / 3.0).floor();
+        for (i, _) in s.pods.iter().enumerate().filter(|(_, p)| **p > 0) {
+            let (x, y) = (i as u32 % cols, i as u32 / cols);
+            ctx.fill_rect(
+                f64::from(x * cell) + 1.0,
+                f64::from(y * cell) + 1.0,
+                dot,
+                dot,
+            );
+        }
+    }
+    if let Some(i) = selected.filter(|i| *i < s.states.len()) {
+        let (x, y) = (i as u32 % cols, i as u32 / cols);
+        ctx.set_stroke_style_str("#ffd866");
+        ctx.set_line_width(2.0);
+        ctx.stroke_rect(
+            f64::from(x * cell) + 1.0,
+            f64::from(y * cell) + 1.0,
+            size - 2.0,
+            size - 2.0,
+        );
+    }
+}
+
+/// `5000` as people read it: `5,000`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+fn state_word(state: u8) -> &'static str {
+    match state {
+        b'R' => "Ready",
+        b'C' => "Ready,SchedulingDisabled",
+        b'N' => "NotReady",
+        _ => "Unknown",
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub nodes: u32,
+    pub seed: u64,
+    /// Run the engine on the page's thread instead of a worker (tests).
+    #[prop_or_default]
+    pub in_page: bool,
+}
+
+#[function_component(LargeCluster)]
+pub fn large_cluster(props: &Props) -> Html {
+    let summary = use_state(Summary::default);
+    let names = use_mut_ref(Vec::<String>::new);
+    let log = use_state(Vec::<String>::new);
+    let selected = use_state(|| None::<usize>);
+    let playing = use_state(|| true);
+    let speed_tenths = use_state(|| 10u32);
+    let canvas = use_node_ref();
+    let on_reply = {
+        let (summary, names, log) = (summary.clone(), names.clone(), log.clone());
+        let lines = Rc::new(RefCell::new(Vec::<String>::new()));
+        Callback::from(move |r: Reply| {
+            if let Some(n) = &r.summary.names {
+                *names.borrow_mut() = n.clone();
+            }
+            if !r.output.is_empty() {
+                let mut l = lines.borrow_mut();
+                l.extend(r.output.lines().map(str::to_string));
+                let excess = l.len().saturating_sub(200);
+                l.drain(..excess);
+                log.set(l.clone());
+            }
+            summary.set(r.summary);
+        })
+    };
+    let backend = use_memo((props.nodes, props.seed, props.in_page), {
+        move |(nodes, seed, in_page)| {
+            let b = Backend::start(*in_page, on_reply);
+            b.send(&Op::Start {
+                nodes: *nodes,
+                seed: *seed,
+            });
+            b
+        }
+    });
+    {
+        let backend = backend.clone();
+        use_effect_with((*playing, *speed_tenths), move |(playing, speed)| {
+            let ms = i64::from(TICK_MS) * i64::from(*speed) / 10;
+            let interval = playing.then(|| {
+                Interval::new(TICK_MS, move || {
+                    // A worker still busy with the last tick is not given another.
+                    if !backend.busy() {
+                        backend.send(&Op::Advance { ms });
+                    }
+                })
+            });
+            move || drop(interval)
+        });
+    }
+    {
+        let canvas = canvas.clone();
+        use_effect_with(((*summary).clone(), *selected), move |(s, selected)| {
+            if let Some(c) = canvas.cast::<HtmlCanvasElement>() {
+                draw(&c, s, *selected);
+            }
+        });
+    }
+    let on_click = {
+        let (canvas, selected, summary) = (canvas.clone(), selected.clone(), summary.clone());
+        Callback::from(move |e: MouseEvent| {
+            let Some(c) = canvas.cast::<HtmlCanvasElement>() else {
+                return;
+            };
+            let (cell, cols) = layout(summary.states.len(), c.width());
+            let (x, y) = (e.offset_x().max(0) as u32, e.offset_y().max(0) as u32);
+            let i = (y / cell * cols + x / cell) as usize;
+            selected.set((i < summary.states.len()).then_some(i));
+        })
+    };
+    let toggle = {
+        let playing = playing.clone();
+        Callback::from(move |_| playing.set(!*playing))
+    };
+    let step = {
+        let backend = backend.clone();
+        Callback::from(move |_| backend.send(&Op::Advance { ms: 1_000 }))
+    };
+    let on_speed = {
+        let speed_tenths = speed_tenths.clone();
+        Callback::from(move |e: Event| {
+            let select: HtmlSelectElement = e.target_unchecked_into();
+            if let Ok(v) = select.value().parse() {
+                speed_tenths.set(v);
+            }
+        })
+    };
+    let example = use_state(|| EXAMPLES[0].0.to_string());
+    let on_example = {
+        let example = example.clone();
+        Callback::from(move |e: Event| {
+            let select: HtmlSelectElement = e.target_unchecked_into();
+            example.set(select.value());
+        })
+    };
+    let apply = {
+        let (backend, example) = (backend.clone(), example.clone());
+        Callback::from(move |_| {
+            if let Some(yaml) = super::gallery::example(&example) {
+                backend.send(&Op::Apply { yaml: yaml.into() });
+            }
+        })
+    };
+    let on_command = {
+        let backend = backend.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() != "Enter" {
+                return;
+            }
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let line = input.value();
+            let line = line.trim().trim_start_matches("kubectl ").to_string();
+            if !line.is_empty() {
+                backend.send(&Op::Kubectl { line });
+            }
+            input.set_value("");
+        })
+    };
+    let s = &*summary;
+    let node_names = names.borrow();
+    let detail = selected.and_then(|i| {
+        let state = *s.states.as_bytes().get(i)?;
+        let name = node_names.get(i)?.clone();
+        let power = {
+            let (backend, name) = (backend.clone(), name.clone());
+            let on = state == b'N';
+            Callback::from(move |_| {
+                backend.send(&Op::Power {
+                    node: name.clone(),
+                    on,
+                })
+            })
+        };
+        Some(html! {
+            <div class="node-detail" aria-live="polite">
+                <strong>{&name}</strong>
+                <span>{state_word(state)}</span>
+                <span>{format!("cpu requested {}%", s.cpu.get(i).copied().unwrap_or(0))}</span>
+                <span>{format!("{} pod(s)", s.pods.get(i).copied().unwrap_or(0))}</span>
+                <button class="power" id="large-power" onclick={power}>
+                    { if state == b'N' { "Power on" } else { "Power off" } }
+                </button>
+            </div>
+        })
+    });
+    let ready = s.ready_nodes();
+    html! {
+        <section class="large" aria-label="Large cluster">
+            <div class="clock" role="group" aria-label="Time controls">
+                <button id="large-play" onclick={toggle} aria-pressed={(*playing).to_string()}>{ if *playing { "Pause" } else { "Play" } }</button>
+                <button id="large-step" onclick={step}>{"Step 1 s"}</button>
+                <label>{"Speed "}
+                    <select id="large-speed" onchange={on_speed} aria-label="Speed">
+                        { for SPEEDS.iter().map(|(v, label)| html! {
+                            <option value={v.to_string()} selected={*v == *speed_tenths}>{*label}</option>
+                        }) }
+                    </select>
+                </label>
+                <span class="time">{format!("t = {} s", s.seconds)}</span>
+                <span class="revision">{format!("etcd revision {}", s.revision)}</span>
+                <span class="where">{ if backend.in_worker { "control plane in a Web Worker" } else { "control plane in the page" } }</span>
+            </div>
+            <p class="totals" id="large-totals" data-nodes={s.states.len().to_string()} data-ready={ready.to_string()} data-running={s.running.to_string()}>
+                {format!("{} nodes, {} Ready · pods: {} Running, {} Pending, {} failing",
+                    thousands(s.states.len()), thousands(ready), thousands(s.running as usize),
+                    thousands(s.pending as usize), thousands(s.failing as usize))}
+            </p>
+            <canvas ref={canvas} id="large-map" width="960" height="480" onclick={on_click}
+                role="img" aria-label={format!("Map of {} nodes: green Ready, red NotReady, grey-blue cordoned; the bright fill is CPU requested. Click a node for details.", s.states.len())}></canvas>
+            <p class="legend" aria-hidden="true">
+                <span class="swatch" style={format!("background: {}", colour(b'R'))}></span>{"Ready"}
+                <span class="swatch" style={format!("background: {}", colour(b'C'))}></span>{"cordoned"}
+                <span class="swatch" style={format!("background: {}", colour(b'N'))}></span>{"NotReady"}
+                <span class="swatch" style="background: #7ee2a8"></span>{"CPU requested (fill)"}
+                <span class="swatch" style="background: #e7ecf5"></span>{"runs pods"}
+            </p>
+            { for detail }
+            <div class="large-console">
+                <label>{"Example "}
+                    <select onchange={on_example} aria-label="Example manifest">
+                        { for EXAMPLES.iter().map(|(id, title, _)| html! {
+                            <option value={*id} selected={*id == example.as_str()}>{*title}</option>
+                        }) }
+                    </select>
+                </label>
+                <button id="large-apply" onclick={apply}>{"Apply"}</button>
+                <input id="large-kubectl" type="text" placeholder="kubectl get deployments" onkeydown={on_command}
+                    aria-label="kubectl command" spellcheck="false" autocomplete="off" />
+                if !log.is_empty() {
+                    <pre id="large-output" aria-live="polite">{ for log.iter().map(|l| html! { <>{l}{"\n"}</> }) }</pre>
+                }
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,369 @@
+//! Large clusters (hundreds to thousands of nodes): the control plane runs in a Web Worker
+//! ([`crate::worker`]) so the page never waits for it, and the map is a canvas drawn from a
+//! compact [`Summary`] instead of a list of elements per node and pod.
+//!
+//! The summary comes from a [`MapIndex`] kept current from two watches (nodes, pods) as the
+//! page's observer: each tick costs what changed, never a list of 5,000 nodes and their pods.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::cluster::Cluster;
+use kubeplay_core::apiserver::watch::WatchId;
+use kubeplay_core::scheduler::framework::{PodInfo, Resources};
+
+/// What the page asks of the worker. Every request is answered with a [`Reply`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// Starts a cluster of `nodes` simulated nodes.
+    Start { nodes: u32, seed: u64 },
+    /// Lets `ms` of virtual time pass.
+    Advance { ms: i64 },
+    /// Applies a manifest, as `kubectl apply -f`.
+    Apply { yaml: String },
+    /// Runs a kubectl command line.
+    Kubectl { line: String },
+    /// Cuts or restores a node's power.
+    Power { node: String, on: bool },
+}
+
+/// The worker's answer: the map as it is now, and what the request printed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    pub summary: Summary,
+    /// Lines for the page's console (apply results, kubectl output, errors).
+    pub output: String,
+}
+
+/// The cluster map in a few arrays, one entry per node in the order of `names`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Virtual seconds since the start.
+    pub seconds: i64,
+    pub revision: i64,
+    /// Node names; sent only when the set of nodes changed (`None`: same as before).
+    pub names: Option<Vec<String>>,
+    /// One letter per node: `R` Ready, `N` NotReady, `C` Ready but cordoned, `U` Unknown.
+    pub states: String,
+    /// CPU requested by the node's pods, in percent of allocatable (0–100).
+    pub cpu: Vec<u8>,
+    /// Pods bound to the node.
+    pub pods: Vec<u32>,
+    pub running: u32,
+    /// Pods not running yet: waiting for a node, or being started.
+    pub pending: u32,
+    /// Pods failing (crashing, image pulls failing, failed).
+    pub failing: u32,
+}
+
+impl Summary {
+    pub fn ready_nodes(&self) -> usize {
+        self.states
+            .bytes()
+            .filter(|s| matches!(s, b'R' | b'C'))
+            .count()
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct NodeRow {
+    state: u8,
+    allocatable_milli_cpu: i64,
+    requested_milli_cpu: i64,
+    pods: u32,
+}
+
+/// How the map counts a pod: where it is bound, what it requests, which total it is in.
+#[derive(Clone, Debug, PartialEq)]
+struct PodRow {
+    node: Option<usize>,
+    milli_cpu: i64,
+    class: PodClass,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum PodClass {
+    Running,
+    Pending,
+    Failing,
+    /// Succeeded or going: counted on its node, in no total.
+    Done,
+}
+
+fn pod_class(pod: &Value) -> PodClass {
+    if pod.pointer("/metadata/deletionTimestamp").is_some() {
+        return PodClass::Done;
+    }
+    let waiting = pod
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.pointer("/state/waiting/reason").and_then(Value::as_str))
+        .find(|r| *r != "ContainerCreating" && *r != "PodInitializing");
+    match (
+        pod.pointer("/status/phase").and_then(Value::as_str),
+        waiting,
+    ) {
+        (_, Some(_)) | (Some("Failed"), _) => PodClass::Failing,
+        (Some("Running"), None) => PodClass::Running,
+        (Some("Succeeded"), None) => PodClass::Done,
+        _ => PodClass::Pending,
+    }
+}
+
+fn key_of(obj: &Value) -> String {
+    format!(
+        "{}/{}",
+        kubeplay_core::api::meta::namespace(obj),
+        kubeplay_core::api::meta::name(obj)
+    )
+}
+
+/// The map's numbers, kept from the watches' events.
+pub struct MapIndex {
+    node_watch: Option<WatchId>,
+    pod_watch: Option<WatchId>,
+    names: Vec<String>,
+    position: BTreeMap<String, usize>,
+    nodes: Vec<NodeRow>,
+    pods: BTreeMap<String, PodRow>,
+    names_sent: bool,
+}
+
+impl MapIndex {
+    pub fn new(cluster: &Cluster) -> MapIndex {
+        MapIndex {
+            node_watch: cluster.observe("/api/v1/nodes?watch=true"),
+            pod_watch: cluster.observe("/api/v1/pods?watch=true"),
+            names: Vec::new(),
+            position: BTreeMap::new(),
+            nodes: Vec::new(),
+            pods: BTreeMap::new(),
+            names_sent: false,
+        }
+    }
+
+    /// Takes in what the watches saw since the last call.
+    pub fn update(&mut self, cluster: &Cluster) {
+        for event in self.node_watch.map(|w| cluster.poll(w)).unwrap_or_default() {
+            self.on_node(&event);
+        }
+        for event in self.pod_watch.map(|w| cluster.poll(w)).unwrap_or_default() {
+            self.on_pod(&event);
+        }
+    }
+
+    fn node_position(&mut self, name: &str) -> usize {
+        if let Some(i) = self.position.get(name) {
+            return *i;
+        }
+        let i = self.names.len();
+        self.names.push(name.to_string());
+        self.position.insert(name.to_string(), i);
+        self.nodes.push(NodeRow {
+            state: b'U',
+            ..NodeRow::default()
+        });
+        self.names_sent = false;
+        i
+    }
+
+    fn on_node(&mut self, event: &Value) {
+        let node = &event["object"];
+        let name = kubeplay_core::api::meta::name(node);
+        if name.is_empty() {
+            return;
+        }
+        let i = self.node_position(name);
+        let row = &mut self.nodes[i];
+        if event["type"] == "DELETED" {
+            row.state = b'U';
+            return;
+        }
+        let ready = node["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["type"] == "Ready")
+            .map(|c| c["status"] == "True");
+        row.state = match (ready, node["spec"]["unschedulable"] == true) {
+            (Some(true), true) => b'C',
+            (Some(true), false) => b'R',
+            (Some(false), _) => b'N',
+            (None, _) => b'U',
+        };
+        row.allocatable_milli_cpu = Resources::from_list(&node["status"]["allocatable"]).milli_cpu;
+    }
+
+    fn on_pod(&mut self, event: &Value) {
+        let pod = &event["object"];
+        let key = key_of(pod);
+        if let Some(old) = self.pods.remove(&key) {
+            if let Some(row) = old.node.and_then(|i| self.nodes.get_mut(i)) {
+                row.requested_milli_cpu -= old.milli_cpu;
+                row.pods = row.pods.saturating_sub(1);
+            }
+        }
+        if event["type"] == "DELETED" {
+            return;
+        }
+        let node = pod["spec"]["nodeName"]
+            .as_str()
+            .filter(|n| !n.is_empty())
+            .map(|n| self.node_position(n));
+        let row = PodRow {
+            node,
+            milli_cpu: PodInfo::from_pod(pod).requests.milli_cpu,
+            class: pod_class(pod),
+        };
+        if let Some(n) = node.and_then(|i| self.nodes.get_mut(i)) {
+            n.requested_milli_cpu += row.milli_cpu;
+            n.pods += 1;
+        }
+        self.pods.insert(key, row);
+    }
+
+    /// The map as it is now; node names only if they changed since the last summary.
+    pub fn summary(&mut self, cluster: &Cluster) -> Summary {
+        let mut s = Summary {
+            seconds: cluster.elapsed_seconds(),
+            revision: cluster.revision(),
+            names: (!self.names_sent).then(|| self.names.clone()),
+            states: self.nodes.iter().map(|n| n.state as char).collect(),
+            cpu: self
+                .nodes
+                .iter()
+                .map(|n| {
+                    if n.allocatable_milli_cpu > 0 {
+                        (n.requested_milli_cpu * 100 / n.allocatable_milli_cpu).clamp(0, 100) as u8
+                    } else {
+                        0
+                    }
+                })
+                .collect(),
+            pods: self.nodes.iter().map(|n| n.pods).collect(),
+            ..Summary::default()
+        };
+        self.names_sent = true;
+        for p in self.pods.values() {
+            match p.class {
+                PodClass::Running => s.running += 1,
+                PodClass::Pending => s.pending += 1,
+                PodClass::Failing => s.failing += 1,
+                PodClass::Done => {}
+            }
+        }
+        s
+    }
+}
+
+/// A large cluster and its map index: what the worker runs (and the page itself, in tests).
+pub struct Engine {
+    cluster: Cluster,
+    index: MapIndex,
+}
+
+impl Engine {
+    pub fn start(nodes: u32, seed: u64) -> Engine {
+        let cluster = Cluster::sized(seed, nodes);
+        let index = MapIndex::new(&cluster);
+        Engine { cluster, index }
+    }
+
+    /// Carries out one request; `Start` is the caller's (it makes the engine).
+    pub fn handle(&mut self, op: &Op) -> Reply {
+        let output = match op {
+            Op::Start { .. } => String::new(),
+            Op::Advance { ms } => {
+                self.cluster.advance(*ms);
+                String::new()
+            }
+            Op::Apply { yaml } => self
+                .cluster
+                .apply_manifest(yaml)
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|e| format!("Error from server: {e}")))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Op::Kubectl { line } => {
+                let out = self.cluster.kubectl(line);
+                format!("{}{}", out.stdout, out.stderr)
+            }
+            Op::Power { node, on } => {
+                if self.cluster.set_power(node, *on) {
+                    String::new()
+                } else {
+                    format!("no simulated node {node:?}")
+                }
+            }
+        };
+        self.index.update(&self.cluster);
+        Reply {
+            summary: self.index.summary(&self.cluster),
+            output,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The index's numbers equal what listing the cluster shows, through a deployment
+    /// running, a node losing power and its pods moving.
+    #[test]
+    fn the_summary_follows_the_cluster() {
+        let mut e = Engine::start(12, 1);
+        let s = e.handle(&Op::Advance { ms: 5_000 });
+        let names = s.summary.names.clone().unwrap_or_default();
+        assert_eq!(names.len(), 12);
+        assert_eq!(s.summary.ready_nodes(), 12);
+        // The gallery's nginx, asking for half a CPU per pod.
+        let yaml = crate::components::gallery::example("nginx")
+            .unwrap()
+            .replace(
+                "        ports:",
+                "        resources: {requests: {cpu: 500m}}\n        ports:",
+            );
+        let r = e.handle(&Op::Apply { yaml });
+        assert_eq!(r.output, "deployment.apps/nginx created");
+        let s = e.handle(&Op::Advance { ms: 20_000 }).summary;
+        assert_eq!(s.names, None, "names are sent once");
+        assert_eq!((s.running, s.pending, s.failing), (3, 0, 0));
+        assert_eq!(s.pods.iter().sum::<u32>(), 3);
+        let busy: Vec<u8> = s.cpu.iter().copied().filter(|c| *c > 0).collect();
+        assert_eq!(busy, [12, 12, 12], "500m of 4 CPUs on three nodes (spread)");
+        let wide = e.handle(&Op::Kubectl {
+            line: "get pods -o wide --no-headers".into(),
+        });
+        let node = wide.output.split_whitespace().nth(6).unwrap().to_string();
+        let r = e.handle(&Op::Power {
+            node: node.clone(),
+            on: false,
+        });
+        assert_eq!(r.output, "");
+        // NotReady after 40 s without heartbeats; evicted 300 s later (the default
+        // toleration), replaced elsewhere.
+        let s = e.handle(&Op::Advance { ms: 400_000 }).summary;
+        let i = names.iter().position(|n| *n == node).unwrap();
+        assert_eq!(s.states.as_bytes()[i], b'N', "{node} is NotReady");
+        assert_eq!(s.running, 3, "the lost pod was replaced elsewhere");
+        let listed = e.handle(&Op::Kubectl {
+            line: "get pods --no-headers".into(),
+        });
+        let terminating = listed.output.matches("Terminating").count() as u32;
+        assert_eq!(
+            s.pods[i], terminating,
+            "only a pod being deleted stays on it"
+        );
+        let r = e.handle(&Op::Power {
+            node: "node-99".into(),
+            on: false,
+        });
+        assert_eq!(r.output, "no simulated node \"node-99\"");
+    }
+}
