@@ -94,7 +94,7 @@ fn the_nginx_deployment_follows_the_flow_of_the_seeds() {
         if !matches!(verb.as_str(), "create" | "update" | "patch" | "delete") || *code >= 400 {
             continue;
         }
-        let names: Vec<&str> = stages.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&str> = stages.iter().map(|s| s.name.as_str()).collect();
         let pos = |prefix: &str| names.iter().position(|n| n.starts_with(prefix));
         let (authn, authz, storage) = (pos("authentication"), pos("authorization"), pos("storage"));
         assert!(
@@ -189,7 +189,7 @@ fn mutating_and_validating_admission() {
         "pods \"bare\" is forbidden: ValidatingAdmissionPolicy 'require-cpu-limits' with binding 'require-cpu-limits-binding' denied request: every container needs a CPU limit (missing: web)"
     );
     // The trace shows which plugin mutated the pod.
-    let injected = cluster.world.trace().events().any(|e| matches!(&e.kind, TraceKind::Request { stages, .. } if stages.iter().any(|(n, o)| n == "admission/mutating/SidecarInjector" && o.starts_with("mutated"))));
+    let injected = cluster.world.trace().events().any(|e| matches!(&e.kind, TraceKind::Request { stages, .. } if stages.iter().any(|s| s.name == "admission/mutating/SidecarInjector" && s.outcome.starts_with("mutated"))));
     assert!(injected);
 }
 

@@ -205,13 +205,16 @@ impl Cluster {
 
     /// A cluster of `nodes` simulated nodes (4 CPUs, 8 GiB each).
     pub fn sized(seed: u64, nodes: u32) -> Cluster {
-        let cluster = kubeplay_core::cluster::Cluster::with_nodes(
+        let mut cluster = kubeplay_core::cluster::Cluster::with_nodes(
             Config {
                 seed,
                 ..Config::default()
             },
             nodes,
         );
+        // The request inspector shows what each admission plugin changed; a large cluster
+        // (no inspector) does without the copies that costs.
+        cluster.world.api().record_admission_patches(nodes <= NODES);
         Cluster {
             inner: Rc::new(RefCell::new(cluster)),
             recording: Rc::new(RefCell::new(Recording {
@@ -225,7 +228,11 @@ impl Cluster {
     /// Replays a shared scenario (YAML): the same seed and steps give the same cluster.
     pub fn from_scenario(yaml: &str) -> Result<Cluster, String> {
         let scenario = kubeplay_core::scenario::parse(yaml)?;
-        let cluster = kubeplay_core::scenario::run(&scenario)?;
+        let mut cluster = kubeplay_core::scenario::build(&scenario)?;
+        let small =
+            matches!(scenario.nodes, kubeplay_core::scenario::Nodes::Count(n) if n <= NODES);
+        cluster.world.api().record_admission_patches(small);
+        kubeplay_core::scenario::play(&mut cluster, &scenario)?;
         let doc: Value = serde_yaml::from_str(yaml).map_err(|e| e.to_string())?;
         let at_ms = cluster.world.now().millis() - kubeplay_core::sim::EPOCH.millis();
         Ok(Cluster {

@@ -343,6 +343,33 @@ async fn the_inspector_opens_a_request_and_lists_events() {
         assert!(stages.contains(stage), "{stage} missing from {stages}");
     }
     assert!(stages.contains("kubernetes-admin"), "{stages}");
+    // A pod's create: what each mutating admission plugin changed, as a diff.
+    let requests = root.query_selector_all(".requests button.request").unwrap();
+    let pod_create = (0..requests.length())
+        .filter_map(|i| requests.item(i))
+        .find(|n| {
+            n.text_content()
+                .unwrap_or_default()
+                .starts_with("replicaset-controller create pods default/")
+        })
+        .expect("the replicaset controller's pod create is listed");
+    pod_create
+        .dyn_into::<web_sys::HtmlButtonElement>()
+        .unwrap()
+        .click();
+    yew::scheduler::flush().await;
+    let patches = root.query_selector_all(".stages pre.patch").unwrap();
+    let patch: String = (0..patches.length())
+        .filter_map(|i| patches.item(i)?.text_content())
+        .collect();
+    assert!(
+        patch.starts_with("+ /spec/serviceAccountName: \"default\""),
+        "ServiceAccount's change first: {patch}"
+    );
+    assert!(
+        patch.contains("+ /spec/tolerations: [{\"key\":\"node.kubernetes.io/not-ready\",\"operator\":\"Exists\",\"effect\":\"NoExecute\",\"tolerationSeconds\":300}"),
+        "DefaultTolerationSeconds' tolerations shown as added: {patch}"
+    );
     button(&root, "#tab-events").click();
     yew::scheduler::flush().await;
     let events = text_of(&root, "pre.events");

@@ -6,12 +6,15 @@ use std::collections::VecDeque;
 
 use crate::sim::Time;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Stage {
     /// `authentication`, `authorization`, `admission/mutating/ServiceAccount`, `validation`,
     /// `admission/validating/NamespaceLifecycle`, `storage`.
     pub name: String,
     pub outcome: String,
+    /// What the stage changed in the object (a mutating admission plugin), as
+    /// [`crate::api::diff`] lines.
+    pub patch: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

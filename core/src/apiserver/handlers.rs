@@ -6,7 +6,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use super::admission::{self, Operation};
-use super::audit::AuditEvent;
+use super::audit::{AuditEvent, Stage};
 use super::authentication::UserInfo;
 use super::patch::{self, PatchType};
 use super::registry::{self, Resource};
@@ -456,12 +456,11 @@ fn admit_and_validate(
     record: &mut AuditEvent,
 ) -> Result<(), ApiError> {
     let mut outcomes = Vec::new();
-    let mutated = admission::run_mutating(attrs, obj, &s.store, &mut outcomes);
-    record.stages.extend(
-        outcomes
-            .drain(..)
-            .map(|o| stage(&format!("admission/mutating/{}", o.plugin), &o.outcome)),
-    );
+    let mutated = admission::run_mutating(attrs, obj, &s.store, &mut outcomes, s.admission_patches);
+    record.stages.extend(outcomes.drain(..).map(|o| Stage {
+        patch: o.patch,
+        ..stage(&format!("admission/mutating/{}", o.plugin), &o.outcome)
+    }));
     mutated?;
     let errs = match old {
         None => validation::validate_create(res.kind, obj, res.namespaced),
@@ -766,12 +765,12 @@ fn bind(
         old: None,
     };
     let mut outcomes = Vec::new();
-    let mutated = admission::run_mutating(&attrs, &mut b, &s.store, &mut outcomes);
-    record.stages.extend(
-        outcomes
-            .drain(..)
-            .map(|o| stage(&format!("admission/mutating/{}", o.plugin), &o.outcome)),
-    );
+    let mutated =
+        admission::run_mutating(&attrs, &mut b, &s.store, &mut outcomes, s.admission_patches);
+    record.stages.extend(outcomes.drain(..).map(|o| Stage {
+        patch: o.patch,
+        ..stage(&format!("admission/mutating/{}", o.plugin), &o.outcome)
+    }));
     mutated?;
     let errs = validation::validate_create("Binding", &b, true);
     if !errs.is_empty() {

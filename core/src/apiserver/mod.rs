@@ -102,6 +102,9 @@ pub struct ApiServer {
     ready: BTreeSet<watch::WatchId>,
     /// Every kubelet's pod watch, fed from one store watch.
     node_index: Option<watch_index::NodeIndex>,
+    /// Whether the audit log keeps what each mutating admission plugin changed (a diff per
+    /// plugin costs a copy of the object; the page's request inspector wants it).
+    admission_patches: bool,
     next_watch: u64,
     audit: AuditLog,
     /// The next ClusterIP to hand out, as an offset into 10.96.0.0/12.
@@ -125,6 +128,7 @@ impl ApiServer {
             session_of: BTreeMap::new(),
             ready: BTreeSet::new(),
             node_index: None,
+            admission_patches: false,
             next_watch: 0,
             audit: AuditLog::new(10_000),
             next_cluster_ip: 1,
@@ -208,6 +212,11 @@ impl ApiServer {
     }
 
     /// The current store revision (for the page's etcd browser).
+    /// Keep (or stop keeping) each mutating admission plugin's change in the audit log.
+    pub fn record_admission_patches(&mut self, on: bool) {
+        self.admission_patches = on;
+    }
+
     pub fn revision(&self) -> i64 {
         self.store.revision()
     }
@@ -421,6 +430,7 @@ fn stage(name: &str, outcome: &str) -> Stage {
     Stage {
         name: name.to_string(),
         outcome: outcome.to_string(),
+        patch: Vec::new(),
     }
 }
 

@@ -153,6 +153,13 @@ fn apply(cluster: &mut Cluster, manifest: &str) -> Result<(), String> {
 
 /// Runs a scenario from the start; returns the cluster as it ends.
 pub fn run(scenario: &Scenario) -> Result<Cluster, String> {
+    let mut cluster = build(scenario)?;
+    play(&mut cluster, scenario)?;
+    Ok(cluster)
+}
+
+/// The scenario's cluster before its first step: control plane, scheduler profiles, nodes.
+pub fn build(scenario: &Scenario) -> Result<Cluster, String> {
     let scheduler = match &scenario.scheduler_config {
         Some(text) => SchedulerConfig::parse(text).map_err(|e| format!("scheduler_config: {e}"))?,
         None => SchedulerConfig::default(),
@@ -170,20 +177,25 @@ pub fn run(scenario: &Scenario) -> Result<Cluster, String> {
             cluster.add_node(spec);
         }),
     }
+    Ok(cluster)
+}
+
+/// Plays the scenario's steps on `cluster`.
+pub fn play(cluster: &mut Cluster, scenario: &Scenario) -> Result<(), String> {
     for step in &scenario.steps {
         match step {
-            Step::Apply(manifest) => apply(&mut cluster, manifest)?,
+            Step::Apply(manifest) => apply(cluster, manifest)?,
             Step::Advance(d) => cluster.world.advance(parse_duration(d)?),
             Step::Delete(target) => {
                 let path = object_path(target)?;
-                send(&mut cluster, Request::new(Method::Delete, &path));
+                send(cluster, Request::new(Method::Delete, &path));
             }
             Step::AddNode(spec) => {
                 cluster.add_node(spec);
             }
-            Step::Expect(e) => e.check(&mut cluster)?,
+            Step::Expect(e) => e.check(cluster)?,
             Step::Kubectl(line) => {
-                crate::kubectl::run(&mut cluster, line);
+                crate::kubectl::run(cluster, line);
             }
             Step::PowerOff(node) | Step::PowerOn(node) => {
                 if !cluster.set_node_power(node, matches!(step, Step::PowerOn(_))) {
@@ -192,7 +204,7 @@ pub fn run(scenario: &Scenario) -> Result<Cluster, String> {
             }
         }
     }
-    Ok(cluster)
+    Ok(())
 }
 
 /// `kind/name` (kind as kubectl takes it: `deployment`, `pvc`, `persistentvolumes`) → the

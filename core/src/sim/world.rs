@@ -197,7 +197,7 @@ impl World {
                 namespace: e.namespace,
                 name: e.name,
                 code: e.code,
-                stages: e.stages.into_iter().map(|s| (s.name, s.outcome)).collect(),
+                stages: e.stages,
                 revision: e.resource_version,
             };
             self.trace.record(e.time, component, kind);

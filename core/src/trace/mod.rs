@@ -57,7 +57,7 @@ pub enum TraceKind {
         namespace: String,
         name: String,
         code: u16,
-        stages: Vec<(String, String)>,
+        stages: Vec<crate::apiserver::audit::Stage>,
         revision: Option<i64>,
     },
     /// A watch event delivered to a component.

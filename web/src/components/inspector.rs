@@ -73,8 +73,20 @@ pub fn inspector(props: &Props) -> Html {
                                 if *open == Some(seq) {
                                     <dl class="stages">
                                         <dt>{"user"}</dt><dd>{user}</dd>
-                                        { for stages.iter().map(|(stage, outcome)| html! {
-                                            <><dt>{stage}</dt><dd>{outcome}</dd></>
+                                        { for stages.iter().map(|stage| html! {
+                                            <>
+                                                <dt>{&stage.name}</dt>
+                                                <dd>
+                                                    {&stage.outcome}
+                                                    if !stage.patch.is_empty() {
+                                                        <pre class="patch" aria-label="what the plugin changed">
+                                                            { for stage.patch.iter().map(|line| html! {
+                                                                <span class={patch_class(line)}>{line}{"\n"}</span>
+                                                            }) }
+                                                        </pre>
+                                                    }
+                                                </dd>
+                                            </>
                                         }) }
                                     </dl>
                                 }
@@ -142,5 +154,14 @@ pub fn inspector(props: &Props) -> Html {
             </div>
             { body }
         </section>
+    }
+}
+
+/// The colour of a diff line: added, removed, replaced.
+fn patch_class(line: &str) -> &'static str {
+    match line.as_bytes().first() {
+        Some(b'+') => "added",
+        Some(b'-') => "removed",
+        _ => "replaced",
     }
 }

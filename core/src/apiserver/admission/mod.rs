@@ -47,6 +47,8 @@ pub struct PluginOutcome {
     pub plugin: &'static str,
     /// `admit`, `mutated: <what>`, or `denied: <why>`.
     pub outcome: String,
+    /// What a mutating plugin changed ([`crate::api::diff`] lines); empty otherwise.
+    pub patch: Vec<String>,
 }
 
 pub type MutatingPlugin =
@@ -70,22 +72,43 @@ pub const VALIDATING: &[(&str, ValidatingPlugin)] = &[
     ("ValidatingAdmissionPolicy", require_cpu_limits::validate),
 ];
 
+/// Runs the mutating chain; with `patches`, each plugin's change is kept as a diff.
 pub fn run_mutating(
     attrs: &Attributes,
     obj: &mut Value,
     lookup: &dyn Lookup,
     record: &mut Vec<PluginOutcome>,
+    patches: bool,
 ) -> Result<(), ApiError> {
+    // The object as the last plugin left it, to show what each one changed.
+    let mut before = patches.then(|| obj.clone());
     for (name, plugin) in MUTATING {
         match plugin(attrs, obj, lookup) {
-            Ok(change) => record.push(PluginOutcome {
+            Ok(Some(change)) => {
+                let patch = match &mut before {
+                    Some(before) => {
+                        let patch = crate::api::diff::diff(before, obj);
+                        before.clone_from(obj);
+                        patch
+                    }
+                    None => Vec::new(),
+                };
+                record.push(PluginOutcome {
+                    plugin: name,
+                    outcome: format!("mutated: {change}"),
+                    patch,
+                })
+            }
+            Ok(None) => record.push(PluginOutcome {
                 plugin: name,
-                outcome: change.map_or("admit".into(), |c| format!("mutated: {c}")),
+                outcome: "admit".into(),
+                patch: Vec::new(),
             }),
             Err(e) => {
                 record.push(PluginOutcome {
                     plugin: name,
                     outcome: format!("denied: {e}"),
+                    patch: Vec::new(),
                 });
                 return Err(e);
             }
@@ -105,11 +128,13 @@ pub fn run_validating(
             Ok(()) => record.push(PluginOutcome {
                 plugin: name,
                 outcome: "admit".into(),
+                patch: Vec::new(),
             }),
             Err(e) => {
                 record.push(PluginOutcome {
                     plugin: name,
                     outcome: format!("denied: {e}"),
+                    patch: Vec::new(),
                 });
                 return Err(e);
             }
