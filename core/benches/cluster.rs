@@ -6,10 +6,16 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use kubeplay_core::apiserver::Config;
 use kubeplay_core::cluster::Cluster;
 
+/// Under `cargo test` (no `--bench`) each size runs once on a small cluster.
+fn benching() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
 fn idle_nodes(c: &mut Criterion) {
     let mut g = c.benchmark_group("cluster");
     g.sample_size(10);
     for nodes in [500, 5_000] {
+        let nodes = if benching() { nodes } else { nodes / 100 };
         let mut cluster = Cluster::with_nodes(Config::default(), nodes);
         // Registered, leases held, the first node-status round done.
         cluster.world.advance(20_000);

@@ -117,4 +117,8 @@ impl crate::kubectl::Api for Cluster {
     fn logs(&mut self, namespace: &str, pod: &str, container: Option<&str>) -> Option<String> {
         self.pod_logs(namespace, pod, container)
     }
+
+    fn now(&self) -> crate::sim::Time {
+        self.world.now()
+    }
 }

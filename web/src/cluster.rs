@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use kubeplay_core::apiserver::registry;
-use kubeplay_core::apiserver::{Config, Method, Request, ADMIN_TOKEN, OBSERVER_TOKEN};
+use kubeplay_core::apiserver::{Config, Method, Request, OBSERVER_TOKEN};
 use kubeplay_core::client::{collection_path, object_path};
 use serde_json::Value;
 
@@ -343,17 +343,6 @@ impl Cluster {
         (now.millis() - kubeplay_core::sim::EPOCH.millis()) / 1000
     }
 
-    /// A request the user makes (apply, power): it shows in the trace as theirs.
-    fn send(&self, req: Request) -> (u16, Value) {
-        let resp = self
-            .inner
-            .borrow_mut()
-            .world
-            .api()
-            .handle(&req.bearer(ADMIN_TOKEN));
-        (resp.code, resp.into_value())
-    }
-
     /// Opens a watch as the page's observer (left out of the story, like `look`).
     pub fn observe(&self, path: &str) -> Option<kubeplay_core::apiserver::watch::WatchId> {
         let req = Request::new(Method::Get, path).bearer(OBSERVER_TOKEN);
@@ -382,65 +371,11 @@ impl Cluster {
     /// server's error message.
     pub fn apply_manifest(&self, yaml: &str) -> Vec<Result<String, String>> {
         self.record(serde_json::json!({"apply": yaml}));
-        let mut out = Vec::new();
-        for doc in serde_yaml::Deserializer::from_str(yaml) {
-            let value: Value = match serde::Deserialize::deserialize(doc) {
-                Ok(Value::Null) => continue,
-                Ok(v) => v,
-                Err(e) => {
-                    out.push(Err(format!("error parsing manifest: {e}")));
-                    continue;
-                }
-            };
-            out.push(self.apply(&value));
-        }
-        out
-    }
-
-    fn apply(&self, obj: &Value) -> Result<String, String> {
-        let api_version = obj["apiVersion"].as_str().unwrap_or_default();
-        let kind = obj["kind"].as_str().unwrap_or_default();
-        let res = registry::find_kind(api_version, kind).ok_or_else(|| {
-            format!("no matches for kind \"{kind}\" in version \"{api_version}\"")
-        })?;
-        let ns = obj
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .unwrap_or("default");
-        let ns = res.namespaced.then_some(ns);
-        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
-        let (code, existing) = self.send(Request::new(Method::Get, &object_path(res, ns, name)));
-        let failed = |body: Value| {
-            body["message"]
-                .as_str()
-                .unwrap_or("request failed")
-                .to_string()
-        };
-        let verb = if code == 404 || name.is_empty() {
-            let (code, body) =
-                self.send(Request::new(Method::Post, &collection_path(res, ns)).json(obj));
-            if code >= 400 {
-                return Err(failed(body));
-            }
-            "created"
-        } else {
-            let path = object_path(res, ns, name);
-            let patch = Request::new(Method::Patch, &path)
-                .body("application/merge-patch+json", obj.to_string());
-            let (code, body) = self.send(patch);
-            if code >= 400 {
-                return Err(failed(body));
-            }
-            if body["metadata"]["resourceVersion"] == existing["metadata"]["resourceVersion"] {
-                "unchanged"
-            } else {
-                "configured"
-            }
-        };
-        Ok(format!(
-            "{} {verb}",
-            kubeplay_core::kubectl::object_ref(res, name)
-        ))
+        let mut inner = self.inner.borrow_mut();
+        kubeplay_core::kubectl::apply::apply_manifest(&mut *inner, yaml, "default")
+            .into_iter()
+            .map(|r| r.map_err(|e| e.message))
+            .collect()
     }
 
     /// Names of the objects of a resource type (in `default`), for tab completion.
@@ -491,6 +426,9 @@ impl Cluster {
             }
             fn logs(&mut self, ns: &str, pod: &str, c: Option<&str>) -> Option<String> {
                 self.0.inner.borrow().pod_logs(ns, pod, c)
+            }
+            fn now(&self) -> kubeplay_core::sim::Time {
+                self.0.inner.borrow().world.now()
             }
         }
         kubeplay_core::kubectl::run(&mut Observer(self), line).stdout

@@ -495,3 +495,43 @@ async fn the_large_cluster_map_runs_and_a_clicked_node_goes_down() {
     );
     assert!(text_of(&root, ".node-detail").contains("NotReady"));
 }
+
+/// A heredoc in the terminal: `apply -f - <<EOF`, the manifest line by line at the `>`
+/// prompt, `EOF` — and kubectl's answer; then `set image` and `rollout history`.
+#[wasm_bindgen_test]
+async fn the_terminal_applies_a_heredoc() {
+    let root = mount();
+    yew::scheduler::flush().await;
+    button(&root, "#play").click();
+    for line in [
+        "apply -f - <<EOF",
+        "apiVersion: apps/v1",
+        "kind: Deployment",
+        "metadata: {name: web}",
+        "spec:",
+        "  selector: {matchLabels: {app: web}}",
+        "  template:",
+        "    metadata: {labels: {app: web}}",
+        "    spec: {containers: [{name: nginx, image: 'nginx:1.14.2'}]}",
+    ] {
+        kubectl(&root, line).await;
+        assert_eq!(count(&root, ".terminal .entry"), 0, "still collecting");
+    }
+    assert!(text_of(&root, ".prompt").starts_with("> "));
+    let out = kubectl(&root, "EOF").await;
+    assert_eq!(out, "deployment.apps/web created\n");
+    assert!(text_of(&root, ".prompt").starts_with("$ kubectl"));
+    button(&root, "#step").click();
+    yew::scheduler::flush().await;
+    let out = kubectl(&root, "set image deployment/web nginx=nginx:1.25").await;
+    assert_eq!(out, "deployment.apps/web image updated\n");
+    for _ in 0..3 {
+        button(&root, "#step").click();
+        yew::scheduler::flush().await;
+    }
+    let out = kubectl(&root, "rollout history deployment/web").await;
+    assert!(
+        out.contains("REVISION  CHANGE-CAUSE\n1         <none>\n2         <none>"),
+        "{out}"
+    );
+}

@@ -3,12 +3,16 @@
 //! `binding`-free writes through the same pipeline). It talks through [`Api`], so the page's
 //! in-tab cluster and tests drive it alike.
 //!
-//! Verbs: get, describe, delete, scale, cordon, uncordon, drain, label, annotate, logs, rollout status,
-//! auth can-i, api-resources, version. Unknown ones answer as kubectl does.
+//! Verbs: apply (`-f -` with a heredoc), get, describe, delete, scale, set image, cordon,
+//! uncordon, drain, label, annotate, logs, rollout status|history|undo|restart, auth can-i,
+//! api-resources, version. Unknown ones answer as kubectl does.
 
+pub mod apply;
 mod args;
 mod describe;
 mod get;
+mod rollout;
+mod set;
 mod verbs;
 
 use serde_json::Value;
@@ -24,6 +28,8 @@ pub trait Api {
     fn send(&mut self, req: Request) -> Response;
     /// A container's log, from the node the pod runs on (`None`: no such pod or container).
     fn logs(&mut self, namespace: &str, pod: &str, container: Option<&str>) -> Option<String>;
+    /// The client's clock (`rollout restart` stamps it).
+    fn now(&self) -> crate::sim::Time;
 }
 
 /// What a command printed, and its exit code.
@@ -60,8 +66,33 @@ impl Output {
     }
 }
 
-/// Runs one command line (`kubectl get pods -o wide`; the leading `kubectl` is optional).
-pub fn run(api: &mut dyn Api, line: &str) -> Output {
+/// The delimiter of a heredoc the command line opens (`apply -f - <<EOF` → `EOF`).
+pub fn heredoc_delimiter(line: &str) -> Option<String> {
+    let (_, rest) = line.split_once("<<")?;
+    let word = rest.trim().trim_start_matches('-');
+    let word = word.trim_matches(|c| c == '\'' || c == '"');
+    (!word.is_empty() && !word.contains(char::is_whitespace)).then(|| word.to_string())
+}
+
+/// The command line and its standard input: a heredoc's lines up to its delimiter, as a
+/// shell reads `kubectl apply -f - <<EOF` … `EOF`.
+fn split_heredoc(text: &str) -> (&str, String) {
+    let (first, body) = text.split_once('\n').unwrap_or((text, ""));
+    let Some(delimiter) = heredoc_delimiter(first) else {
+        return (first, String::new());
+    };
+    let command = first.split_once("<<").map_or(first, |(c, _)| c);
+    let stdin: Vec<&str> = body
+        .lines()
+        .take_while(|l| l.trim_end() != delimiter)
+        .collect();
+    (command, stdin.join("\n") + "\n")
+}
+
+/// Runs one command (`kubectl get pods -o wide`; the leading `kubectl` is optional). A
+/// command opening a heredoc takes the lines after it, up to the delimiter, as its input.
+pub fn run(api: &mut dyn Api, text: &str) -> Output {
+    let (line, stdin) = split_heredoc(text);
     let words = match split(line) {
         Ok(w) => w,
         Err(e) => return Output::error(format!("error: {e}")),
@@ -80,6 +111,7 @@ pub fn run(api: &mut dyn Api, line: &str) -> Output {
     };
     let rest = &parsed.positional[1..];
     match verb.as_str() {
+        "apply" => apply::apply(api, &parsed, &stdin),
         "get" => get::get(api, &parsed, rest),
         "describe" => describe::describe(api, &parsed, rest),
         "delete" => verbs::delete(api, &parsed, rest),
@@ -88,7 +120,8 @@ pub fn run(api: &mut dyn Api, line: &str) -> Output {
         "drain" => verbs::drain(api, &parsed, rest),
         "label" | "annotate" => verbs::label(api, &parsed, rest, verb == "label"),
         "logs" => verbs::logs(api, &parsed, rest),
-        "rollout" => verbs::rollout(api, &parsed, rest),
+        "rollout" => rollout::rollout(api, &parsed, rest),
+        "set" => set::set(api, &parsed, rest),
         "auth" => verbs::can_i(api, &parsed, rest),
         "api-resources" => Output::ok(verbs::api_resources()),
         "version" => Output::ok(
@@ -96,7 +129,7 @@ pub fn run(api: &mut dyn Api, line: &str) -> Output {
         ),
         "help" => Output::ok(HELP),
         other => Output::error(format!(
-            "error: unknown command \"{other}\" for \"kubectl\"\n\nDid you mean one of: get, describe, delete, scale, cordon, drain, logs, rollout?"
+            "error: unknown command \"{other}\" for \"kubectl\"\n\nDid you mean one of: apply, get, describe, delete, scale, set, cordon, drain, logs, rollout?"
         )),
     }
 }
@@ -104,12 +137,14 @@ pub fn run(api: &mut dyn Api, line: &str) -> Output {
 pub const HELP: &str = "kubectl controls the Kubernetes cluster running in this tab.
 
  Basic Commands:
+  apply           Apply a configuration by file name or stdin (-f - <<EOF … EOF)
   get             Display one or many resources
   describe        Show details of a specific resource or group of resources
   delete          Delete resources by names or label selectors
   scale           Set a new size for a deployment, replica set, or stateful set
   label           Update the labels on a resource
   annotate        Update the annotations on a resource
+  set image       Update the image of a pod template's containers
 
  Cluster Management Commands:
   cordon          Mark node as unschedulable
@@ -121,7 +156,7 @@ pub const HELP: &str = "kubectl controls the Kubernetes cluster running in this 
   auth can-i      Check whether an action is allowed
 
  Deploy Commands:
-  rollout status  Show the status of the rollout
+  rollout         Manage the rollout of a deployment: status, history, undo, restart
 
  Other Commands:
   api-resources   Print the supported API resources on the server

@@ -264,3 +264,122 @@ fn describe_tells_a_pods_story() {
         "Error from server (NotFound): pods \"nope\" not found"
     );
 }
+
+/// `apply -f -` with a heredoc: created, then unchanged, then configured; a bad document
+/// gets the server's reason; no `-f` is refused as kubectl refuses it.
+#[test]
+fn apply_reads_a_heredoc() {
+    let mut c = cluster();
+    let manifest = |replicas: u32| {
+        format!(
+            "kubectl apply -f - <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  mode: fast
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels: {{app: web}}
+  template:
+    metadata:
+      labels: {{app: web}}
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1.14.2
+EOF"
+        )
+    };
+    let first = run(&mut c, &manifest(2));
+    assert_eq!(
+        first.stdout,
+        "configmap/settings created\ndeployment.apps/web created\n"
+    );
+    let again = run(&mut c, &manifest(2));
+    assert_eq!(
+        again.stdout,
+        "configmap/settings unchanged\ndeployment.apps/web unchanged\n"
+    );
+    let scaled = run(&mut c, &manifest(4));
+    assert_eq!(
+        scaled.stdout,
+        "configmap/settings unchanged\ndeployment.apps/web configured\n"
+    );
+    let bad = run(
+        &mut c,
+        "apply -f - <<'END'\napiVersion: v1\nkind: Pod\nmetadata:\n  name: Bad_Name\nspec:\n  containers: [{name: c, image: nginx}]\nEND",
+    );
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr.starts_with(
+            "Error from server (Invalid): error when applying \"STDIN\": Pod \"Bad_Name\" is invalid: metadata.name"
+        ),
+        "{}",
+        bad.stderr
+    );
+    let no_file = run(&mut c, "apply");
+    assert!(no_file
+        .stderr
+        .starts_with("error: must specify one of -f and -k"));
+    assert_eq!(heredoc_delimiter("apply -f - << 'EOF'"), Some("EOF".into()));
+    assert_eq!(heredoc_delimiter("get pods"), None);
+}
+
+/// `set image`, then `rollout history`, `undo` back to the first image and `restart`.
+#[test]
+fn set_image_and_the_rollout_verbs() {
+    let mut c = cluster();
+    web(&mut c);
+    let set = run(&mut c, "set image deployment/web nginx=nginx:1.25");
+    assert_eq!(set.stdout, "deployment.apps/web image updated\n");
+    assert_eq!(
+        run(&mut c, "set image deployment/web nginx=nginx:1.25").stdout,
+        "",
+        "nothing changed, nothing reported"
+    );
+    let missing = run(&mut c, "set image deployment/web php=php:8");
+    assert_eq!(
+        missing.stderr,
+        "error: unable to find container named \"php\""
+    );
+    c.world.advance(60_000);
+    let status = run(&mut c, "rollout status deployment/web");
+    assert_eq!(
+        status.stdout,
+        "deployment \"web\" successfully rolled out\n"
+    );
+    let history = run(&mut c, "rollout history deployment/web");
+    assert_eq!(
+        history.stdout,
+        "deployment.apps/web \nREVISION  CHANGE-CAUSE\n1         <none>\n2         <none>\n\n"
+    );
+    let undo = run(&mut c, "rollout undo deployment/web");
+    assert_eq!(undo.stdout, "deployment.apps/web rolled back\n");
+    c.world.advance(60_000);
+    let pods = run(&mut c, "get pods -o yaml").stdout;
+    assert!(
+        pods.contains("image: nginx:1.14.2") && !pods.contains("image: nginx:1.25"),
+        "back on the first image: {pods}"
+    );
+    assert_eq!(
+        run(&mut c, "rollout history deploy web").stdout,
+        "deployment.apps/web \nREVISION  CHANGE-CAUSE\n2         <none>\n3         <none>\n\n",
+        "the undone revision comes back as the newest"
+    );
+    let restart = run(&mut c, "rollout restart deployment/web");
+    assert_eq!(restart.stdout, "deployment.apps/web restarted\n");
+    let d = run(&mut c, "get deployment web -o json").stdout;
+    assert!(d.contains("\"kubectl.kubernetes.io/restartedAt\""), "{d}");
+    assert_eq!(
+        run(&mut c, "rollout history pod/x").stderr,
+        "error: no rollbacker or history viewer has been implemented for Pod"
+    );
+}

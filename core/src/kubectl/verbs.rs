@@ -297,54 +297,6 @@ pub fn logs(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
     }
 }
 
-/// `kubectl rollout status` without waiting: where the rollout stands now.
-pub fn rollout(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
-    if rest.first().map(String::as_str) != Some("status") {
-        return Output::error("error: the terminal supports `rollout status`");
-    }
-    let (res, names) = match targets(&rest[1..]) {
-        Ok(t) => t,
-        Err(out) => return out,
-    };
-    let Some(name) = names.first() else {
-        return Output::error("error: required resource not specified");
-    };
-    if res.kind != "Deployment" {
-        return Output::error(format!(
-            "error: no status viewer has been implemented for {}",
-            res.kind
-        ));
-    }
-    let resp = send(
-        api,
-        Method::Get,
-        &object_path(res, Some(p.namespace()), name),
-    );
-    if resp.code >= 400 {
-        return server_error(&resp);
-    }
-    let d = resp.value();
-    let n = |path: &str| d.pointer(path).and_then(Value::as_i64).unwrap_or(0);
-    let (want, updated, total, available) = (
-        n("/spec/replicas"),
-        n("/status/updatedReplicas"),
-        n("/status/replicas"),
-        n("/status/availableReplicas"),
-    );
-    let text = if n("/metadata/generation") > n("/status/observedGeneration") {
-        "Waiting for deployment spec update to be observed...".to_string()
-    } else if updated < want {
-        format!("Waiting for deployment \"{name}\" rollout to finish: {updated} out of {want} new replicas have been updated...")
-    } else if total > updated {
-        format!("Waiting for deployment \"{name}\" rollout to finish: {} old replicas are pending termination...", total - updated)
-    } else if available < updated {
-        format!("Waiting for deployment \"{name}\" rollout to finish: {available} of {updated} updated replicas are available...")
-    } else {
-        format!("deployment \"{name}\" successfully rolled out")
-    };
-    Output::ok(text + "\n")
-}
-
 /// `kubectl auth can-i VERB RESOURCE`: a SelfSubjectAccessReview.
 pub fn can_i(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
     let (Some("can-i"), Some(verb), Some(what)) =

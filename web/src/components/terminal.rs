@@ -1,5 +1,6 @@
 //! The kubectl terminal: type a command, read what kubectl would print. History with the
-//! arrow keys; Tab completes resource types and object names.
+//! arrow keys; Tab completes resource types and object names; a heredoc
+//! (`apply -f - <<EOF`) collects lines at a `>` prompt up to its delimiter.
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -39,6 +40,7 @@ pub fn complete(cluster: &Cluster, line: &str) -> Option<String> {
     };
     let candidates: Vec<String> = match done.len() {
         0 => [
+            "apply",
             "get",
             "describe",
             "delete",
@@ -49,6 +51,7 @@ pub fn complete(cluster: &Cluster, line: &str) -> Option<String> {
             "label",
             "logs",
             "rollout",
+            "set",
             "auth",
             "api-resources",
         ]
@@ -79,18 +82,41 @@ pub fn terminal(props: &Props) -> Html {
     let entries = use_state(Vec::<Entry>::new);
     let line = use_state(String::new);
     let history_at = use_state(|| None::<usize>);
+    // An open heredoc: the text so far and the line that ends it.
+    let heredoc = use_state(|| None::<(String, String)>);
     let run = {
-        let (entries, line, history_at, cluster, on_change) = (
+        let (entries, line, history_at, cluster, on_change, heredoc) = (
             entries.clone(),
             line.clone(),
             history_at.clone(),
             props.cluster.clone(),
             props.on_change.clone(),
+            heredoc.clone(),
         );
         move || {
-            let command = (*line).trim().to_string();
+            let typed = (*line).trim_end().to_string();
+            let command = match &*heredoc {
+                Some((text, delimiter)) => {
+                    let text = format!("{text}\n{typed}");
+                    line.set(String::new());
+                    if typed.trim() != delimiter {
+                        heredoc.set(Some((text, delimiter.clone())));
+                        return;
+                    }
+                    heredoc.set(None);
+                    text
+                }
+                None => typed.trim().to_string(),
+            };
             if command.is_empty() {
                 return;
+            }
+            if heredoc.is_none() {
+                if let Some(delimiter) = kubeplay_core::kubectl::heredoc_delimiter(&command) {
+                    heredoc.set(Some((command, delimiter)));
+                    line.set(String::new());
+                    return;
+                }
             }
             let out = cluster.kubectl(&command);
             let mut next = (*entries).clone();
@@ -156,8 +182,11 @@ pub fn terminal(props: &Props) -> Html {
                     </div>
                 }) }
             </div>
+            if let Some((text, _)) = &*heredoc {
+                <pre class="heredoc">{text}</pre>
+            }
             <div class="prompt">
-                <span aria-hidden="true">{"$ kubectl "}</span>
+                <span aria-hidden="true">{ if heredoc.is_some() { "> " } else { "$ kubectl " } }</span>
                 <input id="kubectl" aria-label="kubectl command" spellcheck="false" autocomplete="off"
                     placeholder="get pods -o wide" value={(*line).clone()} {oninput} {onkeydown} />
             </div>
