@@ -65,14 +65,18 @@ impl Cluster {
         id
     }
 
-    /// Cuts (`on: false`) or restores a simulated node's power; `false` if there is no such
-    /// node.
-    pub fn set_node_power(&mut self, name: &str, on: bool) -> bool {
-        let Some(id) = self.nodes.iter().copied().find(|id| {
+    fn node_id(&self, name: &str) -> Option<ComponentId> {
+        self.nodes.iter().copied().find(|id| {
             self.world
                 .component::<SimulatedNode>(*id)
                 .is_some_and(|n| n.kubelet.node.name == name)
-        }) else {
+        })
+    }
+
+    /// Cuts (`on: false`) or restores a simulated node's power; `false` if there is no such
+    /// node.
+    pub fn set_node_power(&mut self, name: &str, on: bool) -> bool {
+        let Some(id) = self.node_id(name) else {
             return false;
         };
         self.world
@@ -80,12 +84,57 @@ impl Cluster {
         true
     }
 
-    /// Whether the simulated node `name` has power (`true` for nodes it does not run).
-    pub fn node_powered(&self, name: &str) -> bool {
+    /// Cuts (`true`) or heals the network between a simulated node and the API server;
+    /// `false` if there is no such node.
+    pub fn set_node_partitioned(&mut self, name: &str, on: bool) -> bool {
+        let Some(id) = self.node_id(name) else {
+            return false;
+        };
+        self.world
+            .act::<SimulatedNode>(id, |n, ctx| n.set_partitioned(ctx, on));
+        true
+    }
+
+    /// Whether the simulated node `name` is cut off from the API server.
+    pub fn node_partitioned(&self, name: &str) -> bool {
+        self.node_id(name)
+            .and_then(|id| self.world.component::<SimulatedNode>(id))
+            .is_some_and(|n| n.partitioned)
+    }
+
+    /// Kills a pod's running container (the first, or `container`) with exit code 137;
+    /// `false` if no node runs it.
+    pub fn crash_container(&mut self, namespace: &str, pod: &str, container: Option<&str>) -> bool {
+        let mut crashed = false;
+        for id in self.nodes.clone() {
+            self.world.act::<SimulatedNode>(id, |n, ctx| {
+                crashed = crashed || n.crash(ctx, namespace, pod, container);
+            });
+        }
+        crashed
+    }
+
+    /// Makes every simulated node's image pulls fail (`false`: the registry is down) or
+    /// work again.
+    pub fn set_registry_reachable(&mut self, on: bool) {
+        for id in self.nodes.clone() {
+            self.world
+                .act::<SimulatedNode>(id, |n, _| n.set_registry_reachable(on));
+        }
+    }
+
+    /// Whether image pulls reach the registry.
+    pub fn registry_reachable(&self) -> bool {
         self.nodes
             .iter()
             .filter_map(|id| self.world.component::<SimulatedNode>(*id))
-            .find(|n| n.kubelet.node.name == name)
+            .all(|n| n.registry_reachable())
+    }
+
+    /// Whether the simulated node `name` has power (`true` for nodes it does not run).
+    pub fn node_powered(&self, name: &str) -> bool {
+        self.node_id(name)
+            .and_then(|id| self.world.component::<SimulatedNode>(id))
             .is_none_or(|n| n.powered)
     }
 

@@ -13,6 +13,11 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// Cuts or restores the recorder's way to the API server (see [`Client::reachable`]).
+    pub fn set_reachable(&mut self, on: bool) {
+        self.client.reachable = on;
+    }
+
     pub fn new(client: Client, component: &'static str) -> Recorder {
         Recorder {
             client,

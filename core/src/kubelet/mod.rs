@@ -372,8 +372,37 @@ impl Kubelet {
                 crate::apiserver::Request::new(crate::apiserver::Method::Get, &path),
             )
             .value();
-        for pod in list["items"].as_array().cloned().unwrap_or_default() {
+        let pods = list["items"].as_array().cloned().unwrap_or_default();
+        // Pods this kubelet runs that the server no longer has (removed while it could not
+        // hear of it): torn down, as the kubelet's pod cleanup does.
+        let listed: BTreeSet<String> = pods.iter().map(|p| str_of(&p["metadata"]["uid"])).collect();
+        let gone: Vec<String> = self
+            .pods
+            .keys()
+            .filter(|uid| !listed.contains(*uid))
+            .cloned()
+            .collect();
+        for uid in gone {
+            let event = json!({"type": "DELETED", "object": {"metadata": {"uid": uid}}});
+            self.on_pod_event(ctx, &event);
+        }
+        for pod in pods {
             self.on_pod_event(ctx, &json!({"type": "MODIFIED", "object": pod}));
+        }
+    }
+
+    /// Cuts or restores the kubelet's way to the API server (a network partition).
+    pub fn set_reachable(&mut self, on: bool) {
+        self.client.reachable = on;
+        self.recorder.set_reachable(on);
+    }
+
+    /// Writes every pod's status where the server's copy differs (the status manager's
+    /// periodic sync; after a partition, what happened meanwhile).
+    pub fn sync_statuses(&mut self, ctx: &mut Ctx) {
+        let uids: Vec<String> = self.pods.keys().cloned().collect();
+        for uid in uids {
+            self.write_status(ctx, &uid);
         }
     }
 

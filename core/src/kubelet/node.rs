@@ -66,6 +66,9 @@ pub struct SimulatedNode {
     next_token: u64,
     /// A node that lost power answers nothing and renews nothing.
     pub powered: bool,
+    /// A partitioned node runs on (its containers, probes, restarts) but neither hears
+    /// from nor reaches the API server.
+    pub partitioned: bool,
 }
 
 impl SimulatedNode {
@@ -121,6 +124,7 @@ impl SimulatedNode {
             exits: BTreeMap::new(),
             next_token: 0,
             powered: true,
+            partitioned: false,
         }
     }
 
@@ -143,6 +147,56 @@ impl SimulatedNode {
             self.kubelet.resync(ctx);
             self.pump(ctx);
         }
+    }
+
+    /// Cuts (`true`) or heals the network between the node and the API server. Cut: the
+    /// lease goes stale and the node lifecycle controller takes over, while the containers
+    /// keep running. Healed: the kubelet renews its lease, re-lists its pods (tearing down
+    /// those deleted meanwhile) and writes the statuses the server missed.
+    pub fn set_partitioned(&mut self, ctx: &mut Ctx, on: bool) {
+        if on == self.partitioned {
+            return;
+        }
+        self.partitioned = on;
+        self.kubelet.set_reachable(!on);
+        if !on && self.powered {
+            self.kubelet.renew_lease(ctx);
+            self.kubelet.resync(ctx);
+            self.kubelet.sync_statuses(ctx);
+            self.pump(ctx);
+        }
+    }
+
+    /// Kills a running container of a pod here, as the kernel's OOM killer or a stray
+    /// `kill -9` would: it exits with 137 and the kubelet handles it per `restartPolicy`.
+    /// `false` if no such container runs here.
+    pub fn crash(
+        &mut self,
+        ctx: &mut Ctx,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+    ) -> bool {
+        let Some(id) = self.kubelet.container_id(namespace, pod, container) else {
+            return false;
+        };
+        if !self.powered || !self.runtime.is_running(&id) {
+            return false;
+        }
+        self.next_token += 1;
+        self.exits.insert(self.next_token, (id, 137));
+        ctx.after(0, EXIT_BASE + self.next_token);
+        true
+    }
+
+    /// Makes image pulls of images not on the node fail (`false`) or work again: the
+    /// registry is unreachable.
+    pub fn set_registry_reachable(&mut self, on: bool) {
+        self.runtime.registry_reachable = on;
+    }
+
+    pub fn registry_reachable(&self) -> bool {
+        self.runtime.registry_reachable
     }
 
     /// What a pod's container has written, if it runs here (`kubectl logs`, served by the
@@ -216,7 +270,7 @@ impl Component for SimulatedNode {
     }
 
     fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value) {
-        if Some(watch) == self.pod_watch && self.powered {
+        if Some(watch) == self.pod_watch && self.powered && !self.partitioned {
             self.kubelet.on_pod_event(ctx, event);
             self.pump(ctx);
         }
@@ -231,6 +285,7 @@ impl Component for SimulatedNode {
             ctx.after(LEASE_RENEW_MS, HEARTBEAT);
         } else if token >= EXIT_BASE {
             if let Some((id, code)) = self.exits.remove(&(token - EXIT_BASE)) {
+                self.runtime.exited(&id);
                 self.kubelet.on_container_exit(ctx, &id, code);
                 self.pump(ctx);
             }

@@ -3,7 +3,7 @@
 //! pod IPs from the node's pod CIDR as a CNI bridge with host-local IPAM would, and keeps the
 //! images present on the node.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::cri::{CriCall, CriRequest, CriResponse, CriResult};
 use crate::scheduler::plugins::image_locality::normalized_image;
@@ -35,6 +35,10 @@ pub struct SimRuntime {
     /// Container id → image, and the lines it has written (what `kubectl logs` reads).
     images_of: BTreeMap<String, String>,
     logs: BTreeMap<String, Vec<String>>,
+    /// Whether the registry answers pulls (chaos: `false` fails every pull).
+    pub registry_reachable: bool,
+    /// Containers started and not yet stopped or exited.
+    running: BTreeSet<String>,
 }
 
 /// What a container of `image` writes when it starts: nginx's entrypoint, or nothing.
@@ -117,6 +121,8 @@ impl SimRuntime {
             containers: BTreeMap::new(),
             images_of: BTreeMap::new(),
             logs: BTreeMap::new(),
+            registry_reachable: true,
+            running: BTreeSet::new(),
         }
     }
 
@@ -145,7 +151,17 @@ impl SimRuntime {
             }
             CriCall::PullImage { image } => {
                 let name = normalized_image(image);
-                match known(&name) {
+                let registry = name
+                    .split_once('/')
+                    .map_or("registry-1.docker.io", |(r, _)| {
+                        if r.contains('.') {
+                            r
+                        } else {
+                            "registry-1.docker.io"
+                        }
+                    });
+                match known(&name).filter(|_| self.registry_reachable) {
+                    None if !self.registry_reachable => (Err(format!("failed to pull and unpack image \"{name}\": failed to resolve reference \"{name}\": failed to do request: Head \"https://{registry}/v2/\": dial tcp: lookup {registry}: i/o timeout")), 5_000),
                     // About 100 MB/s from the registry, at least half a second.
                     Some(size) => {
                         self.images.insert(name.clone(), size);
@@ -167,6 +183,7 @@ impl SimRuntime {
                 (Ok(CriResult::Container { container_id: id }), 10)
             }
             CriCall::StartContainer { container_id } => {
+                self.running.insert(container_id.clone());
                 let lines =
                     start_lines(self.images_of.get(container_id).map_or("", String::as_str));
                 self.logs
@@ -175,7 +192,10 @@ impl SimRuntime {
                     .extend(lines);
                 (Ok(CriResult::Done), 70)
             }
-            CriCall::StopContainer { .. } => (Ok(CriResult::Done), 100),
+            CriCall::StopContainer { container_id, .. } => {
+                self.running.remove(container_id);
+                (Ok(CriResult::Done), 100)
+            }
             CriCall::StopPodSandbox { .. } => (Ok(CriResult::Done), 150),
             CriCall::RemovePodSandbox { .. } => (Ok(CriResult::Done), 30),
             CriCall::NodePublishVolume { driver, .. }
@@ -203,6 +223,17 @@ impl SimRuntime {
     /// Forgets every container: the node lost power.
     pub fn power_loss(&mut self) {
         self.containers.clear();
+        self.running.clear();
+    }
+
+    /// Whether a container is running (started, not stopped, not exited).
+    pub fn is_running(&self, container_id: &str) -> bool {
+        self.running.contains(container_id)
+    }
+
+    /// A container's process ended (by itself, or killed).
+    pub fn exited(&mut self, container_id: &str) {
+        self.running.remove(container_id);
     }
 
     pub fn has_image(&self, image: &str) -> bool {

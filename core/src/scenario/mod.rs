@@ -13,7 +13,9 @@
 //!       kind: Deployment
 //!       ...
 //!   - advance: 10s
-//!   - power_off: node-2
+//!   - power_off: node-2       # also power_on, partition, heal
+//!   - crash: {pod: web-0}     # its container exits 137 (optional namespace, container)
+//!   - registry: down          # every image pull fails until `registry: up`
 //!   - add_node: {cpu: "8", memory: 16Gi}
 //!   - kubectl: scale deployment/web --replicas=5
 //!   - expect: {selector: app=web, pods_per_node: {node-1: 2, node-2: 1}}
@@ -82,12 +84,36 @@ pub enum Step {
     PowerOff(String),
     /// Restores a node's power.
     PowerOn(String),
+    /// Cuts the network between a node and the API server.
+    Partition(String),
+    /// Heals a node's partition.
+    Heal(String),
+    /// Kills a pod's container (exit code 137).
+    Crash(CrashTarget),
+    /// The image registry goes `down` (every pull fails) or comes back `up`.
+    Registry(String),
     /// Adds a simulated node, described as in `nodes`.
     AddNode(NodeSpec),
     /// Runs a kubectl command line (the page's terminal); what it prints is not checked.
     Kubectl(String),
     /// Checks the cluster as a user would see it now.
     Expect(Box<Expect>),
+}
+
+/// The container a `crash` step kills: `{pod: web-0}`, optionally `namespace` (`default`)
+/// and `container` (the first).
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrashTarget {
+    pub pod: String,
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    #[serde(default)]
+    pub container: Option<String>,
+}
+
+fn default_namespace() -> String {
+    "default".into()
 }
 
 /// `10s` → 10 000 ms.
@@ -202,6 +228,24 @@ pub fn play(cluster: &mut Cluster, scenario: &Scenario) -> Result<(), String> {
                     return Err(format!("no simulated node {node:?}"));
                 }
             }
+            Step::Partition(node) | Step::Heal(node) => {
+                if !cluster.set_node_partitioned(node, matches!(step, Step::Partition(_))) {
+                    return Err(format!("no simulated node {node:?}"));
+                }
+            }
+            Step::Crash(t) => {
+                if !cluster.crash_container(&t.namespace, &t.pod, t.container.as_deref()) {
+                    return Err(format!(
+                        "no running container of pod {}/{}",
+                        t.namespace, t.pod
+                    ));
+                }
+            }
+            Step::Registry(state) => match state.as_str() {
+                "down" => cluster.set_registry_reachable(false),
+                "up" => cluster.set_registry_reachable(true),
+                other => return Err(format!("registry: want down or up, got {other:?}")),
+            },
         }
     }
     Ok(())
