@@ -59,7 +59,16 @@ mod tests {
         page.kubectl("scale deployment nginx --replicas=5");
         page.advance(3_000);
         page.set_power("node-2", false);
-        page.advance(120_000);
+        page.advance(20_000);
+        let first = page.kubectl("get pods -o name").stdout;
+        let first = first.lines().next().unwrap().trim_start_matches("pod/");
+        assert!(page.crash("default", first));
+        page.set_partition("node-1", true);
+        page.set_registry(false);
+        page.advance(60_000);
+        page.set_partition("node-1", false);
+        page.set_registry(true);
+        page.advance(40_000);
         page.kubectl("get pods");
         let fragment = page.share_fragment();
         let replay = Cluster::from_fragment(&fragment).unwrap().unwrap();
@@ -111,6 +120,8 @@ pub struct NodeView {
     pub taints: Vec<String>,
     /// Whether the simulated machine has power (the chaos switch).
     pub powered: bool,
+    /// Whether its network to the API server is cut (chaos).
+    pub partitioned: bool,
     pub milli_cpu_requested: i64,
     pub milli_cpu_allocatable: i64,
     pub pods: Vec<PodChip>,
@@ -495,6 +506,31 @@ impl Cluster {
         self.inner.borrow_mut().set_node_power(node, on)
     }
 
+    /// Cuts (`true`) or heals a node's network to the API server.
+    pub fn set_partition(&self, node: &str, on: bool) -> bool {
+        let step = if on { "partition" } else { "heal" };
+        self.record(serde_json::json!({ step: node }));
+        self.inner.borrow_mut().set_node_partitioned(node, on)
+    }
+
+    /// Kills a pod's (first) container: it exits with 137 and its kubelet restarts it.
+    pub fn crash(&self, namespace: &str, pod: &str) -> bool {
+        self.record(serde_json::json!({"crash": {"pod": pod, "namespace": namespace}}));
+        self.inner
+            .borrow_mut()
+            .crash_container(namespace, pod, None)
+    }
+
+    /// Takes the image registry down (`false`: every pull fails) or brings it back.
+    pub fn set_registry(&self, up: bool) {
+        self.record(serde_json::json!({"registry": if up { "up" } else { "down" }}));
+        self.inner.borrow_mut().set_registry_reachable(up);
+    }
+
+    pub fn registry_up(&self) -> bool {
+        self.inner.borrow().registry_reachable()
+    }
+
     /// The nodes with their pods, for the cluster map.
     pub fn nodes(&self) -> Vec<NodeView> {
         let nodes = self.look(Request::new(Method::Get, "/api/v1/nodes"));
@@ -542,6 +578,7 @@ impl Cluster {
                         })
                         .collect(),
                     powered: powered(&name),
+                    partitioned: self.inner.borrow().node_partitioned(&name),
                     name,
                     milli_cpu_requested: requested,
                     milli_cpu_allocatable: allocatable,

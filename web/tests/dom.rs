@@ -535,3 +535,79 @@ async fn the_terminal_applies_a_heredoc() {
         "{out}"
     );
 }
+
+/// Chaos from the map: crash a pod's container (restarted, RESTARTS 1), partition its node
+/// (NotReady while the pod runs on; Ready again when healed), take the registry down (a new
+/// image cannot be pulled) and bring it back (it can).
+#[wasm_bindgen_test]
+async fn chaos_crash_partition_and_registry() {
+    let root = applied(10).await;
+    let step = |n: u32| {
+        let root = root.clone();
+        async move {
+            for _ in 0..n {
+                button(&root, "#step").click();
+                yew::scheduler::flush().await;
+            }
+        }
+    };
+    button(&root, ".map .pod").click();
+    yew::scheduler::flush().await;
+    let selected = text_of(&root, ".pod-actions span");
+    let pod = selected.trim_start_matches("default/").to_string();
+    button(&root, "#crash-pod").click();
+    step(2).await;
+    let pods = kubectl(&root, &format!("get pod {pod}")).await;
+    assert!(
+        pods.lines()
+            .nth(1)
+            .is_some_and(|l| l.contains("Running   1 (")),
+        "restarted once: {pods}"
+    );
+    // Cut the network of the pod's node: NotReady, yet the pod runs on.
+    let nodes = root.query_selector_all(".map .node").unwrap();
+    let node = (0..nodes.length())
+        .filter_map(|i| nodes.item(i)?.dyn_into::<web_sys::Element>().ok())
+        .find(|n| n.text_content().unwrap_or_default().contains(&pod))
+        .and_then(|n| n.get_attribute("data-node"))
+        .expect("the pod's node on the map");
+    let partition = format!(".map .node[data-node=\"{node}\"] .partition");
+    button(&root, &partition).click();
+    step(60).await;
+    assert_eq!(
+        text_of(
+            &root,
+            &format!(".map .node[data-node=\"{node}\"] .node-status")
+        ),
+        "NotReady"
+    );
+    assert_eq!(button(&root, &partition).text_content().unwrap(), "Heal");
+    button(&root, &partition).click();
+    step(5).await;
+    assert_eq!(
+        text_of(
+            &root,
+            &format!(".map .node[data-node=\"{node}\"] .node-status")
+        ),
+        "Ready"
+    );
+    // No registry: the new image cannot be pulled.
+    button(&root, "#registry").click();
+    yew::scheduler::flush().await;
+    kubectl(&root, "set image deployment/nginx nginx=redis:7").await;
+    step(15).await;
+    assert!(
+        count(
+            &root,
+            ".map .pod[data-status=ImagePullBackOff], .map .pod[data-status=ErrImagePull]"
+        ) > 0,
+        "pulls fail while the registry is down"
+    );
+    button(&root, "#registry").click();
+    step(60).await;
+    let out = kubectl(&root, "get pods").await;
+    assert!(
+        !out.contains("ImagePull") && !out.contains("ErrImage"),
+        "{out}"
+    );
+}

@@ -242,7 +242,7 @@ fn small_cluster() -> Html {
             }
             <main>
                 <ManifestEditor cluster={(*cluster).clone()} on_change={refresh.reform(|_| ())} />
-                <ClusterMap cluster={(*cluster).clone()} revision={*revision} on_select={on_select} on_change={refresh.reform(|_| ())} />
+                <ClusterMap cluster={(*cluster).clone()} revision={*revision} on_select={on_select} on_change={refresh.reform(|_| ())} selected={(*selected).clone()} />
                 <FlowDiagram cluster={(*cluster).clone()} revision={*revision} now_seconds={*seconds} />
                 <Narrator cluster={(*cluster).clone()} revision={*revision} />
                 <Terminal cluster={(*cluster).clone()} on_change={refresh.reform(|_| ())} />

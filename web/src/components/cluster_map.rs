@@ -1,6 +1,7 @@
 //! The cluster map: each node with its readiness, taints, CPU requested against allocatable,
-//! and its pods coloured by status; a power switch per node (chaos). Clicking a pod opens the
-//! scheduler's decision about it.
+//! and its pods coloured by status. Chaos: a power switch and a network cut per node, the
+//! image registry's switch, and for the selected pod — clicking a pod also opens the
+//! scheduler's decision about it — crashing its container or deleting it.
 
 use yew::prelude::*;
 
@@ -13,6 +14,9 @@ pub struct Props {
     pub revision: i64,
     pub on_select: Callback<String>,
     pub on_change: Callback<()>,
+    /// The pod last clicked (`namespace/name`).
+    #[prop_or_default]
+    pub selected: Option<String>,
 }
 
 /// A CSS class for a pod's status, as people read colours: running green, waiting amber,
@@ -47,9 +51,50 @@ fn chip(p: &PodChip, on_select: &Callback<String>) -> Html {
 pub fn cluster_map(props: &Props) -> Html {
     let nodes = props.cluster.nodes();
     let pending = props.cluster.pending_pods();
+    let registry_up = props.cluster.registry_up();
+    let toggle_registry = {
+        let (cluster, on_change) = (props.cluster.clone(), props.on_change.clone());
+        Callback::from(move |_| {
+            cluster.set_registry(!registry_up);
+            on_change.emit(());
+        })
+    };
+    let pod_actions = props.selected.as_ref().and_then(|key| {
+        let (ns, name) = key.split_once('/')?;
+        let crash = {
+            let (cluster, on_change) = (props.cluster.clone(), props.on_change.clone());
+            let (ns, name) = (ns.to_string(), name.to_string());
+            Callback::from(move |_| {
+                cluster.crash(&ns, &name);
+                on_change.emit(());
+            })
+        };
+        let delete = {
+            let (cluster, on_change) = (props.cluster.clone(), props.on_change.clone());
+            let line = format!("delete pod {name} -n {ns}");
+            Callback::from(move |_| {
+                cluster.kubectl(&line);
+                on_change.emit(());
+            })
+        };
+        Some(html! {
+            <div class="pod-actions" role="group" aria-label="Chaos on the selected pod">
+                <span>{key.clone()}</span>
+                <button id="crash-pod" onclick={crash} title="Kill its container (exit 137): the kubelet restarts it">{"Crash its container"}</button>
+                <button id="delete-pod" onclick={delete} title="kubectl delete pod: its controller replaces it">{"Delete it"}</button>
+            </div>
+        })
+    });
     html! {
         <section class="map" aria-label="Cluster map">
-            <h2>{format!("Nodes ({})", nodes.len())}</h2>
+            <div class="map-head">
+                <h2>{format!("Nodes ({})", nodes.len())}</h2>
+                <button id="registry" aria-pressed={(!registry_up).to_string()} onclick={toggle_registry}
+                    title="Chaos: while the registry is down every image pull fails (ErrImagePull, then ImagePullBackOff)">
+                    { if registry_up { "Registry up — take it down" } else { "Registry down — bring it back" } }
+                </button>
+            </div>
+            { for pod_actions }
             <div class="nodes">
                 { for nodes.iter().map(|n| {
                     let pct = if n.milli_cpu_allocatable > 0 {
@@ -58,6 +103,10 @@ pub fn cluster_map(props: &Props) -> Html {
                     let toggle = {
                         let (cluster, name, on, on_change) = (props.cluster.clone(), n.name.clone(), n.powered, props.on_change.clone());
                         Callback::from(move |_| { cluster.set_power(&name, !on); on_change.emit(()); })
+                    };
+                    let cut = {
+                        let (cluster, name, partitioned, on_change) = (props.cluster.clone(), n.name.clone(), n.partitioned, props.on_change.clone());
+                        Callback::from(move |_| { cluster.set_partition(&name, !partitioned); on_change.emit(()); })
                     };
                     let state = if n.unschedulable { format!("{},SchedulingDisabled", n.status) } else { n.status.clone() };
                     html! {
@@ -68,6 +117,10 @@ pub fn cluster_map(props: &Props) -> Html {
                                 <button class="power" aria-pressed={(!n.powered).to_string()} onclick={toggle}
                                     title={if n.powered { "Cut this node's power: its kubelet stops, heartbeats stop" } else { "Restore power" }}>
                                     { if n.powered { "Power off" } else { "Power on" } }
+                                </button>
+                                <button class="partition" aria-pressed={n.partitioned.to_string()} onclick={cut}
+                                    title={if n.partitioned { "Heal the network: the kubelet reaches the API server again" } else { "Cut the network to the API server: containers run on, heartbeats stop arriving" }}>
+                                    { if n.partitioned { "Heal" } else { "Partition" } }
                                 </button>
                             </header>
                             { for n.taints.iter().map(|t| html! { <span class="taint">{t}</span> }) }
