@@ -12,6 +12,8 @@ pub struct Cluster {
     pub world: World,
     scheduler: ComponentId,
     nodes: Vec<ComponentId>,
+    /// The API documentation `kubectl explain` reads, once the host provides it.
+    pub explain_docs: Option<serde_json::Value>,
 }
 
 /// Images every simulated node starts with.
@@ -33,6 +35,7 @@ impl Cluster {
             world,
             scheduler,
             nodes: Vec::new(),
+            explain_docs: None,
         }
     }
 
@@ -169,5 +172,9 @@ impl crate::kubectl::Api for Cluster {
 
     fn now(&self) -> crate::sim::Time {
         self.world.now()
+    }
+
+    fn explain_docs(&self) -> Option<&serde_json::Value> {
+        self.explain_docs.as_ref()
     }
 }

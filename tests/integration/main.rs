@@ -3,6 +3,7 @@
 //! architecture's boundaries.
 
 mod boundaries;
+mod explain;
 mod kubectl;
 mod page;
 mod scenarios;

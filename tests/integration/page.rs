@@ -119,6 +119,25 @@ fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
         "{out}"
     );
     shot(&wd, "4-kubectl", ".terminal");
+    // `explain` reads the documentation the page fetched beside its wasm.
+    wd.type_into(
+        "#kubectl",
+        &format!("explain deployment.spec.replicas{ENTER}"),
+    );
+    assert!(
+        wd.wait_until(Duration::from_secs(10), |wd| count(wd, ".terminal pre")
+            == 2)
+    );
+    let explained = wd.execute(
+        "const all = document.querySelectorAll('.terminal pre'); return all[all.length - 1].textContent;",
+    );
+    let explained = explained.as_str().unwrap_or_default().to_string();
+    assert!(
+        explained.starts_with(
+            "GROUP:      apps\nKIND:       Deployment\nVERSION:    v1\n\nFIELD: replicas <integer>"
+        ),
+        "{explained}"
+    );
 
     wd.click(".map .pod");
     assert!(wd.wait_until(Duration::from_secs(10), |wd| count(

@@ -313,9 +313,11 @@ impl Cluster {
         let doc = serde_json::json!({"seed": seed, "nodes": nodes, "steps": steps});
         let yaml = serde_yaml::to_string(&doc).map_err(|e| e.to_string())?;
         let replayed = Cluster::from_scenario(&yaml)?;
+        let docs = self.inner.borrow_mut().explain_docs.take();
         *self.inner.borrow_mut() = Rc::try_unwrap(replayed.inner)
             .map_err(|_| "the replay is shared".to_string())?
             .into_inner();
+        self.inner.borrow_mut().explain_docs = docs;
         *self.recording.borrow_mut() = Rc::try_unwrap(replayed.recording)
             .map_err(|_| "the replay is shared".to_string())?
             .into_inner();
@@ -337,6 +339,13 @@ impl Cluster {
             "#scenario={}",
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(yaml)
         )
+    }
+
+    /// Hands `kubectl explain` its documentation (`explain.json`, fetched by the page).
+    pub fn set_explain_docs(&self, json: &str) -> Result<(), String> {
+        let docs = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        self.inner.borrow_mut().explain_docs = Some(docs);
+        Ok(())
     }
 
     pub fn revision(&self) -> i64 {

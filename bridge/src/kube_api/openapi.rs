@@ -233,3 +233,89 @@ fn fnv(bytes: &[u8]) -> u64 {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
+
+/// What `kubectl explain` needs from the OpenAPI documents, for the page's terminal (which
+/// has no OpenAPI of its own to ask): each served kind's definition, and per definition its
+/// description and fields — each field's type as kubectl renders it (`[]Container`,
+/// `map[string]Quantity`, `string` for a `Time`), whether it is required, its description and
+/// the definition it leads to. JSON, written to `static/explain.json`.
+pub fn explain_data() -> String {
+    let docs = documents();
+    let mut kinds = Vec::new();
+    let mut defs = Map::new();
+    for bytes in docs.by_group_version.values() {
+        let doc: Value = serde_json::from_slice(bytes).unwrap_or_default();
+        let Some(schemas) = doc["components"]["schemas"].as_object() else {
+            continue;
+        };
+        for (name, def) in schemas {
+            for gvk in def["x-kubernetes-group-version-kind"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                kinds.push(json!([gvk["kind"], gvk["group"], gvk["version"], name]));
+            }
+            if defs.contains_key(name) {
+                continue;
+            }
+            let required: Vec<&Value> = def["required"].as_array().into_iter().flatten().collect();
+            let fields: Vec<Value> = def["properties"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(field, schema)| {
+                    let (rendered, target) = type_guess(schema, schemas);
+                    json!([
+                        field,
+                        rendered,
+                        required.iter().any(|r| *r == field),
+                        schema["description"].as_str().unwrap_or_default(),
+                        target
+                    ])
+                })
+                .collect();
+            defs.insert(
+                name.clone(),
+                json!({"description": def["description"].as_str().unwrap_or_default(), "fields": fields}),
+            );
+        }
+    }
+    kinds.sort_by_key(|k| k.to_string());
+    kinds.dedup();
+    serde_json::to_string(&json!({"kinds": kinds, "definitions": defs})).unwrap_or_default() + "\n"
+}
+
+/// A schema's type as kubectl's explain template guesses it, and the definition it leads to
+/// (through items, additionalProperties, allOf and `$ref`), if any.
+fn type_guess(schema: &Value, schemas: &Map<String, Value>) -> (String, Option<String>) {
+    if let Some(items) = schema.get("items") {
+        let (t, target) = type_guess(items, schemas);
+        return (format!("[]{t}"), target);
+    }
+    if let Some(values) = schema.get("additionalProperties").filter(|v| v.is_object()) {
+        let (t, target) = type_guess(values, schemas);
+        return (format!("map[string]{t}"), target);
+    }
+    if let Some([only]) = schema["allOf"].as_array().map(Vec::as_slice) {
+        if schema.get("properties").is_none() {
+            return type_guess(only, schemas);
+        }
+    }
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.rsplit('/').next().unwrap_or_default();
+        let def = schemas.get(name);
+        let target = def.map(|_| name.to_string());
+        return match def.and_then(|d| d["type"].as_str()) {
+            Some(t) if t != "object" => (t.to_string(), target),
+            _ => (
+                name.rsplit('.').next().unwrap_or("Object").to_string(),
+                target,
+            ),
+        };
+    }
+    match schema["type"].as_str() {
+        Some(t) if t != "object" => (t.to_string(), None),
+        _ => ("Object".to_string(), None),
+    }
+}

@@ -3,13 +3,14 @@
 //! `binding`-free writes through the same pipeline). It talks through [`Api`], so the page's
 //! in-tab cluster and tests drive it alike.
 //!
-//! Verbs: apply (`-f -` with a heredoc), get, describe, delete, scale, set image, cordon,
+//! Verbs: apply (`-f -` with a heredoc), get, describe, explain, delete, scale, set image, cordon,
 //! uncordon, drain, label, annotate, logs, rollout status|history|undo|restart, auth can-i,
 //! api-resources, version. Unknown ones answer as kubectl does.
 
 pub mod apply;
 mod args;
 mod describe;
+pub mod explain;
 mod get;
 mod rollout;
 mod set;
@@ -30,6 +31,10 @@ pub trait Api {
     fn logs(&mut self, namespace: &str, pod: &str, container: Option<&str>) -> Option<String>;
     /// The client's clock (`rollout restart` stamps it).
     fn now(&self) -> crate::sim::Time;
+    /// The API documentation `explain` reads (`static/explain.json`), once the host has it.
+    fn explain_docs(&self) -> Option<&Value> {
+        None
+    }
 }
 
 /// What a command printed, and its exit code.
@@ -114,6 +119,7 @@ pub fn run(api: &mut dyn Api, text: &str) -> Output {
         "apply" => apply::apply(api, &parsed, &stdin),
         "get" => get::get(api, &parsed, rest),
         "describe" => describe::describe(api, &parsed, rest),
+        "explain" => explain::explain(api, rest),
         "delete" => verbs::delete(api, &parsed, rest),
         "scale" => verbs::scale(api, &parsed, rest),
         "cordon" | "uncordon" => verbs::cordon(api, rest, verb == "cordon"),
@@ -129,7 +135,7 @@ pub fn run(api: &mut dyn Api, text: &str) -> Output {
         ),
         "help" => Output::ok(HELP),
         other => Output::error(format!(
-            "error: unknown command \"{other}\" for \"kubectl\"\n\nDid you mean one of: apply, get, describe, delete, scale, set, cordon, drain, logs, rollout?"
+            "error: unknown command \"{other}\" for \"kubectl\"\n\nDid you mean one of: apply, get, describe, explain, delete, scale, set, cordon, drain, logs, rollout?"
         )),
     }
 }
@@ -140,6 +146,7 @@ pub const HELP: &str = "kubectl controls the Kubernetes cluster running in this 
   apply           Apply a configuration by file name or stdin (-f - <<EOF … EOF)
   get             Display one or many resources
   describe        Show details of a specific resource or group of resources
+  explain         Get documentation for a resource (explain pods.spec.containers)
   delete          Delete resources by names or label selectors
   scale           Set a new size for a deployment, replica set, or stateful set
   label           Update the labels on a resource

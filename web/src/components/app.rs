@@ -66,6 +66,24 @@ fn size_picker(nodes: u32) -> Html {
     }
 }
 
+/// A file of the page's own origin, as text (`None` if it cannot be had).
+async fn fetch_text(path: &str) -> Option<String> {
+    use wasm_bindgen::JsCast;
+    let window = web_sys::window()?;
+    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(path))
+        .await
+        .ok()?
+        .dyn_into::<web_sys::Response>()
+        .ok()?;
+    if !response.ok() {
+        return None;
+    }
+    let text = wasm_bindgen_futures::JsFuture::from(response.text().ok()?)
+        .await
+        .ok()?;
+    text.as_string()
+}
+
 /// Percent-encodes text for a `data:` URL.
 fn percent(text: &str) -> String {
     text.bytes()
@@ -139,6 +157,19 @@ fn small_cluster() -> Html {
                 })
             });
             move || drop(interval)
+        });
+    }
+    // The terminal's `explain` reads the API documentation: fetched once the page is up
+    // (from the page's own origin: it ships beside the wasm), so it costs the first paint
+    // nothing.
+    {
+        let cluster = cluster.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Some(text) = fetch_text("explain.json").await {
+                    let _ = cluster.set_explain_docs(&text);
+                }
+            });
         });
     }
     // Once the first render is on screen the page is interactive: note when, for the
