@@ -30,7 +30,7 @@ impl HeadlessDoor {
     pub async fn bind(
         listen: &str,
         seed: u64,
-        nodes: u8,
+        nodes: u32,
         speed: u32,
     ) -> anyhow::Result<HeadlessDoor> {
         Self::bind_with(
@@ -51,7 +51,7 @@ impl HeadlessDoor {
     pub async fn bind_with(
         listen: &str,
         config: Config,
-        nodes: u8,
+        nodes: u32,
         speed: u32,
     ) -> anyhow::Result<HeadlessDoor> {
         Self::bind_scheduling(listen, config, nodes, speed, SchedulerConfig::default()).await
@@ -61,7 +61,7 @@ impl HeadlessDoor {
     pub async fn bind_scheduling(
         listen: &str,
         config: Config,
-        nodes: u8,
+        nodes: u32,
         speed: u32,
         scheduler: SchedulerConfig,
     ) -> anyhow::Result<HeadlessDoor> {

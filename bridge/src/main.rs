@@ -17,7 +17,7 @@ struct Args {
     listen: String,
     kubeconfig: Option<String>,
     seed: u64,
-    nodes: u8,
+    nodes: u32,
     speed: u32,
     scheduler_config: Option<String>,
 }
@@ -49,17 +49,17 @@ fn parse_args() -> anyhow::Result<Args> {
             "--listen" => args.listen = value()?,
             "--kubeconfig" => args.kubeconfig = Some(value()?),
             "--seed" => args.seed = value()?.parse().context("--seed takes a number")?,
-            "--nodes" => {
-                args.nodes = value()?
-                    .parse()
-                    .context("--nodes takes a number up to 255")?
-            }
+            "--nodes" => args.nodes = value()?.parse().context("--nodes takes a number")?,
             "--speed" => {
                 args.speed = value()?
                     .parse()
                     .context("--speed takes a whole number (times the wall clock)")?
             }
             "--scheduler-config" => args.scheduler_config = Some(value()?),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
             other => anyhow::bail!("unknown flag {other:?}\n{USAGE}"),
         }
     }

@@ -13,7 +13,7 @@ fn scripts() -> Vec<PathBuf> {
 
 fn check(script: &Path, kubectl: &Path) {
     let text = std::fs::read_to_string(script).expect("reading script");
-    let nodes = kubeplay::script_setting(&text, "nodes").unwrap_or(0) as u8;
+    let nodes = kubeplay::script_setting(&text, "nodes").unwrap_or(0);
     let door = Door::start(
         1,
         nodes,

@@ -48,7 +48,7 @@ pub fn temp_dir(label: &str) -> PathBuf {
 impl Door {
     /// Starts a fresh control plane with `seed` and `nodes` simulated nodes behind a door on a
     /// free loopback port.
-    pub fn start(seed: u64, nodes: u8, speed: u32) -> Door {
+    pub fn start(seed: u64, nodes: u32, speed: u32) -> Door {
         Door::start_with(
             kubeplay_core::apiserver::Config {
                 seed,
@@ -60,7 +60,7 @@ impl Door {
     }
 
     /// Starts a door in front of a control plane made from `config`.
-    pub fn start_with(config: kubeplay_core::apiserver::Config, nodes: u8, speed: u32) -> Door {
+    pub fn start_with(config: kubeplay_core::apiserver::Config, nodes: u32, speed: u32) -> Door {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
