@@ -49,7 +49,14 @@ fn parse_args() -> anyhow::Result<Args> {
             "--listen" => args.listen = value()?,
             "--kubeconfig" => args.kubeconfig = Some(value()?),
             "--seed" => args.seed = value()?.parse().context("--seed takes a number")?,
-            "--nodes" => args.nodes = value()?.parse().context("--nodes takes a number")?,
+            "--nodes" => {
+                let max = kubeplay_core::scenario::MAX_NODES;
+                args.nodes = value()?
+                    .parse()
+                    .ok()
+                    .filter(|n| *n <= max)
+                    .with_context(|| format!("--nodes takes a number up to {max}"))?
+            }
             "--speed" => {
                 args.speed = value()?
                     .parse()

@@ -26,11 +26,20 @@ pub struct Cluster {
 #[derive(Default)]
 struct Recording {
     seed: u64,
-    /// Simulated nodes the cluster started with.
-    nodes: u32,
+    /// The scenario's cluster as it was given (`nodes`, `scheduler_config`), written back
+    /// unchanged into what is shared.
+    cluster: serde_json::Map<String, Value>,
     steps: Vec<Value>,
     /// Virtual milliseconds since the start at the last recorded step.
     at_ms: i64,
+}
+
+/// A scenario document: seed, the cluster as given, steps.
+fn scenario_doc(seed: u64, cluster: serde_json::Map<String, Value>, steps: Vec<Value>) -> Value {
+    let mut doc = cluster;
+    doc.insert("seed".into(), seed.into());
+    doc.insert("steps".into(), Value::Array(steps));
+    Value::Object(doc)
 }
 
 impl PartialEq for Cluster {
@@ -98,6 +107,28 @@ mod tests {
         // A damaged link says so instead of opening something else.
         assert!(Cluster::from_fragment("#scenario=!!!").unwrap().is_err());
         assert!(Cluster::from_fragment("#other").is_none());
+    }
+
+    /// A shared run keeps its cluster as given: named nodes stay named when it is shared on
+    /// or rewound, so steps naming them still work; a crash that could not happen is not
+    /// recorded (its replay would fail).
+    #[test]
+    fn a_shared_run_keeps_its_described_nodes() {
+        let yaml = "seed: 3\nnodes: [{name: worker-a}, {name: worker-b, zone: zone-b}]\nsteps:\n  - advance: 2s\n  - partition: worker-a\n";
+        let page = Cluster::from_scenario(yaml).unwrap();
+        assert!(!page.crash("default", "no-such-pod"));
+        page.advance(1_000);
+        let shared = page.scenario_yaml();
+        assert!(
+            shared.contains("name: worker-a") && shared.contains("zone: zone-b"),
+            "{shared}"
+        );
+        assert!(!shared.contains("crash"), "{shared}");
+        page.rewind_to(2).unwrap();
+        assert_eq!(page.elapsed_seconds(), 2);
+        assert!(Cluster::from_scenario(&shared).is_ok());
+        let huge = Cluster::from_scenario("nodes: 5001\nsteps: []\n");
+        assert!(huge.err().unwrap().contains("more than the 5000"));
     }
 }
 
@@ -230,7 +261,9 @@ impl Cluster {
             inner: Rc::new(RefCell::new(cluster)),
             recording: Rc::new(RefCell::new(Recording {
                 seed,
-                nodes,
+                cluster: [("nodes".to_string(), serde_json::json!(nodes))]
+                    .into_iter()
+                    .collect(),
                 ..Recording::default()
             })),
         }
@@ -240,8 +273,10 @@ impl Cluster {
     pub fn from_scenario(yaml: &str) -> Result<Cluster, String> {
         let scenario = kubeplay_core::scenario::parse(yaml)?;
         let mut cluster = kubeplay_core::scenario::build(&scenario)?;
-        let small =
-            matches!(scenario.nodes, kubeplay_core::scenario::Nodes::Count(n) if n <= NODES);
+        let small = match &scenario.nodes {
+            kubeplay_core::scenario::Nodes::Count(n) => *n <= NODES,
+            kubeplay_core::scenario::Nodes::List(l) => l.len() <= NODES as usize,
+        };
         cluster.world.api().record_admission_patches(small);
         kubeplay_core::scenario::play(&mut cluster, &scenario)?;
         let doc: Value = serde_yaml::from_str(yaml).map_err(|e| e.to_string())?;
@@ -250,10 +285,11 @@ impl Cluster {
             inner: Rc::new(RefCell::new(cluster)),
             recording: Rc::new(RefCell::new(Recording {
                 seed: scenario.seed,
-                nodes: match scenario.nodes {
-                    kubeplay_core::scenario::Nodes::Count(n) => n,
-                    kubeplay_core::scenario::Nodes::List(ref l) => l.len() as u32,
-                },
+                cluster: ["nodes", "scheduler_config"]
+                    .into_iter()
+                    .filter(|k| !doc[*k].is_null())
+                    .map(|k| (k.to_string(), doc[k].clone()))
+                    .collect(),
                 steps: doc["steps"].as_array().cloned().unwrap_or_default(),
                 at_ms,
             })),
@@ -288,7 +324,7 @@ impl Cluster {
     /// after it are dropped, as the run now continues from there.
     pub fn rewind_to(&self, seconds: i64) -> Result<(), String> {
         let target = seconds.max(0) * 1000;
-        let (seed, nodes, steps) = {
+        let (seed, cluster, steps) = {
             let r = self.recording.borrow();
             let mut kept = Vec::new();
             let mut at = 0;
@@ -308,9 +344,9 @@ impl Cluster {
             if target > at {
                 kept.push(serde_json::json!({"advance": format!("{}ms", target - at)}));
             }
-            (r.seed, r.nodes, kept)
+            (r.seed, r.cluster.clone(), kept)
         };
-        let doc = serde_json::json!({"seed": seed, "nodes": nodes, "steps": steps});
+        let doc = scenario_doc(seed, cluster, steps);
         let yaml = serde_yaml::to_string(&doc).map_err(|e| e.to_string())?;
         let replayed = Cluster::from_scenario(&yaml)?;
         let docs = self.inner.borrow_mut().explain_docs.take();
@@ -327,7 +363,7 @@ impl Cluster {
     /// What the user did so far, as a scenario (YAML) that replays it.
     pub fn scenario_yaml(&self) -> String {
         let r = self.recording.borrow();
-        let doc = serde_json::json!({"seed": r.seed, "nodes": r.nodes, "steps": r.steps});
+        let doc = scenario_doc(r.seed, r.cluster.clone(), r.steps.clone());
         serde_yaml::to_string(&doc).unwrap_or_default()
     }
 
@@ -524,10 +560,15 @@ impl Cluster {
 
     /// Kills a pod's (first) container: it exits with 137 and its kubelet restarts it.
     pub fn crash(&self, namespace: &str, pod: &str) -> bool {
-        self.record(serde_json::json!({"crash": {"pod": pod, "namespace": namespace}}));
-        self.inner
+        // Recorded only if it happened: a replay of a crash that could not be is an error.
+        let crashed = self
+            .inner
             .borrow_mut()
-            .crash_container(namespace, pod, None)
+            .crash_container(namespace, pod, None);
+        if crashed {
+            self.record(serde_json::json!({"crash": {"pod": pod, "namespace": namespace}}));
+        }
+        crashed
     }
 
     /// Takes the image registry down (`false`: every pull fails) or brings it back.

@@ -736,6 +736,8 @@ fn pod_watches_by_node_see_their_own_pods_only() {
     let a = watch(&mut s, "node-a", "");
     let rv = format!("&resourceVersion={}", s.revision());
     let b = watch(&mut s, "node-b", &rv);
+    // `spec.nodeName=`: the pods no node has yet (not a node of the index).
+    let unscheduled = watch(&mut s, "", "");
     let everything = s
         .handle(&Request::new(Method::Get, "/api/v1/pods?watch=true").bearer(ADMIN_TOKEN))
         .watch
@@ -750,8 +752,8 @@ fn pod_watches_by_node_see_their_own_pods_only() {
     call(&mut s, Method::Post, PODS, Some(pod("on-c", "node-c")));
     assert_eq!(
         s.take_ready_watches().into_iter().collect::<Vec<_>>(),
-        [a, everything],
-        "node-b's watch has nothing to say"
+        [a, unscheduled, everything],
+        "node-b's watch has nothing to say (the others' may: ready is a hint)"
     );
     let c = watch(&mut s, "node-c", "");
     assert_eq!(
@@ -799,8 +801,16 @@ fn pod_watches_by_node_see_their_own_pods_only() {
         ]
     );
     assert_eq!(seen(&mut s, b), ["ADDED on-b"]);
+    call(
+        &mut s,
+        Method::Post,
+        PODS,
+        Some(json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "waiting"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}})),
+    );
+    assert_eq!(seen(&mut s, unscheduled), ["ADDED waiting"]);
     assert!(seen(&mut s, c).is_empty());
-    assert_eq!(seen(&mut s, everything).len(), 6);
+    assert_eq!(seen(&mut s, everything).len(), 7);
     s.cancel_watch(a);
     s.cancel_watch(b);
     s.cancel_watch(c);

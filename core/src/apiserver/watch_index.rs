@@ -28,6 +28,9 @@ pub(super) fn indexable(res: &Resource, ns: Option<&str>, field: &FieldSelector)
         .iter()
         .find(|(f, equal, _)| f == "spec.nodeName" && *equal)
         .map(|(_, _, node)| node.clone())
+        // `spec.nodeName=` (the unscheduled pods) is not a node: such a watch keeps a store
+        // watch of its own.
+        .filter(|node| !node.is_empty())
 }
 
 fn node_of(pod: Option<&serde_json::Value>) -> Option<&str> {

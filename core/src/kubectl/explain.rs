@@ -19,7 +19,10 @@ pub fn wrap(text: &str, limit: usize) -> String {
     let (mut current, mut word, mut space) = (0usize, String::new(), String::new());
     for c in text.chars() {
         if c == '\n' {
-            out.push_str(&space);
+            // Blanks that would run past the limit are dropped before a line break.
+            if !word.is_empty() || current + space.chars().count() <= limit {
+                out.push_str(&space);
+            }
             out.push_str(&word);
             space.clear();
             word.clear();

@@ -284,7 +284,12 @@ impl Component for SimulatedNode {
             self.kubelet.renew_lease(ctx);
             ctx.after(LEASE_RENEW_MS, HEARTBEAT);
         } else if token >= EXIT_BASE {
-            if let Some((id, code)) = self.exits.remove(&(token - EXIT_BASE)) {
+            // A container exits once: a crash and its own planned exit may both be due.
+            if let Some((id, code)) = self
+                .exits
+                .remove(&(token - EXIT_BASE))
+                .filter(|(id, _)| self.runtime.is_running(id))
+            {
                 self.runtime.exited(&id);
                 self.kubelet.on_container_exit(ctx, &id, code);
                 self.pump(ctx);

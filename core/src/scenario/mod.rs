@@ -268,6 +268,20 @@ pub(crate) fn object_path(target: &str) -> Result<String, String> {
     ))
 }
 
+/// The most simulated nodes a scenario may ask for (pod subnets stay clear of the service
+/// range up to 24,575; the page's largest cluster is 5,000).
+pub const MAX_NODES: u32 = 5_000;
+
 pub fn parse(yaml: &str) -> Result<Scenario, String> {
-    serde_yaml::from_str(yaml).map_err(|e| format!("scenario: {e}"))
+    let scenario: Scenario = serde_yaml::from_str(yaml).map_err(|e| format!("scenario: {e}"))?;
+    let count = match &scenario.nodes {
+        Nodes::Count(n) => *n as usize,
+        Nodes::List(l) => l.len(),
+    };
+    if count > MAX_NODES as usize {
+        return Err(format!(
+            "scenario: nodes: {count} is more than the {MAX_NODES} simulated nodes a cluster may have"
+        ));
+    }
+    Ok(scenario)
 }

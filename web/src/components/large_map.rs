@@ -24,6 +24,7 @@ enum Transport {
         /// Requests posted before the worker said it listens.
         waiting: Rc<RefCell<Option<Vec<String>>>>,
         _on_message: Closure<dyn FnMut(MessageEvent)>,
+        _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
     },
     InPage {
         engine: Rc<RefCell<Option<Engine>>>,
@@ -45,14 +46,14 @@ impl Backend {
     pub fn start(in_page: bool, on_reply: Callback<Reply>) -> Backend {
         let in_flight = Rc::new(Cell::new(0u32));
         let counted = {
-            let in_flight = in_flight.clone();
+            let (in_flight, on_reply) = (in_flight.clone(), on_reply.clone());
             Callback::from(move |r: Reply| {
                 in_flight.set(in_flight.get().saturating_sub(1));
                 on_reply.emit(r);
             })
         };
         let worker = (!in_page)
-            .then(|| spawn_worker(counted.clone()))
+            .then(|| spawn_worker(counted.clone(), on_reply.clone(), in_flight.clone()))
             .and_then(Result::ok);
         let in_worker = worker.is_some();
         let transport = worker.unwrap_or_else(|| Transport::InPage {
@@ -103,7 +104,11 @@ impl Drop for Backend {
 
 /// Starts the page's own module in a module worker: the module's and the wasm's URLs are
 /// the ones Trunk's `<link rel=modulepreload>` and `<link rel=preload>` name.
-fn spawn_worker(on_reply: Callback<Reply>) -> Result<Transport, JsValue> {
+fn spawn_worker(
+    on_reply: Callback<Reply>,
+    on_failure: Callback<Reply>,
+    in_flight: Rc<Cell<u32>>,
+) -> Result<Transport, JsValue> {
     let document = web_sys::window()
         .and_then(|w| w.document())
         .ok_or("no document")?;
@@ -154,10 +159,21 @@ fn spawn_worker(on_reply: Callback<Reply>) -> Result<Transport, JsValue> {
         })
     };
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // A worker that fails to start or dies answers nothing more: say so, and free the clock
+    // (its requests will not be answered).
+    let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
+        in_flight.set(0);
+        on_failure.emit(Reply {
+            output: format!("the control plane's worker stopped: {}", e.message()),
+            ..Reply::default()
+        });
+    });
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     Ok(Transport::Worker {
         worker,
         waiting,
         _on_message: on_message,
+        _on_error: on_error,
     })
 }
 
@@ -311,18 +327,23 @@ pub fn large_cluster(props: &Props) -> Html {
     });
     {
         let backend = backend.clone();
-        use_effect_with((*playing, *speed_tenths), move |(playing, speed)| {
-            let ms = i64::from(TICK_MS) * i64::from(*speed) / 10;
-            let interval = playing.then(|| {
-                Interval::new(TICK_MS, move || {
-                    // A worker still busy with the last tick is not given another.
-                    if !backend.busy() {
-                        backend.send(&Op::Advance { ms });
-                    }
-                })
-            });
-            move || drop(interval)
-        });
+        // Keyed by the cluster too: a new backend gets the clock.
+        let cluster = (props.nodes, props.seed, props.in_page);
+        use_effect_with(
+            (*playing, *speed_tenths, cluster),
+            move |(playing, speed, _)| {
+                let ms = i64::from(TICK_MS) * i64::from(*speed) / 10;
+                let interval = playing.then(|| {
+                    Interval::new(TICK_MS, move || {
+                        // A worker still busy with the last tick is not given another.
+                        if !backend.busy() {
+                            backend.send(&Op::Advance { ms });
+                        }
+                    })
+                });
+                move || drop(interval)
+            },
+        );
     }
     {
         let canvas = canvas.clone();
@@ -339,9 +360,15 @@ pub fn large_cluster(props: &Props) -> Html {
                 return;
             };
             let (cell, cols) = layout(summary.states.len(), c.width());
-            let (x, y) = (e.offset_x().max(0) as u32, e.offset_y().max(0) as u32);
+            // The canvas may be drawn smaller than its pixels (a narrow window).
+            let scale = |offset: i32, pixels: u32, shown: i32| {
+                (f64::from(offset.max(0)) * f64::from(pixels) / f64::from(shown.max(1))) as u32
+            };
+            let x = scale(e.offset_x(), c.width(), c.client_width());
+            let y = scale(e.offset_y(), c.height(), c.client_height());
             let i = (y / cell * cols + x / cell) as usize;
-            selected.set((i < summary.states.len()).then_some(i));
+            // Right of the last column is no node.
+            selected.set((x / cell < cols && i < summary.states.len()).then_some(i));
         })
     };
     let toggle = {

@@ -99,7 +99,8 @@ pub fn terminal(props: &Props) -> Html {
                 Some((text, delimiter)) => {
                     let text = format!("{text}\n{typed}");
                     line.set(String::new());
-                    if typed.trim() != delimiter {
+                    // The same rule as the interpreter's: the line, trailing blanks aside.
+                    if typed != *delimiter {
                         heredoc.set(Some((text, delimiter.clone())));
                         return;
                     }
