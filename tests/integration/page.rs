@@ -248,6 +248,14 @@ fn five_thousand_nodes_run_in_a_worker_while_the_page_draws() {
     assert!(wd.wait_until(Duration::from_secs(10), |wd| !wd
         .find_all(".node-detail")
         .is_empty()));
+    // The arrow keys move the selection over the map, for keyboard users.
+    let first = wd.text(".node-detail strong");
+    wd.type_into("#large-map", "\u{E014}");
+    assert!(
+        wd.wait_until(Duration::from_secs(10), |wd| wd.text(".node-detail strong")
+            != first),
+        "the right arrow selects the next node"
+    );
     wd.click(".node-detail .power");
     wd.click("#large-speed option[value=\"10000\"]");
     assert!(

@@ -79,6 +79,8 @@ mod tests {
         page.set_registry(true);
         page.advance(40_000);
         page.kubectl("get pods");
+        // Time after the last action is shared too.
+        page.advance(2_500);
         let fragment = page.share_fragment();
         let replay = Cluster::from_fragment(&fragment).unwrap().unwrap();
         let render = |c: &Cluster| {
@@ -362,8 +364,14 @@ impl Cluster {
 
     /// What the user did so far, as a scenario (YAML) that replays it.
     pub fn scenario_yaml(&self) -> String {
+        let now = self.inner.borrow().world.now().millis() - kubeplay_core::sim::EPOCH.millis();
         let r = self.recording.borrow();
-        let doc = scenario_doc(r.seed, r.cluster.clone(), r.steps.clone());
+        let mut steps = r.steps.clone();
+        // The time since the last action, so the replay ends where this run stands.
+        if now > r.at_ms {
+            steps.push(serde_json::json!({"advance": format!("{}ms", now - r.at_ms)}));
+        }
+        let doc = scenario_doc(r.seed, r.cluster.clone(), steps);
         serde_yaml::to_string(&doc).unwrap_or_default()
     }
 
@@ -386,6 +394,17 @@ impl Cluster {
 
     pub fn revision(&self) -> i64 {
         self.inner.borrow().world.api_ref().revision()
+    }
+
+    /// Runs to the next thing that happens (a timer, a watch delivery) and handles
+    /// everything due then; the virtual seconds it took.
+    pub fn step_event(&self) -> f64 {
+        let mut inner = self.inner.borrow_mut();
+        let before = inner.world.now();
+        if let Some(at) = inner.world.next_event_at() {
+            inner.world.run_until(at);
+        }
+        (inner.world.now().millis() - before.millis()) as f64 / 1000.0
     }
 
     /// Lets `ms` of virtual time pass: every control loop runs what falls due.

@@ -28,6 +28,8 @@ pub enum Op {
     Kubectl { line: String },
     /// Cuts or restores a node's power.
     Power { node: String, on: bool },
+    /// Cuts (`cut: true`) or heals a node's network to the API server.
+    Partition { node: String, cut: bool },
 }
 
 /// The worker's answer: the map as it is now, and what the request printed.
@@ -295,6 +297,13 @@ impl Engine {
             }
             Op::Power { node, on } => {
                 if self.cluster.set_power(node, *on) {
+                    String::new()
+                } else {
+                    format!("no simulated node {node:?}")
+                }
+            }
+            Op::Partition { node, cut } => {
+                if self.cluster.set_partition(node, *cut) {
                     String::new()
                 } else {
                     format!("no simulated node {node:?}")

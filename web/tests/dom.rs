@@ -494,6 +494,31 @@ async fn the_large_cluster_map_runs_and_a_clicked_node_goes_down() {
         text_of(&root, "#large-totals")
     );
     assert!(text_of(&root, ".node-detail").contains("NotReady"));
+    // Click the second cell (48-pixel cells for 60 nodes; the canvas may be drawn smaller
+    // than its 960 pixels) and cut that node's network.
+    let canvas: web_sys::HtmlCanvasElement = root
+        .query_selector("#large-map")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    let rect = canvas.get_bounding_client_rect();
+    let init = web_sys::MouseEventInit::new();
+    init.set_client_x((rect.left() + 51.0 * rect.width() / 960.0) as i32);
+    init.set_client_y(rect.top() as i32 + 3);
+    init.set_bubbles(true);
+    let click = web_sys::MouseEvent::new_with_mouse_event_init_dict("click", &init).unwrap();
+    canvas.dispatch_event(&click).unwrap();
+    yew::scheduler::flush().await;
+    assert!(text_of(&root, ".node-detail").contains("Ready"));
+    assert!(!text_of(&root, ".node-detail").contains("NotReady"));
+    button(&root, ".node-detail button[title^=Cut]").click();
+    step(60).await;
+    assert!(
+        text_of(&root, "#large-totals").starts_with("60 nodes, 58 Ready"),
+        "{}",
+        text_of(&root, "#large-totals")
+    );
 }
 
 /// A heredoc in the terminal: `apply -f - <<EOF`, the manifest line by line at the `>`
@@ -609,5 +634,30 @@ async fn chaos_crash_partition_and_registry() {
     assert!(
         !out.contains("ImagePull") && !out.contains("ErrImage"),
         "{out}"
+    );
+}
+
+/// "Next event" runs the cluster one happening at a time: after applying, the store's
+/// revision moves as the controllers react, a click at a time.
+#[wasm_bindgen_test]
+async fn next_event_steps_one_happening_at_a_time() {
+    let root = mount();
+    yew::scheduler::flush().await;
+    button(&root, "#play").click();
+    button(&root, "#apply").click();
+    yew::scheduler::flush().await;
+    let revision = || text_of(&root, ".revision");
+    let applied = revision();
+    let mut clicks = 0;
+    while revision() == applied && clicks < 20 {
+        button(&root, "#next-event").click();
+        yew::scheduler::flush().await;
+        clicks += 1;
+    }
+    assert!(revision() != applied, "the controllers wrote something");
+    assert!(
+        text_of(&root, ".time") == "t = 0 s",
+        "within the first second: {}",
+        text_of(&root, ".time")
     );
 }

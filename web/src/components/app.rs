@@ -196,6 +196,13 @@ fn small_cluster() -> Html {
             refresh.emit(());
         })
     };
+    let next_event = {
+        let (cluster, refresh) = (cluster.clone(), refresh.clone());
+        Callback::from(move |_| {
+            cluster.step_event();
+            refresh.emit(());
+        })
+    };
     let on_speed = {
         let speed_tenths = speed_tenths.clone();
         Callback::from(move |e: Event| {
@@ -243,6 +250,7 @@ fn small_cluster() -> Html {
                 <div class="clock" role="group" aria-label="Time controls">
                     <button id="play" onclick={toggle} aria-pressed={(*playing).to_string()}>{ if *playing { "Pause" } else { "Play" } }</button>
                     <button id="step" onclick={step}>{"Step 1 s"}</button>
+                    <button id="next-event" onclick={next_event} title="Run to the next thing that happens: a timer firing or a watch event delivered">{"Next event"}</button>
                     <label>{"Speed "}
                         <select id="speed" onchange={on_speed} aria-label="Speed">
                             { for SPEEDS.iter().map(|(v, label)| html! {

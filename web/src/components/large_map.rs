@@ -371,6 +371,30 @@ pub fn large_cluster(props: &Props) -> Html {
             selected.set((x / cell < cols && i < summary.states.len()).then_some(i));
         })
     };
+    // Arrow keys move the selection over the map (keyboard users reach every node).
+    let on_key = {
+        let (canvas, selected, summary) = (canvas.clone(), selected.clone(), summary.clone());
+        Callback::from(move |e: KeyboardEvent| {
+            let n = summary.states.len();
+            let Some(c) = canvas.cast::<HtmlCanvasElement>().filter(|_| n > 0) else {
+                return;
+            };
+            let (_, cols) = layout(n, c.width());
+            let cols = cols as usize;
+            let at = selected.unwrap_or(0);
+            let next = match e.key().as_str() {
+                "ArrowRight" => (at + 1).min(n - 1),
+                "ArrowLeft" => at.saturating_sub(1),
+                "ArrowDown" if at + cols < n => at + cols,
+                "ArrowUp" => at.saturating_sub(cols),
+                "Home" => 0,
+                "End" => n - 1,
+                _ => return,
+            };
+            e.prevent_default();
+            selected.set(Some(next));
+        })
+    };
     let toggle = {
         let playing = playing.clone();
         Callback::from(move |_| playing.set(!*playing))
@@ -434,6 +458,15 @@ pub fn large_cluster(props: &Props) -> Html {
                 })
             })
         };
+        let partition = |cut: bool| {
+            let (backend, name) = (backend.clone(), name.clone());
+            Callback::from(move |_| {
+                backend.send(&Op::Partition {
+                    node: name.clone(),
+                    cut,
+                })
+            })
+        };
         Some(html! {
             <div class="node-detail" aria-live="polite">
                 <strong>{&name}</strong>
@@ -443,6 +476,8 @@ pub fn large_cluster(props: &Props) -> Html {
                 <button class="power" id="large-power" onclick={power}>
                     { if state == b'N' { "Power on" } else { "Power off" } }
                 </button>
+                <button onclick={partition(true)} title="Cut its network to the API server">{"Partition"}</button>
+                <button onclick={partition(false)} title="Heal its network">{"Heal"}</button>
             </div>
         })
     });
@@ -468,8 +503,8 @@ pub fn large_cluster(props: &Props) -> Html {
                     thousands(s.states.len()), thousands(ready), thousands(s.running as usize),
                     thousands(s.pending as usize), thousands(s.failing as usize))}
             </p>
-            <canvas ref={canvas} id="large-map" width="960" height="480" onclick={on_click}
-                role="img" aria-label={format!("Map of {} nodes: green Ready, red NotReady, grey-blue cordoned; the bright fill is CPU requested. Click a node for details.", s.states.len())}></canvas>
+            <canvas ref={canvas} id="large-map" width="960" height="480" onclick={on_click} onkeydown={on_key} tabindex="0"
+                role="img" aria-label={format!("Map of {} nodes: green Ready, red NotReady, grey-blue cordoned; the bright fill is CPU requested. Click a node, or use the arrow keys, for its details.", s.states.len())}></canvas>
             <p class="legend" aria-hidden="true">
                 <span class="swatch" style={format!("background: {}", colour(b'R'))}></span>{"Ready"}
                 <span class="swatch" style={format!("background: {}", colour(b'C'))}></span>{"cordoned"}
