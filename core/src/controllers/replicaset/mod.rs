@@ -85,15 +85,27 @@ impl ReplicaSetController {
         let Ok(selector) = Selector::from_label_selector(&rs["spec"]["selector"]) else {
             return;
         };
-        let mut owned = Vec::new();
+        let deleting = rs.pointer("/metadata/deletionTimestamp").is_some();
+        // The informer's pods are borrowed, not copied: a sync runs after every change of
+        // any of the set's pods, and copying them all each time was most of its cost.
+        let mut active: Vec<&Value> = Vec::new();
+        let mut orphans: Vec<&Value> = Vec::new();
         for pod in self.pods.in_namespace(&ns) {
             if owner::is_controlled_by(pod, &uid) {
-                owned.push(pod.clone());
+                if is_active(pod) {
+                    active.push(pod);
+                }
             } else if owner::controller_of(pod).is_none()
                 && selector.matches(pod)
                 && pod.pointer("/metadata/deletionTimestamp").is_none()
-                && rs.pointer("/metadata/deletionTimestamp").is_none()
+                && !deleting
             {
+                orphans.push(pod);
+            }
+        }
+        let adopted: Vec<Value> = orphans
+            .into_iter()
+            .filter_map(|pod| {
                 // Adopt the orphan.
                 let mut refs = pod
                     .pointer("/metadata/ownerReferences")
@@ -103,116 +115,128 @@ impl ReplicaSetController {
                 refs.push(owner::controller_ref(&rs, "apps/v1", "ReplicaSet"));
                 let patch =
                     json!({"metadata": {"ownerReferences": refs, "uid": pod["metadata"]["uid"]}});
-                let pods = client::resource("", "pods");
-                if let Ok(adopted) = self.client.patch(
-                    ctx.api,
-                    pods,
-                    Some(&ns),
-                    crate::api::meta::name(pod),
-                    &patch,
-                ) {
-                    owned.push(adopted);
-                }
-            }
-        }
-        let active: Vec<Value> = owned.iter().filter(|p| is_active(p)).cloned().collect();
-        let deleting = rs.pointer("/metadata/deletionTimestamp").is_some();
+                self.client
+                    .patch(
+                        ctx.api,
+                        client::resource("", "pods"),
+                        Some(&ns),
+                        crate::api::meta::name(pod),
+                        &patch,
+                    )
+                    .ok()
+            })
+            .collect();
+        active.extend(adopted.iter().filter(|p| is_active(p)));
         if self.expectations.satisfied(rs_key, ctx.now) && !deleting {
-            self.manage_replicas(ctx, rs_key, &rs, &active);
+            manage_replicas(
+                &self.client,
+                &mut self.expectations,
+                ctx,
+                rs_key,
+                &rs,
+                &active,
+            );
         }
-        self.update_status(ctx, rs_key, &rs, &active);
+        update_status(&self.client, &mut self.queue, ctx, rs_key, &rs, &active);
     }
+}
 
-    fn manage_replicas(&mut self, ctx: &mut Ctx, rs_key: &str, rs: &Value, active: &[Value]) {
-        let want = rs["spec"]["replicas"].as_i64().unwrap_or(1).max(0) as usize;
-        let ns = crate::api::meta::namespace(rs).to_string();
-        let pods_res = client::resource("", "pods");
-        if active.len() < want {
-            let n = (want - active.len()).min(BURST_REPLICAS);
-            self.expectations.expect(rs_key, n as i64, 0, ctx.now);
-            let pod = pods::from_template(rs);
-            // slowStartBatch: 1, 2, 4, … stop at the first batch with a failure.
-            let (mut done, mut batch) = (0, 1);
-            while done < n {
-                let size = batch.min(n - done);
-                let mut failed = 0;
-                for _ in 0..size {
-                    if self
-                        .client
-                        .create(ctx.api, pods_res, Some(&ns), &pod)
-                        .is_err()
-                    {
-                        failed += 1;
-                    }
-                }
-                done += size;
-                if failed > 0 {
-                    // The ones not created will never be observed.
-                    self.expectations
-                        .lower(rs_key, (failed + n - done) as i64, 0);
-                    break;
-                }
-                batch *= 2;
-            }
-        } else if active.len() > want {
-            let n = (active.len() - want).min(BURST_REPLICAS);
-            let mut ranked: Vec<&Value> = active.iter().collect();
-            ranked.sort_by_key(|p| deletion_rank(p, ctx.now));
-            self.expectations.expect(rs_key, 0, n as i64, ctx.now);
-            for pod in ranked.into_iter().take(n) {
-                let name = crate::api::meta::name(pod);
-                if self
-                    .client
-                    .delete(ctx.api, pods_res, Some(&ns), name, &json!({}))
-                    .is_err()
-                {
-                    self.expectations.lower(rs_key, 0, 1);
+/// Creates or deletes pods towards `spec.replicas`, under expectations.
+fn manage_replicas(
+    kube: &Client,
+    expectations: &mut Expectations,
+    ctx: &mut Ctx,
+    rs_key: &str,
+    rs: &Value,
+    active: &[&Value],
+) {
+    let want = rs["spec"]["replicas"].as_i64().unwrap_or(1).max(0) as usize;
+    let ns = crate::api::meta::namespace(rs).to_string();
+    let pods_res = client::resource("", "pods");
+    if active.len() < want {
+        let n = (want - active.len()).min(BURST_REPLICAS);
+        expectations.expect(rs_key, n as i64, 0, ctx.now);
+        let pod = pods::from_template(rs);
+        // slowStartBatch: 1, 2, 4, … stop at the first batch with a failure.
+        let (mut done, mut batch) = (0, 1);
+        while done < n {
+            let size = batch.min(n - done);
+            let mut failed = 0;
+            for _ in 0..size {
+                if kube.create(ctx.api, pods_res, Some(&ns), &pod).is_err() {
+                    failed += 1;
                 }
             }
+            done += size;
+            if failed > 0 {
+                // The ones not created will never be observed.
+                expectations.lower(rs_key, (failed + n - done) as i64, 0);
+                break;
+            }
+            batch *= 2;
+        }
+    } else if active.len() > want {
+        let n = (active.len() - want).min(BURST_REPLICAS);
+        let mut ranked: Vec<&Value> = active.to_vec();
+        ranked.sort_by_key(|p| deletion_rank(p, ctx.now));
+        expectations.expect(rs_key, 0, n as i64, ctx.now);
+        for pod in ranked.into_iter().take(n) {
+            let name = crate::api::meta::name(pod);
+            if kube
+                .delete(ctx.api, pods_res, Some(&ns), name, &json!({}))
+                .is_err()
+            {
+                expectations.lower(rs_key, 0, 1);
+            }
         }
     }
+}
 
-    fn update_status(&mut self, ctx: &mut Ctx, rs_key: &str, rs: &Value, active: &[Value]) {
-        let min_ready = rs["spec"]["minReadySeconds"].as_i64().unwrap_or(0);
-        let template_labels = Selector::from_label_selector(
-            &json!({"matchLabels": rs["spec"]["template"]["metadata"]["labels"]}),
-        )
-        .unwrap_or_default();
-        let ready = active.iter().filter(|p| is_ready(p)).count();
-        let available = active
-            .iter()
-            .filter(|p| is_available(p, min_ready, ctx.now))
-            .count();
-        let labeled = active.iter().filter(|p| template_labels.matches(p)).count();
-        let mut status = json!({
-            "replicas": active.len(),
-            "fullyLabeledReplicas": labeled,
-            "readyReplicas": ready,
-            "availableReplicas": available,
-            "observedGeneration": rs["metadata"]["generation"],
-        });
-        // Zero counts are left out, as Go's omitempty does.
-        if let Some(m) = status.as_object_mut() {
-            m.retain(|k, v| k == "replicas" || *v != json!(0));
-        }
-        if rs["status"] == status {
-            return;
-        }
-        let mut updated = rs.clone();
-        updated["status"] = status;
-        match self
-            .client
-            .update_status(ctx.api, client::resource("apps", "replicasets"), &updated)
-        {
-            Ok(_) => {}
-            // A stale copy: the watch will bring the new one and requeue the key.
-            Err(e) if e.is_conflict() || e.is_not_found() => {}
-            Err(_) => self.queue.add(ctx, rs_key.to_string(), 1000),
-        }
-        // Pods turning available after minReadySeconds need a second look.
-        if min_ready > 0 && ready > available {
-            self.queue.add(ctx, rs_key.to_string(), min_ready * 1000);
-        }
+/// Writes what the controller sees into the ReplicaSet's status.
+fn update_status(
+    kube: &Client,
+    queue: &mut WorkQueue,
+    ctx: &mut Ctx,
+    rs_key: &str,
+    rs: &Value,
+    active: &[&Value],
+) {
+    let min_ready = rs["spec"]["minReadySeconds"].as_i64().unwrap_or(0);
+    let template_labels = Selector::from_label_selector(
+        &json!({"matchLabels": rs["spec"]["template"]["metadata"]["labels"]}),
+    )
+    .unwrap_or_default();
+    let ready = active.iter().filter(|p| is_ready(p)).count();
+    let available = active
+        .iter()
+        .filter(|p| is_available(p, min_ready, ctx.now))
+        .count();
+    let labeled = active.iter().filter(|p| template_labels.matches(p)).count();
+    let mut status = json!({
+        "replicas": active.len(),
+        "fullyLabeledReplicas": labeled,
+        "readyReplicas": ready,
+        "availableReplicas": available,
+        "observedGeneration": rs["metadata"]["generation"],
+    });
+    // Zero counts are left out, as Go's omitempty does.
+    if let Some(m) = status.as_object_mut() {
+        m.retain(|k, v| k == "replicas" || *v != json!(0));
+    }
+    if rs["status"] == status {
+        return;
+    }
+    let mut updated = rs.clone();
+    updated["status"] = status;
+    match kube.update_status(ctx.api, client::resource("apps", "replicasets"), &updated) {
+        Ok(_) => {}
+        // A stale copy: the watch will bring the new one and requeue the key.
+        Err(e) if e.is_conflict() || e.is_not_found() => {}
+        Err(_) => queue.add(ctx, rs_key.to_string(), 1000),
+    }
+    // Pods turning available after minReadySeconds need a second look.
+    if min_ready > 0 && ready > available {
+        queue.add(ctx, rs_key.to_string(), min_ready * 1000);
     }
 }
 
