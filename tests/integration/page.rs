@@ -6,6 +6,19 @@
 
 use std::path::Path;
 
+/// Where the page tests run: the screenshot folder and the built page's URL; `None` (the
+/// test is skipped) unless `KUBEPLAY_PAGE_TESTS=1`, which `./dev test` sets after building.
+fn page_under_test() -> Option<(std::path::PathBuf, String)> {
+    if std::env::var("KUBEPLAY_PAGE_TESTS").as_deref() != Ok("1") {
+        eprintln!("skipped: set KUBEPLAY_PAGE_TESTS=1 after `trunk build` (./dev test does)");
+        return None;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shots = root.join("target/e2e");
+    std::fs::create_dir_all(&shots).expect("target/e2e");
+    Some((shots, kubeplay::serve_dir(&root.join("dist"))))
+}
+
 #[test]
 fn the_page_boots_the_control_plane_in_chromium() {
     if std::env::var("KUBEPLAY_PAGE_TESTS").as_deref() != Ok("1") {
@@ -45,13 +58,9 @@ fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
 
     use kubeplay::webdriver::{WebDriver, ENTER};
 
-    if std::env::var("KUBEPLAY_PAGE_TESTS").as_deref() != Ok("1") {
-        eprintln!("skipped: set KUBEPLAY_PAGE_TESTS=1 after `trunk build` (./dev test does)");
+    let Some((shots, url)) = page_under_test() else {
         return;
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let shots = root.join("target/e2e");
-    std::fs::create_dir_all(&shots).expect("target/e2e");
+    };
     // Each screenshot shows the part of the page the stage is about.
     let shot = |wd: &WebDriver, name: &str, show: &str| {
         wd.execute(&format!(
@@ -60,7 +69,6 @@ fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
         wd.screenshot(&shots.join(format!("{name}.png")));
     };
     let count = |wd: &WebDriver, css: &str| wd.find_all(css).len();
-    let url = kubeplay::serve_dir(&root.join("dist"));
     let wd = WebDriver::start(1400, 1100);
     wd.goto(&url);
     assert!(
@@ -95,7 +103,6 @@ fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
         );
         serde_json::from_value(names).unwrap_or_default()
     };
-    let first_pods = pod_names(&wd);
     assert!(wd.text("#step-title").starts_with("Step "));
     shot(&wd, "3-flow", ".flow");
 
@@ -170,7 +177,10 @@ fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
     assert!(wd.wait_until(Duration::from_secs(5), |wd| count(wd, ".stages dt") > 3));
     shot(&wd, "7-inspector", ".inspector");
 
-    // Share the run and open the link: the replay reaches the same pods, named the same.
+    // Share the run and open the link: the replay reaches the same moment — the same pods,
+    // named the same (the replaced one, and the one stranded on the dead node).
+    let shared_pods = pod_names(&wd);
+    assert_eq!(shared_pods.len(), 4, "{shared_pods:?}");
     wd.click("#share");
     let link = wd.execute("return document.querySelector('#share-link').value;");
     let link = link.as_str().expect("a share link").to_string();
@@ -181,7 +191,7 @@ fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
         wd.wait_until(Duration::from_secs(30), |wd| count(wd, ".map .node") == 3),
         "the shared run opens"
     );
-    assert_eq!(pod_names(&wd), first_pods, "the replay has the same pods");
+    assert_eq!(pod_names(&wd), shared_pods, "the replay has the same pods");
     shot(&wd, "8-shared", "body");
 }
 
@@ -197,14 +207,9 @@ fn five_thousand_nodes_run_in_a_worker_while_the_page_draws() {
 
     use kubeplay::webdriver::{WebDriver, ENTER};
 
-    if std::env::var("KUBEPLAY_PAGE_TESTS").as_deref() != Ok("1") {
-        eprintln!("skipped: set KUBEPLAY_PAGE_TESTS=1 after `trunk build` (./dev test does)");
+    let Some((shots, url)) = page_under_test() else {
         return;
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let shots = root.join("target/e2e");
-    std::fs::create_dir_all(&shots).expect("target/e2e");
-    let url = kubeplay::serve_dir(&root.join("dist"));
+    };
     let wd = WebDriver::start(1400, 1100);
     wd.goto(&format!("{url}?nodes=5000"));
     // Every frame's gap from the one before, from now on.

@@ -426,6 +426,26 @@ async fn the_etcd_browser_shows_a_keys_value_and_history() {
     assert!(text_of(&root, ".etcd pre.value").contains("\"kind\": \"Deployment\""));
 }
 
+/// Clicks the large map at a point in the canvas's own pixels (it may be drawn smaller).
+async fn click_map(root: &web_sys::Element, x: f64, y: f64) {
+    let canvas: web_sys::HtmlCanvasElement = root
+        .query_selector("#large-map")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    assert!(canvas.height() > 0, "the map is drawn");
+    let rect = canvas.get_bounding_client_rect();
+    let scale = rect.width() / f64::from(canvas.width());
+    let init = web_sys::MouseEventInit::new();
+    init.set_client_x((rect.left() + x * scale) as i32);
+    init.set_client_y((rect.top() + y * scale) as i32);
+    init.set_bubbles(true);
+    let click = web_sys::MouseEvent::new_with_mouse_event_init_dict("click", &init).unwrap();
+    canvas.dispatch_event(&click).unwrap();
+    yew::scheduler::flush().await;
+}
+
 /// A large cluster's view (here 60 nodes, run on the page's thread as the worker would run
 /// it): the canvas map, the totals, an example applied and running, kubectl answering, and a
 /// node clicked on the map and powered off going NotReady.
@@ -470,21 +490,7 @@ async fn the_large_cluster_map_runs_and_a_clicked_node_goes_down() {
     );
     assert!(text_of(&root, "#large-output").contains("deployment.apps/nginx created"));
     // Click the top-left cell: the first node's details and its power switch.
-    let canvas: web_sys::HtmlCanvasElement = root
-        .query_selector("#large-map")
-        .unwrap()
-        .unwrap()
-        .dyn_into()
-        .unwrap();
-    assert!(canvas.height() > 0);
-    let rect = canvas.get_bounding_client_rect();
-    let init = web_sys::MouseEventInit::new();
-    init.set_client_x(rect.left() as i32 + 3);
-    init.set_client_y(rect.top() as i32 + 3);
-    init.set_bubbles(true);
-    let click = web_sys::MouseEvent::new_with_mouse_event_init_dict("click", &init).unwrap();
-    canvas.dispatch_event(&click).unwrap();
-    yew::scheduler::flush().await;
+    click_map(&root, 3.0, 3.0).await;
     assert!(text_of(&root, ".node-detail").contains("Ready"));
     button(&root, "#large-power").click();
     step(60).await;
@@ -494,22 +500,8 @@ async fn the_large_cluster_map_runs_and_a_clicked_node_goes_down() {
         text_of(&root, "#large-totals")
     );
     assert!(text_of(&root, ".node-detail").contains("NotReady"));
-    // Click the second cell (48-pixel cells for 60 nodes; the canvas may be drawn smaller
-    // than its 960 pixels) and cut that node's network.
-    let canvas: web_sys::HtmlCanvasElement = root
-        .query_selector("#large-map")
-        .unwrap()
-        .unwrap()
-        .dyn_into()
-        .unwrap();
-    let rect = canvas.get_bounding_client_rect();
-    let init = web_sys::MouseEventInit::new();
-    init.set_client_x((rect.left() + 51.0 * rect.width() / 960.0) as i32);
-    init.set_client_y(rect.top() as i32 + 3);
-    init.set_bubbles(true);
-    let click = web_sys::MouseEvent::new_with_mouse_event_init_dict("click", &init).unwrap();
-    canvas.dispatch_event(&click).unwrap();
-    yew::scheduler::flush().await;
+    // Click the second cell (48-pixel cells for 60 nodes) and cut that node's network.
+    click_map(&root, 51.0, 3.0).await;
     assert!(text_of(&root, ".node-detail").contains("Ready"));
     assert!(!text_of(&root, ".node-detail").contains("NotReady"));
     button(&root, ".node-detail button[title^=Cut]").click();

@@ -19,13 +19,35 @@ use crate::cluster::Cluster;
 pub(crate) const TICK_MS: u32 = 250;
 
 /// Speeds offered, as multiples of real time (tenths, so 0.1× is 1).
-pub(crate) const SPEEDS: &[(u32, &str)] = &[
+const SPEEDS: &[(u32, &str)] = &[
     (1, "0.1×"),
     (10, "1×"),
     (100, "10×"),
     (1000, "100×"),
     (10_000, "1000×"),
 ];
+
+/// The speed select (`id`), bound to a speed in tenths of real time.
+pub(crate) fn speed_picker(id: &'static str, speed_tenths: &UseStateHandle<u32>) -> Html {
+    let on_speed = {
+        let speed_tenths = speed_tenths.clone();
+        Callback::from(move |e: Event| {
+            let select: HtmlSelectElement = e.target_unchecked_into();
+            if let Ok(v) = select.value().parse() {
+                speed_tenths.set(v);
+            }
+        })
+    };
+    html! {
+        <label>{"Speed "}
+            <select {id} onchange={on_speed} aria-label="Speed">
+                { for SPEEDS.iter().map(|(v, label)| html! {
+                    <option value={v.to_string()} selected={*v == **speed_tenths}>{*label}</option>
+                }) }
+            </select>
+        </label>
+    }
+}
 
 /// Cluster sizes offered: 3 nodes with every view, or a large cluster (`?nodes=N`) run in a
 /// Web Worker and drawn on a canvas.
@@ -203,15 +225,6 @@ fn small_cluster() -> Html {
             refresh.emit(());
         })
     };
-    let on_speed = {
-        let speed_tenths = speed_tenths.clone();
-        Callback::from(move |e: Event| {
-            let select: HtmlSelectElement = e.target_unchecked_into();
-            if let Ok(v) = select.value().parse() {
-                speed_tenths.set(v);
-            }
-        })
-    };
     // Scrubbing replays the run from its seed up to the chosen second, then waits there.
     let on_scrub = {
         let (cluster, refresh, playing) = (cluster.clone(), refresh.clone(), playing.clone());
@@ -251,13 +264,7 @@ fn small_cluster() -> Html {
                     <button id="play" onclick={toggle} aria-pressed={(*playing).to_string()}>{ if *playing { "Pause" } else { "Play" } }</button>
                     <button id="step" onclick={step}>{"Step 1 s"}</button>
                     <button id="next-event" onclick={next_event} title="Run to the next thing that happens: a timer firing or a watch event delivered">{"Next event"}</button>
-                    <label>{"Speed "}
-                        <select id="speed" onchange={on_speed} aria-label="Speed">
-                            { for SPEEDS.iter().map(|(v, label)| html! {
-                                <option value={v.to_string()} selected={*v == *speed_tenths}>{*label}</option>
-                            }) }
-                        </select>
-                    </label>
+                    { speed_picker("speed", &speed_tenths) }
                     <input id="timeline" type="range" min="0" max={(*seconds).max(1).to_string()}
                         value={seconds.to_string()} onchange={on_scrub}
                         aria-label="Timeline: go back to an earlier moment of the run" />

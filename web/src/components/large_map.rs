@@ -12,7 +12,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlCanvasElement, HtmlInputElement, HtmlSelectElement, MessageEvent, Worker};
 use yew::prelude::*;
 
-use super::app::{SPEEDS, TICK_MS};
+use super::app::TICK_MS;
 use super::gallery::EXAMPLES;
 use crate::large::{Engine, Op, Reply, Summary};
 
@@ -403,15 +403,6 @@ pub fn large_cluster(props: &Props) -> Html {
         let backend = backend.clone();
         Callback::from(move |_| backend.send(&Op::Advance { ms: 1_000 }))
     };
-    let on_speed = {
-        let speed_tenths = speed_tenths.clone();
-        Callback::from(move |e: Event| {
-            let select: HtmlSelectElement = e.target_unchecked_into();
-            if let Ok(v) = select.value().parse() {
-                speed_tenths.set(v);
-            }
-        })
-    };
     let example = use_state(|| EXAMPLES[0].0.to_string());
     let on_example = {
         let example = example.clone();
@@ -487,13 +478,7 @@ pub fn large_cluster(props: &Props) -> Html {
             <div class="clock" role="group" aria-label="Time controls">
                 <button id="large-play" onclick={toggle} aria-pressed={(*playing).to_string()}>{ if *playing { "Pause" } else { "Play" } }</button>
                 <button id="large-step" onclick={step}>{"Step 1 s"}</button>
-                <label>{"Speed "}
-                    <select id="large-speed" onchange={on_speed} aria-label="Speed">
-                        { for SPEEDS.iter().map(|(v, label)| html! {
-                            <option value={v.to_string()} selected={*v == *speed_tenths}>{*label}</option>
-                        }) }
-                    </select>
-                </label>
+                { super::app::speed_picker("large-speed", &speed_tenths) }
                 <span class="time">{format!("t = {} s", s.seconds)}</span>
                 <span class="revision">{format!("etcd revision {}", s.revision)}</span>
                 <span class="where">{ if backend.in_worker { "control plane in a Web Worker" } else { "control plane in the page" } }</span>
