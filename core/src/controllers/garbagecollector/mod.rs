@@ -80,7 +80,8 @@ impl GarbageCollector {
         if uid.is_empty() {
             return;
         }
-        if let Some(old) = self.nodes.remove(&uid) {
+        let old = self.nodes.remove(&uid);
+        if let Some(old) = &old {
             for o in &old.owners {
                 if let Some(set) = o["uid"].as_str().and_then(|u| self.dependents.get_mut(u)) {
                     set.remove(&uid);
@@ -88,6 +89,16 @@ impl GarbageCollector {
             }
         }
         let deleted = event["type"] == "DELETED";
+        let deleting = obj.pointer("/metadata/deletionTimestamp").is_some();
+        let finalizers = str_list(&obj["metadata"]["finalizers"]);
+        // Its dependents need a look only when this object goes, starts going, or its
+        // finalizers change (upstream's graph changes): not on every status write of a
+        // ReplicaSet with a thousand pods.
+        let dependents_concerned = deleted
+            || deleting
+            || old
+                .as_ref()
+                .is_none_or(|o| o.deleting != deleting || o.finalizers != finalizers);
         let owners = obj
             .pointer("/metadata/ownerReferences")
             .and_then(Value::as_array)
@@ -109,15 +120,17 @@ impl GarbageCollector {
                     namespace: crate::api::meta::namespace(obj).to_string(),
                     name: crate::api::meta::name(obj).to_string(),
                     owners: owners.clone(),
-                    finalizers: str_list(&obj["metadata"]["finalizers"]),
-                    deleting: obj.pointer("/metadata/deletionTimestamp").is_some(),
+                    finalizers,
+                    deleting,
                 },
             );
         }
         // This object may now be garbage, or a dependent's owner may have gone or changed.
         self.queue.add(ctx, uid.clone(), 0);
-        for d in self.dependents.get(&uid).into_iter().flatten() {
-            self.queue.add(ctx, d.clone(), 0);
+        if dependents_concerned {
+            for d in self.dependents.get(&uid).into_iter().flatten() {
+                self.queue.add(ctx, d.clone(), 0);
+            }
         }
         for o in &owners {
             if let Some(u) = o["uid"].as_str() {
@@ -171,13 +184,17 @@ impl GarbageCollector {
         let Some(node) = self.nodes.get(uid).cloned() else {
             return;
         };
-        let dependents: Vec<Node> = self
-            .dependents
-            .get(uid)
-            .into_iter()
-            .flatten()
-            .filter_map(|d| self.nodes.get(d).cloned())
-            .collect();
+        // Only an owner being deleted looks at its dependents.
+        let dependents: Vec<Node> = if node.deleting {
+            self.dependents
+                .get(uid)
+                .into_iter()
+                .flatten()
+                .filter_map(|d| self.nodes.get(d).cloned())
+                .collect()
+        } else {
+            Vec::new()
+        };
         if node.deleting && node.finalizers.iter().any(|f| f == "orphan") {
             // attemptToOrphan: drop the reference from every dependent, then the finalizer.
             for d in &dependents {

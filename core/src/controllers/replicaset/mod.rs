@@ -12,6 +12,8 @@
 
 mod pods;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde_json::{json, Value};
 
 use super::expectations::Expectations;
@@ -32,6 +34,10 @@ pub struct ReplicaSetController {
     pod_watch: Option<WatchId>,
     replicasets: Informer,
     pods: Informer,
+    /// The pods' keys by their controller's uid, and per namespace the pods without a
+    /// controller (the adoptable): a sync reads its own pods, not its namespace's.
+    by_controller: BTreeMap<String, BTreeSet<String>>,
+    orphans: BTreeMap<String, BTreeSet<String>>,
     queue: WorkQueue,
     expectations: Expectations,
 }
@@ -44,6 +50,8 @@ impl Default for ReplicaSetController {
             pod_watch: None,
             replicasets: Informer::default(),
             pods: Informer::default(),
+            by_controller: BTreeMap::new(),
+            orphans: BTreeMap::new(),
             queue: WorkQueue::default(),
             expectations: Expectations::default(),
         }
@@ -55,6 +63,44 @@ fn key(namespace: &str, name: &str) -> String {
 }
 
 impl ReplicaSetController {
+    /// Keeps `by_controller` and `orphans` current with a pod change.
+    fn index(&mut self, change: &InformerEvent) {
+        let place = |pod: &Value| {
+            let ns = crate::api::meta::namespace(pod).to_string();
+            let key = key(&ns, crate::api::meta::name(pod));
+            match owner::controller_of(pod).and_then(|r| r["uid"].as_str()) {
+                Some(uid) => (true, uid.to_string(), key),
+                None => (false, ns, key),
+            }
+        };
+        let (old, new) = match change {
+            InformerEvent::Added(p) => (None, Some(p)),
+            InformerEvent::Updated { old, new } => (Some(old), Some(new)),
+            InformerEvent::Deleted(p) => (Some(p), None),
+        };
+        if let Some((owned, at, key)) = old.map(place) {
+            let index = if owned {
+                &mut self.by_controller
+            } else {
+                &mut self.orphans
+            };
+            if let Some(keys) = index.get_mut(&at) {
+                keys.remove(&key);
+                if keys.is_empty() {
+                    index.remove(&at);
+                }
+            }
+        }
+        if let Some((owned, at, key)) = new.map(place) {
+            let index = if owned {
+                &mut self.by_controller
+            } else {
+                &mut self.orphans
+            };
+            index.entry(at).or_default().insert(key);
+        }
+    }
+
     /// The ReplicaSet keys a pod event concerns: its controller, or for an orphan every
     /// ReplicaSet whose selector matches it (it may be adopted).
     fn owners_of(&self, pod: &Value) -> Vec<String> {
@@ -88,21 +134,24 @@ impl ReplicaSetController {
         let deleting = rs.pointer("/metadata/deletionTimestamp").is_some();
         // The informer's pods are borrowed, not copied: a sync runs after every change of
         // any of the set's pods, and copying them all each time was most of its cost.
-        let mut active: Vec<&Value> = Vec::new();
-        let mut orphans: Vec<&Value> = Vec::new();
-        for pod in self.pods.in_namespace(&ns) {
-            if owner::is_controlled_by(pod, &uid) {
-                if is_active(pod) {
-                    active.push(pod);
-                }
-            } else if owner::controller_of(pod).is_none()
-                && selector.matches(pod)
-                && pod.pointer("/metadata/deletionTimestamp").is_none()
-                && !deleting
-            {
-                orphans.push(pod);
-            }
-        }
+        let pods = |keys: Option<&BTreeSet<String>>| {
+            keys.into_iter()
+                .flatten()
+                .filter_map(|k| self.pods.get(k))
+                .collect::<Vec<&Value>>()
+        };
+        let mut active: Vec<&Value> = pods(self.by_controller.get(&uid))
+            .into_iter()
+            .filter(|p| is_active(p))
+            .collect();
+        let orphans: Vec<&Value> = pods(self.orphans.get(&ns))
+            .into_iter()
+            .filter(|pod| {
+                selector.matches(pod)
+                    && pod.pointer("/metadata/deletionTimestamp").is_none()
+                    && !deleting
+            })
+            .collect();
         let adopted: Vec<Value> = orphans
             .into_iter()
             .filter_map(|pod| {
@@ -264,6 +313,7 @@ impl Component for ReplicaSetController {
             let Some(change) = self.pods.apply(event) else {
                 return;
             };
+            self.index(&change);
             let owners = self.owners_of(change.object());
             for rs_key in owners {
                 match &change {
