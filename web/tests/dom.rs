@@ -475,6 +475,13 @@ async fn the_large_cluster_map_runs_and_a_clicked_node_goes_down() {
         }
     };
     step(5).await;
+    let first_canvas = root.query_selector("#large-map").unwrap().unwrap();
+    step(1).await;
+    let same = root.query_selector("#large-map").unwrap().unwrap();
+    assert!(
+        first_canvas.is_same_node(Some(&same)),
+        "the canvas element stays (keyboard focus stays on it)"
+    );
     assert!(
         text_of(&root, "#large-totals").starts_with("60 nodes, 60 Ready"),
         "{}",
@@ -490,7 +497,13 @@ async fn the_large_cluster_map_runs_and_a_clicked_node_goes_down() {
     );
     assert!(text_of(&root, "#large-output").contains("deployment.apps/nginx created"));
     // Click the top-left cell: the first node's details and its power switch.
+    let before_click = root.query_selector("#large-map").unwrap().unwrap();
     click_map(&root, 3.0, 3.0).await;
+    let after_click = root.query_selector("#large-map").unwrap().unwrap();
+    assert!(
+        before_click.is_same_node(Some(&after_click)),
+        "the canvas stays when details open"
+    );
     assert!(text_of(&root, ".node-detail").contains("Ready"));
     button(&root, "#large-power").click();
     step(60).await;

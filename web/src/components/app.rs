@@ -274,6 +274,9 @@ fn small_cluster() -> Html {
                 </div>
                 { size_picker(crate::cluster::NODES) }
             </header>
+            // One stable slot for what appears above the views (Yew then keeps the header's
+            // elements, and the focus on Share, when it appears).
+            <div class="notices">
             if let Some(e) = &open_error {
                 <p class="banner error" role="alert">{format!("The shared scenario could not be opened: {e}")}</p>
             }
@@ -286,6 +289,7 @@ fn small_cluster() -> Html {
                         href={format!("data:text/yaml;charset=utf-8,{}", percent(yaml))}>{"Download the scenario"}</a>
                 </div>
             }
+            </div>
             <main>
                 <ManifestEditor cluster={(*cluster).clone()} on_change={refresh.reform(|_| ())} />
                 <ClusterMap cluster={(*cluster).clone()} revision={*revision} on_select={on_select} on_change={refresh.reform(|_| ())} selected={(*selected).clone()} />

@@ -94,7 +94,7 @@ pub fn cluster_map(props: &Props) -> Html {
                     { if registry_up { "Registry up — take it down" } else { "Registry down — bring it back" } }
                 </button>
             </div>
-            { for pod_actions }
+            <div class="pod-actions-slot">{ for pod_actions }</div>
             <div class="nodes">
                 { for nodes.iter().map(|n| {
                     let pct = if n.milli_cpu_allocatable > 0 {

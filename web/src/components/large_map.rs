@@ -497,7 +497,9 @@ pub fn large_cluster(props: &Props) -> Html {
                 <span class="swatch" style="background: #7ee2a8"></span>{"CPU requested (fill)"}
                 <span class="swatch" style="background: #e7ecf5"></span>{"runs pods"}
             </p>
-            { for detail }
+            // Always there (empty until a node is picked), so opening it does not make Yew
+            // rebuild its siblings — the canvas would lose keyboard focus.
+            <div class="node-detail-slot">{ for detail }</div>
             <div class="large-console">
                 <label>{"Example "}
                     <select onchange={on_example} aria-label="Example manifest">
@@ -509,9 +511,7 @@ pub fn large_cluster(props: &Props) -> Html {
                 <button id="large-apply" onclick={apply}>{"Apply"}</button>
                 <input id="large-kubectl" type="text" placeholder="kubectl get deployments" onkeydown={on_command}
                     aria-label="kubectl command" spellcheck="false" autocomplete="off" />
-                if !log.is_empty() {
-                    <pre id="large-output" aria-live="polite">{ for log.iter().map(|l| html! { <>{l}{"\n"}</> }) }</pre>
-                }
+                <pre id="large-output" aria-live="polite" hidden={log.is_empty()}>{ for log.iter().map(|l| html! { <>{l}{"\n"}</> }) }</pre>
             </div>
         </section>
     }
