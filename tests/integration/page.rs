@@ -295,4 +295,25 @@ fn five_thousand_nodes_run_in_a_worker_while_the_page_draws() {
     );
     eprint!("5,000 nodes: {report}");
     std::fs::write(shots.join("large-frames.txt"), report).expect("frames report");
+
+    // Share the large run and open the link: the worker replays it to the same map.
+    wd.click("#large-play");
+    wd.click("#large-share");
+    assert!(wd.wait_until(Duration::from_secs(30), |wd| !wd
+        .find_all("#large-share-link")
+        .is_empty()));
+    let link = wd.execute("return document.querySelector('#large-share-link').value;");
+    let link = link.as_str().expect("a share link").to_string();
+    assert!(link.contains("?nodes=5000#scenario="), "{link}");
+    wd.goto("about:blank");
+    wd.goto(&link);
+    assert!(
+        wd.wait_until(Duration::from_secs(240), |wd| totals(wd, "nodes") == 5_000
+            && totals(wd, "ready") == 4_999
+            && totals(wd, "running") == 3),
+        "the shared run opens with the node down and the pods running (Ready {}, Running {})",
+        totals(&wd, "ready"),
+        totals(&wd, "running")
+    );
+    wd.screenshot(&shots.join("large-3-shared.png"));
 }

@@ -34,6 +34,18 @@ struct Recording {
     at_ms: i64,
 }
 
+/// The scenario YAML in a `#scenario=<base64url>` fragment, if there is one.
+pub fn fragment_yaml(fragment: &str) -> Option<Result<String, String>> {
+    use base64::Engine;
+    let encoded = fragment.trim_start_matches('#').strip_prefix("scenario=")?;
+    Some(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(encoded)
+            .map_err(|e| format!("the shared link is damaged: {e}"))
+            .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string())),
+    )
+}
+
 /// A scenario document: seed, the cluster as given, steps.
 fn scenario_doc(seed: u64, cluster: serde_json::Map<String, Value>, steps: Vec<Value>) -> Value {
     let mut doc = cluster;
@@ -300,13 +312,7 @@ impl Cluster {
 
     /// Opens the scenario in a `#scenario=<base64url>` fragment, if there is a valid one.
     pub fn from_fragment(fragment: &str) -> Option<Result<Cluster, String>> {
-        use base64::Engine;
-        let encoded = fragment.trim_start_matches('#').strip_prefix("scenario=")?;
-        let yaml = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(encoded)
-            .map_err(|e| format!("the shared link is damaged: {e}"))
-            .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()));
-        Some(yaml.and_then(|y| Cluster::from_scenario(&y)))
+        Some(fragment_yaml(fragment)?.and_then(|y| Cluster::from_scenario(&y)))
     }
 
     fn record(&self, step: Value) {
@@ -566,15 +572,22 @@ impl Cluster {
     /// Cuts or restores a node's power (its kubelet stops; heartbeats stop).
     pub fn set_power(&self, node: &str, on: bool) -> bool {
         let step = if on { "power_on" } else { "power_off" };
-        self.record(serde_json::json!({ step: node }));
-        self.inner.borrow_mut().set_node_power(node, on)
+        // Recorded only if it happened: a replay of a step on no node is an error.
+        let done = self.inner.borrow_mut().set_node_power(node, on);
+        if done {
+            self.record(serde_json::json!({ step: node }));
+        }
+        done
     }
 
     /// Cuts (`true`) or heals a node's network to the API server.
     pub fn set_partition(&self, node: &str, on: bool) -> bool {
         let step = if on { "partition" } else { "heal" };
-        self.record(serde_json::json!({ step: node }));
-        self.inner.borrow_mut().set_node_partitioned(node, on)
+        let done = self.inner.borrow_mut().set_node_partitioned(node, on);
+        if done {
+            self.record(serde_json::json!({ step: node }));
+        }
+        done
     }
 
     /// Kills a pod's (first) container: it exits with 137 and its kubelet restarts it.

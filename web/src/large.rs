@@ -20,6 +20,10 @@ use kubeplay_core::scheduler::framework::{PodInfo, Resources};
 pub enum Op {
     /// Starts a cluster of `nodes` simulated nodes.
     Start { nodes: u32, seed: u64 },
+    /// Starts the cluster of a shared scenario (YAML) and replays it.
+    Open { scenario: String },
+    /// Asks for the run so far as a `#scenario=…` fragment.
+    Share,
     /// Lets `ms` of virtual time pass.
     Advance { ms: i64 },
     /// Applies a manifest, as `kubectl apply -f`.
@@ -38,6 +42,9 @@ pub struct Reply {
     pub summary: Summary,
     /// Lines for the page's console (apply results, kubectl output, errors).
     pub output: String,
+    /// The run as a `#scenario=…` fragment, when asked for (`Share`).
+    #[serde(default)]
+    pub share: Option<String>,
 }
 
 /// The cluster map in a few arrays, one entry per node in the order of `names`.
@@ -271,15 +278,28 @@ pub struct Engine {
 
 impl Engine {
     pub fn start(nodes: u32, seed: u64) -> Engine {
-        let cluster = Cluster::sized(seed, nodes);
+        Engine::of(Cluster::sized(seed, nodes))
+    }
+
+    /// The cluster of a shared scenario, replayed to where it was shared.
+    pub fn open(scenario: &str) -> Result<Engine, String> {
+        Cluster::from_scenario(scenario).map(Engine::of)
+    }
+
+    fn of(cluster: Cluster) -> Engine {
         let index = MapIndex::new(&cluster);
         Engine { cluster, index }
     }
 
     /// Carries out one request; `Start` is the caller's (it makes the engine).
     pub fn handle(&mut self, op: &Op) -> Reply {
+        let mut share = None;
         let output = match op {
-            Op::Start { .. } => String::new(),
+            Op::Start { .. } | Op::Open { .. } => String::new(),
+            Op::Share => {
+                share = Some(self.cluster.share_fragment());
+                String::new()
+            }
             Op::Advance { ms } => {
                 self.cluster.advance(*ms);
                 String::new()
@@ -314,6 +334,7 @@ impl Engine {
         Reply {
             summary: self.index.summary(&self.cluster),
             output,
+            share,
         }
     }
 }
@@ -374,5 +395,16 @@ mod tests {
             on: false,
         });
         assert_eq!(r.output, "no simulated node \"node-99\"");
+        // Shared and opened again: the same map.
+        let now = e.handle(&Op::Advance { ms: 1_500 }).summary;
+        let link = e.handle(&Op::Share).share.unwrap();
+        let yaml = crate::cluster::fragment_yaml(&link).unwrap().unwrap();
+        let mut opened = Engine::open(&yaml).unwrap();
+        let again = opened.handle(&Op::Advance { ms: 0 }).summary;
+        assert_eq!(again.seconds, now.seconds);
+        assert_eq!(
+            (again.states, again.cpu, again.pods),
+            (now.states, now.cpu, now.pods)
+        );
     }
 }

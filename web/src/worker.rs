@@ -24,6 +24,13 @@ pub fn answer(engine: &mut Option<Engine>, request: &str) -> Reply {
             let started = engine.insert(Engine::start(nodes, seed));
             started.handle(&Op::Advance { ms: 0 })
         }
+        Ok(Op::Open { scenario }) => match Engine::open(&scenario) {
+            Ok(opened) => engine.insert(opened).handle(&Op::Advance { ms: 0 }),
+            Err(e) => Reply {
+                output: format!("The shared scenario could not be opened: {e}"),
+                ..Reply::default()
+            },
+        },
         Ok(op) => match engine.as_mut() {
             Some(e) => e.handle(&op),
             None => Reply {

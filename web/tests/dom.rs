@@ -459,6 +459,7 @@ async fn the_large_cluster_map_runs_and_a_clicked_node_goes_down() {
         Props {
             nodes: 60,
             seed: 1,
+            scenario: None,
             in_page: true,
         },
     )

@@ -122,6 +122,15 @@ fn percent(text: &str) -> String {
 pub fn app() -> Html {
     let nodes = *use_memo((), |_| size_from_address());
     if nodes > crate::cluster::NODES {
+        // A shared large run comes back as `?nodes=N#scenario=…`.
+        let fragment = web_sys::window()
+            .and_then(|w| w.location().hash().ok())
+            .unwrap_or_default();
+        let (scenario, damaged) = match crate::cluster::fragment_yaml(&fragment) {
+            Some(Ok(yaml)) => (Some(yaml), None),
+            Some(Err(e)) => (None, Some(e)),
+            None => (None, None),
+        };
         return html! {
             <div class="app">
                 <header>
@@ -129,7 +138,10 @@ pub fn app() -> Html {
                     <p class="tagline">{format!("{} simulated nodes; the control plane runs in a Web Worker, the page only draws.", super::large_map::thousands(nodes as usize))}</p>
                     { size_picker(nodes) }
                 </header>
-                <super::large_map::LargeCluster nodes={nodes} seed={1} />
+                if let Some(e) = damaged {
+                    <p class="banner error" role="alert">{format!("The shared scenario could not be opened: {e}")}</p>
+                }
+                <super::large_map::LargeCluster nodes={nodes} seed={1} {scenario} />
             </div>
         };
     }

@@ -284,6 +284,9 @@ fn state_word(state: u8) -> &'static str {
 pub struct Props {
     pub nodes: u32,
     pub seed: u64,
+    /// A shared run to open instead of a fresh cluster (its YAML).
+    #[prop_or_default]
+    pub scenario: Option<String>,
     /// Run the engine on the page's thread instead of a worker (tests).
     #[prop_or_default]
     pub in_page: bool,
@@ -298,10 +301,23 @@ pub fn large_cluster(props: &Props) -> Html {
     let playing = use_state(|| true);
     let speed_tenths = use_state(|| 10u32);
     let canvas = use_node_ref();
+    let share_link = use_state(|| None::<String>);
     let on_reply = {
-        let (summary, names, log) = (summary.clone(), names.clone(), log.clone());
+        let (summary, names, log, share_link) = (
+            summary.clone(),
+            names.clone(),
+            log.clone(),
+            share_link.clone(),
+        );
         let lines = Rc::new(RefCell::new(Vec::<String>::new()));
         Callback::from(move |r: Reply| {
+            if let Some(fragment) = &r.share {
+                let here = web_sys::window()
+                    .and_then(|w| w.location().href().ok())
+                    .unwrap_or_default();
+                let here = here.split('#').next().unwrap_or_default().to_string();
+                share_link.set(Some(format!("{here}{fragment}")));
+            }
             if let Some(n) = &r.summary.names {
                 *names.borrow_mut() = n.clone();
             }
@@ -315,20 +331,36 @@ pub fn large_cluster(props: &Props) -> Html {
             summary.set(r.summary);
         })
     };
-    let backend = use_memo((props.nodes, props.seed, props.in_page), {
-        move |(nodes, seed, in_page)| {
+    let backend = use_memo(
+        (
+            props.nodes,
+            props.seed,
+            props.in_page,
+            props.scenario.clone(),
+        ),
+        move |(nodes, seed, in_page, scenario)| {
             let b = Backend::start(*in_page, on_reply);
-            b.send(&Op::Start {
-                nodes: *nodes,
-                seed: *seed,
+            b.send(&match scenario {
+                Some(yaml) => Op::Open {
+                    scenario: yaml.clone(),
+                },
+                None => Op::Start {
+                    nodes: *nodes,
+                    seed: *seed,
+                },
             });
             b
-        }
-    });
+        },
+    );
     {
         let backend = backend.clone();
         // Keyed by the cluster too: a new backend gets the clock.
-        let cluster = (props.nodes, props.seed, props.in_page);
+        let cluster = (
+            props.nodes,
+            props.seed,
+            props.in_page,
+            props.scenario.clone(),
+        );
         use_effect_with(
             (*playing, *speed_tenths, cluster),
             move |(playing, speed, _)| {
@@ -394,6 +426,10 @@ pub fn large_cluster(props: &Props) -> Html {
             e.prevent_default();
             selected.set(Some(next));
         })
+    };
+    let share = {
+        let backend = backend.clone();
+        Callback::from(move |_| backend.send(&Op::Share))
     };
     let toggle = {
         let playing = playing.clone();
@@ -482,6 +518,16 @@ pub fn large_cluster(props: &Props) -> Html {
                 <span class="time">{format!("t = {} s", s.seconds)}</span>
                 <span class="revision">{format!("etcd revision {}", s.revision)}</span>
                 <span class="where">{ if backend.in_worker { "control plane in a Web Worker" } else { "control plane in the page" } }</span>
+                <button id="large-share" onclick={share}>{"Share"}</button>
+            </div>
+            <div class="notices">
+                if let Some(link) = &*share_link {
+                    <div class="share" role="region" aria-label="Share this run">
+                        <label>{"Link that replays this run "}
+                            <input id="large-share-link" readonly=true value={link.clone()} />
+                        </label>
+                    </div>
+                }
             </div>
             <p class="totals" id="large-totals" data-nodes={s.states.len().to_string()} data-ready={ready.to_string()} data-running={s.running.to_string()}>
                 {format!("{} nodes, {} Ready · pods: {} Running, {} Pending, {} failing",
