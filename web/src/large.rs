@@ -140,7 +140,19 @@ pub struct MapIndex {
     position: BTreeMap<String, usize>,
     nodes: Vec<NodeRow>,
     pods: BTreeMap<String, PodRow>,
+    /// Pods Running, Pending and failing, kept as pods change (not counted per tick).
+    totals: [u32; 3],
     names_sent: bool,
+}
+
+/// Where a pod class counts in `MapIndex::totals`.
+fn total_slot(class: PodClass) -> Option<usize> {
+    match class {
+        PodClass::Running => Some(0),
+        PodClass::Pending => Some(1),
+        PodClass::Failing => Some(2),
+        PodClass::Done => None,
+    }
 }
 
 impl MapIndex {
@@ -152,6 +164,7 @@ impl MapIndex {
             position: BTreeMap::new(),
             nodes: Vec::new(),
             pods: BTreeMap::new(),
+            totals: [0; 3],
             names_sent: false,
         }
     }
@@ -216,6 +229,9 @@ impl MapIndex {
                 row.requested_milli_cpu -= old.milli_cpu;
                 row.pods = row.pods.saturating_sub(1);
             }
+            if let Some(slot) = total_slot(old.class) {
+                self.totals[slot] = self.totals[slot].saturating_sub(1);
+            }
         }
         if event["type"] == "DELETED" {
             return;
@@ -233,12 +249,15 @@ impl MapIndex {
             n.requested_milli_cpu += row.milli_cpu;
             n.pods += 1;
         }
+        if let Some(slot) = total_slot(row.class) {
+            self.totals[slot] += 1;
+        }
         self.pods.insert(key, row);
     }
 
     /// The map as it is now; node names only if they changed since the last summary.
     pub fn summary(&mut self, cluster: &Cluster) -> Summary {
-        let mut s = Summary {
+        let s = Summary {
             seconds: cluster.elapsed_seconds(),
             revision: cluster.revision(),
             names: (!self.names_sent).then(|| self.names.clone()),
@@ -255,17 +274,11 @@ impl MapIndex {
                 })
                 .collect(),
             pods: self.nodes.iter().map(|n| n.pods).collect(),
-            ..Summary::default()
+            running: self.totals[0],
+            pending: self.totals[1],
+            failing: self.totals[2],
         };
         self.names_sent = true;
-        for p in self.pods.values() {
-            match p.class {
-                PodClass::Running => s.running += 1,
-                PodClass::Pending => s.pending += 1,
-                PodClass::Failing => s.failing += 1,
-                PodClass::Done => {}
-            }
-        }
         s
     }
 }

@@ -137,10 +137,7 @@ fn pod(p: &Value) -> String {
     };
     f.add("Status", phase);
     f.add("IP", value_str(&status["podIP"]));
-    if let Some(owner) = meta["ownerReferences"]
-        .as_array()
-        .and_then(|o| o.iter().find(|r| r["controller"] == true))
-    {
+    if let Some(owner) = crate::controllers::owner::controller_of(p) {
         f.add(
             "Controlled By",
             format!(

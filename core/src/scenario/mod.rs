@@ -136,45 +136,11 @@ pub(crate) fn send(cluster: &mut Cluster, req: Request) -> Value {
     cluster.world.api().handle(&req.bearer(ADMIN_TOKEN)).value()
 }
 
+/// Applies a manifest as `kubectl apply -f` does; the first document refused stops the run.
 fn apply(cluster: &mut Cluster, manifest: &str) -> Result<(), String> {
-    for doc in serde_yaml::Deserializer::from_str(manifest) {
-        let obj: Value =
-            serde::Deserialize::deserialize(doc).map_err(|e| format!("manifest: {e}"))?;
-        if obj.is_null() {
-            continue;
-        }
-        let (api_version, kind) = (
-            obj["apiVersion"].as_str().unwrap_or_default(),
-            obj["kind"].as_str().unwrap_or_default(),
-        );
-        let res = registry::find_kind(api_version, kind)
-            .ok_or_else(|| format!("no kind {kind} in {api_version}"))?;
-        let ns = obj["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or("default")
-            .to_string();
-        let ns = res.namespaced.then_some(ns.as_str());
-        // As `kubectl apply`: patch what exists, create what does not.
-        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
-        let existing = send(
-            cluster,
-            Request::new(Method::Get, &client::object_path(res, ns, name)),
-        );
-        let answer = if existing["kind"] == "Status" {
-            send(
-                cluster,
-                Request::new(Method::Post, &client::collection_path(res, ns)).json(&obj),
-            )
-        } else {
-            let req = Request::new(Method::Patch, &client::object_path(res, ns, name))
-                .body("application/merge-patch+json", obj.to_string());
-            send(cluster, req)
-        };
-        if answer["kind"] == "Status" {
-            return Err(answer["message"].as_str().unwrap_or_default().to_string());
-        }
-    }
-    Ok(())
+    crate::kubectl::apply::apply_manifest(cluster, manifest, "default")
+        .into_iter()
+        .try_for_each(|r| r.map(drop).map_err(|e| e.message))
 }
 
 /// Runs a scenario from the start; returns the cluster as it ends.
