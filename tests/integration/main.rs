@@ -7,3 +7,4 @@ mod explain;
 mod kubectl;
 mod page;
 mod scenarios;
+mod schema;

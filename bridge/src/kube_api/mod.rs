@@ -12,6 +12,7 @@
 
 pub mod openapi;
 pub mod protobuf;
+pub mod schema;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

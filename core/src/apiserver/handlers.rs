@@ -13,7 +13,7 @@ use super::registry::{self, Resource};
 use super::request::{Query, Request, RequestInfo, Response};
 use super::selectors::{FieldSelector, Selector};
 use super::status::{success_status, ApiError};
-use super::{defaults, printers, stage, strategy, validation, ApiServer};
+use super::{defaults, printers, schema, stage, strategy, validation, ApiServer};
 use crate::api::meta;
 use crate::store::{Compare, Op, Txn};
 
@@ -186,11 +186,18 @@ fn normalize(
             res.kind, res.version, res.kind
         ))
     };
-    let out = (res.round_trip)(obj.clone()).map_err(|e| cannot(e.to_string()))?;
-    let mut unknown = Vec::new();
-    unknown_fields(&obj, &out, "", &mut unknown);
-    if !unknown.is_empty() {
-        let list: Vec<String> = unknown
+    let types = schema::schema();
+    let def = types
+        .def(res.schema)
+        .ok_or_else(|| ApiError::internal(format!("no schema for {}", res.schema)))?;
+    let Value::Object(fields) = obj else {
+        return Err(cannot("the body is not a JSON object".into()));
+    };
+    let decoded =
+        schema::decode(types, def, &res.api_version(), res.kind, fields).map_err(cannot)?;
+    if !decoded.unknown.is_empty() {
+        let list: Vec<String> = decoded
+            .unknown
             .iter()
             .map(|f| format!("unknown field \"{f}\""))
             .collect();
@@ -205,33 +212,7 @@ fn normalize(
             FieldValidation::Ignore => {}
         }
     }
-    Ok(out)
-}
-
-/// Paths present in `input` but not in `decoded`: the fields the type does not know.
-fn unknown_fields(input: &Value, decoded: &Value, path: &str, out: &mut Vec<String>) {
-    match (input, decoded) {
-        (Value::Object(i), Value::Object(d)) => {
-            for (k, v) in i {
-                let p = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                match d.get(k) {
-                    None if !v.is_null() => out.push(p),
-                    Some(dv) => unknown_fields(v, dv, &p, out),
-                    None => {}
-                }
-            }
-        }
-        (Value::Array(i), Value::Array(d)) => {
-            for (n, (iv, dv)) in i.iter().zip(d).enumerate() {
-                unknown_fields(iv, dv, &format!("{path}[{n}]"), out);
-            }
-        }
-        _ => {}
-    }
+    Ok(decoded.value)
 }
 
 fn not_found(res: &Resource, name: &str) -> ApiError {

@@ -22,6 +22,7 @@ pub mod patch;
 pub mod printers;
 pub mod registry;
 pub mod request;
+pub mod schema;
 pub mod selectors;
 pub mod status;
 mod strategy;
@@ -385,7 +386,7 @@ impl ApiServer {
         &mut self,
         user: &UserInfo,
         namespace: &str,
-    ) -> Vec<k8s_openapi::api::rbac::v1::PolicyRule> {
+    ) -> Vec<authorization::rbac::PolicyRule> {
         self.rbac_index()
             .rules_for(user, namespace)
             .into_iter()

@@ -1,24 +1,9 @@
 //! The resources the API server serves: one row per resource, as its discovery documents and
 //! storage keys describe it (`pkg/registry/<group>/<resource>` upstream).
 //!
-//! Each row also carries the typed round trip through the k8s-openapi type for its kind. That
-//! round trip is the decoder: it rejects wrongly typed fields, drops unknown ones (reported by
-//! field validation), and gives every stored object the same canonical shape.
-
-use serde::{de::DeserializeOwned, Serialize};
-use serde_json::Value;
-
-use k8s_openapi::api::{
-    apps, authorization, coordination, core, policy, rbac, scheduling, storage,
-};
-
-/// Decodes a JSON object into the kind's type and encodes it back.
-pub type RoundTrip = fn(Value) -> Result<Value, serde_json::Error>;
-
-fn round_trip<T: DeserializeOwned + Serialize>(v: Value) -> Result<Value, serde_json::Error> {
-    let typed: T = serde_json::from_value(v)?;
-    serde_json::to_value(typed)
-}
+//! Each row also names the kind's type in the API server's schema (`apiserver::schema`), which
+//! decodes bodies: it rejects wrongly typed fields, drops unknown ones (reported by field
+//! validation), and gives every stored object the same canonical shape.
 
 #[derive(Debug)]
 pub struct Resource {
@@ -37,7 +22,8 @@ pub struct Resource {
     pub has_generation: bool,
     /// `status` is written only through the `status` subresource.
     pub has_status_subresource: bool,
-    pub round_trip: RoundTrip,
+    /// The kind's definition in `apiserver::schema` (`api.apps.v1.Deployment`).
+    pub schema: &'static str,
 }
 
 impl Resource {
@@ -97,7 +83,7 @@ const ALL: &[&str] = &[
 const CREATE_ONLY: &[&str] = &["create"];
 
 macro_rules! resource {
-    ($group:expr, $name:expr, $singular:expr, $kind:expr, $ty:ty, namespaced: $ns:expr,
+    ($group:expr, $name:expr, $singular:expr, $kind:expr, $schema:expr, namespaced: $ns:expr,
      short: $short:expr, categories: $cat:expr, verbs: $verbs:expr, sub: $sub:expr,
      generation: $gen:expr, status: $status:expr) => {
         Resource {
@@ -113,7 +99,7 @@ macro_rules! resource {
             subresources: $sub,
             has_generation: $gen,
             has_status_subresource: $status,
-            round_trip: round_trip::<$ty>,
+            schema: $schema,
         }
     };
 }
@@ -122,77 +108,77 @@ const RBAC: &str = "rbac.authorization.k8s.io";
 
 /// Every resource served, in discovery order.
 pub static RESOURCES: &[Resource] = &[
-    resource!("", "bindings", "binding", "Binding", core::v1::Binding, namespaced: true,
+    resource!("", "bindings", "binding", "Binding", "api.core.v1.Binding", namespaced: true,
         short: &[], categories: &[], verbs: CREATE_ONLY, sub: &[], generation: false, status: false),
-    resource!("", "configmaps", "configmap", "ConfigMap", core::v1::ConfigMap, namespaced: true,
+    resource!("", "configmaps", "configmap", "ConfigMap", "api.core.v1.ConfigMap", namespaced: true,
         short: &["cm"], categories: &[], verbs: ALL, sub: &[], generation: false, status: false),
-    resource!("", "events", "event", "Event", core::v1::Event, namespaced: true,
+    resource!("", "events", "event", "Event", "api.core.v1.Event", namespaced: true,
         short: &["ev"], categories: &[], verbs: ALL, sub: &[], generation: false, status: false),
-    resource!("", "namespaces", "namespace", "Namespace", core::v1::Namespace, namespaced: false,
+    resource!("", "namespaces", "namespace", "Namespace", "api.core.v1.Namespace", namespaced: false,
         short: &["ns"], categories: &[], verbs: ALL, sub: &["status", "finalize"],
         generation: false, status: true),
-    resource!("", "nodes", "node", "Node", core::v1::Node, namespaced: false,
+    resource!("", "nodes", "node", "Node", "api.core.v1.Node", namespaced: false,
         short: &["no"], categories: &[], verbs: ALL, sub: &["status"], generation: false,
         status: true),
     resource!("", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim",
-        core::v1::PersistentVolumeClaim, namespaced: true, short: &["pvc"], categories: &[],
+        "api.core.v1.PersistentVolumeClaim", namespaced: true, short: &["pvc"], categories: &[],
         verbs: ALL, sub: &["status"], generation: false, status: true),
     resource!("", "persistentvolumes", "persistentvolume", "PersistentVolume",
-        core::v1::PersistentVolume, namespaced: false, short: &["pv"], categories: &[],
+        "api.core.v1.PersistentVolume", namespaced: false, short: &["pv"], categories: &[],
         verbs: ALL, sub: &["status"], generation: false, status: true),
-    resource!("", "pods", "pod", "Pod", core::v1::Pod, namespaced: true,
+    resource!("", "pods", "pod", "Pod", "api.core.v1.Pod", namespaced: true,
         short: &["po"], categories: &["all"], verbs: ALL,
         sub: &["binding", "eviction", "log", "status"], generation: false, status: true),
-    resource!("", "secrets", "secret", "Secret", core::v1::Secret, namespaced: true,
+    resource!("", "secrets", "secret", "Secret", "api.core.v1.Secret", namespaced: true,
         short: &[], categories: &[], verbs: ALL, sub: &[], generation: false, status: false),
     resource!("", "serviceaccounts", "serviceaccount", "ServiceAccount",
-        core::v1::ServiceAccount, namespaced: true, short: &["sa"], categories: &[], verbs: ALL,
+        "api.core.v1.ServiceAccount", namespaced: true, short: &["sa"], categories: &[], verbs: ALL,
         sub: &[], generation: false, status: false),
-    resource!("", "services", "service", "Service", core::v1::Service, namespaced: true,
+    resource!("", "services", "service", "Service", "api.core.v1.Service", namespaced: true,
         short: &["svc"], categories: &["all"], verbs: ALL, sub: &["status"], generation: false,
         status: true),
-    resource!("apps", "daemonsets", "daemonset", "DaemonSet", apps::v1::DaemonSet,
+    resource!("apps", "daemonsets", "daemonset", "DaemonSet", "api.apps.v1.DaemonSet",
         namespaced: true, short: &["ds"], categories: &["all"], verbs: ALL, sub: &["status"],
         generation: true, status: true),
-    resource!("apps", "deployments", "deployment", "Deployment", apps::v1::Deployment,
+    resource!("apps", "deployments", "deployment", "Deployment", "api.apps.v1.Deployment",
         namespaced: true, short: &["deploy"], categories: &["all"], verbs: ALL,
         sub: &["scale", "status"], generation: true, status: true),
-    resource!("apps", "replicasets", "replicaset", "ReplicaSet", apps::v1::ReplicaSet,
+    resource!("apps", "replicasets", "replicaset", "ReplicaSet", "api.apps.v1.ReplicaSet",
         namespaced: true, short: &["rs"], categories: &["all"], verbs: ALL,
         sub: &["scale", "status"], generation: true, status: true),
-    resource!("apps", "statefulsets", "statefulset", "StatefulSet", apps::v1::StatefulSet,
+    resource!("apps", "statefulsets", "statefulset", "StatefulSet", "api.apps.v1.StatefulSet",
         namespaced: true, short: &["sts"], categories: &["all"], verbs: ALL,
         sub: &["scale", "status"], generation: true, status: true),
     resource!("authorization.k8s.io", "selfsubjectaccessreviews", "selfsubjectaccessreview",
-        "SelfSubjectAccessReview", authorization::v1::SelfSubjectAccessReview,
+        "SelfSubjectAccessReview", "api.authorization.v1.SelfSubjectAccessReview",
         namespaced: false, short: &[], categories: &[], verbs: CREATE_ONLY, sub: &[],
         generation: false, status: false),
     resource!("authorization.k8s.io", "selfsubjectrulesreviews", "selfsubjectrulesreview",
-        "SelfSubjectRulesReview", authorization::v1::SelfSubjectRulesReview,
+        "SelfSubjectRulesReview", "api.authorization.v1.SelfSubjectRulesReview",
         namespaced: false, short: &[], categories: &[], verbs: CREATE_ONLY, sub: &[],
         generation: false, status: false),
-    resource!("coordination.k8s.io", "leases", "lease", "Lease", coordination::v1::Lease,
+    resource!("coordination.k8s.io", "leases", "lease", "Lease", "api.coordination.v1.Lease",
         namespaced: true, short: &[], categories: &[], verbs: ALL, sub: &[], generation: false,
         status: false),
     resource!("policy", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget",
-        policy::v1::PodDisruptionBudget, namespaced: true, short: &["pdb"], categories: &[],
+        "api.policy.v1.PodDisruptionBudget", namespaced: true, short: &["pdb"], categories: &[],
         verbs: ALL, sub: &["status"], generation: true, status: true),
     resource!(RBAC, "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding",
-        rbac::v1::ClusterRoleBinding, namespaced: false, short: &[], categories: &[],
+        "api.rbac.v1.ClusterRoleBinding", namespaced: false, short: &[], categories: &[],
         verbs: ALL, sub: &[], generation: false, status: false),
-    resource!(RBAC, "clusterroles", "clusterrole", "ClusterRole", rbac::v1::ClusterRole,
+    resource!(RBAC, "clusterroles", "clusterrole", "ClusterRole", "api.rbac.v1.ClusterRole",
         namespaced: false, short: &[], categories: &[], verbs: ALL, sub: &[], generation: false,
         status: false),
-    resource!(RBAC, "rolebindings", "rolebinding", "RoleBinding", rbac::v1::RoleBinding,
+    resource!(RBAC, "rolebindings", "rolebinding", "RoleBinding", "api.rbac.v1.RoleBinding",
         namespaced: true, short: &[], categories: &[], verbs: ALL, sub: &[], generation: false,
         status: false),
-    resource!(RBAC, "roles", "role", "Role", rbac::v1::Role, namespaced: true, short: &[],
+    resource!(RBAC, "roles", "role", "Role", "api.rbac.v1.Role", namespaced: true, short: &[],
         categories: &[], verbs: ALL, sub: &[], generation: false, status: false),
     resource!("scheduling.k8s.io", "priorityclasses", "priorityclass", "PriorityClass",
-        scheduling::v1::PriorityClass, namespaced: false, short: &["pc"], categories: &[],
+        "api.scheduling.v1.PriorityClass", namespaced: false, short: &["pc"], categories: &[],
         verbs: ALL, sub: &[], generation: false, status: false),
     resource!("storage.k8s.io", "storageclasses", "storageclass", "StorageClass",
-        storage::v1::StorageClass, namespaced: false, short: &["sc"], categories: &[],
+        "api.storage.v1.StorageClass", namespaced: false, short: &["sc"], categories: &[],
         verbs: ALL, sub: &[], generation: false, status: false),
 ];
 

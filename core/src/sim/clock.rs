@@ -25,51 +25,86 @@ impl Time {
     /// RFC 3339 in UTC with second precision, as `metav1.Time` serializes
     /// (`2026-01-01T00:00:00Z`).
     pub fn rfc3339(self) -> String {
-        let secs = self.0.div_euclid(1000);
-        let days = secs.div_euclid(86_400);
-        let rem = secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-            rem / 3600,
-            (rem / 60) % 60,
-            rem % 60
-        )
+        rfc3339(self.0.div_euclid(1000) * 1_000_000, false)
     }
 
     /// Parses the RFC 3339 forms Kubernetes writes (`Z` or numeric offset, optional
     /// fraction).
     pub fn parse_rfc3339(s: &str) -> Option<Time> {
-        let b = s.as_bytes();
-        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        parse_rfc3339_micros(s).map(|us| Time(us.div_euclid(1000)))
+    }
+}
+
+/// Microseconds since the epoch as RFC 3339 in UTC: whole seconds (`metav1.Time`) or with six
+/// fractional digits (`metav1.MicroTime`, `2026-01-01T00:00:00.000000Z`).
+pub fn rfc3339(micros: i64, with_micros: bool) -> String {
+    let secs = micros.div_euclid(1_000_000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let (h, mi, se) = (rem / 3600, (rem / 60) % 60, rem % 60);
+    if with_micros {
+        let frac = micros.rem_euclid(1_000_000);
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{se:02}.{frac:06}Z")
+    } else {
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{se:02}Z")
+    }
+}
+
+/// Parses RFC 3339 (`Z` or a numeric offset, any fraction, truncated to microseconds) to
+/// microseconds since the epoch; `None` for anything else, out-of-range fields included.
+pub fn parse_rfc3339_micros(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| {
+        let part = s.get(r)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse::<i64>().ok())?
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    let mut micros = 0;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
             return None;
         }
-        let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-        let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-        let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
-        let mut rest = &s[19..];
-        let mut millis = 0;
-        if let Some(frac) = rest.strip_prefix('.') {
-            let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-            let f = &frac[..digits];
-            millis = format!("{:0<3}", &f[..f.len().min(3)])
-                .parse::<i64>()
-                .ok()?;
-            rest = &frac[digits..];
-        }
-        let offset = match rest {
-            "Z" | "z" => 0,
-            o if o.len() == 6 => {
-                let sign = if o.starts_with('-') { -1 } else { 1 };
-                sign * (o[1..3].parse::<i64>().ok()? * 3600 + o[4..6].parse::<i64>().ok()? * 60)
-            }
-            _ => return None,
-        };
-        let days = days_from_civil(y, mo, d);
-        Some(Time(
-            ((days * 86_400 + h * 3600 + mi * 60 + se) - offset) * 1000 + millis,
-        ))
+        let f = &frac[..digits];
+        micros = format!("{:0<6}", &f[..f.len().min(6)])
+            .parse::<i64>()
+            .ok()?;
+        rest = &frac[digits..];
     }
+    let offset = match rest.as_bytes() {
+        b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2]
+            if [h1, h2, m1, m2].iter().all(|c| c.is_ascii_digit()) =>
+        {
+            let v = |a: &u8, b: &u8| i64::from(a - b'0') * 10 + i64::from(b - b'0');
+            let o = v(h1, h2) * 3600 + v(m1, m2) * 60;
+            if *sign == b'-' {
+                -o
+            } else {
+                o
+            }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(y, mo, d);
+    Some(((days * 86_400 + h * 3600 + mi * 60 + se) - offset) * 1_000_000 + micros)
 }
 
 /// Howard Hinnant's `civil_from_days`: days since 1970-01-01 to (year, month, day).
@@ -118,5 +153,13 @@ mod tests {
             Some(EPOCH.plus_millis(500))
         );
         assert_eq!(Time::parse_rfc3339("yesterday"), None);
+        assert_eq!(Time::parse_rfc3339("2026-13-01T00:00:00Z"), None);
+        assert_eq!(Time::parse_rfc3339("2026-01-01T00:00:00+1:00"), None);
+        let us = parse_rfc3339_micros("2026-01-01T00:00:00.1234567Z");
+        assert_eq!(us, Some(EPOCH.0 * 1000 + 123_456));
+        assert_eq!(
+            rfc3339(us.unwrap_or_default(), true),
+            "2026-01-01T00:00:00.123456Z"
+        );
     }
 }

@@ -5,17 +5,69 @@
 //! The authorizer works on an index of the RBAC objects decoded once; the API server rebuilds
 //! it when one of them is written, not on every request.
 
-use k8s_openapi::api::rbac::v1::{
-    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, Subject,
-};
+use serde::Deserialize;
 
 use super::{Attributes, Decision};
 use crate::apiserver::authentication::UserInfo;
 
+/// What the authorizer reads of an RBAC object's metadata.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Meta {
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+}
+
+/// `rbac/v1.PolicyRule`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PolicyRule {
+    pub verbs: Vec<String>,
+    pub api_groups: Option<Vec<String>>,
+    pub resources: Option<Vec<String>>,
+    pub resource_names: Option<Vec<String>>,
+    #[serde(rename = "nonResourceURLs")]
+    pub non_resource_urls: Option<Vec<String>>,
+}
+
+/// `rbac/v1.Subject`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Subject {
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+}
+
+/// `rbac/v1.RoleRef`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RoleRef {
+    pub kind: String,
+    pub name: String,
+}
+
+/// A ClusterRole or a Role: its rules.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Role {
+    pub metadata: Meta,
+    pub rules: Option<Vec<PolicyRule>>,
+}
+
+/// A ClusterRoleBinding or a RoleBinding: who gets which role.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RoleBinding {
+    pub metadata: Meta,
+    pub subjects: Option<Vec<Subject>>,
+    pub role_ref: RoleRef,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct RbacIndex {
-    pub cluster_roles: Vec<ClusterRole>,
-    pub cluster_role_bindings: Vec<ClusterRoleBinding>,
+    pub cluster_roles: Vec<Role>,
+    pub cluster_role_bindings: Vec<RoleBinding>,
     pub roles: Vec<Role>,
     pub role_bindings: Vec<RoleBinding>,
 }
@@ -68,7 +120,7 @@ pub fn rule_allows(rule: &PolicyRule, a: &Attributes) -> bool {
 }
 
 impl RbacIndex {
-    fn cluster_role(&self, name: &str) -> Option<&ClusterRole> {
+    fn cluster_role(&self, name: &str) -> Option<&Role> {
         self.cluster_roles
             .iter()
             .find(|r| r.metadata.name.as_deref() == Some(name))
