@@ -29,3 +29,4 @@ pub mod scheduler;
 pub mod sim;
 pub mod store;
 pub mod trace;
+pub mod yaml;

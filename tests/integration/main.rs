@@ -8,3 +8,4 @@ mod kubectl;
 mod page;
 mod scenarios;
 mod schema;
+mod yaml;

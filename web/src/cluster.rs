@@ -293,7 +293,7 @@ impl Cluster {
         };
         cluster.world.api().record_admission_patches(small);
         kubeplay_core::scenario::play(&mut cluster, &scenario)?;
-        let doc: Value = serde_yaml::from_str(yaml).map_err(|e| e.to_string())?;
+        let doc: Value = kubeplay_core::yaml::from_str(yaml).map_err(|e| e.to_string())?;
         let at_ms = cluster.world.now().millis() - kubeplay_core::sim::EPOCH.millis();
         Ok(Cluster {
             inner: Rc::new(RefCell::new(cluster)),
@@ -355,7 +355,7 @@ impl Cluster {
             (r.seed, r.cluster.clone(), kept)
         };
         let doc = scenario_doc(seed, cluster, steps);
-        let yaml = serde_yaml::to_string(&doc).map_err(|e| e.to_string())?;
+        let yaml = kubeplay_core::yaml::to_string(&doc);
         let replayed = Cluster::from_scenario(&yaml)?;
         let docs = self.inner.borrow_mut().explain_docs.take();
         *self.inner.borrow_mut() = Rc::try_unwrap(replayed.inner)
@@ -378,7 +378,7 @@ impl Cluster {
             steps.push(serde_json::json!({"advance": format!("{}ms", now - r.at_ms)}));
         }
         let doc = scenario_doc(r.seed, r.cluster.clone(), steps);
-        serde_yaml::to_string(&doc).unwrap_or_default()
+        kubeplay_core::yaml::to_string(&doc)
     }
 
     /// The scenario as a URL fragment (`#scenario=…`).
@@ -494,7 +494,7 @@ impl Cluster {
         let res = kubeplay_core::kubectl::resolve(base)?;
         let ns = (res.namespaced && !namespace.is_empty()).then_some(namespace);
         let obj = self.look(Request::new(Method::Get, &object_path(res, ns, name)));
-        (obj["kind"] != "Status").then(|| serde_yaml::to_string(&obj).unwrap_or_default())
+        (obj["kind"] != "Status").then(|| kubeplay_core::yaml::to_string(&obj))
     }
 
     /// A kubectl command the page runs to draw a view (as the observer: not in the trace).

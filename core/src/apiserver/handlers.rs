@@ -145,7 +145,8 @@ pub fn decode_body(req: &Request) -> Result<Value, ApiError> {
     let v: Value = if let Some(v) = &req.value {
         v.clone()
     } else if ct.contains("yaml") {
-        serde_yaml::from_slice(&req.body).map_err(|e| {
+        let text = String::from_utf8_lossy(&req.body);
+        crate::yaml::from_str(&text).map_err(|e| {
             ApiError::bad_request(format!("error converting YAML to JSON: yaml: {e}"))
         })?
     } else {

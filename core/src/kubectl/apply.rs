@@ -26,8 +26,8 @@ pub fn apply_manifest(
     namespace: &str,
 ) -> Vec<Result<String, ApplyError>> {
     let mut out = Vec::new();
-    for doc in serde_yaml::Deserializer::from_str(yaml) {
-        match <Value as serde::Deserialize>::deserialize(doc) {
+    for doc in crate::yaml::documents(yaml) {
+        match doc {
             Ok(Value::Null) => {}
             Ok(obj) => out.push(apply_object(api, obj, namespace)),
             Err(e) => {

@@ -137,7 +137,7 @@ pub fn get(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
             let text = if output == "json" {
                 serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
             } else {
-                serde_yaml::to_string(&doc).unwrap_or_default()
+                crate::yaml::to_string(&doc)
             };
             return Output::ok(text);
         }

@@ -48,8 +48,7 @@ pub struct Scenario {
     /// A `KubeSchedulerConfiguration` (YAML) for the scheduler; the default profile if none.
     #[serde(default)]
     pub scheduler_config: Option<String>,
-    /// Each step a one-key map (`- advance: 10s`), not a YAML tag.
-    #[serde(with = "serde_yaml::with::singleton_map_recursive")]
+    /// Each step a one-key map (`- advance: 10s`).
     pub steps: Vec<Step>,
 }
 
@@ -239,7 +238,8 @@ pub(crate) fn object_path(target: &str) -> Result<String, String> {
 pub const MAX_NODES: u32 = 5_000;
 
 pub fn parse(yaml: &str) -> Result<Scenario, String> {
-    let scenario: Scenario = serde_yaml::from_str(yaml).map_err(|e| format!("scenario: {e}"))?;
+    let doc = crate::yaml::from_str(yaml).map_err(|e| format!("scenario: {e}"))?;
+    let scenario: Scenario = serde_json::from_value(doc).map_err(|e| format!("scenario: {e}"))?;
     let count = match &scenario.nodes {
         Nodes::Count(n) => *n as usize,
         Nodes::List(l) => l.len(),

@@ -210,7 +210,7 @@ impl Profile {
 impl SchedulerConfig {
     /// Parses a `KubeSchedulerConfiguration` document (YAML or JSON).
     pub fn parse(text: &str) -> Result<SchedulerConfig, String> {
-        let doc: Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+        let doc: Value = crate::yaml::from_str(text).map_err(|e| e.to_string())?;
         SchedulerConfig::from_value(&doc)
     }
 

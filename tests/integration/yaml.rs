@@ -1,0 +1,205 @@
+//! Core's YAML (`core/src/yaml`) against `serde_yaml` (libyaml), the library it replaced in
+//! the page: the same values read from every YAML file in the repository and every manifest
+//! inside them, and the same text written for every object the scenarios store and for
+//! strings chosen to be awkward.
+
+use std::path::{Path, PathBuf};
+
+use kubeplay_core::yaml;
+use serde_json::{json, Value};
+
+fn repository_yaml() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in [
+        "tests/scenarios",
+        "tests/kubectl",
+        "tests/kubectl/versions",
+        "web/src/examples",
+    ] {
+        for entry in std::fs::read_dir(root.join(dir))
+            .expect("a YAML folder")
+            .flatten()
+        {
+            if entry.path().extension().is_some_and(|e| e == "yaml") {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn theirs(text: &str) -> Result<Vec<Value>, serde_yaml::Error> {
+    serde_yaml::Deserializer::from_str(text)
+        .map(serde::Deserialize::deserialize)
+        .collect()
+}
+
+/// Strings inside a document that are YAML themselves (manifests in scenario steps).
+fn embedded(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) if s.contains(": ") && s.contains('\n') => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|i| embedded(i, out)),
+        Value::Object(m) => m.values().for_each(|i| embedded(i, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn reads_every_yaml_in_the_repository_as_serde_yaml_does() {
+    let mut texts = Vec::new();
+    for path in repository_yaml() {
+        texts.push((
+            path.display().to_string(),
+            std::fs::read_to_string(&path).expect("read"),
+        ));
+    }
+    let mut inner = Vec::new();
+    for (origin, text) in &texts {
+        let mut found = Vec::new();
+        let docs = theirs(text).expect("the repository's YAML files are YAML");
+        docs.iter().for_each(|d| embedded(d, &mut found));
+        inner.extend(found.into_iter().map(|t| (format!("{origin} (inside)"), t)));
+    }
+    texts.extend(inner);
+    assert!(texts.len() > 40, "only {} texts", texts.len());
+    // Strings that only look like YAML (error messages) may fail: then both fail.
+    for (origin, text) in texts {
+        match (yaml::from_str_multi(&text), theirs(&text)) {
+            (Ok(ours), Ok(want)) => assert_eq!(ours, want, "{origin}"),
+            (ours, want) => assert_eq!(
+                ours.is_ok(),
+                want.is_ok(),
+                "{origin}: {text}\n{ours:?}\n{want:?}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn writes_every_stored_object_as_serde_yaml_does() {
+    let mut objects = Vec::new();
+    for path in kubeplay::yaml_files("scenarios") {
+        let text = std::fs::read_to_string(&path).expect("scenario");
+        let s = kubeplay_core::scenario::parse(&text).expect("scenario parses");
+        let cluster = kubeplay_core::scenario::run(&s).expect("scenario runs");
+        for kv in cluster
+            .world
+            .api_ref()
+            .store()
+            .range("/registry/", None, usize::MAX)
+            .kvs
+        {
+            objects.push(serde_json::from_slice::<Value>(&kv.value).expect("stored JSON"));
+        }
+    }
+    assert!(objects.len() > 500);
+    for v in &objects {
+        let ours = yaml::to_string(v);
+        assert_eq!(
+            ours,
+            serde_yaml::to_string(v).expect("serde_yaml writes it")
+        );
+        assert_eq!(&yaml::from_str(&ours).expect("reads back"), v);
+    }
+}
+
+#[test]
+fn awkward_strings_are_quoted_as_libyaml_quotes_them() {
+    let strings = [
+        "",
+        " ",
+        "a",
+        " a",
+        "a ",
+        "true",
+        "True",
+        "yes",
+        "no",
+        "null",
+        "~",
+        "-",
+        "- a",
+        "-a",
+        "--- x",
+        "...",
+        "a: b",
+        "a:b",
+        "a #b",
+        "a# b",
+        "#a",
+        "@a",
+        "`a",
+        "'a'",
+        "\"a\"",
+        "a'b",
+        "12",
+        "012",
+        "-012",
+        "0x1F",
+        "1e3",
+        "1_000",
+        ".inf",
+        ".nan",
+        "nan",
+        "+1",
+        "1.5",
+        "3.",
+        "?",
+        "? a",
+        ":a",
+        ": a",
+        "[a]",
+        "{a}",
+        "a,b",
+        "a[b]",
+        "&a",
+        "*a",
+        "!a",
+        "|a",
+        ">a",
+        "%a",
+        "tab\there",
+        "back\\slash",
+        "é",
+        "日本",
+        "😀",
+        "\u{7f}",
+        "\u{85}x",
+        "\u{a0}",
+        "\u{feff}x",
+        "\n",
+        "a\n",
+        "a\nb",
+        "a\nb\n",
+        "a\n\n",
+        " a\nb",
+        "a \nb",
+        "a\n b",
+        "a\n\nb\n",
+        "\na",
+        "a\r\nb",
+        "http://x.y/z?q=1#f",
+        "kubernetes.io/hostname",
+        "{\"json\":true}",
+    ];
+    for s in strings {
+        // A key with a line break is written double-quoted on its line, where libyaml uses
+        // the `? key` form; both read back the same.
+        let multiline = s.contains(['\n', '\r', '\u{85}']);
+        for v in [
+            json!({ "k": s }),
+            json!({ s: "v" }),
+            json!([s]),
+            json!({"k": [s]}),
+        ] {
+            let ours = yaml::to_string(&v);
+            let want = serde_yaml::to_string(&v).expect("serde_yaml writes it");
+            if !(multiline && v.get(s).is_some()) {
+                assert_eq!(ours, want, "{s:?} in {v}");
+            }
+            assert_eq!(yaml::from_str(&ours).expect("reads back"), v, "{ours}");
+        }
+    }
+}
