@@ -21,6 +21,7 @@ pub mod api;
 pub mod apiserver;
 pub mod client;
 pub mod cluster;
+pub mod collections;
 pub mod controllers;
 pub mod kubectl;
 pub mod kubelet;

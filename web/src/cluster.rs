@@ -393,7 +393,7 @@ impl Cluster {
 
     /// Hands `kubectl explain` its documentation (`explain.json`, fetched by the page).
     pub fn set_explain_docs(&self, json: &str) -> Result<(), String> {
-        let docs = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let docs = serde_json::from_slice(json.as_bytes()).map_err(|e| e.to_string())?;
         self.inner.borrow_mut().explain_docs = Some(docs);
         Ok(())
     }

@@ -95,6 +95,13 @@ struct PodRow {
     class: PodClass,
 }
 
+/// Reads a message of the page–worker protocol. Through `Value`, as everything else the page
+/// decodes: one compiled JSON parser (serde_json compiles one per input kind) and one
+/// compiled decoder per type.
+pub fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
+    serde_json::from_value(serde_json::from_slice(text.as_bytes())?)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum PodClass {
     Running,

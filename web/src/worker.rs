@@ -19,7 +19,7 @@ pub const READY: &str = "ready";
 
 /// Answers one request; `engine` is made by `Start`.
 pub fn answer(engine: &mut Option<Engine>, request: &str) -> Reply {
-    match serde_json::from_str::<Op>(request) {
+    match crate::large::decode::<Op>(request) {
         Ok(Op::Start { nodes, seed }) => {
             let started = engine.insert(Engine::start(nodes, seed));
             started.handle(&Op::Advance { ms: 0 })

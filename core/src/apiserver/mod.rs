@@ -38,7 +38,7 @@ use crate::sim::{Rng, Time, EPOCH};
 use crate::store::{KeyValue, Store};
 use audit::{AuditEvent, AuditLog, Stage};
 use authentication::{TokenAuthenticator, UserInfo};
-use authorization::rbac::{forbidden_message, RbacIndex};
+use authorization::rbac::{forbidden_message, RbacIndex, Role, RoleBinding};
 use authorization::{Attributes, Decision};
 use request::{parse_target, Query, Target};
 pub use request::{Method, Request, Response};
@@ -360,11 +360,23 @@ impl ApiServer {
                     .filter_map(|kv| serde_json::from_slice(&kv.value).ok())
                     .collect()
             };
+            let roles = |store: &Store, res: &str| -> Vec<Role> {
+                decode_all(store, res)
+                    .iter()
+                    .map(Role::from_value)
+                    .collect()
+            };
+            let bindings = |store: &Store, res: &str| -> Vec<RoleBinding> {
+                decode_all(store, res)
+                    .iter()
+                    .map(RoleBinding::from_value)
+                    .collect()
+            };
             self.rbac = Some(RbacIndex {
-                cluster_roles: typed(decode_all(&self.store, "clusterroles")),
-                cluster_role_bindings: typed(decode_all(&self.store, "clusterrolebindings")),
-                roles: typed(decode_all(&self.store, "roles")),
-                role_bindings: typed(decode_all(&self.store, "rolebindings")),
+                cluster_roles: roles(&self.store, "clusterroles"),
+                cluster_role_bindings: bindings(&self.store, "clusterrolebindings"),
+                roles: roles(&self.store, "roles"),
+                role_bindings: bindings(&self.store, "rolebindings"),
             });
         }
         self.rbac.get_or_insert_with(RbacIndex::default)
@@ -419,12 +431,6 @@ impl ApiServer {
             self.rbac = None;
         }
     }
-}
-
-fn typed<T: serde::de::DeserializeOwned>(vals: Vec<Value>) -> Vec<T> {
-    vals.into_iter()
-        .filter_map(|v| serde_json::from_value(v).ok())
-        .collect()
 }
 
 fn stage(name: &str, outcome: &str) -> Stage {

@@ -222,7 +222,7 @@ fn format_labels(m: &Value) -> String {
         .iter()
         .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
         .collect();
-    pairs.sort();
+    crate::collections::sort(&mut pairs);
     pairs.join(",")
 }
 
@@ -553,7 +553,7 @@ fn node_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
         })
         .filter(|r| !r.is_empty())
         .collect();
-    roles.sort();
+    crate::collections::sort(&mut roles);
     roles.dedup();
     let address = |ty: &str| {
         o["status"]["addresses"]

@@ -144,7 +144,7 @@ pub fn explain(api: &mut dyn Api, rest: &[String]) -> Output {
     out.push('\n');
     let mut fields: Vec<&Value> = def["fields"].as_array().into_iter().flatten().collect();
     if !fields.is_empty() {
-        fields.sort_by_key(|f| str_at(f, 0));
+        crate::collections::sort_by_key(&mut fields, |f| str_at(f, 0));
         out.push_str("FIELDS:\n");
         for f in fields {
             let required = if f[2] == true { " -required-" } else { "" };

@@ -108,7 +108,7 @@ fn revisions(api: &mut dyn Api, p: &Parsed, d: &Value) -> Result<Vec<(i64, Value
             Some((revision, rs.clone()))
         })
         .collect();
-    out.sort_by_key(|(r, _)| *r);
+    crate::collections::sort_by_key(&mut out, |(r, _)| *r);
     Ok(out)
 }
 

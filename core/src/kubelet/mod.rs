@@ -696,13 +696,14 @@ impl Kubelet {
     fn create_call(&self, uid: &str, i: usize) -> CriCall {
         let ps = &self.pods[uid];
         let c = &ps.containers[i];
-        let annotations = ps.pod["metadata"]["annotations"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(k, _)| k.starts_with("kubeplay.io/"))
-            .map(|(k, v)| (k.clone(), str_of(v)))
-            .collect();
+        let annotations = crate::collections::map_from(
+            ps.pod["metadata"]["annotations"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| k.starts_with("kubeplay.io/"))
+                .map(|(k, v)| (k.clone(), str_of(v))),
+        );
         CriCall::CreateContainer {
             sandbox_id: ps.sandbox.clone().unwrap_or_default(),
             name: c.name.clone(),
@@ -1025,7 +1026,7 @@ impl Kubelet {
                 let c = &self.pods[&uid].containers[i];
                 let took =
                     ctx.now.millis() - c.pull_started.map_or(ctx.now.millis(), |t| t.millis());
-                let secs = format!("{:.3}s", took as f64 / 1000.0);
+                let secs = format!("{}s", crate::sim::seconds(took));
                 let message = format!("Successfully pulled image \"{}\" in {secs} ({secs} including waiting). Image size: {size_bytes} bytes.", c.image);
                 let call = self.create_call(&uid, i);
                 if let Some(c) = self

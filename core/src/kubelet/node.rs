@@ -94,15 +94,15 @@ impl SimulatedNode {
         });
         let images: Vec<&str> = spec.images.iter().map(String::as_str).collect();
         let runtime = SimRuntime::new(index, &images);
-        let mut labels: BTreeMap<String, String> = [
-            ("kubernetes.io/hostname", name.as_str()),
-            ("kubernetes.io/os", "linux"),
-            ("kubernetes.io/arch", "amd64"),
-            ("topology.kubernetes.io/zone", zone.as_str()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        let mut labels: BTreeMap<String, String> = crate::collections::map_from(
+            [
+                ("kubernetes.io/hostname", name.as_str()),
+                ("kubernetes.io/os", "linux"),
+                ("kubernetes.io/arch", "amd64"),
+                ("topology.kubernetes.io/zone", zone.as_str()),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
         labels.extend(spec.labels.clone());
         let config = NodeConfig {
             name,

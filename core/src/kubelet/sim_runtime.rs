@@ -109,10 +109,11 @@ fn subnet(index: u32) -> String {
 
 impl SimRuntime {
     pub fn new(node_index: u32, preloaded: &[&str]) -> SimRuntime {
-        let images = preloaded
-            .iter()
-            .filter_map(|i| Some((normalized_image(i), known(&normalized_image(i))?)))
-            .collect();
+        let images = crate::collections::map_from(
+            preloaded
+                .iter()
+                .filter_map(|i| Some((normalized_image(i), known(&normalized_image(i))?))),
+        );
         SimRuntime {
             subnet: subnet(node_index),
             next_ip: 2,

@@ -88,7 +88,7 @@ pub fn fit_error_message(total: usize, reasons: &BTreeMap<String, usize>) -> Str
         return "no nodes available to schedule pods".into();
     }
     let mut parts: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
-    parts.sort();
+    crate::collections::sort(&mut parts);
     format!("0/{total} nodes are available: {}.", parts.join(", "))
 }
 

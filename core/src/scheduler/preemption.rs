@@ -45,11 +45,11 @@ fn split_by_budgets(
     snap: &Snapshot,
     pods: &[Arc<PodInfo>],
 ) -> (Vec<Arc<PodInfo>>, Vec<Arc<PodInfo>>) {
-    let mut allowed: BTreeMap<&str, i64> = snap
-        .budgets
-        .iter()
-        .map(|(k, b)| (k.as_str(), b.disruptions_allowed))
-        .collect();
+    let mut allowed: BTreeMap<&str, i64> = crate::collections::map_from(
+        snap.budgets
+            .iter()
+            .map(|(k, b)| (k.as_str(), b.disruptions_allowed)),
+    );
     let (mut violating, mut fine) = (Vec::new(), Vec::new());
     for p in pods {
         let mut violates = false;
@@ -103,7 +103,7 @@ fn select_victims(
     {
         return Err(status);
     }
-    lower.sort_by(more_important_first);
+    crate::collections::sort_by(&mut lower, more_important_first);
     let (violating, fine) = split_by_budgets(snap, &lower);
     let mut victims = Vec::new();
     let mut pdb_violations = 0;
@@ -117,7 +117,7 @@ fn select_victims(
             }
         }
     }
-    victims.sort_by(more_important_first);
+    crate::collections::sort_by(&mut victims, more_important_first);
     Ok(Candidate {
         node: index,
         victims,

@@ -180,10 +180,8 @@ impl Snapshot {
                 if deleted {
                     self.namespace_labels.remove(&name);
                 } else {
-                    let labels = obj["metadata"]["labels"].as_object().into_iter().flatten();
-                    let labels = labels
-                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()));
-                    self.namespace_labels.insert(name, labels.collect());
+                    let labels = super::framework::types::string_map(&obj["metadata"]["labels"]);
+                    self.namespace_labels.insert(name, labels);
                 }
             }
             Kind::Service | Kind::ReplicaSet | Kind::StatefulSet => {

@@ -35,6 +35,14 @@ impl Time {
     }
 }
 
+/// Milliseconds as seconds with three decimals (`1.234`), without float formatting (which
+/// would add its tables to the page).
+pub fn seconds(ms: i64) -> String {
+    let sign = if ms < 0 { "-" } else { "" };
+    let ms = ms.unsigned_abs();
+    format!("{sign}{}.{:03}", ms / 1000, ms % 1000)
+}
+
 /// Microseconds since the epoch as RFC 3339 in UTC: whole seconds (`metav1.Time`) or with six
 /// fractional digits (`metav1.MicroTime`, `2026-01-01T00:00:00.000000Z`).
 pub fn rfc3339(micros: i64, with_micros: bool) -> String {

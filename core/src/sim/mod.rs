@@ -5,6 +5,6 @@ mod clock;
 mod rng;
 mod world;
 
-pub use clock::{parse_rfc3339_micros, rfc3339, Time, EPOCH};
+pub use clock::{parse_rfc3339_micros, rfc3339, seconds, Time, EPOCH};
 pub use rng::Rng;
 pub use world::{Component, ComponentId, Ctx, World};

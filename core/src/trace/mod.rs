@@ -200,9 +200,9 @@ pub fn line(e: &TraceEvent) -> String {
 pub fn render(events: &[&TraceEvent], start: Time) -> String {
     let mut out = String::new();
     for e in events {
-        let t = (e.time.millis() - start.millis()) as f64 / 1000.0;
+        let t = crate::sim::seconds(e.time.millis() - start.millis());
         let line = line(e);
-        out.push_str(&format!("+{t:.3}s [{}] {line}\n", e.step as u8));
+        out.push_str(&format!("+{t}s [{}] {line}\n", e.step as u8));
     }
     out
 }

@@ -216,7 +216,7 @@ fn small_cluster() -> Html {
             .map(|p| p.now());
         let body = window.and_then(|w| w.document()).and_then(|d| d.body());
         if let (Some(ms), Some(body)) = (ms, body) {
-            let _ = body.set_attribute("data-interactive-ms", &format!("{ms:.0}"));
+            let _ = body.set_attribute("data-interactive-ms", &(ms.round() as i64).to_string());
         }
     });
     let toggle = {

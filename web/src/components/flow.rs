@@ -93,7 +93,7 @@ fn box_of(component: &str, nodes: &[String]) -> String {
 /// The kubelet boxes: one per node, in name order, up to six.
 fn kubelet_boxes(nodes: &[String]) -> Vec<(String, i32, i32)> {
     let mut names: Vec<String> = nodes.to_vec();
-    names.sort();
+    kubeplay_core::collections::sort(&mut names);
     names.truncate(6);
     let step = 760 / names.len().max(1) as i32;
     names
@@ -299,11 +299,13 @@ pub fn flow_diagram(props: &Props) -> Html {
                         y1 + (y2 - y1) * t + ny * side * 2.6,
                     );
                     let width = a.label.chars().count() as f64 * 6.6 + 8.0;
+                    // Whole pixels, without float formatting in the page.
+                    let px = |v: f64| (v.round() as i64).to_string();
                     html! {
                         <g class={classes!("arrow", a.class)} data-arrow={key.clone()}>
-                            <line x1={format!("{x1:.0}")} y1={format!("{y1:.0}")} x2={format!("{x2:.0}")} y2={format!("{y2:.0}")} marker-end="url(#head)" />
-                            <rect class="plate" x={format!("{:.0}", lx - width / 2.0)} y={format!("{:.0}", ly - 11.0)} width={format!("{width:.0}")} height="15" rx="3" />
-                            <text x={format!("{lx:.0}")} y={format!("{ly:.0}")} text-anchor="middle">{a.label.clone()}</text>
+                            <line x1={px(x1)} y1={px(y1)} x2={px(x2)} y2={px(y2)} marker-end="url(#head)" />
+                            <rect class="plate" x={px(lx - width / 2.0)} y={px(ly - 11.0)} width={px(width)} height="15" rx="3" />
+                            <text x={px(lx)} y={px(ly)} text-anchor="middle">{a.label.clone()}</text>
                         </g>
                     }
                 }) }

@@ -149,7 +149,7 @@ fn spawn_worker(
                 }
                 return;
             }
-            match serde_json::from_str::<Reply>(&text) {
+            match crate::large::decode::<Reply>(&text) {
                 Ok(reply) => on_reply.emit(reply),
                 Err(e) => on_reply.emit(Reply {
                     output: format!("an answer the page does not understand: {e}"),

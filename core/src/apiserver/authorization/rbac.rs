@@ -5,34 +5,33 @@
 //! The authorizer works on an index of the RBAC objects decoded once; the API server rebuilds
 //! it when one of them is written, not on every request.
 
-use serde::Deserialize;
+use serde_json::Value;
 
 use super::{Attributes, Decision};
 use crate::apiserver::authentication::UserInfo;
 
+// The few fields the authorizer reads, taken from the stored objects (which the API server's
+// schema has already checked) by hand: derived decoders would cost the page more than these.
+
 /// What the authorizer reads of an RBAC object's metadata.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Clone, Debug, Default)]
 pub struct Meta {
     pub name: Option<String>,
     pub namespace: Option<String>,
 }
 
 /// `rbac/v1.PolicyRule`.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Clone, Debug, Default)]
 pub struct PolicyRule {
     pub verbs: Vec<String>,
     pub api_groups: Option<Vec<String>>,
     pub resources: Option<Vec<String>>,
     pub resource_names: Option<Vec<String>>,
-    #[serde(rename = "nonResourceURLs")]
     pub non_resource_urls: Option<Vec<String>>,
 }
 
 /// `rbac/v1.Subject`.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Clone, Debug, Default)]
 pub struct Subject {
     pub kind: String,
     pub name: String,
@@ -40,28 +39,89 @@ pub struct Subject {
 }
 
 /// `rbac/v1.RoleRef`.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Clone, Debug, Default)]
 pub struct RoleRef {
     pub kind: String,
     pub name: String,
 }
 
 /// A ClusterRole or a Role: its rules.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Clone, Debug, Default)]
 pub struct Role {
     pub metadata: Meta,
     pub rules: Option<Vec<PolicyRule>>,
 }
 
 /// A ClusterRoleBinding or a RoleBinding: who gets which role.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Clone, Debug, Default)]
 pub struct RoleBinding {
     pub metadata: Meta,
     pub subjects: Option<Vec<Subject>>,
     pub role_ref: RoleRef,
+}
+
+fn string(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+fn optional(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_string)
+}
+
+fn strings(v: &Value) -> Option<Vec<String>> {
+    v.as_array().map(|items| items.iter().map(string).collect())
+}
+
+impl Meta {
+    fn from_value(v: &Value) -> Meta {
+        Meta {
+            name: optional(&v["name"]),
+            namespace: optional(&v["namespace"]),
+        }
+    }
+}
+
+impl PolicyRule {
+    fn from_value(v: &Value) -> PolicyRule {
+        PolicyRule {
+            verbs: strings(&v["verbs"]).unwrap_or_default(),
+            api_groups: strings(&v["apiGroups"]),
+            resources: strings(&v["resources"]),
+            resource_names: strings(&v["resourceNames"]),
+            non_resource_urls: strings(&v["nonResourceURLs"]),
+        }
+    }
+}
+
+impl Role {
+    pub fn from_value(v: &Value) -> Role {
+        Role {
+            metadata: Meta::from_value(&v["metadata"]),
+            rules: v["rules"]
+                .as_array()
+                .map(|rules| rules.iter().map(PolicyRule::from_value).collect()),
+        }
+    }
+}
+
+impl RoleBinding {
+    pub fn from_value(v: &Value) -> RoleBinding {
+        let subject = |s: &Value| Subject {
+            kind: string(&s["kind"]),
+            name: string(&s["name"]),
+            namespace: optional(&s["namespace"]),
+        };
+        RoleBinding {
+            metadata: Meta::from_value(&v["metadata"]),
+            subjects: v["subjects"]
+                .as_array()
+                .map(|subjects| subjects.iter().map(subject).collect()),
+            role_ref: RoleRef {
+                kind: string(&v["roleRef"]["kind"]),
+                name: string(&v["roleRef"]["name"]),
+            },
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]

@@ -227,7 +227,7 @@ fn reorder(list: &mut [Value], order: &[Value], strategy: ListStrategy) {
             .position(|w| *w == identity(v))
             .unwrap_or(usize::MAX)
     };
-    list.sort_by_key(rank);
+    crate::collections::sort_by_key(list, rank);
 }
 
 fn strip_directives(mut m: Map<String, Value>) -> Map<String, Value> {

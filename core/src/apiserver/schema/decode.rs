@@ -147,7 +147,7 @@ impl<'s> Decoder<'s> {
             }
             (Ty::Map(item), Value::Object(entries)) => {
                 let mut entries: Vec<(String, Value)> = entries.into_iter().collect();
-                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                crate::collections::sort_by(&mut entries, |a, b| a.0.cmp(&b.0));
                 let nested = matches!(**item, Ty::Struct(_) | Ty::List(_) | Ty::Map(_));
                 let mut out = Map::new();
                 for (k, v) in entries {

@@ -82,7 +82,7 @@ pub struct Schema {
 impl Schema {
     /// Reads the notation `bridge/src/kube_api/schema.rs` writes.
     pub fn parse(text: &str) -> Result<Schema, String> {
-        let doc: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let doc: Value = serde_json::from_slice(text.as_bytes()).map_err(|e| e.to_string())?;
         let entries = doc.as_object().ok_or("the schema is not a JSON object")?;
         let by_name: HashMap<String, usize> = entries
             .keys()

@@ -68,7 +68,7 @@ fn canonical_json(v: &Value, out: &mut String) {
     match v {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
+            crate::collections::sort(&mut keys);
             out.push('{');
             for (i, k) in keys.into_iter().enumerate() {
                 if i > 0 {
@@ -114,7 +114,7 @@ pub fn same_template(rs: &Value, d: &Value) -> bool {
 
 /// The ReplicaSet of the current template, and the others oldest first.
 pub fn split(d: &Value, mut owned: Vec<Value>) -> (Option<Value>, Vec<Value>) {
-    owned.sort_by_key(created);
+    crate::collections::sort_by_key(&mut owned, created);
     let pos = owned.iter().position(|rs| same_template(rs, d));
     let new = pos.map(|i| owned.remove(i));
     (new, owned)
@@ -275,7 +275,7 @@ impl Sync<'_, '_> {
         if cleanable.len() <= limit {
             return Ok(());
         }
-        cleanable.sort_by_key(|rs| revision(rs));
+        crate::collections::sort_by_key(&mut cleanable, |rs| revision(rs));
         let diff = cleanable.len() - limit;
         for rs in cleanable.into_iter().take(diff) {
             if replicas(rs) != 0 || status_count(rs, "replicas") != 0 {

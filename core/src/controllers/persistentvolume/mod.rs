@@ -146,7 +146,7 @@ impl PersistentVolumeController {
                             && satisfies(pv, &pvc)
                     })
                     .collect();
-                fits.sort_by_key(|pv| capacity(pv));
+                crate::collections::sort_by_key(&mut fits, |pv| capacity(pv));
                 fits.first().map(|pv| (*pv).clone())
             }
         };

@@ -227,7 +227,7 @@ fn manage_replicas(
     } else if active.len() > want {
         let n = (active.len() - want).min(BURST_REPLICAS);
         let mut ranked: Vec<&Value> = active.to_vec();
-        ranked.sort_by_key(|p| deletion_rank(p, ctx.now));
+        crate::collections::sort_by_key(&mut ranked, |p| deletion_rank(p, ctx.now));
         expectations.expect(rs_key, 0, n as i64, ctx.now);
         for pod in ranked.into_iter().take(n) {
             let name = crate::api::meta::name(pod);

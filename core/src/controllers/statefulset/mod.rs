@@ -57,7 +57,7 @@ impl StatefulSetController {
             .filter(|p| owner::is_controlled_by(p, &uid))
             .filter_map(|p| ordinal(&name, crate::api::meta::name(p)).map(|o| (o, p.clone())))
             .collect();
-        pods.sort_by_key(|(o, _)| *o);
+        crate::collections::sort_by_key(&mut pods, |(o, _)| *o);
         let pods_res = client::resource("", "pods");
         let terminating = pods
             .iter()
@@ -87,7 +87,7 @@ impl StatefulSetController {
             .iter()
             .filter(|(o, p)| *o >= replicas && p.pointer("/metadata/deletionTimestamp").is_none())
             .collect();
-        extra.sort_by_key(|(o, _)| std::cmp::Reverse(*o));
+        crate::collections::sort_by_key(&mut extra, |(o, _)| std::cmp::Reverse(*o));
         for (_, pod) in extra.into_iter().take(if parallel {
             usize::MAX
         } else if terminating {

@@ -261,12 +261,14 @@ pub struct PodInfo {
     pub deleting: bool,
 }
 
-fn string_map(v: &Value) -> BTreeMap<String, String> {
-    v.as_object()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-        .collect()
+/// A `map[string]string` (labels, a selector's `matchLabels`).
+pub fn string_map(v: &Value) -> BTreeMap<String, String> {
+    crate::collections::map_from(
+        v.as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())),
+    )
 }
 
 fn s(v: &Value) -> String {

@@ -112,7 +112,7 @@ impl Plugin for VolumeBinding {
                 .filter(|pv| available_for(pv, pvc) && satisfies(pv, pvc))
                 .cloned()
                 .collect();
-            candidates.sort_by_key(capacity);
+            crate::collections::sort_by_key(&mut candidates, capacity);
             let provisioner = class
                 .and_then(|c| c["provisioner"].as_str())
                 .unwrap_or(NO_PROVISIONER);
