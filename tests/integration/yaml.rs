@@ -78,6 +78,18 @@ fn reads_every_yaml_in_the_repository_as_serde_yaml_does() {
 }
 
 #[test]
+fn plain_scalars_resolve_as_serde_yaml_resolves_them() {
+    let text =
+        "[1.5, .5, 5., -.5, 01.5, 1e400, 1.5E3, 1e-2, 6.02e23, 0.1, 1_0, 0x1F, 0o17, 0b101, \
+                +12, -0, 1e5, 012, -012, .inf, -.Inf, \
+                .nan, nan, Infinity, yes, No, on, ~, Null, TRUE, 1.5.2, 1e, e5, +-1, 0x, 3.14e+2]";
+    assert_eq!(
+        yaml::from_str_multi(text).expect("reads"),
+        theirs(text).expect("serde_yaml reads")
+    );
+}
+
+#[test]
 fn writes_every_stored_object_as_serde_yaml_does() {
     let mut objects = Vec::new();
     for path in kubeplay::yaml_files("scenarios") {
@@ -183,6 +195,14 @@ fn awkward_strings_are_quoted_as_libyaml_quotes_them() {
         "http://x.y/z?q=1#f",
         "kubernetes.io/hostname",
         "{\"json\":true}",
+        ".5",
+        "5.",
+        "-.5",
+        "01.5",
+        "1e400",
+        "1.5E3",
+        "1e-2",
+        "6.02e23",
     ];
     for s in strings {
         // A key with a line break is written double-quoted on its line, where libyaml uses

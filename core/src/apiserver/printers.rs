@@ -668,7 +668,7 @@ fn event_cells(o: &Value, now: Time) -> Vec<Value> {
     .unwrap_or_default();
     let object = format!(
         "{}/{}",
-        str_at(o, "/involvedObject/kind").to_lowercase(),
+        str_at(o, "/involvedObject/kind").to_ascii_lowercase(),
         str_at(o, "/involvedObject/name")
     );
     let host = str_at(o, "/source/host");

@@ -359,7 +359,7 @@ fn generic(o: &Value) -> String {
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     c.next().map_or_else(String::new, |f| {
-        f.to_uppercase().collect::<String>() + c.as_str()
+        format!("{}{}", f.to_ascii_uppercase(), c.as_str())
     })
 }
 

@@ -155,7 +155,12 @@ pub fn get(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
         .flatten()
         .enumerate()
         .filter(|(_, c)| wide || c["priority"].as_i64().unwrap_or(0) == 0)
-        .map(|(i, c)| (i, c["name"].as_str().unwrap_or_default().to_uppercase()))
+        .map(|(i, c)| {
+            (
+                i,
+                c["name"].as_str().unwrap_or_default().to_ascii_uppercase(),
+            )
+        })
         .collect();
     let rows: Vec<&Value> = answers
         .iter()

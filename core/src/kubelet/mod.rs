@@ -907,7 +907,7 @@ impl Kubelet {
                 "Killing",
                 format!(
                     "Container {name} failed {} probe, will be restarted",
-                    kind.title().to_lowercase()
+                    kind.title().to_ascii_lowercase()
                 ),
             );
             let grace = self.pods[uid].pod["spec"]["terminationGracePeriodSeconds"]

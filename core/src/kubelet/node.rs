@@ -56,13 +56,21 @@ const KUBELET_TIMER_BASE: u64 = 2 << 32;
 /// … a container exiting by itself.
 const EXIT_BASE: u64 = 3 << 32;
 
+/// What a timer token stands for, keyed by the token itself (the bases keep the kinds apart).
+enum Pending {
+    /// A CRI call's result, due when the runtime said the call takes.
+    Result(super::cri::CriCall, CriResponse),
+    /// A kubelet wake-up (probes, back-off, status sync).
+    Timer(KubeletTimer),
+    /// A container exiting by itself (or killed): its id and exit code.
+    Exit(String, i64),
+}
+
 pub struct SimulatedNode {
     pub kubelet: Kubelet,
     runtime: SimRuntime,
     pod_watch: Option<WatchId>,
-    results: BTreeMap<u64, (super::cri::CriCall, CriResponse)>,
-    kubelet_timers: BTreeMap<u64, KubeletTimer>,
-    exits: BTreeMap<u64, (String, i64)>,
+    pending: BTreeMap<u64, Pending>,
     next_token: u64,
     /// A node that lost power answers nothing and renews nothing.
     pub powered: bool,
@@ -119,9 +127,7 @@ impl SimulatedNode {
             kubelet: Kubelet::new(config, present),
             runtime,
             pod_watch: None,
-            results: BTreeMap::new(),
-            kubelet_timers: BTreeMap::new(),
-            exits: BTreeMap::new(),
+            pending: BTreeMap::new(),
             next_token: 0,
             powered: true,
             partitioned: false,
@@ -136,9 +142,7 @@ impl SimulatedNode {
             return;
         }
         self.powered = on;
-        self.results.clear();
-        self.kubelet_timers.clear();
-        self.exits.clear();
+        self.pending.clear();
         self.runtime.power_loss();
         self.kubelet.reset();
         if on {
@@ -184,8 +188,9 @@ impl SimulatedNode {
             return false;
         }
         self.next_token += 1;
-        self.exits.insert(self.next_token, (id, 137));
-        ctx.after(0, EXIT_BASE + self.next_token);
+        let token = EXIT_BASE + self.next_token;
+        self.pending.insert(token, Pending::Exit(id, 137));
+        ctx.after(0, token);
         true
     }
 
@@ -227,13 +232,15 @@ impl SimulatedNode {
                 pod: self.kubelet.pod_of(req.id),
                 outcome,
             });
-            self.results.insert(req.id, (req.call, resp));
-            ctx.after(ms, RESULT_BASE + req.id);
+            let token = RESULT_BASE + req.id;
+            self.pending.insert(token, Pending::Result(req.call, resp));
+            ctx.after(ms, token);
         }
         for (ms, timer) in self.kubelet.take_timers() {
             self.next_token += 1;
-            self.kubelet_timers.insert(self.next_token, timer);
-            ctx.after(ms, KUBELET_TIMER_BASE + self.next_token);
+            let token = KUBELET_TIMER_BASE + self.next_token;
+            self.pending.insert(token, Pending::Timer(timer));
+            ctx.after(ms, token);
         }
     }
 
@@ -242,9 +249,10 @@ impl SimulatedNode {
     fn plan_exit(&mut self, ctx: &mut Ctx, container_id: &str) {
         if let Some((ms, code)) = self.runtime.exit_plan_of(container_id) {
             self.next_token += 1;
-            self.exits
-                .insert(self.next_token, (container_id.to_string(), code));
-            ctx.after(ms, EXIT_BASE + self.next_token);
+            let token = EXIT_BASE + self.next_token;
+            self.pending
+                .insert(token, Pending::Exit(container_id.to_string(), code));
+            ctx.after(ms, token);
         }
     }
 }
@@ -283,37 +291,33 @@ impl Component for SimulatedNode {
         if token == HEARTBEAT {
             self.kubelet.renew_lease(ctx);
             ctx.after(LEASE_RENEW_MS, HEARTBEAT);
-        } else if token >= EXIT_BASE {
+            return;
+        }
+        match self.pending.remove(&token) {
             // A container exits once: a crash and its own planned exit may both be due.
-            if let Some((id, code)) = self
-                .exits
-                .remove(&(token - EXIT_BASE))
-                .filter(|(id, _)| self.runtime.is_running(id))
-            {
+            Some(Pending::Exit(id, code)) if self.runtime.is_running(&id) => {
                 self.runtime.exited(&id);
                 self.kubelet.on_container_exit(ctx, &id, code);
                 self.pump(ctx);
             }
-        } else if token >= KUBELET_TIMER_BASE {
-            if let Some(timer) = self.kubelet_timers.remove(&(token - KUBELET_TIMER_BASE)) {
+            Some(Pending::Timer(timer)) => {
                 self.kubelet.on_timer(ctx, timer);
                 self.pump(ctx);
             }
-        } else if let Some((call, resp)) = token
-            .checked_sub(RESULT_BASE)
-            .and_then(|id| self.results.remove(&id))
-        {
-            let started = match (&call, &resp.result) {
-                (super::cri::CriCall::StartContainer { container_id }, Ok(_)) => {
-                    Some(container_id.clone())
+            Some(Pending::Result(call, resp)) => {
+                let started = match (&call, &resp.result) {
+                    (super::cri::CriCall::StartContainer { container_id }, Ok(_)) => {
+                        Some(container_id.clone())
+                    }
+                    _ => None,
+                };
+                self.kubelet.on_result(ctx, resp);
+                self.pump(ctx);
+                if let Some(id) = started {
+                    self.plan_exit(ctx, &id);
                 }
-                _ => None,
-            };
-            self.kubelet.on_result(ctx, resp);
-            self.pump(ctx);
-            if let Some(id) = started {
-                self.plan_exit(ctx, &id);
             }
+            Some(Pending::Exit(..)) | None => {}
         }
     }
 }

@@ -57,8 +57,7 @@ fn one() -> u64 {
 }
 
 /// The cluster's nodes: a count of default nodes (4 CPUs, 8 GiB), or each described.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug)]
 pub enum Nodes {
     Count(u32),
     List(Vec<NodeSpec>),
@@ -70,8 +69,7 @@ impl Default for Nodes {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Debug)]
 pub enum Step {
     /// Creates (or, if it exists, merge-patches) every document of a manifest, as kubectl.
     Apply(String),
@@ -97,6 +95,68 @@ pub enum Step {
     Kubectl(String),
     /// Checks the cluster as a user would see it now.
     Expect(Box<Expect>),
+}
+
+// `Nodes` and `Step` are read from the document by hand: serde's derived decoders for an
+// untagged enum and a twelve-way enum cost the page more than the scenarios' own code.
+
+impl<'de> Deserialize<'de> for Nodes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match Value::deserialize(d)? {
+            Value::Number(n) => n
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .map(Nodes::Count)
+                .ok_or_else(|| D::Error::custom(format!("nodes: want a count, got {n}"))),
+            list @ Value::Array(_) => serde_json::from_value(list)
+                .map(Nodes::List)
+                .map_err(|e| D::Error::custom(format!("nodes: {e}"))),
+            other => Err(D::Error::custom(format!(
+                "nodes: want a count or a list of nodes, got {other}"
+            ))),
+        }
+    }
+}
+
+const STEPS: &str = "apply, advance, delete, power_off, power_on, partition, heal, crash, registry, add_node, kubectl, expect";
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let v = Value::deserialize(d)?;
+        let one_key = v.as_object().filter(|m| m.len() == 1);
+        let Some((name, arg)) = one_key.and_then(|m| m.iter().next()) else {
+            return Err(D::Error::custom(format!(
+                "a step is a map with one key ({STEPS}), got {v}"
+            )));
+        };
+        let text = || {
+            arg.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| D::Error::custom(format!("{name}: want a string, got {arg}")))
+        };
+        let typed = |what| D::Error::custom(format!("{name}: {what}"));
+        Ok(match name.as_str() {
+            "apply" => Step::Apply(text()?),
+            "advance" => Step::Advance(text()?),
+            "delete" => Step::Delete(text()?),
+            "power_off" => Step::PowerOff(text()?),
+            "power_on" => Step::PowerOn(text()?),
+            "partition" => Step::Partition(text()?),
+            "heal" => Step::Heal(text()?),
+            "registry" => Step::Registry(text()?),
+            "kubectl" => Step::Kubectl(text()?),
+            "crash" => Step::Crash(serde_json::from_value(arg.clone()).map_err(typed)?),
+            "add_node" => Step::AddNode(serde_json::from_value(arg.clone()).map_err(typed)?),
+            "expect" => Step::Expect(serde_json::from_value(arg.clone()).map_err(typed)?),
+            other => {
+                return Err(D::Error::custom(format!(
+                    "unknown step `{other}`, expected one of {STEPS}"
+                )))
+            }
+        })
+    }
 }
 
 /// The container a `crash` step kills: `{pod: web-0}`, optionally `namespace` (`default`)
@@ -250,4 +310,47 @@ pub fn parse(yaml: &str) -> Result<Scenario, String> {
         ));
     }
     Ok(scenario)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_and_nodes_read_by_hand_say_what_is_wrong() {
+        let s = parse(
+            "nodes: 2\nsteps:\n- advance: 1s\n- crash: {pod: web-0}\n- add_node: {cpu: \"8\"}\n",
+        )
+        .expect("parses");
+        assert!(matches!(s.nodes, Nodes::Count(2)));
+        assert!(matches!(&s.steps[0], Step::Advance(d) if d == "1s"));
+        assert!(
+            matches!(&s.steps[1], Step::Crash(t) if t.pod == "web-0" && t.namespace == "default")
+        );
+        assert!(matches!(&s.steps[2], Step::AddNode(n) if n.cpu == "8"));
+        let listed = parse("nodes: [{cpu: \"2\"}, {zone: zone-b}]\nsteps: []\n").expect("parses");
+        assert!(matches!(&listed.nodes, Nodes::List(l) if l.len() == 2));
+        for (text, want) in [
+            (
+                "steps:\n- fly: away\n",
+                "unknown step `fly`, expected one of apply, advance",
+            ),
+            ("steps:\n- advance: 10\n", "advance: want a string, got 10"),
+            (
+                "steps:\n- advance: 1s\n  apply: x\n",
+                "a step is a map with one key",
+            ),
+            (
+                "nodes: many\nsteps: []\n",
+                "nodes: want a count or a list of nodes",
+            ),
+            (
+                "steps:\n- crash: {pod: p, colour: red}\n",
+                "crash: unknown field `colour`",
+            ),
+        ] {
+            let e = parse(text).expect_err(text);
+            assert!(e.contains(want), "{text:?}: {e}");
+        }
+    }
 }

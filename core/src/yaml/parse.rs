@@ -902,7 +902,39 @@ fn float(s: &str) -> Option<f64> {
         ".nan" | ".NaN" | ".NAN" => return Some(f64::NAN),
         _ => {}
     }
-    unsigned.parse::<f64>().ok().filter(|f| f.is_finite())
+    // Read by serde_json's number parser (the page has it anyway; std's float parser would
+    // bring its tables), once the text is in JSON's grammar: `.5` → `0.5`, `5.` → `5`.
+    let (sign, body) = match unsigned.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", unsigned),
+    };
+    let (mantissa, exponent) = match body.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e)),
+        None => (body, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !digits(int) || !digits(frac) {
+        return None;
+    }
+    let mut json = format!("{sign}{}", int.trim_start_matches('0'));
+    if json.len() == sign.len() {
+        json.push('0');
+    }
+    if !frac.is_empty() {
+        json = format!("{json}.{frac}");
+    }
+    if let Some(e) = exponent {
+        let e_digits = e.strip_prefix(['+', '-']).unwrap_or(e);
+        if e_digits.is_empty() || !digits(e_digits) {
+            return None;
+        }
+        json = format!("{json}e{e}");
+    }
+    serde_json::from_slice::<Value>(json.as_bytes())
+        .ok()?
+        .as_f64()
+        .filter(|f| f.is_finite())
 }
 
 /// The core tags (`!!str 12` is the string "12"); other tags are refused.

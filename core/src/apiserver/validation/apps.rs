@@ -38,7 +38,10 @@ pub fn validate_workload(kind: &str, obj: &Value) -> Errors {
             Ok(sel) if sel.requirements.is_empty() => errs.push(FieldError::invalid(
                 "spec.selector",
                 selector.clone(),
-                format!("empty selector is invalid for {}", kind.to_lowercase()),
+                format!(
+                    "empty selector is invalid for {}",
+                    kind.to_ascii_lowercase()
+                ),
             )),
             Ok(sel) => {
                 if !sel.matches_labels(template_labels.as_object()) {
