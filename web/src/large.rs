@@ -7,18 +7,17 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::cluster::Cluster;
 use kubeplay_core::apiserver::watch::WatchId;
 use kubeplay_core::scheduler::framework::{PodInfo, Resources};
 
 /// What the page asks of the worker. Every request is answered with a [`Reply`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-// Externally tagged (`{"advance": {"ms": 100}}`): an internally tagged enum costs the wasm
-// 10 KB more to decode (serde buffers the object to find the tag).
-#[serde(rename_all = "snake_case")]
+///
+/// On the wire, JSON: `{"advance": {"ms": 100}}`, `"share"`. The messages are written and read
+/// by hand (`to_json`, `from_json`): derived serde code for them cost the page 10 KB.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Op {
     /// Starts a cluster of `nodes` simulated nodes.
     Start { nodes: u32, seed: u64 },
@@ -39,18 +38,17 @@ pub enum Op {
 }
 
 /// The worker's answer: the map as it is now, and what the request printed.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Reply {
     pub summary: Summary,
     /// Lines for the page's console (apply results, kubectl output, errors).
     pub output: String,
     /// The run as a `#scenario=…` fragment, when asked for (`Share`).
-    #[serde(default)]
     pub share: Option<String>,
 }
 
 /// The cluster map in a few arrays, one entry per node in the order of `names`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Summary {
     /// Virtual seconds since the start.
     pub seconds: i64,
@@ -95,11 +93,127 @@ struct PodRow {
     class: PodClass,
 }
 
-/// Reads a message of the page–worker protocol. Through `Value`, as everything else the page
-/// decodes: one compiled JSON parser (serde_json compiles one per input kind) and one
-/// compiled decoder per type.
-pub fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
-    serde_json::from_value(serde_json::from_slice(text.as_bytes())?)
+fn parse(text: &str) -> Result<Value, String> {
+    serde_json::from_slice(text.as_bytes()).map_err(|e| e.to_string())
+}
+
+fn text(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_string)
+}
+
+fn int(v: &Value) -> Option<i64> {
+    v.as_i64()
+}
+
+fn small(v: &Value) -> Option<u32> {
+    v.as_u64().and_then(|n| u32::try_from(n).ok())
+}
+
+impl Op {
+    pub fn to_json(&self) -> String {
+        let v = match self {
+            Op::Start { nodes, seed } => json!({"start": {"nodes": nodes, "seed": seed}}),
+            Op::Open { scenario } => json!({"open": {"scenario": scenario}}),
+            Op::Share => json!("share"),
+            Op::Advance { ms } => json!({"advance": {"ms": ms}}),
+            Op::Apply { yaml } => json!({"apply": {"yaml": yaml}}),
+            Op::Kubectl { line } => json!({"kubectl": {"line": line}}),
+            Op::Power { node, on } => json!({"power": {"node": node, "on": on}}),
+            Op::Partition { node, cut } => json!({"partition": {"node": node, "cut": cut}}),
+        };
+        v.to_string()
+    }
+
+    pub fn from_json(json: &str) -> Result<Op, String> {
+        let v = parse(json)?;
+        if v == "share" {
+            return Ok(Op::Share);
+        }
+        let entry = v
+            .as_object()
+            .filter(|m| m.len() == 1)
+            .and_then(|m| m.iter().next());
+        let op = entry.and_then(|(name, a)| {
+            Some(match name.as_str() {
+                "start" => Op::Start {
+                    nodes: small(&a["nodes"])?,
+                    seed: a["seed"].as_u64()?,
+                },
+                "open" => Op::Open {
+                    scenario: text(&a["scenario"])?,
+                },
+                "advance" => Op::Advance { ms: int(&a["ms"])? },
+                "apply" => Op::Apply {
+                    yaml: text(&a["yaml"])?,
+                },
+                "kubectl" => Op::Kubectl {
+                    line: text(&a["line"])?,
+                },
+                "power" => Op::Power {
+                    node: text(&a["node"])?,
+                    on: a["on"].as_bool()?,
+                },
+                "partition" => Op::Partition {
+                    node: text(&a["node"])?,
+                    cut: a["cut"].as_bool()?,
+                },
+                _ => return None,
+            })
+        });
+        op.ok_or_else(|| format!("unknown request {v}"))
+    }
+}
+
+impl Reply {
+    pub fn to_json(&self) -> String {
+        let s = &self.summary;
+        json!({
+            "summary": {
+                "seconds": s.seconds, "revision": s.revision, "names": s.names,
+                "states": s.states, "cpu": s.cpu, "pods": s.pods,
+                "running": s.running, "pending": s.pending, "failing": s.failing,
+            },
+            "output": self.output,
+            "share": self.share,
+        })
+        .to_string()
+    }
+
+    pub fn from_json(json: &str) -> Result<Reply, String> {
+        let v = parse(json)?;
+        let s = &v["summary"];
+        let numbers = |v: &Value| -> Vec<u64> {
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_u64)
+                .collect()
+        };
+        let summary = Summary {
+            seconds: int(&s["seconds"]).unwrap_or_default(),
+            revision: int(&s["revision"]).unwrap_or_default(),
+            names: s["names"]
+                .as_array()
+                .map(|names| names.iter().filter_map(text).collect()),
+            states: text(&s["states"]).unwrap_or_default(),
+            cpu: numbers(&s["cpu"])
+                .into_iter()
+                .map(|n| n.min(255) as u8)
+                .collect(),
+            pods: numbers(&s["pods"]).into_iter().map(|n| n as u32).collect(),
+            running: small(&s["running"]).unwrap_or_default(),
+            pending: small(&s["pending"]).unwrap_or_default(),
+            failing: small(&s["failing"]).unwrap_or_default(),
+        };
+        if !v.is_object() {
+            return Err(format!("not an answer: {v}"));
+        }
+        Ok(Reply {
+            summary,
+            output: text(&v["output"]).unwrap_or_default(),
+            share: text(&v["share"]),
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -364,6 +478,66 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every request and an answer, written and read back.
+    #[test]
+    fn messages_read_back_as_written() {
+        let ops = [
+            Op::Start {
+                nodes: 5000,
+                seed: 7,
+            },
+            Op::Open {
+                scenario: "seed: 1\nsteps: []\n".into(),
+            },
+            Op::Share,
+            Op::Advance { ms: -1 },
+            Op::Apply {
+                yaml: "kind: Pod".into(),
+            },
+            Op::Kubectl {
+                line: "get pods \"x\"".into(),
+            },
+            Op::Power {
+                node: "node-1".into(),
+                on: false,
+            },
+            Op::Partition {
+                node: "node-2".into(),
+                cut: true,
+            },
+        ];
+        for op in ops {
+            assert_eq!(Op::from_json(&op.to_json()), Ok(op));
+        }
+        assert!(Op::from_json("{\"fly\": {}}").is_err());
+        assert!(Op::from_json("{\"advance\": {\"ms\": \"soon\"}}").is_err());
+        let reply = Reply {
+            summary: Summary {
+                seconds: 12,
+                revision: 345,
+                names: Some(vec!["node-1".into(), "node-2".into()]),
+                states: "RN".into(),
+                cpu: vec![0, 100],
+                pods: vec![3, 0],
+                running: 2,
+                pending: 1,
+                failing: 0,
+            },
+            output: "deployment.apps/web created\n".into(),
+            share: Some("#scenario=abc".into()),
+        };
+        assert_eq!(Reply::from_json(&reply.to_json()), Ok(reply.clone()));
+        let unchanged = Reply {
+            summary: Summary {
+                names: None,
+                ..reply.summary
+            },
+            share: None,
+            ..reply
+        };
+        assert_eq!(Reply::from_json(&unchanged.to_json()), Ok(unchanged));
+    }
 
     /// The index's numbers equal what listing the cluster shows, through a deployment
     /// running, a node losing power and its pods moving.

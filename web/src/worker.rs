@@ -19,7 +19,7 @@ pub const READY: &str = "ready";
 
 /// Answers one request; `engine` is made by `Start`.
 pub fn answer(engine: &mut Option<Engine>, request: &str) -> Reply {
-    match crate::large::decode::<Op>(request) {
+    match Op::from_json(request) {
         Ok(Op::Start { nodes, seed }) => {
             let started = engine.insert(Engine::start(nodes, seed));
             started.handle(&Op::Advance { ms: 0 })
@@ -55,7 +55,7 @@ pub fn run() {
             return;
         };
         let reply = answer(&mut engine.borrow_mut(), &request);
-        let text = serde_json::to_string(&reply).unwrap_or_default();
+        let text = reply.to_json();
         let _ = replies.post_message(&JsValue::from_str(&text));
     });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));

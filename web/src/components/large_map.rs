@@ -72,9 +72,7 @@ impl Backend {
     }
 
     pub fn send(&self, op: &Op) {
-        let Ok(text) = serde_json::to_string(op) else {
-            return;
-        };
+        let text = op.to_json();
         self.in_flight.set(self.in_flight.get() + 1);
         match &self.transport {
             Transport::Worker {
@@ -149,7 +147,7 @@ fn spawn_worker(
                 }
                 return;
             }
-            match crate::large::decode::<Reply>(&text) {
+            match Reply::from_json(&text) {
                 Ok(reply) => on_reply.emit(reply),
                 Err(e) => on_reply.emit(Reply {
                     output: format!("an answer the page does not understand: {e}"),
