@@ -8,20 +8,22 @@ pub struct Credentials {
     pub viewer_token: String,
 }
 
+/// 16 random bytes from the operating system, in hex.
+pub fn random_token() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 16];
+    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
+    Ok(bytes.iter().fold(String::new(), |mut s, x| {
+        let _ = write!(s, "{x:02x}");
+        s
+    }))
+}
+
 impl Credentials {
     /// Random tokens from the operating system.
     pub fn generate() -> anyhow::Result<Credentials> {
-        let mut bytes = [0u8; 32];
-        std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
-        let hex = |b: &[u8]| {
-            b.iter().fold(String::new(), |mut s, x| {
-                let _ = write!(s, "{x:02x}");
-                s
-            })
-        };
         Ok(Credentials {
-            admin_token: hex(&bytes[..16]),
-            viewer_token: hex(&bytes[16..]),
+            admin_token: random_token()?,
+            viewer_token: random_token()?,
         })
     }
 }

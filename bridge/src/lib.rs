@@ -3,12 +3,15 @@
 //! - [`kube_api`]: the kube-API door — core's API server over HTTPS for real kubectl.
 //! - [`tls`]: the door's self-signed certificate and TLS listener.
 //! - [`kubeconfig`]: the kubeconfig the door writes for its clients.
+//! - [`node_agent`]: the door the page's bridge panel connects to (a WebSocket; the
+//!   handshake of `node_protocol` and the machine behind it).
 //!
 //! Architecture invariant: the bridge depends on core, never the other way round, and wall
 //! time enters the control plane only here (see `kube_api`).
 
 pub mod kube_api;
 pub mod kubeconfig;
+pub mod node_agent;
 pub mod tls;
 
 use anyhow::Context;

@@ -7,9 +7,13 @@
 //! kubeplay-bridge serve --listen 127.0.0.1:6443 --kubeconfig ./kubeconfig
 //! kubectl --kubeconfig ./kubeconfig get namespaces
 //! ```
+//!
+//! It also opens the node agent's door for the page's bridge panel (`--agent-listen`, a
+//! WebSocket at `/node-agent`; `--agent-token`, random unless given; pages from
+//! `--allow-origin`, repeatable, by default the page `./dev play` serves).
 
 use anyhow::Context;
-use kubeplay_bridge::HeadlessDoor;
+use kubeplay_bridge::{node_agent, HeadlessDoor};
 use kubeplay_core::apiserver::Config;
 use kubeplay_core::scheduler::profile::SchedulerConfig;
 
@@ -20,10 +24,13 @@ struct Args {
     nodes: u32,
     speed: u32,
     scheduler_config: Option<String>,
+    agent_listen: String,
+    agent_token: Option<String>,
+    allowed_origins: Vec<String>,
 }
 
 const USAGE: &str =
-    "usage: kubeplay-bridge serve [--listen ADDR] [--kubeconfig PATH] [--seed N] [--nodes N] [--speed X] [--scheduler-config PATH]";
+    "usage: kubeplay-bridge serve [--listen ADDR] [--kubeconfig PATH] [--seed N] [--nodes N] [--speed X] [--scheduler-config PATH] [--agent-listen ADDR] [--agent-token TOKEN] [--allow-origin ORIGIN]...";
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
@@ -33,6 +40,9 @@ fn parse_args() -> anyhow::Result<Args> {
         nodes: 3,
         speed: 1,
         scheduler_config: None,
+        agent_listen: "127.0.0.1:6444".into(),
+        agent_token: None,
+        allowed_origins: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     match it.next().as_deref() {
@@ -63,6 +73,9 @@ fn parse_args() -> anyhow::Result<Args> {
                     .context("--speed takes a whole number (times the wall clock)")?
             }
             "--scheduler-config" => args.scheduler_config = Some(value()?),
+            "--agent-listen" => args.agent_listen = value()?,
+            "--agent-token" => args.agent_token = Some(value()?),
+            "--allow-origin" => args.allowed_origins.push(value()?),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -97,8 +110,38 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("kubeconfig written to {path}");
     }
     eprintln!("kube-API door listening on {}", door.url);
-    door.serve(async {
+    let agent = tokio::net::TcpListener::bind(&args.agent_listen)
+        .await
+        .with_context(|| format!("binding {}", args.agent_listen))?;
+    let token = match args.agent_token {
+        Some(t) => t,
+        None => kubeplay_bridge::kubeconfig::random_token()?,
+    };
+    let allowed_origins = if args.allowed_origins.is_empty() {
+        node_agent::DEFAULT_ORIGINS
+            .iter()
+            .map(|o| o.to_string())
+            .collect()
+    } else {
+        args.allowed_origins
+    };
+    eprintln!(
+        "node agent: ws://{}/node-agent  token {token}  (pages from {})",
+        agent.local_addr()?,
+        allowed_origins.join(", ")
+    );
+    let config = node_agent::AgentConfig {
+        token,
+        allowed_origins,
+    };
+    let agent = tokio::spawn(node_agent::serve(agent, config, async {
         let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
+    }));
+    let served = door
+        .serve(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+    agent.abort();
+    served
 }

@@ -25,6 +25,7 @@ pub mod collections;
 pub mod controllers;
 pub mod kubectl;
 pub mod kubelet;
+pub mod node_protocol;
 pub mod scenario;
 pub mod scheduler;
 pub mod sim;

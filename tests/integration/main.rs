@@ -5,6 +5,7 @@
 mod boundaries;
 mod explain;
 mod kubectl;
+mod node_agent;
 mod page;
 mod scenarios;
 mod schema;

@@ -195,6 +195,104 @@ fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
     shot(&wd, "8-shared", "body");
 }
 
+/// The bridge panel against a real bridge's node agent (started in this process): a wrong
+/// token is refused, the right one shows this machine, Disconnect closes the connection, and
+/// a bridge that does not trust the page's origin is never reached.
+#[test]
+fn the_bridge_panel_connects_to_a_bridge() {
+    use std::time::Duration;
+
+    use kubeplay::webdriver::WebDriver;
+    use kubeplay_bridge::node_agent::{self, AgentConfig};
+
+    let Some((shots, url)) = page_under_test() else {
+        return;
+    };
+    // Two agents: one that trusts the page's origin, one that trusts another.
+    let origin = url.trim_end_matches('/').to_string();
+    let start_agent = |allowed: String| {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding");
+        let address = listener.local_addr().expect("address");
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async move {
+                listener.set_nonblocking(true).expect("nonblocking");
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                let config = AgentConfig {
+                    token: "secret".into(),
+                    allowed_origins: vec![allowed],
+                };
+                let _ = node_agent::serve(listener, config, std::future::pending()).await;
+            });
+        });
+        format!("ws://{address}/node-agent")
+    };
+    let trusted = start_agent(origin);
+    let elsewhere = start_agent("http://elsewhere.test".into());
+
+    let wd = WebDriver::start(1400, 1100);
+    wd.goto(&url);
+    assert!(wd.wait_until(Duration::from_secs(30), |wd| wd
+        .find_all(".map .node")
+        .len()
+        == 3));
+    assert_eq!(wd.text("#bridge-state"), "Not connected.");
+    let fill = |css: &str, text: &str| {
+        wd.execute(&format!(
+            "const e = document.querySelector('{css}'); e.value = ''; e.dispatchEvent(new Event('input', {{bubbles: true}})); return 0;"
+        ));
+        wd.type_into(css, text);
+    };
+    let state_is = |want: &str| {
+        wd.wait_until(Duration::from_secs(10), |wd| {
+            wd.text("#bridge-state").starts_with(want)
+        })
+    };
+
+    fill("#bridge-url", &trusted);
+    fill("#bridge-token", "guess");
+    wd.click("#bridge-connect");
+    assert!(state_is("Refused"), "{}", wd.text("#bridge-state"));
+    assert_eq!(
+        wd.text("#bridge-state"),
+        "Refused by the bridge: wrong token."
+    );
+
+    fill("#bridge-token", "secret");
+    wd.click("#bridge-connect");
+    assert!(state_is("Connected"), "{}", wd.text("#bridge-state"));
+    assert_eq!(
+        wd.text("#bridge-state"),
+        "Connected (node protocol v1): 1 machine behind this bridge."
+    );
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let row = wd.text("#bridge-nodes tbody tr");
+    assert!(row.starts_with(hostname.trim()), "{row}");
+    assert!(row.contains("linux/"), "{row}");
+    assert_eq!(wd.text("#bridge-connect"), "Disconnect");
+    wd.execute("document.querySelector('.bridge').scrollIntoView({block: 'start'}); return 0;");
+    wd.screenshot(&shots.join("bridge-connected.png"));
+
+    wd.click("#bridge-connect");
+    assert!(state_is("Not connected."));
+    assert!(wd.find_all("#bridge-nodes").is_empty());
+
+    fill("#bridge-url", &elsewhere);
+    wd.click("#bridge-connect");
+    assert!(
+        state_is("Could not connect"),
+        "{}",
+        wd.text("#bridge-state")
+    );
+    assert_eq!(
+        wd.text("#bridge-state"),
+        format!("Could not connect: no bridge answered at {elsewhere} (is it running, and does it allow this page's origin?).")
+    );
+}
+
 /// A 5,000-node cluster in real Chromium: the control plane runs in a Web Worker, the map is
 /// a canvas, and the page keeps drawing while the worker works. Frame times (the gaps
 /// between animation frames) are recorded and written to `target/e2e/large-frames.txt` —

@@ -667,3 +667,58 @@ async fn next_event_steps_one_happening_at_a_time() {
         text_of(&root, ".time")
     );
 }
+
+/// The bridge panel with no bridge: it says so, for a URL that is not one and for a port
+/// where nothing listens, and never claims a connection.
+#[wasm_bindgen_test]
+async fn the_bridge_panel_says_when_no_bridge_answers() {
+    let root = document().create_element("div").unwrap();
+    document().body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<kubeplay_web::components::bridge_panel::BridgePanel>::with_root(root.clone())
+        .render();
+    yew::scheduler::flush().await;
+    assert_eq!(text_of(&root, "#bridge-state"), "Not connected.");
+    let url: web_sys::HtmlInputElement = root
+        .query_selector("#bridge-url")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    let set_url = |value: &str| {
+        url.set_value(value);
+        url.dispatch_event(&web_sys::InputEvent::new("input").unwrap())
+            .unwrap();
+    };
+    set_url("not a url");
+    yew::scheduler::flush().await;
+    button(&root, "#bridge-connect").click();
+    yew::scheduler::flush().await;
+    let state = text_of(&root, "#bridge-state");
+    assert_eq!(
+        state,
+        "Could not connect: \"not a url\" is not a bridge's URL, which starts with ws:// or wss:// (ws://127.0.0.1:6444/node-agent)."
+    );
+
+    set_url("ws://127.0.0.1:9/node-agent");
+    yew::scheduler::flush().await;
+    button(&root, "#bridge-connect").click();
+    yew::scheduler::flush().await;
+    assert_eq!(
+        text_of(&root, "#bridge-state"),
+        "Connecting to ws://127.0.0.1:9/node-agent…"
+    );
+    assert_eq!(text_of(&root, "#bridge-connect"), "Disconnect");
+    for _ in 0..50 {
+        if text_of(&root, "#bridge-state").starts_with("Could not") {
+            break;
+        }
+        gloo_timers::future::TimeoutFuture::new(100).await;
+        yew::scheduler::flush().await;
+    }
+    assert_eq!(
+        text_of(&root, "#bridge-state"),
+        "Could not connect: no bridge answered at ws://127.0.0.1:9/node-agent (is it running, and does it allow this page's origin?)."
+    );
+    assert_eq!(text_of(&root, "#bridge-connect"), "Connect");
+    assert_eq!(count(&root, "#bridge-nodes"), 0);
+}

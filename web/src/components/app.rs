@@ -5,6 +5,7 @@ use gloo_timers::callback::Interval;
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
+use super::bridge_panel::BridgePanel;
 use super::cluster_map::ClusterMap;
 use super::decision_table::DecisionTable;
 use super::flow::FlowDiagram;
@@ -311,6 +312,7 @@ fn small_cluster() -> Html {
                 <DecisionTable cluster={(*cluster).clone()} revision={*revision} pod={(*selected).clone()} />
                 <Inspector cluster={(*cluster).clone()} revision={*revision} />
                 <ObjectTable cluster={(*cluster).clone()} revision={*revision} />
+                <BridgePanel />
             </main>
         </div>
     }

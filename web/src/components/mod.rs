@@ -1,6 +1,7 @@
 //! The page's components, one per file.
 
 pub mod app;
+pub mod bridge_panel;
 pub mod cluster_map;
 pub mod decision_table;
 pub mod flow;

@@ -1,0 +1,177 @@
+//! The messages between the page and a bridge's node agent, over a WebSocket; shared by web/
+//! and bridge/. Versioned: each side says which version it speaks, and a bridge refuses a
+//! page that speaks another.
+//!
+//! ```text
+//! page   → bridge  {"hello": {"version": 1, "token": "…"}}
+//! bridge → page    {"welcome": {"version": 1, "nodes": [{"name": "box", "os": "linux", …}]}}
+//!                  {"refused": {"reason": "wrong token"}}
+//! ```
+//!
+//! Version 1 is the handshake: the page proves it holds the bridge's token and learns the
+//! real machines behind it. The CRI, CNI and CSI calls of a browser kubelet come with the
+//! real node.
+//!
+//! Written and read by hand rather than derived: the page ships this code.
+
+use serde_json::{json, Value};
+
+pub const VERSION: u64 = 1;
+
+/// What the page says.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ToBridge {
+    Hello { version: u64, token: String },
+}
+
+/// What a bridge answers.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FromBridge {
+    Welcome { version: u64, nodes: Vec<RealNode> },
+    Refused { reason: String },
+}
+
+/// A machine a bridge runs on, as it reports itself.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RealNode {
+    pub name: String,
+    pub os: String,
+    pub arch: String,
+    pub kernel: String,
+    pub cpus: u64,
+    pub memory_bytes: u64,
+    /// The container runtime found there: `containerd (/run/containerd/containerd.sock)`, or
+    /// why there is none.
+    pub runtime: String,
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+/// The one key of a message and what it holds.
+fn tagged(text: &str) -> Result<(String, Value), String> {
+    let v: Value = serde_json::from_slice(text.as_bytes()).map_err(|e| format!("not JSON: {e}"))?;
+    match v {
+        Value::Object(m) if m.len() == 1 => Ok(m.into_iter().next().unwrap_or_default()),
+        other => Err(format!("not a message: {other}")),
+    }
+}
+
+impl ToBridge {
+    pub fn to_json(&self) -> String {
+        match self {
+            ToBridge::Hello { version, token } => {
+                json!({"hello": {"version": version, "token": token}}).to_string()
+            }
+        }
+    }
+
+    pub fn from_json(text: &str) -> Result<ToBridge, String> {
+        match tagged(text)? {
+            (name, v) if name == "hello" => Ok(ToBridge::Hello {
+                version: v["version"].as_u64().unwrap_or_default(),
+                token: self::text(&v["token"]),
+            }),
+            (name, _) => Err(format!("unknown message {name:?}")),
+        }
+    }
+}
+
+impl RealNode {
+    fn to_value(&self) -> Value {
+        json!({
+            "name": self.name, "os": self.os, "arch": self.arch, "kernel": self.kernel,
+            "cpus": self.cpus, "memoryBytes": self.memory_bytes, "runtime": self.runtime,
+        })
+    }
+
+    fn from_value(v: &Value) -> RealNode {
+        RealNode {
+            name: text(&v["name"]),
+            os: text(&v["os"]),
+            arch: text(&v["arch"]),
+            kernel: text(&v["kernel"]),
+            cpus: v["cpus"].as_u64().unwrap_or_default(),
+            memory_bytes: v["memoryBytes"].as_u64().unwrap_or_default(),
+            runtime: text(&v["runtime"]),
+        }
+    }
+}
+
+impl FromBridge {
+    pub fn to_json(&self) -> String {
+        match self {
+            FromBridge::Welcome { version, nodes } => {
+                let nodes: Vec<Value> = nodes.iter().map(RealNode::to_value).collect();
+                json!({"welcome": {"version": version, "nodes": nodes}}).to_string()
+            }
+            FromBridge::Refused { reason } => json!({"refused": {"reason": reason}}).to_string(),
+        }
+    }
+
+    pub fn from_json(text: &str) -> Result<FromBridge, String> {
+        match tagged(text)? {
+            (name, v) if name == "welcome" => Ok(FromBridge::Welcome {
+                version: v["version"].as_u64().unwrap_or_default(),
+                nodes: v["nodes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(RealNode::from_value)
+                    .collect(),
+            }),
+            (name, v) if name == "refused" => Ok(FromBridge::Refused {
+                reason: self::text(&v["reason"]),
+            }),
+            (name, _) => Err(format!("unknown message {name:?}")),
+        }
+    }
+}
+
+/// `8 GiB`, `512 MiB`: a memory size as people read it.
+pub fn memory(bytes: u64) -> String {
+    const GIB: u64 = 1 << 30;
+    const MIB: u64 = 1 << 20;
+    if bytes >= GIB {
+        format!("{}.{} GiB", bytes / GIB, (bytes % GIB) * 10 / GIB)
+    } else {
+        format!("{} MiB", bytes / MIB)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_read_back_as_written() {
+        let hello = ToBridge::Hello {
+            version: VERSION,
+            token: "t0k\"en".into(),
+        };
+        assert_eq!(ToBridge::from_json(&hello.to_json()), Ok(hello));
+        let welcome = FromBridge::Welcome {
+            version: VERSION,
+            nodes: vec![RealNode {
+                name: "box".into(),
+                os: "linux".into(),
+                arch: "x86_64".into(),
+                kernel: "6.1.0".into(),
+                cpus: 2,
+                memory_bytes: 24 << 30,
+                runtime: "containerd (/run/containerd/containerd.sock)".into(),
+            }],
+        };
+        assert_eq!(FromBridge::from_json(&welcome.to_json()), Ok(welcome));
+        let refused = FromBridge::Refused {
+            reason: "wrong token".into(),
+        };
+        assert_eq!(FromBridge::from_json(&refused.to_json()), Ok(refused));
+        assert!(ToBridge::from_json("{\"bye\": {}}").is_err());
+        assert!(FromBridge::from_json("[1]").is_err());
+        assert_eq!(memory(24 << 30), "24.0 GiB");
+        assert_eq!(memory(1536 << 20), "1.5 GiB");
+        assert_eq!(memory(512 << 20), "512 MiB");
+    }
+}
