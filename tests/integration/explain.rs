@@ -12,14 +12,10 @@ fn data_path() -> std::path::PathBuf {
 /// `UPDATE_EXPECT=1` rewrites it.
 #[test]
 fn explain_data_matches_the_served_openapi() {
-    let fresh = kubeplay_bridge::kube_api::openapi::explain_data();
-    if std::env::var("UPDATE_EXPECT").as_deref() == Ok("1") {
-        std::fs::write(data_path(), &fresh).expect("writing static/explain.json");
-    }
-    let stored = std::fs::read_to_string(data_path()).unwrap_or_default();
-    assert!(
-        stored == fresh,
-        "static/explain.json is stale: run UPDATE_EXPECT=1 cargo test --test integration explain"
+    kubeplay::check_generated(
+        "static/explain.json",
+        &kubeplay_bridge::kube_api::openapi::explain_data(),
+        "cargo test --test integration explain",
     );
 }
 

@@ -11,22 +11,14 @@ use kubeplay_core::apiserver::registry::{Resource, RESOURCES};
 use kubeplay_core::apiserver::schema;
 use serde_json::Value;
 
-fn types_path() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("core/src/apiserver/schema/types.json")
-}
-
 /// `core/src/apiserver/schema/types.json` is generated from the OpenAPI documents the door
 /// serves; `UPDATE_EXPECT=1` rewrites it.
 #[test]
 fn decoder_types_match_the_served_openapi() {
-    let fresh = kubeplay_bridge::kube_api::schema::decoder_schema();
-    if std::env::var("UPDATE_EXPECT").as_deref() == Ok("1") {
-        std::fs::write(types_path(), &fresh).expect("writing types.json");
-    }
-    let stored = std::fs::read_to_string(types_path()).unwrap_or_default();
-    assert!(
-        stored == fresh,
-        "core/src/apiserver/schema/types.json is stale: run UPDATE_EXPECT=1 cargo test --test integration schema"
+    kubeplay::check_generated(
+        "core/src/apiserver/schema/types.json",
+        &kubeplay_bridge::kube_api::schema::decoder_schema(),
+        "cargo test --test integration schema",
     );
 }
 

@@ -394,6 +394,20 @@ pub fn chromium_dump_dom(url: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Compares a generated file in the repository with what generates it now;
+/// `UPDATE_EXPECT=1` rewrites it first.
+pub fn check_generated(relative: &str, fresh: &str, regenerate: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    if std::env::var("UPDATE_EXPECT").as_deref() == Ok("1") {
+        std::fs::write(&path, fresh).unwrap_or_else(|e| panic!("writing {relative}: {e}"));
+    }
+    let stored = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        stored == fresh,
+        "{relative} is stale: run UPDATE_EXPECT=1 {regenerate}"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::normalize;

@@ -180,41 +180,52 @@ impl Parser {
 
     /// A node deeper than `parent` (the column of the collection it belongs to).
     fn node(&mut self, parent: i64, place: Place) -> Result<Value, Error> {
-        let mut anchor = None;
-        let mut tag = None;
+        let (anchor, tag) = self.properties()?;
+        if (anchor.is_some() || tag.is_some()) && self.at_line_end() {
+            // `key: &anchor` with the node on the following lines.
+            let deeper = self.skip_to_content()
+                && !self.at_document_marker()
+                && (self.col() as i64 > parent
+                    || (place == Place::AfterKey
+                        && self.col() as i64 == parent
+                        && self.peek() == Some(b'-')
+                        && blank(self.at(1))));
+            if !deeper {
+                return self.finish(anchor, tag, Value::Null);
+            }
+            if self.col() as i64 == parent {
+                let v = self.sequence(parent as usize)?;
+                return self.finish(anchor, tag, v);
+            }
+            return self.node_body(parent, Place::Line, anchor, tag);
+        }
+        self.node_body(parent, place, anchor, tag)
+    }
+
+    /// The anchor and tag before a node (`&base`, `!!str`), in either order.
+    fn properties(&mut self) -> Result<(Option<String>, Option<String>), Error> {
+        let (mut anchor, mut tag) = (None, None);
         loop {
             match self.peek() {
                 Some(b'&') => anchor = Some(self.name()?),
                 Some(b'!') => tag = Some(self.tag()?),
-                _ => break,
-            }
-            if self.at_line_end() {
-                // `key: &anchor` with the node on the following lines.
-                let deeper = self.skip_to_content()
-                    && !self.at_document_marker()
-                    && (self.col() as i64 > parent
-                        || (place == Place::AfterKey
-                            && self.col() as i64 == parent
-                            && self.peek() == Some(b'-')
-                            && blank(self.at(1))));
-                if !deeper {
-                    let v = Value::Null;
-                    if let Some(a) = anchor {
-                        self.anchors.insert(a, v.clone());
-                    }
-                    return Ok(v);
-                }
-                if self.col() as i64 == parent {
-                    let v = self.sequence(parent as usize)?;
-                    if let Some(a) = anchor {
-                        self.anchors.insert(a, v.clone());
-                    }
-                    return Ok(v);
-                }
-                return self.node_body(parent, Place::Line, anchor, tag);
+                _ => return Ok((anchor, tag)),
             }
         }
-        self.node_body(parent, place, anchor, tag)
+    }
+
+    /// A node's value with its tag applied, remembered under its anchor.
+    fn finish(
+        &mut self,
+        anchor: Option<String>,
+        tag: Option<String>,
+        value: Value,
+    ) -> Result<Value, Error> {
+        let value = apply_tag(tag.as_deref(), value).map_err(|p| self.err(p))?;
+        if let Some(a) = anchor {
+            self.anchors.insert(a, value.clone());
+        }
+        Ok(value)
     }
 
     fn node_body(
@@ -276,11 +287,7 @@ impl Parser {
                 }
             }
         };
-        let value = apply_tag(tag.as_deref(), value).map_err(|p| self.err(p))?;
-        if let Some(a) = anchor {
-            self.anchors.insert(a, value.clone());
-        }
-        Ok(value)
+        self.finish(anchor, tag, value)
     }
 
     /// `&name` or `*name`: the name after the indicator.
@@ -747,15 +754,7 @@ impl Parser {
     }
 
     fn flow_node(&mut self) -> Result<Value, Error> {
-        let mut anchor = None;
-        let mut tag = None;
-        loop {
-            match self.peek() {
-                Some(b'&') => anchor = Some(self.name()?),
-                Some(b'!') => tag = Some(self.tag()?),
-                _ => break,
-            }
-        }
+        let (anchor, tag) = self.properties()?;
         let value = match self.peek() {
             None => return Err(self.err("found unexpected end of stream in a flow collection")),
             Some(b'[' | b'{') => self.flow()?,
@@ -794,11 +793,7 @@ impl Parser {
                 resolve(&self.text(start, end))
             }
         };
-        let value = apply_tag(tag.as_deref(), value).map_err(|p| self.err(p))?;
-        if let Some(a) = anchor {
-            self.anchors.insert(a, value.clone());
-        }
-        Ok(value)
+        self.finish(anchor, tag, value)
     }
 }
 
