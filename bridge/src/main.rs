@@ -102,18 +102,13 @@ async fn main() -> anyhow::Result<()> {
         seed: args.seed,
         ..Config::default()
     };
-    let door =
-        HeadlessDoor::bind_scheduling(&args.listen, config, args.nodes, args.speed, scheduler)
-            .await?;
-    if let Some(path) = &args.kubeconfig {
-        std::fs::write(path, &door.kubeconfig).with_context(|| format!("writing {path}"))?;
-        eprintln!("kubeconfig written to {path}");
-    }
-    eprintln!("kube-API door listening on {}", door.url);
+    // The node agent's port is bound before the kube-API door's, so a port in use stops the
+    // bridge before it writes a kubeconfig.
     let agent = tokio::net::TcpListener::bind(&args.agent_listen)
         .await
         .with_context(|| format!("binding {}", args.agent_listen))?;
     let token = match args.agent_token {
+        Some(t) if t.is_empty() => anyhow::bail!("--agent-token must not be empty"),
         Some(t) => t,
         None => kubeplay_bridge::kubeconfig::random_token()?,
     };
@@ -130,6 +125,14 @@ async fn main() -> anyhow::Result<()> {
         agent.local_addr()?,
         allowed_origins.join(", ")
     );
+    let door =
+        HeadlessDoor::bind_scheduling(&args.listen, config, args.nodes, args.speed, scheduler)
+            .await?;
+    if let Some(path) = &args.kubeconfig {
+        std::fs::write(path, &door.kubeconfig).with_context(|| format!("writing {path}"))?;
+        eprintln!("kubeconfig written to {path}");
+    }
+    eprintln!("kube-API door listening on {}", door.url);
     let config = node_agent::AgentConfig {
         token,
         allowed_origins,

@@ -90,6 +90,25 @@ fn plain_scalars_resolve_as_serde_yaml_resolves_them() {
 }
 
 #[test]
+fn corners_read_as_serde_yaml_reads_them() {
+    for text in [
+        "a: |\n  echo hi",
+        "a: |+\n  echo hi",
+        "a: |-\n  x\n",
+        "a: >\n  x\n  y",
+        "a: |+\n  x\n\n",
+        "- |\n  one\n\n  two\n",
+        "v: !!str 1.10\nw: !!str 0x1F\nx: !!str 1e3\ny: !!str true\n",
+        "{0x10: a, 1e3: b, true: c, ~: d, 012: e}",
+        "[a\n b, c\n\n d]",
+        "k: {a: [1, 2], b: {c: d}}\n",
+    ] {
+        let ours = yaml::from_str_multi(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        assert_eq!(ours, theirs(text).expect("serde_yaml reads it"), "{text:?}");
+    }
+}
+
+#[test]
 fn writes_every_stored_object_as_serde_yaml_does() {
     let mut objects = Vec::new();
     for path in kubeplay::yaml_files("scenarios") {

@@ -252,7 +252,9 @@ pub struct Kubelet {
     pub(crate) client: Client,
     recorder: Recorder,
     pods: BTreeMap<String, PodState>,
-    inflight: BTreeMap<u64, (String, Step)>,
+    /// CRI calls sent and not answered yet: request id (increasing), pod uid, step. A list
+    /// in id order: a node has few calls in flight.
+    inflight: Vec<(u64, String, Step)>,
     next_request: u64,
     outbox: Vec<CriRequest>,
     /// Images present on the node (normalized names).
@@ -272,7 +274,7 @@ impl Kubelet {
             client,
             node,
             pods: BTreeMap::new(),
-            inflight: BTreeMap::new(),
+            inflight: Vec::new(),
             next_request: 0,
             outbox: Vec::new(),
             images,
@@ -282,9 +284,9 @@ impl Kubelet {
 
     /// `namespace/name` of the pod a request is for (for the trace).
     pub fn pod_of(&self, request: u64) -> String {
-        self.inflight
-            .get(&request)
-            .and_then(|(uid, _)| self.pods.get(uid))
+        self.inflight_index(request)
+            .and_then(|i| self.inflight.get(i))
+            .and_then(|(_, uid, _)| self.pods.get(uid))
             .map(|p| format!("{}/{}", p.namespace, p.name))
             .unwrap_or_default()
     }
@@ -294,10 +296,16 @@ impl Kubelet {
         std::mem::take(&mut self.outbox)
     }
 
+    fn inflight_index(&self, request: u64) -> Option<usize> {
+        self.inflight
+            .binary_search_by_key(&request, |(id, ..)| *id)
+            .ok()
+    }
+
     fn call(&mut self, uid: &str, step: Step, call: CriCall) {
         self.next_request += 1;
         self.inflight
-            .insert(self.next_request, (uid.to_string(), step));
+            .push((self.next_request, uid.to_string(), step));
         self.outbox.push(CriRequest {
             id: self.next_request,
             call,
@@ -992,7 +1000,10 @@ impl Kubelet {
 
     /// The result of a CRI call.
     pub fn on_result(&mut self, ctx: &mut Ctx, resp: CriResponse) {
-        let Some((uid, step)) = self.inflight.remove(&resp.id) else {
+        let Some((_, uid, step)) = self
+            .inflight_index(resp.id)
+            .map(|i| self.inflight.remove(i))
+        else {
             return;
         };
         if !self.pods.contains_key(&uid) {
@@ -1242,8 +1253,8 @@ impl Kubelet {
             // Nothing started yet (the sandbox result will come back and find it terminating).
             if !self
                 .inflight
-                .values()
-                .any(|(u, s)| u == uid && matches!(s, Step::Sandbox))
+                .iter()
+                .any(|(_, u, s)| u == uid && matches!(s, Step::Sandbox))
             {
                 self.finish_deletion(ctx, uid);
             }

@@ -109,12 +109,57 @@ impl<'de> Deserialize<'de> for Nodes {
                 .and_then(|n| u32::try_from(n).ok())
                 .map(Nodes::Count)
                 .ok_or_else(|| D::Error::custom(format!("nodes: want a count, got {n}"))),
-            list @ Value::Array(_) => serde_json::from_value(list)
-                .map(Nodes::List)
-                .map_err(|e| D::Error::custom(format!("nodes: {e}"))),
+            Value::Array(mut list) => {
+                list.iter_mut().for_each(node_spec_texts);
+                serde_json::from_value(Value::Array(list))
+                    .map(Nodes::List)
+                    .map_err(|e| D::Error::custom(format!("nodes: {e}")))
+            }
             other => Err(D::Error::custom(format!(
                 "nodes: want a count or a list of nodes, got {other}"
             ))),
+        }
+    }
+}
+
+/// A number or boolean where text is meant (`cpu: 8`, `rack: 1` in YAML), as text.
+fn to_text(v: &mut Value) {
+    if matches!(v, Value::Number(_) | Value::Bool(_)) {
+        *v = Value::String(v.to_string());
+    }
+}
+
+fn texts(v: &mut Value, fields: &[&str]) {
+    for f in fields {
+        if let Some(x) = v.get_mut(*f) {
+            to_text(x);
+        }
+    }
+}
+
+/// A node's description with its text fields as text.
+fn node_spec_texts(v: &mut Value) {
+    texts(v, &["name", "cpu", "memory", "zone"]);
+    if let Some(Value::Object(labels)) = v.get_mut("labels") {
+        labels.values_mut().for_each(to_text);
+    }
+    if let Some(Value::Array(images)) = v.get_mut("images") {
+        images.iter_mut().for_each(to_text);
+    }
+}
+
+/// An `expect` step with its text fields as text.
+fn expect_texts(v: &mut Value) {
+    texts(v, &["selector"]);
+    if let Some(Value::Object(pods)) = v.get_mut("pods") {
+        pods.values_mut()
+            .for_each(|p| texts(p, &["node", "phase", "nominated_node"]));
+    }
+    if let Some(Value::Object(objects)) = v.get_mut("objects") {
+        for fields in objects.values_mut() {
+            if let Value::Object(fields) = fields {
+                fields.values_mut().for_each(to_text);
+            }
         }
     }
 }
@@ -131,12 +176,19 @@ impl<'de> Deserialize<'de> for Step {
                 "a step is a map with one key ({STEPS}), got {v}"
             )));
         };
-        let text = || {
-            arg.as_str()
-                .map(str::to_string)
-                .ok_or_else(|| D::Error::custom(format!("{name}: want a string, got {arg}")))
+        let text = || match arg {
+            Value::String(s) => Ok(s.clone()),
+            Value::Number(_) | Value::Bool(_) => Ok(arg.to_string()),
+            _ => Err(D::Error::custom(format!(
+                "{name}: want a string, got {arg}"
+            ))),
         };
         let typed = |what| D::Error::custom(format!("{name}: {what}"));
+        let with_texts = |fix: fn(&mut Value)| {
+            let mut arg = arg.clone();
+            fix(&mut arg);
+            arg
+        };
         Ok(match name.as_str() {
             "apply" => Step::Apply(text()?),
             "advance" => Step::Advance(text()?),
@@ -147,9 +199,18 @@ impl<'de> Deserialize<'de> for Step {
             "heal" => Step::Heal(text()?),
             "registry" => Step::Registry(text()?),
             "kubectl" => Step::Kubectl(text()?),
-            "crash" => Step::Crash(serde_json::from_value(arg.clone()).map_err(typed)?),
-            "add_node" => Step::AddNode(serde_json::from_value(arg.clone()).map_err(typed)?),
-            "expect" => Step::Expect(serde_json::from_value(arg.clone()).map_err(typed)?),
+            "crash" => Step::Crash(
+                serde_json::from_value(with_texts(|v| {
+                    texts(v, &["pod", "namespace", "container"])
+                }))
+                .map_err(typed)?,
+            ),
+            "add_node" => {
+                Step::AddNode(serde_json::from_value(with_texts(node_spec_texts)).map_err(typed)?)
+            }
+            "expect" => {
+                Step::Expect(serde_json::from_value(with_texts(expect_texts)).map_err(typed)?)
+            }
             other => {
                 return Err(D::Error::custom(format!(
                     "unknown step `{other}`, expected one of {STEPS}"
@@ -330,12 +391,29 @@ mod tests {
         assert!(matches!(&s.steps[2], Step::AddNode(n) if n.cpu == "8"));
         let listed = parse("nodes: [{cpu: \"2\"}, {zone: zone-b}]\nsteps: []\n").expect("parses");
         assert!(matches!(&listed.nodes, Nodes::List(l) if l.len() == 2));
+        // Numbers where text is meant, as YAML reads `cpu: 8`.
+        let loose = parse(
+            "nodes: [{cpu: 8, memory: 16, labels: {rack: 1}}]\nsteps:\n- power_off: 2\n- add_node: {cpu: 4}\n\
+             - expect: {objects: {pod/x: {restartCount: 1}}}\n",
+        )
+        .expect("parses");
+        assert!(
+            matches!(&loose.nodes, Nodes::List(l) if l[0].cpu == "8" && l[0].labels["rack"] == "1")
+        );
+        assert!(matches!(&loose.steps[0], Step::PowerOff(n) if n == "2"));
+        assert!(matches!(&loose.steps[1], Step::AddNode(n) if n.cpu == "4"));
+        assert!(
+            matches!(&loose.steps[2], Step::Expect(e) if e.objects["pod/x"]["restartCount"] == "1")
+        );
         for (text, want) in [
             (
                 "steps:\n- fly: away\n",
                 "unknown step `fly`, expected one of apply, advance",
             ),
-            ("steps:\n- advance: 10\n", "advance: want a string, got 10"),
+            (
+                "steps:\n- advance: [10]\n",
+                "advance: want a string, got [10]",
+            ),
             (
                 "steps:\n- advance: 1s\n  apply: x\n",
                 "a step is a map with one key",

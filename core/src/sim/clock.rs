@@ -25,7 +25,7 @@ impl Time {
     /// RFC 3339 in UTC with second precision, as `metav1.Time` serializes
     /// (`2026-01-01T00:00:00Z`).
     pub fn rfc3339(self) -> String {
-        rfc3339(self.0.div_euclid(1000) * 1_000_000, false)
+        format_rfc3339(self.0.div_euclid(1000), None)
     }
 
     /// Parses the RFC 3339 forms Kubernetes writes (`Z` or numeric offset, optional
@@ -46,16 +46,20 @@ pub fn seconds(ms: i64) -> String {
 /// Microseconds since the epoch as RFC 3339 in UTC: whole seconds (`metav1.Time`) or with six
 /// fractional digits (`metav1.MicroTime`, `2026-01-01T00:00:00.000000Z`).
 pub fn rfc3339(micros: i64, with_micros: bool) -> String {
-    let secs = micros.div_euclid(1_000_000);
+    let fraction = with_micros.then(|| micros.rem_euclid(1_000_000));
+    format_rfc3339(micros.div_euclid(1_000_000), fraction)
+}
+
+/// Seconds since the epoch (and a fraction in microseconds) as RFC 3339 in UTC. Works in
+/// seconds so that any `Time`, saturated ones included, formats without overflow.
+fn format_rfc3339(secs: i64, micros: Option<i64>) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
     let (h, mi, se) = (rem / 3600, (rem / 60) % 60, rem % 60);
-    if with_micros {
-        let frac = micros.rem_euclid(1_000_000);
-        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{se:02}.{frac:06}Z")
-    } else {
-        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{se:02}Z")
+    match micros {
+        Some(frac) => format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{se:02}.{frac:06}Z"),
+        None => format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{se:02}Z"),
     }
 }
 
@@ -66,7 +70,7 @@ pub fn parse_rfc3339_micros(s: &str) -> Option<i64> {
     if b.len() < 20
         || b[4] != b'-'
         || b[7] != b'-'
-        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[10] != b'T'
         || b[13] != b':'
         || b[16] != b':'
     {
@@ -80,7 +84,14 @@ pub fn parse_rfc3339_micros(s: &str) -> Option<i64> {
     };
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let month_days = match mo {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if !(1..=12).contains(&mo) || !(1..=month_days).contains(&d) || h > 23 || mi > 59 || se > 59 {
         return None;
     }
     let mut rest = &s[19..];
@@ -97,11 +108,14 @@ pub fn parse_rfc3339_micros(s: &str) -> Option<i64> {
         rest = &frac[digits..];
     }
     let offset = match rest.as_bytes() {
-        b"Z" | b"z" => 0,
+        b"Z" => 0,
         [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2]
             if [h1, h2, m1, m2].iter().all(|c| c.is_ascii_digit()) =>
         {
             let v = |a: &u8, b: &u8| i64::from(a - b'0') * 10 + i64::from(b - b'0');
+            if v(h1, h2) > 23 || v(m1, m2) > 59 {
+                return None;
+            }
             let o = v(h1, h2) * 3600 + v(m1, m2) * 60;
             if *sign == b'-' {
                 -o
@@ -161,7 +175,20 @@ mod tests {
             Some(EPOCH.plus_millis(500))
         );
         assert_eq!(Time::parse_rfc3339("yesterday"), None);
-        assert_eq!(Time::parse_rfc3339("2026-13-01T00:00:00Z"), None);
+        for bad in [
+            "2026-13-01T00:00:00Z",
+            "2026-02-29T00:00:00Z",
+            "2026-04-31T00:00:00Z",
+            "2026-01-01T00:00:60Z",
+            "2026-01-01 00:00:00Z",
+            "2026-01-01T00:00:00+24:00",
+        ] {
+            assert_eq!(Time::parse_rfc3339(bad), None, "{bad}");
+        }
+        assert!(Time::parse_rfc3339("2024-02-29T00:00:00Z").is_some());
+        // Saturated times (a grace period of ten trillion seconds) still format.
+        assert!(Time(i64::MAX).rfc3339().ends_with('Z'));
+        assert!(Time(i64::MIN).rfc3339().ends_with('Z'));
         assert_eq!(Time::parse_rfc3339("2026-01-01T00:00:00+1:00"), None);
         let us = parse_rfc3339_micros("2026-01-01T00:00:00.1234567Z");
         assert_eq!(us, Some(EPOCH.0 * 1000 + 123_456));

@@ -2,8 +2,6 @@
 //! told apart by the column their entries start at; a node on its own line belongs to the
 //! collection whose column it is deeper than.
 
-use std::collections::HashMap;
-
 use serde_json::{Map, Number, Value};
 
 use super::Error;
@@ -21,8 +19,17 @@ pub struct Parser {
     pos: usize,
     line: usize,
     line_start: usize,
-    anchors: HashMap<String, Value>,
+    /// This document's anchors, with how many nodes each stands for (a later one of the
+    /// same name wins). A list: documents have few.
+    anchors: Vec<(String, Value, usize)>,
+    /// Collections open around the current node.
+    depth: usize,
+    /// Nodes copied by aliases so far, against [`Parser::alias_budget`].
+    expanded: usize,
 }
+
+/// Deeper nesting is refused rather than risking the stack (serde_yaml's limit too).
+const MAX_DEPTH: usize = 128;
 
 #[derive(Clone, Copy)]
 struct Mark {
@@ -43,7 +50,9 @@ impl Parser {
             pos: 0,
             line: 1,
             line_start: 0,
-            anchors: HashMap::new(),
+            anchors: Vec::new(),
+            depth: 0,
+            expanded: 0,
         }
     }
 
@@ -136,6 +145,8 @@ impl Parser {
 
     /// The next document of the stream; `None` at its end.
     pub fn next_document(&mut self) -> Option<Result<Value, Error>> {
+        // Anchors name nodes of their own document only.
+        self.anchors.clear();
         loop {
             if !self.skip_to_content() {
                 return None;
@@ -180,6 +191,41 @@ impl Parser {
 
     /// A node deeper than `parent` (the column of the collection it belongs to).
     fn node(&mut self, parent: i64, place: Place) -> Result<Value, Error> {
+        self.enter()?;
+        let node = self.node_at(parent, place);
+        self.depth -= 1;
+        node
+    }
+
+    /// One level deeper, or an error past [`MAX_DEPTH`].
+    fn enter(&mut self) -> Result<(), Error> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.err(format!("exceeded the maximum nesting depth of {MAX_DEPTH}")));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// How many nodes aliases may copy: a hundred times the text's length (as serde_yaml
+    /// allows), so a few lines of aliases of aliases cannot build billions of nodes.
+    fn alias_budget(&self) -> usize {
+        self.b.len().max(1000) * 100
+    }
+
+    /// The value an alias (`*name`) stands for.
+    fn alias(&mut self, name: &str) -> Result<Value, Error> {
+        let Some((_, value, size)) = self.anchors.iter().rev().find(|(n, ..)| n == name) else {
+            return Err(self.err(format!("found undefined alias {name:?}")));
+        };
+        let (value, size) = (value.clone(), *size);
+        self.expanded += size;
+        if self.expanded > self.alias_budget() {
+            return Err(self.err("repetition limit exceeded: aliases copy too many nodes"));
+        }
+        Ok(value)
+    }
+
+    fn node_at(&mut self, parent: i64, place: Place) -> Result<Value, Error> {
         let (anchor, tag) = self.properties()?;
         if (anchor.is_some() || tag.is_some()) && self.at_line_end() {
             // `key: &anchor` with the node on the following lines.
@@ -223,7 +269,8 @@ impl Parser {
     ) -> Result<Value, Error> {
         let value = apply_tag(tag.as_deref(), value).map_err(|p| self.err(p))?;
         if let Some(a) = anchor {
-            self.anchors.insert(a, value.clone());
+            let size = nodes(&value);
+            self.anchors.push((a, value.clone(), size));
         }
         Ok(value)
     }
@@ -244,11 +291,7 @@ impl Parser {
                     self.bump();
                 }
                 let name = self.text(start, self.pos);
-                let v = self
-                    .anchors
-                    .get(&name)
-                    .cloned()
-                    .ok_or_else(|| self.err(format!("found undefined alias {name:?}")))?;
+                let v = self.alias(&name)?;
                 self.skip_inline_space();
                 if self.peek() == Some(b':') && blank(self.at(1)) {
                     return Err(self.err("an alias as a mapping key is not supported"));
@@ -282,7 +325,7 @@ impl Parser {
                 } else {
                     match c {
                         Some(b'\'' | b'"') => Value::String(self.quoted()?),
-                        _ => resolve(&self.plain(parent)?),
+                        _ => plain_value(self.plain(parent)?, tag.as_deref()),
                     }
                 }
             }
@@ -619,6 +662,7 @@ impl Parser {
         let base = parent.max(0) as usize;
         let mut indent = explicit.map(|n| if parent < 0 { n } else { base + n });
         let mut lines: Vec<String> = Vec::new();
+        let mut last_broken = false;
         while self.peek() == Some(b'\n') {
             let m = self.mark();
             self.bump();
@@ -657,6 +701,7 @@ impl Parser {
                 self.bump();
             }
             lines.push(self.text(from, self.pos));
+            last_broken = self.peek() == Some(b'\n');
         }
         // Trailing empty lines belong to chomping, not to the content.
         let kept = lines
@@ -665,6 +710,8 @@ impl Parser {
             .map_or(0, |i| i + 1);
         let trailing = lines.len() - kept;
         lines.truncate(kept);
+        // The last line's own break, which the text may end without.
+        let broken = usize::from(!lines.is_empty() && (trailing > 0 || last_broken));
         let mut out = if literal {
             lines.join("\n")
         } else {
@@ -672,15 +719,21 @@ impl Parser {
         };
         match chomp {
             b'-' => {}
-            b'+' => out.push_str(&"\n".repeat(trailing + usize::from(!lines.is_empty()))),
-            _ if !lines.is_empty() => out.push('\n'),
-            _ => {}
+            b'+' => out.push_str(&"\n".repeat(trailing + broken)),
+            _ => out.push_str(&"\n".repeat(broken)),
         }
         Ok(out)
     }
 
     /// A flow collection: `[a, b]`, `{a: 1, b: [x]}`, across lines if need be.
     fn flow(&mut self) -> Result<Value, Error> {
+        self.enter()?;
+        let flow = self.flow_at();
+        self.depth -= 1;
+        flow
+    }
+
+    fn flow_at(&mut self) -> Result<Value, Error> {
         let seq = self.peek() == Some(b'[');
         let close = if seq { b']' } else { b'}' };
         self.bump();
@@ -692,7 +745,8 @@ impl Parser {
                 self.bump();
                 break;
             }
-            let first = self.flow_node()?;
+            let key_at = self.mark();
+            let (first, raw) = self.flow_node()?;
             self.skip_flow_space();
             let pair = self.peek() == Some(b':');
             let value = if pair {
@@ -701,7 +755,7 @@ impl Parser {
                 if matches!(self.peek(), Some(b',') | Some(b']') | Some(b'}')) {
                     Value::Null
                 } else {
-                    self.flow_node()?
+                    self.flow_node()?.0
                 }
             } else {
                 Value::Null
@@ -709,10 +763,12 @@ impl Parser {
             if seq && !pair {
                 items.push(first);
             } else {
-                let key = match first {
-                    Value::String(s) => s,
-                    Value::Null => String::new(),
-                    Value::Bool(_) | Value::Number(_) => first.to_string(),
+                // A plain key is its text, as in a block mapping (`{0x10: a}` has key "0x10").
+                let key = match (raw, first) {
+                    (Some(text), _) => text,
+                    (None, Value::String(s)) => s,
+                    (None, Value::Null) => String::new(),
+                    (None, v @ (Value::Bool(_) | Value::Number(_))) => v.to_string(),
                     _ => return Err(self.err("a collection as a mapping key is not supported")),
                 };
                 if seq {
@@ -720,6 +776,10 @@ impl Parser {
                     single.insert(key, value);
                     items.push(Value::Object(single));
                 } else {
+                    if map.contains_key(&key) {
+                        self.reset(key_at);
+                        return Err(self.err(format!("mapping key {key:?} already defined")));
+                    }
                     map.insert(key, value);
                 }
             }
@@ -753,47 +813,79 @@ impl Parser {
         }
     }
 
-    fn flow_node(&mut self) -> Result<Value, Error> {
+    /// A node inside a flow collection, and its text when it is a plain scalar (for keys).
+    fn flow_node(&mut self) -> Result<(Value, Option<String>), Error> {
         let (anchor, tag) = self.properties()?;
+        let mut raw = None;
         let value = match self.peek() {
             None => return Err(self.err("found unexpected end of stream in a flow collection")),
             Some(b'[' | b'{') => self.flow()?,
             Some(b'\'' | b'"') => Value::String(self.quoted()?),
             Some(b'*') => {
                 let name = self.name()?;
-                self.anchors
-                    .get(&name)
-                    .cloned()
-                    .ok_or_else(|| self.err(format!("found undefined alias {name:?}")))?
+                self.alias(&name)?
             }
             _ => {
-                let start = self.pos;
-                let mut end = self.pos;
-                loop {
-                    match self.peek() {
-                        None | Some(b'\n' | b',' | b'[' | b']' | b'{' | b'}') => break,
-                        Some(b':')
-                            if blank(self.at(1))
-                                || matches!(self.at(1), Some(b',' | b']' | b'}')) =>
-                        {
-                            break
-                        }
-                        Some(b'#') if blank(Some(self.b[self.pos - 1])) => break,
-                        Some(b' ' | b'\t') => self.bump(),
-                        _ => {
-                            self.bump();
-                            end = self.pos;
-                        }
-                    }
-                }
-                if end == start {
-                    return Err(self.err("found character that cannot start any token"));
-                }
-                self.pos = end;
-                resolve(&self.text(start, end))
+                let text = self.flow_plain()?;
+                raw = Some(text.clone());
+                plain_value(text, tag.as_deref())
             }
         };
-        self.finish(anchor, tag, value)
+        Ok((self.finish(anchor, tag, value)?, raw))
+    }
+
+    /// A plain scalar in a flow collection: up to `,`, a bracket, `: ` or ` #`, folded
+    /// across lines.
+    fn flow_plain(&mut self) -> Result<String, Error> {
+        let mut out = String::new();
+        loop {
+            let start = self.pos;
+            let mut end = self.pos;
+            loop {
+                match self.peek() {
+                    None | Some(b'\n' | b',' | b'[' | b']' | b'{' | b'}') => break,
+                    Some(b':')
+                        if blank(self.at(1)) || matches!(self.at(1), Some(b',' | b']' | b'}')) =>
+                    {
+                        break
+                    }
+                    Some(b'#') if self.pos > 0 && blank(Some(self.b[self.pos - 1])) => break,
+                    Some(b' ' | b'\t') => self.bump(),
+                    _ => {
+                        self.bump();
+                        end = self.pos;
+                    }
+                }
+            }
+            if end == start && out.is_empty() {
+                return Err(self.err("found character that cannot start any token"));
+            }
+            out.push_str(&self.text(start, end));
+            self.pos = end;
+            // Continued on the next line unless that line goes on with the collection.
+            let here = self.mark();
+            let mut breaks = 0;
+            while self.at_line_end() && self.peek() == Some(b'\n') {
+                self.bump();
+                breaks += 1;
+            }
+            let continues = breaks > 0
+                && !matches!(
+                    self.peek(),
+                    None | Some(b',' | b'[' | b']' | b'{' | b'}' | b'#')
+                )
+                && !(self.peek() == Some(b':')
+                    && (blank(self.at(1)) || matches!(self.at(1), Some(b',' | b']' | b'}'))));
+            if !continues {
+                self.reset(here);
+                return Ok(out);
+            }
+            if breaks == 1 {
+                out.push(' ');
+            } else {
+                out.push_str(&"\n".repeat(breaks - 1));
+            }
+        }
     }
 }
 
@@ -826,6 +918,24 @@ fn fold(lines: &[String]) -> String {
         empties = 0;
     }
     out
+}
+
+/// A plain scalar's value: its text under `!!str`, else what its text means.
+fn plain_value(text: String, tag: Option<&str>) -> Value {
+    if tag == Some("!!str") {
+        Value::String(text)
+    } else {
+        resolve(&text)
+    }
+}
+
+/// How many nodes a value holds (what an alias of it copies).
+fn nodes(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => 1 + items.iter().map(nodes).sum::<usize>(),
+        Value::Object(m) => 1 + m.values().map(nodes).sum::<usize>(),
+        _ => 1,
+    }
 }
 
 /// YAML 1.2 core schema: what a plain scalar means.

@@ -174,3 +174,32 @@ spec:
     assert_eq!(text, want);
     assert_eq!(from_str(&text).expect("reads back"), v);
 }
+
+#[test]
+fn hostile_input_is_refused_not_followed() {
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    let e = from_str(&deep).expect_err("too deep");
+    assert_eq!(e.problem, "exceeded the maximum nesting depth of 128");
+    let deep_block: String = (0..200)
+        .map(|i| format!("{}- \n", "  ".repeat(i)))
+        .collect();
+    let deep_block = deep_block + &"  ".repeat(200) + "- x\n";
+    assert!(from_str(&deep_block).is_err());
+    // A billion laughs: ten aliases per level, nine levels.
+    let mut laughs = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+        .iter()
+        .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+    {
+        let refs = vec![format!("*{prev}"); 10].join(", ");
+        laughs.push_str(&format!("{name}: &{name} [{refs}]\n"));
+    }
+    let e = from_str(&laughs).expect_err("too many copies");
+    assert_eq!(
+        e.problem,
+        "repetition limit exceeded: aliases copy too many nodes"
+    );
+    // Anchors belong to their document.
+    let e = from_str_multi("a: &x 1\n---\nb: *x\n").expect_err("an anchor of another document");
+    assert_eq!(e.problem, "found undefined alias \"x\"");
+}

@@ -17,7 +17,8 @@ pub const DEFAULT_URL: &str = "ws://127.0.0.1:6444/node-agent";
 enum Conn {
     #[default]
     Idle,
-    Connecting,
+    /// To this URL.
+    Connecting(String),
     Connected {
         version: u64,
         nodes: Vec<RealNode>,
@@ -29,10 +30,10 @@ enum Conn {
 }
 
 impl Conn {
-    fn describe(&self, url: &str) -> String {
+    fn describe(&self) -> String {
         match self {
             Conn::Idle => "Not connected.".into(),
-            Conn::Connecting => format!("Connecting to {url}…"),
+            Conn::Connecting(url) => format!("Connecting to {url}…"),
             Conn::Connected { version, nodes } => format!(
                 "Connected (node protocol v{version}): {} machine{} behind this bridge.",
                 nodes.len(),
@@ -45,7 +46,7 @@ impl Conn {
     }
 
     fn open(&self) -> bool {
-        matches!(self, Conn::Connecting | Conn::Connected { .. })
+        matches!(self, Conn::Connecting(_) | Conn::Connected { .. })
     }
 }
 
@@ -98,7 +99,7 @@ fn connect(
             return None;
         }
     };
-    set(Conn::Connecting);
+    set(Conn::Connecting(url.to_string()));
     let on_open = {
         let ws = ws.clone();
         Closure::<dyn FnMut()>::new(move || {
@@ -110,23 +111,33 @@ fn connect(
         })
     };
     let on_message = {
-        let set = set.clone();
+        let (set, ws) = (set.clone(), ws.clone());
         Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             let text = e.data().as_string().unwrap_or_default();
-            set(match FromBridge::from_json(&text) {
-                Ok(FromBridge::Welcome { version, nodes }) => Conn::Connected { version, nodes },
+            let next = match FromBridge::from_json(&text) {
+                Ok(FromBridge::Welcome { version, nodes }) if version == VERSION => {
+                    Conn::Connected { version, nodes }
+                }
+                Ok(FromBridge::Welcome { version, .. }) => Conn::Failed(format!(
+                    "the bridge speaks node protocol version {version}, this page version {VERSION}"
+                )),
                 Ok(FromBridge::Refused { reason }) => Conn::Refused(reason),
                 Err(e) => Conn::Failed(format!(
                     "the bridge said something this page does not understand ({e})"
                 )),
-            });
+            };
+            // Nothing more to hear on a connection that did not end in a welcome.
+            if !matches!(next, Conn::Connected { .. }) {
+                let _ = ws.close();
+            }
+            set(next);
         })
     };
     let on_close = {
         let url = url.to_string();
         Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
             let next = match &*conn.borrow() {
-                Conn::Connecting => {
+                Conn::Connecting(_) => {
                     // 1006: the connection never opened (nothing listening, or the bridge
                     // turned this page's origin away).
                     let code = if e.code() == 1006 {
@@ -208,7 +219,7 @@ pub fn bridge_panel() -> Html {
                 <label>{"Token "}<input id="bridge-token" type="password" autocomplete="off" value={(*token).clone()} oninput={on_token} /></label>
                 <button id="bridge-connect" type="submit">{ if state.open() { "Disconnect" } else { "Connect" } }</button>
             </form>
-            <p id="bridge-state" class={status_class} role="status">{state.describe(&url)}</p>
+            <p id="bridge-state" class={status_class} role="status">{state.describe()}</p>
             if let Conn::Connected { nodes, .. } = &state {
                 <table id="bridge-nodes">
                     <thead><tr><th>{"Machine"}</th><th>{"OS / arch"}</th><th>{"Kernel"}</th><th>{"CPUs"}</th><th>{"Memory"}</th><th>{"Container runtime"}</th></tr></thead>

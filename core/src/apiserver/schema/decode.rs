@@ -125,6 +125,8 @@ impl<'s> Decoder<'s> {
             (Ty::Quantity, Value::Number(n)) => Value::String(quantity_of_number(&n)),
             (Ty::Quantity, _) => return Err(QUANTITY_FORMAT.to_string()),
             (Ty::Bytes, Value::String(s)) => {
+                // Go's decoder skips line breaks (PEM-style wrapped base64).
+                let s: String = s.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
                 let engine = base64::engine::general_purpose::STANDARD;
                 let bytes = engine.decode(&s).map_err(|e| base64_error(&s, e))?;
                 Value::String(engine.encode(bytes))
@@ -180,9 +182,8 @@ impl<'s> Decoder<'s> {
             Ty::Int32 | Ty::Int64 | Ty::IntOrString => Value::Number(0.into()),
             Ty::Number => Number::from_f64(0.0).map_or(Value::Null, Value::Number),
             Ty::Bool => Value::Bool(false),
-            Ty::Time => Value::String(rfc3339(0, false)),
-            Ty::MicroTime => Value::String(rfc3339(0, true)),
-            Ty::Any => Value::Null,
+            // Go writes a zero `metav1.Time` as null.
+            Ty::Time | Ty::MicroTime | Ty::Any => Value::Null,
             Ty::List(_) => Value::Array(Vec::new()),
             Ty::Map(_) => Value::Object(Map::new()),
             Ty::Struct(d) => {
@@ -255,19 +256,23 @@ fn json_kind(v: &Value) -> &'static str {
 }
 
 /// A quantity given as a JSON number (`cpu: 0.5` in YAML), in the canonical form Kubernetes
-/// writes: `500m`, `2`.
+/// writes: `500m`, `2`, `100u`.
 fn quantity_of_number(n: &Number) -> String {
     if let Some(i) = n.as_i64() {
         return i.to_string();
     }
     let f = n.as_f64().unwrap_or_default();
-    let milli = f * 1000.0;
-    if milli.fract() == 0.0 && milli.abs() < 9.0e15 {
-        let milli = milli as i64;
-        if milli % 1000 == 0 {
-            return (milli / 1000).to_string();
+    for (scale, suffix) in [(1e3, "m"), (1e6, "u"), (1e9, "n")] {
+        let scaled = (f * scale).round();
+        // Exact at this scale (within float noise): `0.1` is 100m, not 100.00000000000001m.
+        if ((f * scale) - scaled).abs() < 1e-6 && scaled.abs() < 9.0e15 {
+            let whole = scaled as i64;
+            return if suffix == "m" && whole % 1000 == 0 {
+                (whole / 1000).to_string()
+            } else {
+                format!("{whole}{suffix}")
+            };
         }
-        return format!("{milli}m");
     }
     n.to_string()
 }

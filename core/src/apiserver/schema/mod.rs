@@ -8,7 +8,6 @@
 
 mod decode;
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -76,7 +75,8 @@ impl Def {
 #[derive(Debug)]
 pub struct Schema {
     pub defs: Vec<Def>,
-    by_name: HashMap<String, usize>,
+    /// Definition names and indexes, sorted by name.
+    by_name: Vec<(String, usize)>,
 }
 
 impl Schema {
@@ -84,11 +84,12 @@ impl Schema {
     pub fn parse(text: &str) -> Result<Schema, String> {
         let doc: Value = serde_json::from_slice(text.as_bytes()).map_err(|e| e.to_string())?;
         let entries = doc.as_object().ok_or("the schema is not a JSON object")?;
-        let by_name: HashMap<String, usize> = entries
+        let mut by_name: Vec<(String, usize)> = entries
             .keys()
             .enumerate()
             .map(|(i, name)| (name.clone(), i))
             .collect();
+        crate::collections::sort_by(&mut by_name, |a, b| a.0.cmp(&b.0));
         let mut defs = Vec::with_capacity(entries.len());
         for (name, fields) in entries {
             let fields = fields
@@ -120,7 +121,7 @@ impl Schema {
 
     /// The index of a definition: `api.apps.v1.Deployment`.
     pub fn def(&self, name: &str) -> Option<usize> {
-        self.by_name.get(name).copied()
+        lookup(&self.by_name, name)
     }
 
     /// The Go type as Go prints it in error messages: `[]v1.Container`, `map[string]string`.
@@ -144,7 +145,15 @@ impl Schema {
     }
 }
 
-fn parse_ty(s: &str, by_name: &HashMap<String, usize>) -> Option<Ty> {
+fn lookup(by_name: &[(String, usize)], name: &str) -> Option<usize> {
+    by_name
+        .binary_search_by(|(n, _)| n.as_str().cmp(name))
+        .ok()
+        .and_then(|i| by_name.get(i))
+        .map(|(_, def)| *def)
+}
+
+fn parse_ty(s: &str, by_name: &[(String, usize)]) -> Option<Ty> {
     if let Some(inner) = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
         return Some(Ty::List(Box::new(parse_ty(inner, by_name)?)));
     }
@@ -152,7 +161,7 @@ fn parse_ty(s: &str, by_name: &HashMap<String, usize>) -> Option<Ty> {
         return Some(Ty::Map(Box::new(parse_ty(inner, by_name)?)));
     }
     if let Some(name) = s.strip_prefix('@') {
-        return by_name.get(name).map(|&i| Ty::Struct(i));
+        return lookup(by_name, name).map(Ty::Struct);
     }
     Some(match s {
         "string" => Ty::String,

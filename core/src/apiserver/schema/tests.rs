@@ -136,6 +136,22 @@ fn quantities_times_and_bytes_take_their_canonical_form() {
         json!({"cpu": "500m", "memory": "64Mi"})
     );
     assert_eq!(resources["limits"], json!({"cpu": "2"}));
+    for (number, want) in [
+        (json!(0.1), "100m"),
+        (json!(0.0001), "100u"),
+        (json!(1.5), "1500m"),
+        (json!(3), "3"),
+    ] {
+        let pod = decode_as(
+            "Pod",
+            json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "resources": {"limits": {"cpu": number}}}]}}),
+        )
+        .expect("decodes");
+        assert_eq!(
+            pod.value["spec"]["containers"][0]["resources"]["limits"]["cpu"],
+            want
+        );
+    }
 
     let lease = decode_as(
         "Lease",
@@ -153,6 +169,12 @@ fn quantities_times_and_bytes_take_their_canonical_form() {
     )
     .expect("decodes");
     assert_eq!(secret.value["data"]["token"], "aGk=");
+    let wrapped = decode_as(
+        "Secret",
+        json!({"metadata": {"name": "s"}, "data": {"cert": "aGVs\nbG8=\r\n"}}),
+    )
+    .expect("decodes");
+    assert_eq!(wrapped.value["data"]["cert"], "aGVsbG8=");
 
     for (kind, obj, want) in [
         ("Secret", json!({"data": {"token": "a!b="}}), "illegal base64 data at input byte 1"),
