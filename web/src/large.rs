@@ -101,10 +101,6 @@ fn text(v: &Value) -> Option<String> {
     v.as_str().map(str::to_string)
 }
 
-fn int(v: &Value) -> Option<i64> {
-    v.as_i64()
-}
-
 fn small(v: &Value) -> Option<u32> {
     v.as_u64().and_then(|n| u32::try_from(n).ok())
 }
@@ -142,7 +138,9 @@ impl Op {
                 "open" => Op::Open {
                     scenario: text(&a["scenario"])?,
                 },
-                "advance" => Op::Advance { ms: int(&a["ms"])? },
+                "advance" => Op::Advance {
+                    ms: a["ms"].as_i64()?,
+                },
                 "apply" => Op::Apply {
                     yaml: text(&a["yaml"])?,
                 },
@@ -190,8 +188,8 @@ impl Reply {
                 .collect()
         };
         let summary = Summary {
-            seconds: int(&s["seconds"]).unwrap_or_default(),
-            revision: int(&s["revision"]).unwrap_or_default(),
+            seconds: s["seconds"].as_i64().unwrap_or_default(),
+            revision: s["revision"].as_i64().unwrap_or_default(),
             names: s["names"]
                 .as_array()
                 .map(|names| names.iter().filter_map(text).collect()),
