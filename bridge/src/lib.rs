@@ -5,13 +5,22 @@
 //! - [`kubeconfig`]: the kubeconfig the door writes for its clients.
 //! - [`node_agent`]: the door the page's bridge panel connects to (a WebSocket; the
 //!   handshake of `node_protocol` and the machine behind it).
+//! - [`real_node`]: this machine as a Node of the cluster, its pods run by containerd:
+//!   [`cri`] (CRI over tonic), [`containerd`] (the bridge's own containerd and CNI network),
+//!   [`images`] (pause and busybox built here, no registry), [`csi_hostpath`] (the node's
+//!   CSI plugin, served over gRPC).
 //!
 //! Architecture invariant: the bridge depends on core, never the other way round, and wall
 //! time enters the control plane only here (see `kube_api`).
 
+pub mod containerd;
+pub mod cri;
+pub mod csi_hostpath;
+pub mod images;
 pub mod kube_api;
 pub mod kubeconfig;
 pub mod node_agent;
+pub mod real_node;
 pub mod tls;
 
 use anyhow::Context;
@@ -103,6 +112,11 @@ impl HeadlessDoor {
             listener: tls::TlsListener::new(tcp, &cert)?,
             door: kube_api::Door::new(cluster, kube_api::Clock::new(start, speed)),
         })
+    }
+
+    /// The door's shared state (to join a real node to its cluster).
+    pub fn door(&self) -> kube_api::Door {
+        self.door.clone()
     }
 
     /// Serves until `shutdown` resolves.

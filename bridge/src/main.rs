@@ -8,6 +8,13 @@
 //! kubectl --kubeconfig ./kubeconfig get namespaces
 //! ```
 //!
+//! With `--real-node`, this machine joins the cluster as a Node whose pods are real
+//! containers: the bridge starts its own containerd under `--state-dir` (default
+//! `.state/real-node`), with CNI networking over `--pod-cidr` (default `10.89.0.0/24`) on the
+//! bridge device `--cni-bridge`, imports its pause and busybox images, and reaps everything
+//! it started when it stops (Ctrl-C). `kubeplay-bridge images import --containerd SOCKET
+//! FILE.tar` imports an image tarball of your own.
+//!
 //! It also opens the node agent's door for the page's bridge panel (`--agent-listen`, a
 //! WebSocket at `/node-agent`; `--agent-token`, random unless given; pages from
 //! `--allow-origin`, repeatable, by default the page `./dev play` serves).
@@ -27,10 +34,18 @@ struct Args {
     agent_listen: String,
     agent_token: Option<String>,
     allowed_origins: Vec<String>,
+    real_node: bool,
+    node_name: Option<String>,
+    state_dir: String,
+    pod_cidr: String,
+    cni_bridge: String,
+    host_path_root: Option<String>,
+    allow_registry_pulls: bool,
 }
 
-const USAGE: &str =
-    "usage: kubeplay-bridge serve [--listen ADDR] [--kubeconfig PATH] [--seed N] [--nodes N] [--speed X] [--scheduler-config PATH] [--agent-listen ADDR] [--agent-token TOKEN] [--allow-origin ORIGIN]...";
+const USAGE: &str = "usage: kubeplay-bridge serve [--listen ADDR] [--kubeconfig PATH] [--seed N] [--nodes N] [--speed X] [--scheduler-config PATH] [--agent-listen ADDR] [--agent-token TOKEN] [--allow-origin ORIGIN]...
+                             [--real-node [--node-name NAME] [--state-dir DIR] [--pod-cidr CIDR] [--cni-bridge DEVICE] [--host-path-root DIR] [--allow-registry-pulls]]
+       kubeplay-bridge images import --containerd SOCKET FILE.tar";
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
@@ -43,10 +58,21 @@ fn parse_args() -> anyhow::Result<Args> {
         agent_listen: "127.0.0.1:6444".into(),
         agent_token: None,
         allowed_origins: Vec::new(),
+        real_node: false,
+        node_name: None,
+        state_dir: ".state/real-node".into(),
+        pod_cidr: "10.89.0.0/24".into(),
+        cni_bridge: "kubeplay0".into(),
+        host_path_root: None,
+        allow_registry_pulls: false,
     };
     let mut it = std::env::args().skip(1);
     match it.next().as_deref() {
         Some("serve") => {}
+        Some("images") => {
+            images_command(it.collect())?;
+            std::process::exit(0);
+        }
         Some("-h" | "--help") | None => {
             println!("{USAGE}");
             std::process::exit(0);
@@ -76,6 +102,13 @@ fn parse_args() -> anyhow::Result<Args> {
             "--agent-listen" => args.agent_listen = value()?,
             "--agent-token" => args.agent_token = Some(value()?),
             "--allow-origin" => args.allowed_origins.push(value()?),
+            "--real-node" => args.real_node = true,
+            "--node-name" => args.node_name = Some(value()?),
+            "--state-dir" => args.state_dir = value()?,
+            "--pod-cidr" => args.pod_cidr = value()?,
+            "--cni-bridge" => args.cni_bridge = value()?,
+            "--host-path-root" => args.host_path_root = Some(value()?),
+            "--allow-registry-pulls" => args.allow_registry_pulls = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -84,6 +117,31 @@ fn parse_args() -> anyhow::Result<Args> {
         }
     }
     Ok(args)
+}
+
+/// `images import --containerd SOCKET FILE…`: a user's own image tarballs, into the
+/// namespace CRI reads.
+fn images_command(args: Vec<String>) -> anyhow::Result<()> {
+    let mut socket = None;
+    let mut files = Vec::new();
+    let mut it = args.into_iter();
+    match it.next().as_deref() {
+        Some("import") => {}
+        _ => anyhow::bail!("{USAGE}"),
+    }
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--containerd" => socket = Some(it.next().context("--containerd needs a socket")?),
+            _ => files.push(a),
+        }
+    }
+    let socket = socket.unwrap_or_else(|| ".state/real-node/containerd/containerd.sock".into());
+    anyhow::ensure!(!files.is_empty(), "images import needs a tarball\n{USAGE}");
+    for f in files {
+        kubeplay_bridge::images::import(std::path::Path::new(&socket), std::path::Path::new(&f))?;
+        eprintln!("imported {f}");
+    }
+    Ok(())
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -129,22 +187,80 @@ async fn main() -> anyhow::Result<()> {
         HeadlessDoor::bind_scheduling(&args.listen, config, args.nodes, args.speed, scheduler)
             .await?;
     if let Some(path) = &args.kubeconfig {
-        std::fs::write(path, &door.kubeconfig).with_context(|| format!("writing {path}"))?;
+        // It holds the admin's token: readable by its owner only.
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .and_then(|mut f| {
+                // An older file keeps its mode through `open`: set it.
+                use std::os::unix::fs::PermissionsExt;
+                f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+                f.write_all(door.kubeconfig.as_bytes())
+            })
+            .with_context(|| format!("writing {path}"))?;
         eprintln!("kubeconfig written to {path}");
     }
     eprintln!("kube-API door listening on {}", door.url);
+    let real_node = if args.real_node {
+        let name = args
+            .node_name
+            .clone()
+            .unwrap_or_else(|| node_agent::this_machine().name);
+        let state_dir = std::path::absolute(&args.state_dir)?;
+        let mut settings = kubeplay_bridge::real_node::RealNodeSettings::new(
+            &name,
+            &state_dir,
+            &args.pod_cidr,
+            &args.cni_bridge,
+        );
+        if let Some(root) = &args.host_path_root {
+            settings.host_path_root = std::path::absolute(root)?;
+        }
+        settings.allow_registry_pulls = args.allow_registry_pulls;
+        let node = kubeplay_bridge::real_node::RealNode::start(settings).await?;
+        let task = node.join(&door.door()).await?;
+        eprintln!(
+            "real node {name}: containerd at {}, pods on {}",
+            node.containerd_socket().display(),
+            args.pod_cidr
+        );
+        Some((node, task))
+    } else {
+        None
+    };
     let config = node_agent::AgentConfig {
         token,
         allowed_origins,
     };
-    let agent = tokio::spawn(node_agent::serve(agent, config, async {
-        let _ = tokio::signal::ctrl_c().await;
-    }));
-    let served = door
-        .serve(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await;
+    // Ctrl-C or SIGTERM (what `./dev play` sends) stops both doors, then the real node
+    // reaps what it started.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let agent = tokio::spawn(node_agent::serve(agent, config, stopped(stop_rx.clone())));
+    let served = door.serve(stopped(stop_rx)).await;
     agent.abort();
+    if let Some((node, task)) = real_node {
+        task.abort();
+        match node.stop().await {
+            Ok(n) => eprintln!("real node: stopped and removed {n} pod sandboxes"),
+            Err(e) => eprintln!("real node: reaping failed: {e}"),
+        }
+    }
     served
 }

@@ -2,7 +2,11 @@
 //! controllers and the scheduler — what the page runs in the tab and the bridge runs headless.
 
 use crate::apiserver::Config;
-use crate::kubelet::node::{NodeSpec, SimulatedNode};
+use std::collections::BTreeMap;
+
+use crate::kubelet::cri::{CriRequest, CriResponse};
+use crate::kubelet::node::{Node, NodeSpec};
+use crate::kubelet::NodeConfig;
 use crate::scheduler::framework::Decision;
 use crate::scheduler::profile::SchedulerConfig;
 use crate::scheduler::Scheduler;
@@ -12,6 +16,8 @@ pub struct Cluster {
     pub world: World,
     scheduler: ComponentId,
     nodes: Vec<ComponentId>,
+    /// The nodes whose runtime is the host's (a subset of `nodes`).
+    remote: Vec<ComponentId>,
     /// The API documentation `kubectl explain` reads, once the host provides it.
     pub explain_docs: Option<serde_json::Value>,
 }
@@ -35,6 +41,7 @@ impl Cluster {
             world,
             scheduler,
             nodes: Vec::new(),
+            remote: Vec::new(),
             explain_docs: None,
         }
     }
@@ -61,17 +68,83 @@ impl Cluster {
     /// Adds a simulated node described by `spec`.
     pub fn add_node(&mut self, spec: &NodeSpec) -> ComponentId {
         let index = u32::try_from(self.nodes.len() + 1).unwrap_or(u32::MAX);
-        let id = self
-            .world
-            .add(Box::new(SimulatedNode::from_spec(index, spec)));
+        let id = self.world.add(Box::new(Node::from_spec(index, spec)));
         self.nodes.push(id);
         id
+    }
+
+    /// Adds a real machine's node, whose kubelet's calls the host carries out
+    /// ([`Cluster::take_remote_requests`], [`Cluster::deliver`]); `images` are what its
+    /// runtime holds (name → size).
+    pub fn add_remote_node(
+        &mut self,
+        config: NodeConfig,
+        images: &BTreeMap<String, i64>,
+    ) -> ComponentId {
+        let id = self.world.add(Box::new(Node::remote(config, images)));
+        self.nodes.push(id);
+        self.remote.push(id);
+        id
+    }
+
+    fn remote_nodes(&self) -> impl Iterator<Item = &Node> {
+        self.remote
+            .iter()
+            .filter_map(|id| self.world.component::<Node>(*id))
+    }
+
+    /// Whether a remote node's kubelet has calls waiting for the host.
+    pub fn has_remote_requests(&self) -> bool {
+        self.remote_nodes().any(Node::has_requests)
+    }
+
+    /// The calls remote nodes' kubelets made since the last time, with their node's name.
+    pub fn take_remote_requests(&mut self) -> Vec<(String, CriRequest)> {
+        let mut out = Vec::new();
+        for id in self.remote.clone() {
+            self.world.act::<Node>(id, |n, _| {
+                let name = n.kubelet.node.name.clone();
+                out.extend(n.take_requests().into_iter().map(|r| (name.clone(), r)));
+            });
+        }
+        out
+    }
+
+    /// The host's result of a call of remote node `node`'s kubelet; it took `took_ms`.
+    pub fn deliver(&mut self, node: &str, resp: CriResponse, took_ms: i64) {
+        if let Some(id) = self.node_id(node) {
+            self.world
+                .act::<Node>(id, |n, ctx| n.deliver(ctx, resp, took_ms));
+        }
+    }
+
+    /// The host saw a container of remote node `node` exit by itself.
+    pub fn remote_container_exited(&mut self, node: &str, container_id: &str, exit_code: i64) {
+        if let Some(id) = self.node_id(node) {
+            self.world.act::<Node>(id, |n, ctx| {
+                n.container_exited(ctx, container_id, exit_code)
+            });
+        }
+    }
+
+    /// Where a pod's container on a remote node writes its log (the CRI log file on that
+    /// machine): `(node, path)`.
+    pub fn remote_log_path(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+    ) -> Option<(String, String)> {
+        self.remote_nodes().find_map(|n| {
+            let path = n.kubelet.container_log_path(namespace, pod, container)?;
+            Some((n.kubelet.node.name.clone(), path))
+        })
     }
 
     fn node_id(&self, name: &str) -> Option<ComponentId> {
         self.nodes.iter().copied().find(|id| {
             self.world
-                .component::<SimulatedNode>(*id)
+                .component::<Node>(*id)
                 .is_some_and(|n| n.kubelet.node.name == name)
         })
     }
@@ -82,8 +155,7 @@ impl Cluster {
         let Some(id) = self.node_id(name) else {
             return false;
         };
-        self.world
-            .act::<SimulatedNode>(id, |n, ctx| n.set_power(ctx, on));
+        self.world.act::<Node>(id, |n, ctx| n.set_power(ctx, on));
         true
     }
 
@@ -94,14 +166,14 @@ impl Cluster {
             return false;
         };
         self.world
-            .act::<SimulatedNode>(id, |n, ctx| n.set_partitioned(ctx, on));
+            .act::<Node>(id, |n, ctx| n.set_partitioned(ctx, on));
         true
     }
 
     /// Whether the simulated node `name` is cut off from the API server.
     pub fn node_partitioned(&self, name: &str) -> bool {
         self.node_id(name)
-            .and_then(|id| self.world.component::<SimulatedNode>(id))
+            .and_then(|id| self.world.component::<Node>(id))
             .is_some_and(|n| n.partitioned)
     }
 
@@ -110,7 +182,7 @@ impl Cluster {
     pub fn crash_container(&mut self, namespace: &str, pod: &str, container: Option<&str>) -> bool {
         let mut crashed = false;
         for id in self.nodes.clone() {
-            self.world.act::<SimulatedNode>(id, |n, ctx| {
+            self.world.act::<Node>(id, |n, ctx| {
                 crashed = crashed || n.crash(ctx, namespace, pod, container);
             });
         }
@@ -122,7 +194,7 @@ impl Cluster {
     pub fn set_registry_reachable(&mut self, on: bool) {
         for id in self.nodes.clone() {
             self.world
-                .act::<SimulatedNode>(id, |n, _| n.set_registry_reachable(on));
+                .act::<Node>(id, |n, _| n.set_registry_reachable(on));
         }
     }
 
@@ -130,14 +202,14 @@ impl Cluster {
     pub fn registry_reachable(&self) -> bool {
         self.nodes
             .iter()
-            .filter_map(|id| self.world.component::<SimulatedNode>(*id))
+            .filter_map(|id| self.world.component::<Node>(*id))
             .all(|n| n.registry_reachable())
     }
 
     /// Whether the simulated node `name` has power (`true` for nodes it does not run).
     pub fn node_powered(&self, name: &str) -> bool {
         self.node_id(name)
-            .and_then(|id| self.world.component::<SimulatedNode>(id))
+            .and_then(|id| self.world.component::<Node>(id))
             .is_none_or(|n| n.powered)
     }
 
@@ -145,7 +217,7 @@ impl Cluster {
     pub fn pod_logs(&self, namespace: &str, name: &str, container: Option<&str>) -> Option<String> {
         self.nodes
             .iter()
-            .filter_map(|id| self.world.component::<SimulatedNode>(*id))
+            .filter_map(|id| self.world.component::<Node>(*id))
             .find_map(|n| n.logs(namespace, name, container))
     }
 

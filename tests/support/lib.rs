@@ -17,6 +17,7 @@
 //! blanks go; `out_has`/`err_has` list fragments that must appear. Set `UPDATE_EXPECT=1` to
 //! print the actual output of every failing step instead of only the first.
 
+pub mod real_node;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};

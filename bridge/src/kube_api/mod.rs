@@ -37,6 +37,8 @@ pub struct Door {
     /// How often an idle watch sends a bookmark (upstream: about a minute).
     bookmark_every: Duration,
     clock: Clock,
+    /// Signalled when a real node's kubelet has calls waiting for the bridge.
+    remote_work: Arc<tokio::sync::Notify>,
 }
 
 /// The cluster's clock as the door drives it: the wall clock, run `speed` times faster from
@@ -73,6 +75,7 @@ impl Door {
             protobuf: Arc::new(protobuf::Schema::load()),
             bookmark_every: Duration::from_secs(60),
             clock,
+            remote_work: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -80,7 +83,30 @@ impl Door {
         // A panic while holding the lock would be a bug in core; keep serving regardless.
         let mut guard = self.cluster.lock().unwrap_or_else(|p| p.into_inner());
         guard.world.run_until(self.clock.now());
+        if guard.has_remote_requests() {
+            self.remote_work.notify_one();
+        }
         guard
+    }
+
+    /// Runs `f` on the whole cluster (the real node's way in), then wakes watch streams and
+    /// the real node if anything is new for them.
+    pub fn with_cluster<R>(&self, f: impl FnOnce(&mut Cluster) -> R) -> R {
+        let mut guard = self.lock();
+        let r = f(&mut guard);
+        let rev = guard.world.api().revision();
+        let pending = guard.has_remote_requests();
+        drop(guard);
+        if pending {
+            self.remote_work.notify_one();
+        }
+        self.notify(rev);
+        r
+    }
+
+    /// Signalled when a real node's kubelet has calls waiting.
+    pub fn remote_work(&self) -> &tokio::sync::Notify {
+        &self.remote_work
     }
 
     /// Runs `f` on the API server and wakes watch streams if anything wrote.
@@ -99,13 +125,19 @@ impl Door {
     }
 
     /// Runs the world up to now, for ever: the controllers' timers and watch deliveries fire
-    /// even when no request comes in.
+    /// even when no request comes in — each when it is due (a watch hop is 1 ms of the
+    /// cluster's time, not a tick's 20), and at least every 20 ms.
     pub async fn tick(self) {
-        let mut interval = tokio::time::interval(Duration::from_millis(20));
         loop {
-            interval.tick().await;
-            let rev = self.lock().world.api().revision();
+            let (rev, next) = {
+                let mut guard = self.lock();
+                (guard.world.api().revision(), guard.world.next_event_at())
+            };
             self.notify(rev);
+            let now = self.clock.now().millis();
+            let virtual_ms = next.map_or(20, |t| (t.millis() - now).clamp(1, 20));
+            let wall_ms = (virtual_ms / self.clock.speed).max(1) as u64;
+            tokio::time::sleep(Duration::from_millis(wall_ms)).await;
         }
     }
 }
@@ -318,7 +350,12 @@ fn serve_logs(
             .to_string(),
         );
     }
-    match guard.pod_logs(ns, pod, container.as_deref()) {
+    let text = guard.pod_logs(ns, pod, container.as_deref()).or_else(|| {
+        // A real node's container: its CRI log file on this machine.
+        let (_, path) = guard.remote_log_path(ns, pod, container.as_deref())?;
+        crate::real_node::read_cri_log(std::path::Path::new(&path)).ok()
+    });
+    match text {
         Some(text) => HttpResponse::builder()
             .status(200)
             .header(header::CONTENT_TYPE, "text/plain")

@@ -1,7 +1,10 @@
 //! The kubelet's requests to its runtime, as data (sans-IO): the CRI `RuntimeService` and
-//! `ImageService` calls, the CNI calls the runtime makes for a sandbox, and their results.
-//! The simulated node answers them on the virtual clock; a real node will answer them through
-//! the bridge — the kubelet cannot tell the difference.
+//! `ImageService` calls, the CSI `Node` calls for a pod's volumes, and their results.
+//! The simulated node answers them on the virtual clock; a real node answers them through
+//! the bridge (containerd over CRI, the bridge's CSI plugin) — the kubelet cannot tell the
+//! difference. The fields are what upstream's kubelet puts in `PodSandboxConfig` and
+//! `ContainerConfig` (`kuberuntime_sandbox.go`, `kuberuntime_container.go`), reduced to what
+//! a runtime here acts on.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +17,83 @@ pub struct CriRequest {
     pub call: CriCall,
 }
 
+/// `PodSandboxConfig`: what the pod's sandbox (its network namespace, hostname and log
+/// directory) is made of.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxConfig {
+    pub hostname: String,
+    /// `<log dir>/<namespace>_<name>_<uid>`: where the containers' CRI log files go.
+    pub log_directory: String,
+    /// `hostPort`s of the pod's containers (CNI `portmap`).
+    pub port_mappings: Vec<PortMapping>,
+    /// `spec.hostNetwork` / `hostPID` / `hostIPC`: the node's namespaces instead of the pod's.
+    pub host_network: bool,
+    pub host_pid: bool,
+    pub host_ipc: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortMapping {
+    /// `TCP`, `UDP` or `SCTP`.
+    pub protocol: String,
+    pub container_port: i32,
+    pub host_port: i32,
+    pub host_ip: String,
+}
+
+/// A bind mount into a container (`Mount`): a volume's directory on the node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mount {
+    pub container_path: String,
+    pub host_path: String,
+    pub readonly: bool,
+}
+
+/// `ContainerConfig` (with its `LinuxContainerConfig`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerConfig {
+    pub name: String,
+    /// Which incarnation of the container this is (its restart count).
+    pub attempt: u32,
+    pub image: String,
+    /// `command` (the image's entrypoint when empty) and `args`.
+    pub command: Vec<String>,
+    pub args: Vec<String>,
+    pub working_dir: String,
+    pub envs: Vec<(String, String)>,
+    pub mounts: Vec<Mount>,
+    /// Relative to the sandbox's log directory: `<container>/<attempt>.log`.
+    pub log_path: String,
+    /// `resources.limits` (0: none) and `resources.requests.cpu`, as cgroups take them.
+    pub cpu_limit_millis: i64,
+    pub cpu_request_millis: i64,
+    pub memory_limit_bytes: i64,
+    pub security: SecurityContext,
+    /// The pod's `kubeplay.io/` annotations, which tell the simulated runtime how the
+    /// container behaves.
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl ContainerConfig {
+    /// What the container runs: command then args.
+    pub fn argv(&self) -> Vec<String> {
+        self.command.iter().chain(&self.args).cloned().collect()
+    }
+}
+
+/// The container's `securityContext`, as the kubelet hands it to the runtime (a real node's
+/// bridge refuses what it does not allow).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityContext {
+    pub privileged: bool,
+    pub add_capabilities: Vec<String>,
+    pub drop_capabilities: Vec<String>,
+    pub run_as_user: Option<i64>,
+    pub run_as_group: Option<i64>,
+    pub read_only_root_filesystem: bool,
+    pub allow_privilege_escalation: Option<bool>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CriCall {
     /// `RuntimeService.RunPodSandbox`: the pod's sandbox and its network (CNI ADD).
@@ -21,18 +101,16 @@ pub enum CriCall {
         pod_uid: String,
         namespace: String,
         name: String,
+        /// The pod's restart of its sandbox (0 for the first).
+        attempt: u32,
+        config: Box<SandboxConfig>,
     },
     /// `ImageService.PullImage`.
     PullImage { image: String },
     /// `RuntimeService.CreateContainer`.
     CreateContainer {
         sandbox_id: String,
-        name: String,
-        image: String,
-        command: Vec<String>,
-        /// `ContainerConfig.annotations`: the pod's `kubeplay.io/` annotations, which tell the
-        /// simulated runtime how the container behaves.
-        annotations: BTreeMap<String, String>,
+        config: Box<ContainerConfig>,
     },
     /// `RuntimeService.StartContainer`.
     StartContainer { container_id: String },
@@ -50,6 +128,10 @@ pub enum CriCall {
         driver: String,
         volume_id: String,
         target_path: String,
+        readonly: bool,
+        /// `volumeAttributes`, and for an inline volume the pod's identity and
+        /// `csi.storage.k8s.io/ephemeral: "true"`, as the kubelet passes them.
+        volume_context: BTreeMap<String, String>,
     },
     /// CSI `Node.NodeUnpublishVolume`.
     NodeUnpublishVolume {

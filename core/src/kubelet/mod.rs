@@ -13,6 +13,7 @@
 //! a real one.
 
 pub mod cri;
+pub mod kuberuntime;
 pub mod node;
 pub mod sim_runtime;
 
@@ -41,6 +42,41 @@ pub struct NodeConfig {
     pub taints: Vec<Value>,
     pub internal_ip: String,
     pub pod_cidr: String,
+    /// The kubelet's root directory (`--root-dir`, volumes live under `pods/<uid>/`) and
+    /// where pods' container logs go (`/var/log/pods`).
+    pub root_dir: String,
+    pub log_dir: String,
+    /// `status.nodeInfo` as the node reports it.
+    pub runtime_version: String,
+    pub os_image: String,
+    pub kernel_version: String,
+}
+
+impl NodeConfig {
+    /// A simulated node: the kubelet's usual directories and a runtime that says it is one.
+    pub fn simulated(
+        name: &str,
+        cpu: &str,
+        memory: &str,
+        pod_cidr: &str,
+        internal_ip: &str,
+    ) -> NodeConfig {
+        NodeConfig {
+            name: name.into(),
+            cpu: cpu.into(),
+            memory: memory.into(),
+            max_pods: 110,
+            labels: BTreeMap::new(),
+            taints: Vec::new(),
+            internal_ip: internal_ip.into(),
+            pod_cidr: pod_cidr.into(),
+            root_dir: "/var/lib/kubelet".into(),
+            log_dir: "/var/log/pods".into(),
+            runtime_version: "kubeplay-sim://1.0".into(),
+            os_image: "kubeplay simulated node".into(),
+            kernel_version: "6.1.0-kubeplay".into(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -61,7 +97,6 @@ struct Container {
     name: String,
     image: String,
     pull_policy: String,
-    command: Vec<String>,
     id: Option<String>,
     image_ref: String,
     state: State,
@@ -182,8 +217,10 @@ pub enum KubeletTimer {
     Restart { uid: String, index: usize },
     /// Show `ImagePullBackOff` (a moment after `ErrImagePull`).
     PullBackOff { uid: String, index: usize },
-    /// Pull again when the pull back-off ends.
+    /// Pull (or create) again when the back-off ends.
     RetryPull { uid: String, index: usize },
+    /// Make the pod's sandbox again after the runtime failed to.
+    RetrySandbox { uid: String },
     /// Run a probe of a container (this incarnation of it: `container_id`).
     Probe {
         uid: String,
@@ -206,10 +243,12 @@ struct PodState {
     terminating: bool,
     stops_outstanding: usize,
     mounts_outstanding: usize,
+    /// Sandboxes the runtime failed to make in a row (their back-off).
+    sandbox_failures: u32,
 }
 
 /// The CSI publish calls for a pod's inline CSI volumes.
-fn csi_volumes(pod: &Value, uid: &str) -> Vec<CriCall> {
+fn csi_volumes(node: &NodeConfig, pod: &Value, uid: &str) -> Vec<CriCall> {
     pod["spec"]["volumes"]
         .as_array()
         .into_iter()
@@ -218,11 +257,26 @@ fn csi_volumes(pod: &Value, uid: &str) -> Vec<CriCall> {
         .map(|v| {
             let name = str_of(&v["name"]);
             let driver = str_of(&v["csi"]["driver"]);
+            let mut volume_context: BTreeMap<String, String> = crate::collections::map_from(
+                v["csi"]["volumeAttributes"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.clone(), str_of(v))),
+            );
+            for (k, field) in [
+                ("csi.storage.k8s.io/pod.name", "name"),
+                ("csi.storage.k8s.io/pod.namespace", "namespace"),
+                ("csi.storage.k8s.io/pod.uid", "uid"),
+            ] {
+                volume_context.insert(k.into(), str_of(&pod["metadata"][field]));
+            }
+            volume_context.insert("csi.storage.k8s.io/ephemeral".into(), "true".into());
             CriCall::NodePublishVolume {
-                target_path: format!(
-                    "/var/lib/kubelet/pods/{uid}/volumes/kubernetes.io~csi/{name}/mount"
-                ),
+                target_path: kuberuntime::volume_host_path(node, uid, v).unwrap_or_default(),
                 volume_id: format!("csi-{uid}-{name}"),
+                readonly: v["csi"]["readOnly"] == true,
+                volume_context,
                 driver,
             }
         })
@@ -330,8 +384,8 @@ impl Kubelet {
                     condition("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
                 ],
                 "addresses": [{"type": "InternalIP", "address": n.internal_ip}, {"type": "Hostname", "address": n.name}],
-                "nodeInfo": {"kubeletVersion": KUBELET_VERSION, "kubeProxyVersion": KUBELET_VERSION, "containerRuntimeVersion": "kubeplay-sim://1.0",
-                             "osImage": "kubeplay simulated node", "kernelVersion": "6.1.0-kubeplay", "operatingSystem": "linux", "architecture": "amd64",
+                "nodeInfo": {"kubeletVersion": KUBELET_VERSION, "kubeProxyVersion": KUBELET_VERSION, "containerRuntimeVersion": n.runtime_version,
+                             "osImage": n.os_image, "kernelVersion": n.kernel_version, "operatingSystem": "linux", "architecture": "amd64",
                              "machineID": "", "systemUUID": "", "bootID": ""},
                 "images": images.iter().map(|(name, size)| json!({"names": [name], "sizeBytes": size})).collect::<Vec<_>>(),
             }
@@ -602,13 +656,6 @@ impl Kubelet {
                     .as_str()
                     .unwrap_or("IfNotPresent")
                     .to_string(),
-                command: c["command"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .chain(c["args"].as_array().into_iter().flatten())
-                    .map(str_of)
-                    .collect(),
                 id: None,
                 image_ref: String::new(),
                 state: State::Waiting("ContainerCreating".into()),
@@ -634,13 +681,10 @@ impl Kubelet {
             terminating: false,
             stops_outstanding: 0,
             mounts_outstanding: 0,
+            sandbox_failures: 0,
         };
-        let call = CriCall::RunPodSandbox {
-            pod_uid: uid.clone(),
-            namespace: ps.namespace.clone(),
-            name: ps.name.clone(),
-        };
-        let volumes = csi_volumes(pod, &uid);
+        let call = self.sandbox_call(&ps);
+        let volumes = csi_volumes(&self.node, pod, &uid);
         self.pods.insert(uid.clone(), ps);
         self.write_status(ctx, &uid);
         // Volumes first (`WaitForAttachAndMount`), then the sandbox.
@@ -701,23 +745,27 @@ impl Kubelet {
         }
     }
 
+    fn sandbox_call(&self, ps: &PodState) -> CriCall {
+        CriCall::RunPodSandbox {
+            pod_uid: ps.uid.clone(),
+            namespace: ps.namespace.clone(),
+            name: ps.name.clone(),
+            attempt: 0,
+            config: Box::new(kuberuntime::sandbox_config(&self.node, &ps.pod)),
+        }
+    }
+
     fn create_call(&self, uid: &str, i: usize) -> CriCall {
         let ps = &self.pods[uid];
         let c = &ps.containers[i];
-        let annotations = crate::collections::map_from(
-            ps.pod["metadata"]["annotations"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .filter(|(k, _)| k.starts_with("kubeplay.io/"))
-                .map(|(k, v)| (k.clone(), str_of(v))),
-        );
+        let spec = &ps.pod["spec"]["containers"][i];
+        let attempt = u32::try_from(c.restart_count).unwrap_or(u32::MAX);
+        let ip = ps.ip.as_deref().unwrap_or_default();
         CriCall::CreateContainer {
             sandbox_id: ps.sandbox.clone().unwrap_or_default(),
-            name: c.name.clone(),
-            image: c.image.clone(),
-            command: c.command.clone(),
-            annotations,
+            config: Box::new(kuberuntime::container_config(
+                &self.node, &ps.pod, spec, attempt, ip,
+            )),
         }
     }
 
@@ -737,6 +785,30 @@ impl Kubelet {
             None => ps.containers.first()?,
         };
         c.id.clone()
+    }
+
+    /// The CRI log file of a pod's container (its current incarnation), if it runs here.
+    pub fn container_log_path(
+        &self,
+        namespace: &str,
+        name: &str,
+        container: Option<&str>,
+    ) -> Option<String> {
+        let ps = self
+            .pods
+            .values()
+            .find(|p| p.namespace == namespace && p.name == name)?;
+        let c = match container {
+            Some(cn) => ps.containers.iter().find(|c| c.name == cn)?,
+            None => ps.containers.first()?,
+        };
+        c.id.as_ref()?;
+        Some(format!(
+            "{}/{}/{}.log",
+            kuberuntime::pod_log_directory(&self.node, &ps.pod),
+            c.name,
+            c.restart_count
+        ))
     }
 
     /// Wake-ups wanted since the last call, as `(after ms, what)`.
@@ -989,6 +1061,16 @@ impl Kubelet {
                 }
                 self.next_container_step(ctx, &uid, index);
             }
+            KubeletTimer::RetrySandbox { uid } => {
+                let Some(ps) = self.pods.get(&uid) else {
+                    return;
+                };
+                if ps.terminating || ps.sandbox.is_some() {
+                    return;
+                }
+                let call = self.sandbox_call(ps);
+                self.call(&uid, Step::Sandbox, call);
+            }
         }
     }
 
@@ -1158,11 +1240,7 @@ impl Kubelet {
                 let ps = self.pods.get_mut(&uid).expect("checked above");
                 ps.mounts_outstanding = ps.mounts_outstanding.saturating_sub(1);
                 if ps.mounts_outstanding == 0 {
-                    let call = CriCall::RunPodSandbox {
-                        pod_uid: uid.clone(),
-                        namespace: ps.namespace.clone(),
-                        name: ps.name.clone(),
-                    };
+                    let call = self.sandbox_call(&self.pods[&uid]);
                     self.call(&uid, Step::Sandbox, call);
                 }
             }
@@ -1199,13 +1277,14 @@ impl Kubelet {
             }
             (Step::StopSandbox, _) => {
                 // Unpublish the CSI volumes, then remove the sandbox.
-                let volumes: Vec<CriCall> = csi_volumes(&self.pods[&uid].pod, &uid)
+                let volumes: Vec<CriCall> = csi_volumes(&self.node, &self.pods[&uid].pod, &uid)
                     .into_iter()
                     .map(|c| match c {
                         CriCall::NodePublishVolume {
                             driver,
                             volume_id,
                             target_path,
+                            ..
                         } => CriCall::NodeUnpublishVolume {
                             driver,
                             volume_id,
@@ -1233,6 +1312,37 @@ impl Kubelet {
                 );
             }
             (Step::RemoveSandbox, _) => self.finish_deletion(ctx, &uid),
+            (Step::Sandbox, Err(message)) => {
+                // `FailedCreatePodSandBox`, then again after a back-off (the pod worker's
+                // next sync upstream).
+                self.event(
+                    ctx,
+                    &uid,
+                    "Warning",
+                    "FailedCreatePodSandBox",
+                    format!("Failed to create pod sandbox: {message}"),
+                );
+                let failures = self.pods.get_mut(&uid).map_or(1, |p| {
+                    p.sandbox_failures += 1;
+                    p.sandbox_failures
+                });
+                self.timers
+                    .push((back_off_ms(failures), KubeletTimer::RetrySandbox { uid }));
+            }
+            (Step::Create(i), Err(message)) => {
+                // `CreateContainerError`, and another try after the container's back-off.
+                self.set_state(&uid, i, State::Waiting("CreateContainerError".into()));
+                self.event(ctx, &uid, "Warning", "Failed", format!("Error: {message}"));
+                self.write_status(ctx, &uid);
+                let failures = self.pods.get_mut(&uid).map_or(1, |p| {
+                    p.containers[i].pull_failures += 1;
+                    p.containers[i].pull_failures
+                });
+                self.timers.push((
+                    back_off_ms(failures),
+                    KubeletTimer::RetryPull { uid, index: i },
+                ));
+            }
             (_, Err(message)) => {
                 self.event(ctx, &uid, "Warning", "Failed", message);
             }

@@ -1,12 +1,16 @@
-//! A simulated node: the kubelet wired to the simulated runtime on the virtual clock. Each CRI
-//! call the kubelet emits is answered after the runtime's latency, as a timer of this
-//! component; the lease is renewed every 10 s. Stopping a node (power loss) stops both.
+//! A node: the kubelet wired to a container runtime, renewing its lease every 10 s.
+//!
+//! The runtime is either simulated — each CRI call the kubelet emits is answered after the
+//! runtime's latency, as a timer of this component, and stopping the node (power loss) stops
+//! both — or remote: the calls wait in an outbox until the host (the bridge, which speaks CRI
+//! to containerd) takes them, and their results and the containers' exits come back through
+//! [`Node::deliver`] and [`Node::container_exited`]. The kubelet is the same either way.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::cri::CriResponse;
+use super::cri::{CriCall, CriRequest, CriResponse, CriResult};
 use super::sim_runtime::SimRuntime;
 use super::{Kubelet, KubeletTimer, NodeConfig, LEASE_RENEW_MS};
 use crate::apiserver::watch::WatchId;
@@ -59,16 +63,34 @@ const EXIT_BASE: u64 = 3 << 32;
 /// What a timer token stands for, keyed by the token itself (the bases keep the kinds apart).
 enum Pending {
     /// A CRI call's result, due when the runtime said the call takes.
-    Result(super::cri::CriCall, CriResponse),
+    Result(CriCall, CriResponse),
     /// A kubelet wake-up (probes, back-off, status sync).
     Timer(KubeletTimer),
     /// A container exiting by itself (or killed): its id and exit code.
     Exit(String, i64),
 }
 
-pub struct SimulatedNode {
+/// Who carries out the kubelet's calls.
+pub enum Runtime {
+    /// Answered here, on the virtual clock.
+    Simulated(SimRuntime),
+    /// Answered by the host, from a real machine.
+    Remote(RemoteRuntime),
+}
+
+/// A real node's runtime as core sees it: calls waiting for the host to take them, and calls
+/// taken and not answered yet.
+#[derive(Default)]
+pub struct RemoteRuntime {
+    outbox: Vec<CriRequest>,
+    sent: BTreeMap<u64, CriCall>,
+}
+
+pub struct Node {
     pub kubelet: Kubelet,
-    runtime: SimRuntime,
+    runtime: Runtime,
+    /// Images on the node when it starts (name → size), for `status.images`.
+    images: BTreeMap<String, i64>,
     pod_watch: Option<WatchId>,
     pending: BTreeMap<u64, Pending>,
     next_token: u64,
@@ -79,20 +101,84 @@ pub struct SimulatedNode {
     pub partitioned: bool,
 }
 
-impl SimulatedNode {
+impl Node {
     /// Node `index` (1-based) of a cluster: `node-<index>` in zone `zone-<a|b|c>`.
-    pub fn new(index: u32, cpu: &str, memory: &str, images: &[&str]) -> SimulatedNode {
+    pub fn new(index: u32, cpu: &str, memory: &str, images: &[&str]) -> Node {
         let spec = NodeSpec {
             cpu: cpu.into(),
             memory: memory.into(),
             images: images.iter().map(|i| i.to_string()).collect(),
             ..NodeSpec::default()
         };
-        SimulatedNode::from_spec(index, &spec)
+        Node::from_spec(index, &spec)
+    }
+
+    /// A real machine's node, whose runtime is the host's: `images` are those its runtime
+    /// holds (name → size).
+    pub fn remote(config: NodeConfig, images: &BTreeMap<String, i64>) -> Node {
+        Node {
+            kubelet: Kubelet::new(config, images.keys().cloned().collect()),
+            runtime: Runtime::Remote(RemoteRuntime::default()),
+            images: images.clone(),
+            pod_watch: None,
+            pending: BTreeMap::new(),
+            next_token: 0,
+            powered: true,
+            partitioned: false,
+        }
+    }
+
+    /// Whether the host runs this node's containers.
+    pub fn is_remote(&self) -> bool {
+        matches!(self.runtime, Runtime::Remote(_))
+    }
+
+    fn sim(&mut self) -> Option<&mut SimRuntime> {
+        match &mut self.runtime {
+            Runtime::Simulated(r) => Some(r),
+            Runtime::Remote(_) => None,
+        }
+    }
+
+    /// The calls waiting for the host (a remote node's; none for a simulated one).
+    pub fn take_requests(&mut self) -> Vec<CriRequest> {
+        match &mut self.runtime {
+            Runtime::Remote(r) => {
+                let out = std::mem::take(&mut r.outbox);
+                for req in &out {
+                    r.sent.insert(req.id, req.call.clone());
+                }
+                out
+            }
+            Runtime::Simulated(_) => Vec::new(),
+        }
+    }
+
+    pub fn has_requests(&self) -> bool {
+        matches!(&self.runtime, Runtime::Remote(r) if !r.outbox.is_empty())
+    }
+
+    /// The host's answer to a call it took, which took `took_ms` of real time.
+    pub fn deliver(&mut self, ctx: &mut Ctx, resp: CriResponse, took_ms: i64) {
+        let Runtime::Remote(r) = &mut self.runtime else {
+            return;
+        };
+        let Some(call) = r.sent.remove(&resp.id) else {
+            return;
+        };
+        self.trace_call(ctx, resp.id, &call, &resp, took_ms);
+        self.kubelet.on_result(ctx, resp);
+        self.pump(ctx);
+    }
+
+    /// The host saw a container of this node exit by itself, with `exit_code`.
+    pub fn container_exited(&mut self, ctx: &mut Ctx, container_id: &str, exit_code: i64) {
+        self.kubelet.on_container_exit(ctx, container_id, exit_code);
+        self.pump(ctx);
     }
 
     /// Node `index` as a scenario describes it: capacity, zone, labels, taints, images.
-    pub fn from_spec(index: u32, spec: &NodeSpec) -> SimulatedNode {
+    pub fn from_spec(index: u32, spec: &NodeSpec) -> Node {
         let name = spec.name.clone().unwrap_or_else(|| format!("node-{index}"));
         let zone = spec.zone.clone().unwrap_or_else(|| {
             format!(
@@ -112,20 +198,24 @@ impl SimulatedNode {
             .map(|(k, v)| (k.to_string(), v.to_string())),
         );
         labels.extend(spec.labels.clone());
+        let internal_ip = format!("172.18.{}.{}", (index + 1) / 256, (index + 1) % 256);
         let config = NodeConfig {
-            name,
-            cpu: spec.cpu.clone(),
-            memory: spec.memory.clone(),
             max_pods: spec.max_pods,
             labels,
             taints: spec.taints.clone(),
-            internal_ip: format!("172.18.{}.{}", (index + 1) / 256, (index + 1) % 256),
-            pod_cidr: runtime.pod_cidr(),
+            ..NodeConfig::simulated(
+                &name,
+                &spec.cpu,
+                &spec.memory,
+                &runtime.pod_cidr(),
+                &internal_ip,
+            )
         };
         let present = runtime.images.keys().cloned().collect();
-        SimulatedNode {
+        Node {
             kubelet: Kubelet::new(config, present),
-            runtime,
+            images: runtime.images.clone(),
+            runtime: Runtime::Simulated(runtime),
             pod_watch: None,
             pending: BTreeMap::new(),
             next_token: 0,
@@ -143,7 +233,9 @@ impl SimulatedNode {
         }
         self.powered = on;
         self.pending.clear();
-        self.runtime.power_loss();
+        if let Some(r) = self.sim() {
+            r.power_loss();
+        }
         self.kubelet.reset();
         if on {
             self.kubelet.renew_lease(ctx);
@@ -184,7 +276,7 @@ impl SimulatedNode {
         let Some(id) = self.kubelet.container_id(namespace, pod, container) else {
             return false;
         };
-        if !self.powered || !self.runtime.is_running(&id) {
+        if !self.powered || !self.sim().is_some_and(|r| r.is_running(&id)) {
             return false;
         }
         self.next_token += 1;
@@ -197,41 +289,61 @@ impl SimulatedNode {
     /// Makes image pulls of images not on the node fail (`false`) or work again: the
     /// registry is unreachable.
     pub fn set_registry_reachable(&mut self, on: bool) {
-        self.runtime.registry_reachable = on;
+        if let Some(r) = self.sim() {
+            r.registry_reachable = on;
+        }
     }
 
     pub fn registry_reachable(&self) -> bool {
-        self.runtime.registry_reachable
+        match &self.runtime {
+            Runtime::Simulated(r) => r.registry_reachable,
+            Runtime::Remote(_) => true,
+        }
     }
 
     /// What a pod's container has written, if it runs here (`kubectl logs`, served by the
     /// kubelet upstream).
     pub fn logs(&self, namespace: &str, name: &str, container: Option<&str>) -> Option<String> {
         let id = self.kubelet.container_id(namespace, name, container)?;
-        let lines = self.runtime.logs(&id).unwrap_or_default();
+        let Runtime::Simulated(runtime) = &self.runtime else {
+            return None;
+        };
+        let lines = runtime.logs(&id).unwrap_or_default();
         Some(lines.iter().map(|l| format!("{l}\n")).collect())
     }
 
-    /// Hands the kubelet's pending calls to the runtime and schedules their results.
+    /// Records a call and its outcome in the trace.
+    fn trace_call(&self, ctx: &mut Ctx, id: u64, call: &CriCall, resp: &CriResponse, ms: i64) {
+        let outcome = match &resp.result {
+            Ok(r) => format!(
+                "ok in {ms} ms{}",
+                match r {
+                    CriResult::Sandbox { ip, .. } => format!(" (CNI ADD: {ip})"),
+                    _ => String::new(),
+                }
+            ),
+            Err(e) => format!("failed in {ms} ms: {e}"),
+        };
+        ctx.trace(TraceKind::Cri {
+            node: self.kubelet.node.name.clone(),
+            method: format!("{} {}", call.interface(), call.method()),
+            pod: self.kubelet.pod_of(id),
+            outcome,
+        });
+    }
+
+    /// Hands the kubelet's pending calls to the runtime (a simulated one answers at once and
+    /// its results are scheduled; a remote one's wait for the host).
     fn pump(&mut self, ctx: &mut Ctx) {
         for req in self.kubelet.take_outbox() {
-            let (resp, ms) = self.runtime.handle(&req);
-            let outcome = match &resp.result {
-                Ok(r) => format!(
-                    "ok in {ms} ms{}",
-                    match r {
-                        super::cri::CriResult::Sandbox { ip, .. } => format!(" (CNI ADD: {ip})"),
-                        _ => String::new(),
-                    }
-                ),
-                Err(e) => format!("failed in {ms} ms: {e}"),
+            let (resp, ms) = match &mut self.runtime {
+                Runtime::Simulated(r) => r.handle(&req),
+                Runtime::Remote(r) => {
+                    r.outbox.push(req);
+                    continue;
+                }
             };
-            ctx.trace(TraceKind::Cri {
-                node: self.kubelet.node.name.clone(),
-                method: format!("{} {}", req.call.interface(), req.call.method()),
-                pod: self.kubelet.pod_of(req.id),
-                outcome,
-            });
+            self.trace_call(ctx, req.id, &req.call, &resp, ms);
             let token = RESULT_BASE + req.id;
             self.pending.insert(token, Pending::Result(req.call, resp));
             ctx.after(ms, token);
@@ -247,7 +359,11 @@ impl SimulatedNode {
     /// A started container that will exit by itself gets a wake-up then (the runtime's event,
     /// which a real kubelet's PLEG would notice).
     fn plan_exit(&mut self, ctx: &mut Ctx, container_id: &str) {
-        if let Some((ms, code)) = self.runtime.exit_plan_of(container_id) {
+        let plan = match &self.runtime {
+            Runtime::Simulated(r) => r.exit_plan_of(container_id),
+            Runtime::Remote(_) => None,
+        };
+        if let Some((ms, code)) = plan {
             self.next_token += 1;
             let token = EXIT_BASE + self.next_token;
             self.pending
@@ -257,13 +373,13 @@ impl SimulatedNode {
     }
 }
 
-impl Component for SimulatedNode {
+impl Component for Node {
     fn name(&self) -> &str {
         &self.kubelet.node.name
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
-        let images = self.runtime.images.clone();
+        let images = self.images.clone();
         self.kubelet.register(ctx, &images);
         let query = format!("fieldSelector=spec.nodeName%3D{}", self.kubelet.node.name);
         if let Ok(w) = self
@@ -295,8 +411,10 @@ impl Component for SimulatedNode {
         }
         match self.pending.remove(&token) {
             // A container exits once: a crash and its own planned exit may both be due.
-            Some(Pending::Exit(id, code)) if self.runtime.is_running(&id) => {
-                self.runtime.exited(&id);
+            Some(Pending::Exit(id, code)) if self.sim().is_some_and(|r| r.is_running(&id)) => {
+                if let Some(r) = self.sim() {
+                    r.exited(&id);
+                }
                 self.kubelet.on_container_exit(ctx, &id, code);
                 self.pump(ctx);
             }
@@ -306,9 +424,7 @@ impl Component for SimulatedNode {
             }
             Some(Pending::Result(call, resp)) => {
                 let started = match (&call, &resp.result) {
-                    (super::cri::CriCall::StartContainer { container_id }, Ok(_)) => {
-                        Some(container_id.clone())
-                    }
+                    (CriCall::StartContainer { container_id }, Ok(_)) => Some(container_id.clone()),
                     _ => None,
                 };
                 self.kubelet.on_result(ctx, resp);

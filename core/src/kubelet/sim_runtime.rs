@@ -171,16 +171,11 @@ impl SimRuntime {
                     None => (Err(format!("failed to pull and unpack image \"{name}\": failed to resolve reference \"{name}\": not found")), 800),
                 }
             }
-            CriCall::CreateContainer {
-                command,
-                annotations,
-                image,
-                ..
-            } => {
+            CriCall::CreateContainer { config, .. } => {
                 let id = self.id("container-");
                 self.containers
-                    .insert(id.clone(), exit_plan(command, annotations));
-                self.images_of.insert(id.clone(), image.clone());
+                    .insert(id.clone(), exit_plan(&config.argv(), &config.annotations));
+                self.images_of.insert(id.clone(), config.image.clone());
                 (Ok(CriResult::Container { container_id: id }), 10)
             }
             CriCall::StartContainer { container_id } => {

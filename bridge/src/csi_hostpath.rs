@@ -1,0 +1,251 @@
+//! The bridge's CSI node plugin, `hostpath.csi.kubeplay.io`: a volume is a directory under
+//! the plugin's data directory, published into a pod by a bind mount (read-only when asked).
+//! It serves CSI's `Identity` and `Node` services over gRPC (tonic) on a unix socket, as any
+//! node plugin does for the kubelet; it is node-only (no `Controller` service, no staging).
+//!
+//! Publish and unpublish are idempotent, as the spec requires: publishing what is already
+//! mounted at the target succeeds, unpublishing what is not mounted succeeds. A volume whose
+//! context says it is ephemeral (`csi.storage.k8s.io/ephemeral`, an inline volume of a pod)
+//! is deleted when it is unpublished.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tonic::{Request, Response, Status};
+
+use crate::cri::csi;
+use csi::identity_server::{Identity, IdentityServer};
+use csi::node_server::{Node, NodeServer};
+
+pub const DRIVER: &str = "hostpath.csi.kubeplay.io";
+const EPHEMERAL: &str = "csi.storage.k8s.io/ephemeral";
+
+#[derive(Clone, Debug)]
+pub struct HostPathPlugin {
+    pub node_id: String,
+    /// Where volumes' data lives.
+    pub data_dir: PathBuf,
+    /// Targets must lie under this root (the kubelet's root directory).
+    pub target_root: PathBuf,
+}
+
+/// Whether `path` is a mount point (as `/proc/self/mountinfo` lists them).
+pub fn is_mounted(path: &Path) -> bool {
+    let wanted = path.display().to_string();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .any(|mount_point| mount_point == wanted)
+}
+
+/// The mount points at or under `dir`, deepest first (the order to unmount them in).
+pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(PathBuf::from)
+        .filter(|m| m.starts_with(dir))
+        .collect();
+    out.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
+    out
+}
+
+fn run(cmd: &mut Command) -> Result<(), Status> {
+    let out = cmd
+        .output()
+        .map_err(|e| Status::internal(format!("{cmd:?}: {e}")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(Status::internal(format!(
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+}
+
+pub fn unmount(path: &Path) -> Result<(), Status> {
+    run(Command::new("umount").arg(path))
+}
+
+impl HostPathPlugin {
+    /// The directory of a volume: ids are single path components.
+    fn volume_dir(&self, id: &str) -> Result<PathBuf, Status> {
+        if id.is_empty() || id.contains('/') || id == "." || id == ".." {
+            return Err(Status::invalid_argument(format!(
+                "volume id {id:?} is not a valid name"
+            )));
+        }
+        Ok(self.data_dir.join(id))
+    }
+
+    /// The file that says a volume was published as ephemeral (kept beside the data, not in
+    /// it, so the pod cannot see or remove it).
+    fn ephemeral_marker(&self, id: &str) -> PathBuf {
+        self.data_dir.join(".ephemeral").join(id)
+    }
+
+    fn target(&self, target: &str) -> Result<PathBuf, Status> {
+        let p = PathBuf::from(target);
+        if !p.is_absolute() || p.components().any(|c| c.as_os_str() == "..") {
+            return Err(Status::invalid_argument(format!(
+                "target path {target:?} must be absolute, without .."
+            )));
+        }
+        if !p.starts_with(&self.target_root) {
+            return Err(Status::invalid_argument(format!(
+                "target path {target} is outside {}",
+                self.target_root.display()
+            )));
+        }
+        Ok(p)
+    }
+
+    /// Serves the plugin on a unix socket until the task is aborted.
+    pub async fn serve(self, socket: PathBuf) -> anyhow::Result<()> {
+        let _ = std::fs::remove_file(&socket);
+        if let Some(dir) = socket.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::create_dir_all(&self.data_dir)?;
+        let listener = tokio::net::UnixListener::bind(&socket)?;
+        tonic::transport::Server::builder()
+            .add_service(IdentityServer::new(self.clone()))
+            .add_service(NodeServer::new(self))
+            .serve_with_incoming(tokio_stream::wrappers::UnixListenerStream::new(listener))
+            .await?;
+        Ok(())
+    }
+}
+
+#[tonic::async_trait]
+impl Identity for HostPathPlugin {
+    async fn get_plugin_info(
+        &self,
+        _: Request<csi::GetPluginInfoRequest>,
+    ) -> Result<Response<csi::GetPluginInfoResponse>, Status> {
+        Ok(Response::new(csi::GetPluginInfoResponse {
+            name: DRIVER.into(),
+            vendor_version: env!("CARGO_PKG_VERSION").into(),
+            manifest: Default::default(),
+        }))
+    }
+
+    async fn get_plugin_capabilities(
+        &self,
+        _: Request<csi::GetPluginCapabilitiesRequest>,
+    ) -> Result<Response<csi::GetPluginCapabilitiesResponse>, Status> {
+        // Node-only: no controller service, no topology constraints.
+        Ok(Response::new(csi::GetPluginCapabilitiesResponse {
+            capabilities: Vec::new(),
+        }))
+    }
+
+    async fn probe(
+        &self,
+        _: Request<csi::ProbeRequest>,
+    ) -> Result<Response<csi::ProbeResponse>, Status> {
+        Ok(Response::new(csi::ProbeResponse {
+            ready: Some(csi::BoolValue {
+                value: self.data_dir.is_dir(),
+            }),
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl Node for HostPathPlugin {
+    async fn node_stage_volume(
+        &self,
+        _: Request<csi::NodeStageVolumeRequest>,
+    ) -> Result<Response<csi::NodeStageVolumeResponse>, Status> {
+        Err(Status::unimplemented(
+            "STAGE_UNSTAGE_VOLUME is not advertised",
+        ))
+    }
+
+    async fn node_unstage_volume(
+        &self,
+        _: Request<csi::NodeUnstageVolumeRequest>,
+    ) -> Result<Response<csi::NodeUnstageVolumeResponse>, Status> {
+        Err(Status::unimplemented(
+            "STAGE_UNSTAGE_VOLUME is not advertised",
+        ))
+    }
+
+    async fn node_publish_volume(
+        &self,
+        request: Request<csi::NodePublishVolumeRequest>,
+    ) -> Result<Response<csi::NodePublishVolumeResponse>, Status> {
+        let r = request.into_inner();
+        let source = self.volume_dir(&r.volume_id)?;
+        let target = self.target(&r.target_path)?;
+        if r.volume_capability.is_none() {
+            return Err(Status::invalid_argument("volume capability missing"));
+        }
+        if is_mounted(&target) {
+            return Ok(Response::new(csi::NodePublishVolumeResponse {}));
+        }
+        if r.volume_context.get(EPHEMERAL).map(String::as_str) == Some("true") {
+            let marker = self.ephemeral_marker(&r.volume_id);
+            std::fs::create_dir_all(self.data_dir.join(".ephemeral"))
+                .and_then(|()| std::fs::write(&marker, b""))
+                .map_err(|e| Status::internal(format!("marking {}: {e}", marker.display())))?;
+        }
+        std::fs::create_dir_all(&source)
+            .and_then(|()| std::fs::create_dir_all(&target))
+            .map_err(|e| Status::internal(format!("creating {}: {e}", target.display())))?;
+        run(Command::new("mount")
+            .arg("--bind")
+            .arg(&source)
+            .arg(&target))?;
+        if r.readonly {
+            run(Command::new("mount")
+                .args(["-o", "remount,bind,ro"])
+                .arg(&target))?;
+        }
+        Ok(Response::new(csi::NodePublishVolumeResponse {}))
+    }
+
+    async fn node_unpublish_volume(
+        &self,
+        request: Request<csi::NodeUnpublishVolumeRequest>,
+    ) -> Result<Response<csi::NodeUnpublishVolumeResponse>, Status> {
+        let r = request.into_inner();
+        let source = self.volume_dir(&r.volume_id)?;
+        let target = self.target(&r.target_path)?;
+        if is_mounted(&target) {
+            unmount(&target)?;
+        }
+        let _ = std::fs::remove_dir(&target);
+        // An inline (ephemeral) volume lives as long as its pod's publication.
+        let marker = self.ephemeral_marker(&r.volume_id);
+        if marker.exists() {
+            let _ = std::fs::remove_dir_all(&source);
+            let _ = std::fs::remove_file(&marker);
+        }
+        Ok(Response::new(csi::NodeUnpublishVolumeResponse {}))
+    }
+
+    async fn node_get_capabilities(
+        &self,
+        _: Request<csi::NodeGetCapabilitiesRequest>,
+    ) -> Result<Response<csi::NodeGetCapabilitiesResponse>, Status> {
+        Ok(Response::new(csi::NodeGetCapabilitiesResponse {
+            capabilities: Vec::new(),
+        }))
+    }
+
+    async fn node_get_info(
+        &self,
+        _: Request<csi::NodeGetInfoRequest>,
+    ) -> Result<Response<csi::NodeGetInfoResponse>, Status> {
+        Ok(Response::new(csi::NodeGetInfoResponse {
+            node_id: self.node_id.clone(),
+            max_volumes_per_node: 0,
+            accessible_topology: None,
+        }))
+    }
+}

@@ -1,0 +1,595 @@
+//! The real node's runtime: carries out core's kubelet calls ([`CriCall`]) against
+//! containerd's CRI over tonic, and answers with the same results the simulated runtime
+//! gives. Every sandbox and container it makes is labelled with the node and this bridge's
+//! instance, so what one bridge started can be found — and reaped — by the next.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use kubeplay_core::kubelet::cri::{ContainerConfig, CriCall, CriResult, SandboxConfig};
+use tonic::Status;
+
+use super::policy::Policy;
+use crate::cri::{csi, v1, Cri};
+use crate::csi_hostpath;
+
+/// The label naming the node a sandbox or container belongs to.
+pub const NODE_LABEL: &str = "kubeplay.io/node";
+/// The label naming the bridge run that made it.
+pub const INSTANCE_LABEL: &str = "kubeplay.io/bridge-instance";
+
+/// How grpc-go prints a status, which is how the kubelet's messages quote runtime errors.
+fn rpc(e: Status) -> String {
+    format!("rpc error: code = {:?} desc = {}", e.code(), e.message())
+}
+
+pub struct RealRuntime {
+    cri: Cri,
+    /// The node's CSI plugin (`hostpath.csi.kubeplay.io`), over its gRPC socket.
+    csi: csi::node_client::NodeClient<tonic::transport::Channel>,
+    pub node: String,
+    pub instance: String,
+    /// The kubelet's root directory on this machine (pod volumes under `pods/<uid>`).
+    pub root_dir: PathBuf,
+    pub policy: Policy,
+    /// Pull from registries off this machine (off: only `localhost/` images, imported).
+    pub allow_registry_pulls: bool,
+    /// Sandbox id → the config it was made with (CreateContainer needs it again) and the
+    /// pod's uid.
+    sandboxes: Mutex<HashMap<String, (v1::PodSandboxConfig, String)>>,
+    /// Containers the kubelet stopped: their exit is not news to report.
+    stopping: Mutex<HashSet<String>>,
+    /// Exits already reported.
+    reported: Mutex<HashSet<String>>,
+}
+
+fn protocol(p: &str) -> i32 {
+    match p {
+        "UDP" => v1::Protocol::Udp as i32,
+        "SCTP" => v1::Protocol::Sctp as i32,
+        _ => v1::Protocol::Tcp as i32,
+    }
+}
+
+impl RealRuntime {
+    pub fn new(
+        cri: Cri,
+        csi: csi::node_client::NodeClient<tonic::transport::Channel>,
+        node: &str,
+        instance: &str,
+        root_dir: PathBuf,
+        policy: Policy,
+        allow_registry_pulls: bool,
+    ) -> RealRuntime {
+        RealRuntime {
+            cri,
+            csi,
+            node: node.into(),
+            instance: instance.into(),
+            root_dir,
+            policy,
+            allow_registry_pulls,
+            sandboxes: Mutex::default(),
+            stopping: Mutex::default(),
+            reported: Mutex::default(),
+        }
+    }
+
+    fn labels(&self, extra: &[(&str, &str)]) -> HashMap<String, String> {
+        let mut l: HashMap<String, String> = extra
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        l.insert(NODE_LABEL.into(), self.node.clone());
+        l.insert(INSTANCE_LABEL.into(), self.instance.clone());
+        l
+    }
+
+    /// The pod's cgroup, under the bridge's own tree (`cgroupfs` paths).
+    fn cgroup_parent(&self, uid: &str) -> String {
+        format!("/kubeplay/{}/pod{uid}", self.node)
+    }
+
+    /// Carries out one call.
+    pub async fn handle(&self, call: CriCall) -> Result<CriResult, String> {
+        let mut rt = self.cri.runtime.clone();
+        match call {
+            CriCall::RunPodSandbox {
+                pod_uid,
+                namespace,
+                name,
+                attempt,
+                config,
+            } => {
+                self.run_sandbox(&pod_uid, &namespace, &name, attempt, &config)
+                    .await
+            }
+            CriCall::PullImage { image } => self.pull(&image).await,
+            CriCall::CreateContainer { sandbox_id, config } => {
+                self.create(&sandbox_id, &config).await
+            }
+            CriCall::StartContainer { container_id } => {
+                rt.start_container(v1::StartContainerRequest { container_id })
+                    .await
+                    .map_err(rpc)?;
+                Ok(CriResult::Done)
+            }
+            CriCall::StopContainer {
+                container_id,
+                timeout_seconds,
+            } => {
+                self.lock_stopping().insert(container_id.clone());
+                rt.stop_container(v1::StopContainerRequest {
+                    container_id,
+                    timeout: timeout_seconds,
+                })
+                .await
+                .map_err(rpc)?;
+                Ok(CriResult::Done)
+            }
+            CriCall::StopPodSandbox { sandbox_id } => {
+                rt.stop_pod_sandbox(v1::StopPodSandboxRequest {
+                    pod_sandbox_id: sandbox_id,
+                })
+                .await
+                .map_err(rpc)?;
+                Ok(CriResult::Done)
+            }
+            CriCall::RemovePodSandbox { sandbox_id } => {
+                self.remove_sandbox(&sandbox_id).await?;
+                Ok(CriResult::Done)
+            }
+            CriCall::NodePublishVolume { driver, .. } | CriCall::NodeUnpublishVolume { driver, .. }
+                if driver != csi_hostpath::DRIVER =>
+            {
+                Err(format!("kubernetes.io/csi: mounter.SetUpAt failed to get CSI client: driver name {driver} not found in the list of registered CSI drivers"))
+            }
+            CriCall::NodePublishVolume {
+                volume_id,
+                target_path,
+                readonly,
+                volume_context,
+                ..
+            } => {
+                self.csi
+                    .clone()
+                    .node_publish_volume(csi::NodePublishVolumeRequest {
+                        volume_id,
+                        target_path,
+                        volume_capability: Some(csi::VolumeCapability {
+                            access_type: Some(csi::volume_capability::AccessType::Mount(
+                                csi::volume_capability::MountVolume::default(),
+                            )),
+                            access_mode: Some(csi::volume_capability::AccessMode {
+                                mode: csi::volume_capability::access_mode::Mode::SingleNodeWriter
+                                    as i32,
+                            }),
+                        }),
+                        readonly,
+                        volume_context: volume_context.into_iter().collect(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(|e| format!("kubernetes.io/csi: mounter.SetupAt failed: {}", rpc(e)))?;
+                Ok(CriResult::Done)
+            }
+            CriCall::NodeUnpublishVolume {
+                volume_id,
+                target_path,
+                ..
+            } => {
+                self.csi
+                    .clone()
+                    .node_unpublish_volume(csi::NodeUnpublishVolumeRequest {
+                        volume_id,
+                        target_path,
+                    })
+                    .await
+                    .map_err(|e| format!("kubernetes.io/csi: Unmounter.TearDownAt failed: {}", rpc(e)))?;
+                Ok(CriResult::Done)
+            }
+        }
+    }
+
+    fn lock_stopping(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.stopping.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_sandboxes(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (v1::PodSandboxConfig, String)>> {
+        self.sandboxes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn run_sandbox(
+        &self,
+        uid: &str,
+        namespace: &str,
+        name: &str,
+        attempt: u32,
+        c: &SandboxConfig,
+    ) -> Result<CriResult, String> {
+        self.policy.check_sandbox(c)?;
+        // The kubelet makes the pod's log directory before the sandbox.
+        std::fs::create_dir_all(&c.log_directory)
+            .map_err(|e| format!("creating {}: {e}", c.log_directory))?;
+        let config = v1::PodSandboxConfig {
+            metadata: Some(v1::PodSandboxMetadata {
+                name: name.into(),
+                uid: uid.into(),
+                namespace: namespace.into(),
+                attempt,
+            }),
+            hostname: c.hostname.clone(),
+            log_directory: c.log_directory.clone(),
+            dns_config: None,
+            port_mappings: c
+                .port_mappings
+                .iter()
+                .map(|p| v1::PortMapping {
+                    protocol: protocol(&p.protocol),
+                    container_port: p.container_port,
+                    host_port: p.host_port,
+                    host_ip: p.host_ip.clone(),
+                })
+                .collect(),
+            labels: self.labels(&[
+                ("io.kubernetes.pod.name", name),
+                ("io.kubernetes.pod.namespace", namespace),
+                ("io.kubernetes.pod.uid", uid),
+            ]),
+            annotations: HashMap::new(),
+            linux: Some(v1::LinuxPodSandboxConfig {
+                cgroup_parent: self.cgroup_parent(uid),
+                security_context: Some(v1::LinuxSandboxSecurityContext {
+                    namespace_options: Some(v1::NamespaceOption {
+                        network: v1::NamespaceMode::Pod as i32,
+                        pid: v1::NamespaceMode::Container as i32,
+                        ipc: v1::NamespaceMode::Pod as i32,
+                        target_id: String::new(),
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        };
+        let mut rt = self.cri.runtime.clone();
+        let id = rt
+            .run_pod_sandbox(v1::RunPodSandboxRequest {
+                config: Some(config.clone()),
+                runtime_handler: String::new(),
+            })
+            .await
+            .map_err(rpc)?
+            .into_inner()
+            .pod_sandbox_id;
+        self.lock_sandboxes()
+            .insert(id.clone(), (config, uid.to_string()));
+        let status = rt
+            .pod_sandbox_status(v1::PodSandboxStatusRequest {
+                pod_sandbox_id: id.clone(),
+                verbose: false,
+            })
+            .await
+            .map_err(rpc)?
+            .into_inner();
+        let ip = status
+            .status
+            .and_then(|s| s.network)
+            .map(|n| n.ip)
+            .unwrap_or_default();
+        Ok(CriResult::Sandbox { sandbox_id: id, ip })
+    }
+
+    async fn pull(&self, image: &str) -> Result<CriResult, String> {
+        let local = image.starts_with("localhost/") || image.starts_with("localhost:");
+        if !local && !self.allow_registry_pulls {
+            return Err(format!("rpc error: code = Unavailable desc = failed to pull and unpack image \"{image}\": this kubeplay real node pulls only from registries on this machine (localhost/…); import the image with `kubeplay-bridge images import`, or start the bridge with --allow-registry-pulls"));
+        }
+        let mut images = self.cri.images.clone();
+        let image_ref = images
+            .pull_image(v1::PullImageRequest {
+                image: Some(v1::ImageSpec {
+                    image: image.into(),
+                    annotations: HashMap::new(),
+                }),
+                sandbox_config: None,
+            })
+            .await
+            .map_err(rpc)?
+            .into_inner()
+            .image_ref;
+        let size = images
+            .image_status(v1::ImageStatusRequest {
+                image: Some(v1::ImageSpec {
+                    image: image.into(),
+                    annotations: HashMap::new(),
+                }),
+                verbose: false,
+            })
+            .await
+            .map_err(rpc)?
+            .into_inner()
+            .image
+            .map_or(0, |i| i64::try_from(i.size).unwrap_or(i64::MAX));
+        Ok(CriResult::Image {
+            image_ref,
+            size_bytes: size,
+        })
+    }
+
+    async fn create(&self, sandbox_id: &str, c: &ContainerConfig) -> Result<CriResult, String> {
+        let (sandbox_config, _) = self
+            .lock_sandboxes()
+            .get(sandbox_id)
+            .cloned()
+            .ok_or_else(|| format!("rpc error: code = NotFound desc = sandbox {sandbox_id} is not one this bridge runs"))?;
+        let host_paths = self.policy.check_container(c)?;
+        let (cpu_quota, memory) = self.policy.limits(c);
+        let meta = sandbox_config.metadata.clone().unwrap_or_default();
+        let s = &c.security;
+        let config = v1::ContainerConfig {
+            metadata: Some(v1::ContainerMetadata {
+                name: c.name.clone(),
+                attempt: c.attempt,
+            }),
+            image: Some(v1::ImageSpec {
+                image: c.image.clone(),
+                annotations: HashMap::new(),
+            }),
+            command: c.command.clone(),
+            args: c.args.clone(),
+            working_dir: c.working_dir.clone(),
+            envs: c
+                .envs
+                .iter()
+                .map(|(k, v)| v1::KeyValue {
+                    key: k.clone(),
+                    value: v.clone(),
+                })
+                .collect(),
+            mounts: c
+                .mounts
+                .iter()
+                .zip(host_paths)
+                .map(|(m, host)| v1::Mount {
+                    container_path: m.container_path.clone(),
+                    host_path: host.display().to_string(),
+                    readonly: m.readonly,
+                    ..Default::default()
+                })
+                .collect(),
+            labels: self.labels(&[
+                ("io.kubernetes.pod.name", &meta.name),
+                ("io.kubernetes.pod.namespace", &meta.namespace),
+                ("io.kubernetes.pod.uid", &meta.uid),
+                ("io.kubernetes.container.name", &c.name),
+            ]),
+            log_path: c.log_path.clone(),
+            linux: Some(v1::LinuxContainerConfig {
+                resources: Some(v1::LinuxContainerResources {
+                    cpu_period: 100_000,
+                    cpu_quota,
+                    // As the kubelet turns a CPU request into shares (`MilliCPUToShares`).
+                    cpu_shares: (c.cpu_request_millis * 1024 / 1000).max(2),
+                    memory_limit_in_bytes: memory,
+                    ..Default::default()
+                }),
+                security_context: Some(v1::LinuxContainerSecurityContext {
+                    capabilities: Some(v1::Capability {
+                        add_capabilities: s.add_capabilities.clone(),
+                        drop_capabilities: s.drop_capabilities.clone(),
+                        add_ambient_capabilities: Vec::new(),
+                    }),
+                    privileged: false,
+                    namespace_options: Some(v1::NamespaceOption {
+                        network: v1::NamespaceMode::Pod as i32,
+                        pid: v1::NamespaceMode::Container as i32,
+                        ipc: v1::NamespaceMode::Pod as i32,
+                        target_id: String::new(),
+                    }),
+                    run_as_user: s.run_as_user.map(|value| v1::Int64Value { value }),
+                    run_as_group: s.run_as_group.map(|value| v1::Int64Value { value }),
+                    readonly_rootfs: s.read_only_root_filesystem,
+                    no_new_privs: s.allow_privilege_escalation == Some(false),
+                    ..Default::default()
+                }),
+            }),
+            ..Default::default()
+        };
+        let mut rt = self.cri.runtime.clone();
+        let id = rt
+            .create_container(v1::CreateContainerRequest {
+                pod_sandbox_id: sandbox_id.into(),
+                config: Some(config),
+                sandbox_config: Some(sandbox_config),
+            })
+            .await
+            .map_err(rpc)?
+            .into_inner()
+            .container_id;
+        Ok(CriResult::Container { container_id: id })
+    }
+
+    /// Removes a sandbox (and its containers), then what the kubelet cleans up after a pod:
+    /// its volume directories and its cgroups.
+    async fn remove_sandbox(&self, sandbox_id: &str) -> Result<(), String> {
+        let mut rt = self.cri.runtime.clone();
+        let containers = rt
+            .list_containers(v1::ListContainersRequest {
+                filter: Some(v1::ContainerFilter {
+                    pod_sandbox_id: sandbox_id.into(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .map_err(rpc)?
+            .into_inner()
+            .containers;
+        rt.remove_pod_sandbox(v1::RemovePodSandboxRequest {
+            pod_sandbox_id: sandbox_id.into(),
+        })
+        .await
+        .map_err(rpc)?;
+        {
+            let mut stopping = self.lock_stopping();
+            let mut reported = self.reported.lock().unwrap_or_else(|p| p.into_inner());
+            for c in &containers {
+                stopping.remove(&c.id);
+                reported.remove(&c.id);
+            }
+        }
+        let uid = self.lock_sandboxes().remove(sandbox_id).map(|(_, uid)| uid);
+        if let Some(uid) = uid {
+            self.clean_pod(&uid);
+        }
+        Ok(())
+    }
+
+    /// Removes a pod's directories under the kubelet root and its cgroup in every
+    /// controller (containerd leaves the parent behind, as the kubelet knows).
+    fn clean_pod(&self, uid: &str) {
+        if !uid.is_empty() {
+            // A volume still mounted (the bridge stopping under a running pod) is unmounted
+            // first: removing through a bind mount would delete the volume's data.
+            let dir = self.root_dir.join("pods").join(uid);
+            for mount in csi_hostpath::mounts_under(&dir) {
+                let _ = csi_hostpath::unmount(&mount);
+            }
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        let parent = self.cgroup_parent(uid);
+        for controller in std::fs::read_dir("/sys/fs/cgroup")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let dir = controller.path().join(parent.trim_start_matches('/'));
+            // Empty container cgroups first, then the pod's.
+            for child in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                if child.path().is_dir() {
+                    let _ = std::fs::remove_dir(child.path());
+                }
+            }
+            let _ = std::fs::remove_dir(&dir);
+        }
+    }
+
+    /// Containers of this node that exited by themselves since the last look (a PLEG relist):
+    /// `(id, exit code)`.
+    pub async fn exited(&self) -> Result<Vec<(String, i64)>, String> {
+        let mut rt = self.cri.runtime.clone();
+        let mut labels = HashMap::new();
+        labels.insert(INSTANCE_LABEL.to_string(), self.instance.clone());
+        let exited = rt
+            .list_containers(v1::ListContainersRequest {
+                filter: Some(v1::ContainerFilter {
+                    state: Some(v1::ContainerStateValue {
+                        state: v1::ContainerState::ContainerExited as i32,
+                    }),
+                    label_selector: labels,
+                    ..Default::default()
+                }),
+            })
+            .await
+            .map_err(rpc)?
+            .into_inner()
+            .containers;
+        let mut out = Vec::new();
+        for c in exited {
+            let news = !self.lock_stopping().contains(&c.id)
+                && self
+                    .reported
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(c.id.clone());
+            if !news {
+                continue;
+            }
+            let status = rt
+                .container_status(v1::ContainerStatusRequest {
+                    container_id: c.id.clone(),
+                    verbose: false,
+                })
+                .await
+                .map_err(rpc)?
+                .into_inner();
+            let code = status.status.map_or(0, |s| i64::from(s.exit_code));
+            out.push((c.id, code));
+        }
+        Ok(out)
+    }
+
+    /// The sandboxes (and their containers) on this node, of this bridge or an earlier one.
+    pub async fn list_sandboxes(&self) -> Result<Vec<v1::PodSandbox>, String> {
+        let mut labels = HashMap::new();
+        labels.insert(NODE_LABEL.to_string(), self.node.clone());
+        let mut rt = self.cri.runtime.clone();
+        Ok(rt
+            .list_pod_sandbox(v1::ListPodSandboxRequest {
+                filter: Some(v1::PodSandboxFilter {
+                    label_selector: labels,
+                    ..Default::default()
+                }),
+            })
+            .await
+            .map_err(rpc)?
+            .into_inner()
+            .items)
+    }
+
+    /// The containers of this node (any bridge's), with their state.
+    pub async fn list_containers(&self) -> Result<Vec<v1::Container>, String> {
+        let mut labels = HashMap::new();
+        labels.insert(NODE_LABEL.to_string(), self.node.clone());
+        let mut rt = self.cri.runtime.clone();
+        Ok(rt
+            .list_containers(v1::ListContainersRequest {
+                filter: Some(v1::ContainerFilter {
+                    label_selector: labels,
+                    ..Default::default()
+                }),
+            })
+            .await
+            .map_err(rpc)?
+            .into_inner()
+            .containers)
+    }
+
+    /// Stops and removes every sandbox of this node: what an earlier bridge left, or all this
+    /// one started when it goes. Returns how many were reaped.
+    pub async fn reap(&self) -> Result<usize, String> {
+        let sandboxes = self.list_sandboxes().await?;
+        let mut rt = self.cri.runtime.clone();
+        for s in &sandboxes {
+            rt.stop_pod_sandbox(v1::StopPodSandboxRequest {
+                pod_sandbox_id: s.id.clone(),
+            })
+            .await
+            .map_err(rpc)?;
+            rt.remove_pod_sandbox(v1::RemovePodSandboxRequest {
+                pod_sandbox_id: s.id.clone(),
+            })
+            .await
+            .map_err(rpc)?;
+            let uid = s
+                .labels
+                .get("io.kubernetes.pod.uid")
+                .cloned()
+                .unwrap_or_default();
+            self.lock_sandboxes().remove(&s.id);
+            self.clean_pod(&uid);
+        }
+        Ok(sandboxes.len())
+    }
+
+    /// Images containerd holds, for the Node's status.
+    pub async fn images(&self) -> Result<BTreeMap<String, i64>, String> {
+        self.cri.clone().images().await.map_err(rpc)
+    }
+
+    pub async fn version(&self) -> Result<String, String> {
+        self.cri.clone().version().await.map_err(rpc)
+    }
+}

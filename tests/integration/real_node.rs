@@ -1,0 +1,374 @@
+//! The real node, end to end with real kubectl: this machine joins the door's cluster as a
+//! Node whose pods are containerd containers (runc, CNI bridge networking), driven by the same
+//! kubelet code as the simulated nodes. These tests start their own containerd; where it
+//! cannot start they fail with the reason (`./dev test` installs containerd, runc, the CNI
+//! plugins and busybox-static first).
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use kubeplay::real_node::RealNodeDoor;
+use kubeplay_bridge::cri::v1;
+use serde_json::Value;
+
+const KUBECTL: &str = "/usr/bin/kubectl";
+
+/// Runs a shell line with kubectl against the door: `(exit code, stdout, stderr)`.
+fn sh(node: &RealNodeDoor, line: &str) -> (i32, String, String) {
+    let out = node
+        .door
+        .shell(std::path::Path::new(KUBECTL), line)
+        .output()
+        .expect("running kubectl");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(node: &RealNodeDoor, line: &str) -> String {
+    let (code, out, err) = sh(node, line);
+    assert_eq!(code, 0, "{line}\nstdout: {out}\nstderr: {err}");
+    out
+}
+
+fn json(node: &RealNodeDoor, line: &str) -> Value {
+    serde_json::from_str(&ok(node, line)).expect("kubectl's JSON")
+}
+
+/// Polls `f` every 200 ms until it gives a value; panics with `what` after `secs` seconds.
+fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs} s waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `GET /` of a pod's web server, from this host (the node) to the pod's IP.
+fn http_get(ip: &str, port: u16) -> std::io::Result<String> {
+    let addr = format!("{ip}:{port}").parse().expect("a socket address");
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(2)))?;
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
+    let mut body = String::new();
+    s.read_to_string(&mut body)?;
+    Ok(body)
+}
+
+/// Pods may land only on the real node: its label selected, its taint tolerated (a pod
+/// spec's fields, indented by `indent` spaces, on lines of their own).
+fn on_real_node(indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    format!("\n{pad}nodeSelector: {{kubeplay.io/real-node: \"true\"}}\n{pad}tolerations: [{{key: kubeplay.io/real-node, operator: Exists, effect: NoSchedule}}]")
+}
+
+fn apply(node: &RealNodeDoor, manifest: &str) {
+    ok(
+        node,
+        &format!("kubectl apply -f - <<'EOF'\n{manifest}\nEOF"),
+    );
+}
+
+fn running_containers(node: &RealNodeDoor, image: &str) -> Vec<v1::Container> {
+    node.containers()
+        .into_iter()
+        .filter(|c| c.state == v1::ContainerState::ContainerRunning as i32)
+        .filter(|c| {
+            c.image.as_ref().is_some_and(|i| i.image.contains(image)) || c.image_ref.contains(image)
+        })
+        .collect()
+}
+
+fn pod_events(node: &RealNodeDoor, pod: &str) -> String {
+    ok(
+        node,
+        &format!("kubectl get events --field-selector involvedObject.name={pod} -o custom-columns=REASON:.reason,MESSAGE:.message"),
+    )
+}
+
+#[test]
+fn a_deployment_runs_as_real_containers_and_leaves_nothing_behind() {
+    let mut node = RealNodeDoor::start(1);
+    let nodes = ok(&node, "kubectl get nodes -o wide");
+    assert!(
+        nodes.contains(&node.node) && nodes.contains("containerd://"),
+        "the machine is a Node with containerd as its runtime:\n{nodes}"
+    );
+
+    // Three busybox web servers. sh traps SIGTERM so a stop is quick, as a well-behaved
+    // entrypoint does.
+    apply(
+        &node,
+        &format!(
+            r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web}}
+spec:
+  replicas: 3
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:{}
+      containers:
+      - name: httpd
+        image: localhost/kubeplay/busybox:1
+        command: [sh, -c, 'echo serving on $(hostname); trap "exit 0" TERM; httpd -f -p 8080 -h /www & wait']
+        ports: [{{containerPort: 8080}}]"#,
+            on_real_node(6)
+        ),
+    );
+    ok(&node, "kubectl rollout status deployment/web --timeout=60s");
+    let pods = json(&node, "kubectl get pods -l app=web -o json");
+    let pods = pods["items"].as_array().expect("pods").clone();
+    assert_eq!(pods.len(), 3);
+    assert_eq!(
+        running_containers(&node, "busybox").len(),
+        3,
+        "CRI lists 3 running containers"
+    );
+    for pod in &pods {
+        assert_eq!(pod["spec"]["nodeName"], node.node.as_str());
+        let ip = pod["status"]["podIP"].as_str().expect("a pod IP");
+        assert_eq!(pod["status"]["podIPs"][0]["ip"], ip);
+        let prefix = node.pod_cidr.trim_end_matches("0/24");
+        assert!(
+            ip.starts_with(prefix),
+            "{ip} is in the node's pod CIDR {}",
+            node.pod_cidr
+        );
+        let body = wait_for(&format!("HTTP on {ip}:8080"), 10, || {
+            http_get(ip, 8080).ok()
+        });
+        assert!(
+            body.starts_with("HTTP/1.") && body.contains("hello from a kubeplay pod"),
+            "{body}"
+        );
+        let name = pod["metadata"]["name"].as_str().expect("name");
+        let logs = ok(&node, &format!("kubectl logs {name}"));
+        assert!(
+            logs.contains(&format!("serving on {name}")),
+            "kubectl logs {name}: {logs}"
+        );
+    }
+
+    // A container that exits is noticed (relist) and restarted, for real: a new CRI attempt.
+    let first = pods[0]["metadata"]["name"]
+        .as_str()
+        .expect("name")
+        .to_string();
+    let id = pods[0]["status"]["containerStatuses"][0]["containerID"]
+        .as_str()
+        .expect("containerID")
+        .trim_start_matches("containerd://")
+        .to_string();
+    let exec = node.cri(async |mut cri| {
+        cri.runtime
+            .exec_sync(v1::ExecSyncRequest {
+                container_id: id.clone(),
+                cmd: vec!["kill".into(), "1".into()],
+                timeout: 5,
+            })
+            .await
+            .map(|r| r.into_inner().exit_code)
+    });
+    assert_eq!(exec.ok(), Some(0), "ExecSync kill 1 in {id}");
+    let restarted = wait_for("the restart", 20, || {
+        let pod = json(&node, &format!("kubectl get pod {first} -o json"));
+        let s = &pod["status"]["containerStatuses"][0];
+        (s["restartCount"] == 1 && s["state"]["running"].is_object()).then(|| pod.clone())
+    });
+    assert_eq!(
+        restarted["status"]["containerStatuses"][0]["lastState"]["terminated"]["exitCode"],
+        0
+    );
+    let attempts: Vec<u32> = node
+        .containers()
+        .into_iter()
+        .filter(|c| c.labels.get("io.kubernetes.pod.name") == Some(&first))
+        .map(|c| c.metadata.map_or(0, |m| m.attempt))
+        .collect();
+    assert!(
+        attempts.contains(&0) && attempts.contains(&1),
+        "CRI attempts {attempts:?}"
+    );
+
+    // An emptyDir and a CSI volume (the node's hostpath plugin, over gRPC) written by one
+    // container are read by the other.
+    apply(
+        &node,
+        &format!(
+            r#"apiVersion: v1
+kind: Pod
+metadata: {{name: shared}}
+spec:{}
+  terminationGracePeriodSeconds: 1
+  volumes:
+  - {{name: data, emptyDir: {{}}}}
+  - {{name: vol, csi: {{driver: hostpath.csi.kubeplay.io}}}}
+  containers:
+  - name: writer
+    image: localhost/kubeplay/busybox:1
+    command: [sh, -c, 'echo written by $(hostname) > /data/msg; echo kept by CSI > /vol/msg; trap "exit 0" TERM; sleep 3600 & wait']
+    volumeMounts: [{{name: data, mountPath: /data}}, {{name: vol, mountPath: /vol}}]
+  - name: reader
+    image: localhost/kubeplay/busybox:1
+    command: [sh, -c, 'until [ -f /data/msg ] && [ -f /vol/msg ]; do sleep 0.1; done; cat /data/msg /vol/msg; trap "exit 0" TERM; sleep 3600 & wait']
+    volumeMounts: [{{name: data, mountPath: /data, readOnly: true}}, {{name: vol, mountPath: /vol, readOnly: true}}]"#,
+            on_real_node(2)
+        ),
+    );
+    let read = wait_for("the reader's log", 30, || {
+        let (code, out, _) = sh(&node, "kubectl logs shared -c reader");
+        (code == 0 && !out.is_empty()).then_some(out)
+    });
+    assert_eq!(read.trim(), "written by shared\nkept by CSI");
+    let published = node.leftovers();
+    assert!(
+        published
+            .iter()
+            .any(|m| m.contains("kubernetes.io~csi/vol/mount")),
+        "the CSI volume is a bind mount while the pod runs: {published:?}"
+    );
+
+    // An image the node lacks: ErrImagePull with containerd's own message (its pull goes to
+    // localhost, where no registry listens).
+    apply(
+        &node,
+        &format!(
+            r#"apiVersion: v1
+kind: Pod
+metadata: {{name: missing}}
+spec:{}
+  containers: [{{name: app, image: localhost/nothere:1}}]"#,
+            on_real_node(2)
+        ),
+    );
+    let reason = wait_for("ErrImagePull", 20, || {
+        let pod = json(&node, "kubectl get pod missing -o json");
+        let r = pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"].clone();
+        matches!(r.as_str(), Some("ErrImagePull" | "ImagePullBackOff")).then_some(r)
+    });
+    assert!(reason.is_string());
+    let events = pod_events(&node, "missing");
+    assert!(
+        events.contains(r#"Failed to pull image "localhost/nothere:1": rpc error: code = Unknown desc = failed to pull and unpack image "localhost/nothere:1""#),
+        "{events}"
+    );
+
+    // Scaled to zero and deleted: nothing is left on the machine.
+    ok(&node, "kubectl scale deployment web --replicas=0");
+    ok(&node, "kubectl delete deployment web");
+    ok(&node, "kubectl delete pod shared missing");
+    wait_for("every container and sandbox to go", 60, || {
+        let pods = json(&node, "kubectl get pods -o json");
+        (pods["items"].as_array().is_some_and(Vec::is_empty)
+            && node.containers().is_empty()
+            && node.sandboxes().is_empty())
+        .then_some(())
+    });
+    assert_eq!(node.leftovers(), Vec::<String>::new());
+    assert_eq!(node.stop(), Ok(0), "nothing was left to reap");
+}
+
+/// What would hand the machine to a pod is refused, and nothing of it starts.
+#[test]
+fn hostile_pods_start_nothing() {
+    let node = RealNodeDoor::start(0);
+    let root = node.state_dir.join("host-paths");
+    std::fs::create_dir_all(&root).expect("host path root");
+    std::os::unix::fs::symlink("/etc", root.join("etc-link")).expect("a symlink out");
+    let cases = [
+        (
+            "privileged",
+            "securityContext: {privileged: true}",
+            "",
+            "privileged containers are not allowed",
+        ),
+        (
+            "caps",
+            "securityContext: {capabilities: {add: [SYS_ADMIN]}}",
+            "",
+            "capability SYS_ADMIN is not allowed",
+        ),
+        (
+            "hostpath",
+            "volumeMounts: [{name: h, mountPath: /h}]",
+            "volumes: [{name: h, hostPath: {path: /etc}}]",
+            "outside the allowed roots",
+        ),
+        (
+            "symlink",
+            "volumeMounts: [{name: h, mountPath: /h}]",
+            &format!(
+                "volumes: [{{name: h, hostPath: {{path: {}}}}}]",
+                root.join("etc-link").display()
+            ),
+            "resolved to /etc",
+        ),
+    ];
+    for (name, container_extra, pod_extra, _) in &cases {
+        apply(
+            &node,
+            &format!(
+                r#"apiVersion: v1
+kind: Pod
+metadata: {{name: {name}}}
+spec:{}
+  {pod_extra}
+  containers:
+  - name: app
+    image: localhost/kubeplay/busybox:1
+    command: [sleep, "3600"]
+    {container_extra}"#,
+                on_real_node(2)
+            ),
+        );
+    }
+    apply(
+        &node,
+        &format!(
+            r#"apiVersion: v1
+kind: Pod
+metadata: {{name: hostnet}}
+spec:{}
+  hostNetwork: true
+  containers: [{{name: app, image: localhost/kubeplay/busybox:1, command: [sleep, "3600"]}}]"#,
+            on_real_node(2)
+        ),
+    );
+    for (name, _, _, message) in
+        cases
+            .iter()
+            .chain([&("hostnet", "", "", "hostNetwork is not allowed")])
+    {
+        let events = wait_for(&format!("{name}'s refusal"), 20, || {
+            let e = pod_events(&node, name);
+            e.contains(message).then_some(e)
+        });
+        assert!(events.contains("Failed"), "{name}: {events}");
+    }
+    // Refused containers wait as upstream's do, and are tried again after a back-off.
+    for (name, ..) in &cases {
+        let reason = ok(
+            &node,
+            &format!("kubectl get pod {name} -o jsonpath={{.status.containerStatuses[0].state.waiting.reason}}"),
+        );
+        assert_eq!(reason, "CreateContainerError", "{name}");
+    }
+    let events = pod_events(&node, "hostnet");
+    assert!(events.contains("FailedCreatePodSandBox"), "{events}");
+    assert!(
+        node.containers().is_empty(),
+        "no container was created: {:?}",
+        node.containers()
+    );
+}

@@ -1,0 +1,212 @@
+//! A door whose cluster has this machine as a real node: its own containerd (under a fresh
+//! directory, with its own pod subnet and bridge device), the pause and busybox images
+//! imported, joined beside `nodes` simulated nodes. Stopping it reaps every pod sandbox and
+//! stops containerd.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+
+use kubeplay_bridge::cri::{v1, Cri};
+use kubeplay_bridge::real_node::{RealNode, RealNodeSettings};
+
+use crate::{temp_dir, Door};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+pub struct RealNodeDoor {
+    pub door: Door,
+    pub node: String,
+    pub socket: PathBuf,
+    pub state_dir: PathBuf,
+    pub pod_cidr: String,
+    pub bridge: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stopped: mpsc::Receiver<Result<usize, String>>,
+}
+
+impl RealNodeDoor {
+    /// Starts it; panics with the reason when containerd cannot start here.
+    pub fn start(nodes: u32) -> RealNodeDoor {
+        // Distinct subnets and bridge devices for the real nodes of one test run.
+        let n = 100 + NEXT.fetch_add(1, Ordering::SeqCst) + (std::process::id() % 50) * 3;
+        let node = format!("real-{n}");
+        let pod_cidr = format!("10.89.{n}.0/24");
+        let bridge = format!("kpt{n}");
+        let state_dir = temp_dir("real-node");
+        let settings = RealNodeSettings::new(&node, &state_dir, &pod_cidr, &bridge);
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (stopped_tx, stopped_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            rt.block_on(async move {
+                let started = async {
+                    let door = kubeplay_bridge::HeadlessDoor::bind("127.0.0.1:0", 1, nodes, 1)
+                        .await
+                        .map_err(|e| format!("{e:#}"))?;
+                    let real = RealNode::start(settings)
+                        .await
+                        .map_err(|e| format!("starting the real node's containerd: {e:#}"))?;
+                    let task = real
+                        .join(&door.door())
+                        .await
+                        .map_err(|e| format!("{e:#}"))?;
+                    Ok::<_, String>((door, real, task))
+                };
+                let (door, real, task) = match started.await {
+                    Ok(parts) => parts,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let socket = real.containerd_socket().to_path_buf();
+                let _ = ready_tx.send(Ok((door.url.clone(), door.kubeconfig.clone(), socket)));
+                let serving = tokio::spawn(door.serve(async {
+                    let _ = stop_rx.await;
+                }));
+                let _ = serving.await;
+                task.abort();
+                let _ = stopped_tx.send(real.stop().await.map_err(|e| format!("{e:#}")));
+                drop(real);
+            });
+        });
+        let (url, kubeconfig_text, socket) = match ready_rx.recv() {
+            Ok(Ok(parts)) => parts,
+            Ok(Err(e)) => panic!("the real node could not start on this machine: {e}"),
+            Err(_) => panic!("the real node's thread ended before it started"),
+        };
+        let dir = temp_dir("real-node-door");
+        let kubeconfig = dir.join("kubeconfig");
+        std::fs::write(&kubeconfig, kubeconfig_text).expect("writing kubeconfig");
+        RealNodeDoor {
+            door: Door {
+                url,
+                dir,
+                kubeconfig,
+            },
+            node,
+            socket,
+            state_dir,
+            pod_cidr,
+            bridge,
+            stop: Some(stop_tx),
+            stopped: stopped_rx,
+        }
+    }
+
+    /// Runs `f` with a CRI client of the node's containerd.
+    pub fn cri<R>(&self, f: impl AsyncFnOnce(Cri) -> R) -> R {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        rt.block_on(async {
+            let cri = Cri::connect(&self.socket)
+                .await
+                .expect("connecting to containerd");
+            f(cri).await
+        })
+    }
+
+    /// The node's containers (of any state), as CRI lists them.
+    pub fn containers(&self) -> Vec<v1::Container> {
+        self.cri(async |mut cri| {
+            cri.runtime
+                .list_containers(v1::ListContainersRequest { filter: None })
+                .await
+                .expect("ListContainers")
+                .into_inner()
+                .containers
+        })
+    }
+
+    pub fn sandboxes(&self) -> Vec<v1::PodSandbox> {
+        self.cri(async |mut cri| {
+            cri.runtime
+                .list_pod_sandbox(v1::ListPodSandboxRequest { filter: None })
+                .await
+                .expect("ListPodSandbox")
+                .into_inner()
+                .items
+        })
+    }
+
+    /// What a finished pod leaves on the machine, if anything: mounts under the node's
+    /// directory, network namespaces, veths on its bridge, allocated IPs, pod cgroups.
+    pub fn leftovers(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let state = self.state_dir.display().to_string();
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        out.extend(
+            mounts
+                .lines()
+                .filter(|l| l.contains(&state))
+                .map(|l| format!("mount: {l}")),
+        );
+        let netns = self
+            .state_dir
+            .join("containerd/state/io.containerd.grpc.v1.cri/netns");
+        out.extend(
+            std::fs::read_dir(netns)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| format!("netns: {}", e.path().display())),
+        );
+        let veths = std::process::Command::new("ip")
+            .args(["-o", "link", "show", "master", &self.bridge])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        out.extend(veths.lines().map(|l| format!("veth: {l}")));
+        let ipam = self.state_dir.join("containerd/ipam");
+        for net in std::fs::read_dir(ipam).into_iter().flatten().flatten() {
+            for f in std::fs::read_dir(net.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let name = f.file_name().to_string_lossy().into_owned();
+                if name.parse::<std::net::Ipv4Addr>().is_ok() {
+                    out.push(format!("ip allocated: {name}"));
+                }
+            }
+        }
+        for controller in std::fs::read_dir("/sys/fs/cgroup")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let dir = controller.path().join("kubeplay").join(&self.node);
+            for pod in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                if pod.file_name().to_string_lossy().starts_with("pod") {
+                    out.push(format!("cgroup: {}", pod.path().display()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Stops the door and reaps the node; how many sandboxes were still there.
+    pub fn stop(&mut self) -> Result<usize, String> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.stopped
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .map_err(|e| format!("the real node did not stop: {e}"))?
+    }
+}
+
+impl Drop for RealNodeDoor {
+    fn drop(&mut self) {
+        if self.stop.is_some() {
+            let _ = self.stop();
+        }
+    }
+}
