@@ -305,6 +305,7 @@ fn five_thousand_nodes_run_in_a_worker_while_the_page_draws() {
 
     use kubeplay::webdriver::{WebDriver, ENTER};
 
+    let _turn = kubeplay::heavy();
     let Some((shots, url)) = page_under_test() else {
         return;
     };

@@ -97,6 +97,7 @@ fn pod_events(node: &RealNodeDoor, pod: &str) -> String {
 
 #[test]
 fn a_deployment_runs_as_real_containers_and_leaves_nothing_behind() {
+    let _turn = kubeplay::heavy();
     let mut node = RealNodeDoor::start(1);
     let nodes = ok(&node, "kubectl get nodes -o wide");
     assert!(
@@ -282,6 +283,7 @@ spec:{}
 /// What would hand the machine to a pod is refused, and nothing of it starts.
 #[test]
 fn hostile_pods_start_nothing() {
+    let _turn = kubeplay::heavy();
     let node = RealNodeDoor::start(0);
     let root = node.state_dir.join("host-paths");
     std::fs::create_dir_all(&root).expect("host path root");

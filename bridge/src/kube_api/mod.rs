@@ -134,10 +134,10 @@ impl Door {
                 (guard.world.api().revision(), guard.world.next_event_at())
             };
             self.notify(rev);
+            // Sleep until the next event is due in wall time, between 1 and 20 ms.
             let now = self.clock.now().millis();
-            let virtual_ms = next.map_or(20, |t| (t.millis() - now).clamp(1, 20));
-            let wall_ms = (virtual_ms / self.clock.speed).max(1) as u64;
-            tokio::time::sleep(Duration::from_millis(wall_ms)).await;
+            let wall_ms = next.map_or(20, |t| (t.millis() - now) / self.clock.speed);
+            tokio::time::sleep(Duration::from_millis(wall_ms.clamp(1, 20) as u64)).await;
         }
     }
 }
