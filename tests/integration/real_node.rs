@@ -123,7 +123,8 @@ spec:
       - name: httpd
         image: localhost/kubeplay/busybox:1
         command: [sh, -c, 'echo serving on $(hostname); trap "exit 0" TERM; httpd -f -p 8080 -h /www & wait']
-        ports: [{{containerPort: 8080}}]"#,
+        ports: [{{containerPort: 8080, name: http}}]
+        readinessProbe: {{httpGet: {{path: /, port: http}}, periodSeconds: 1}}"#,
             on_real_node(6)
         ),
     );
@@ -202,6 +203,61 @@ spec:
         "CRI attempts {attempts:?}"
     );
 
+    // Probes run for real: a liveness exec probe (CRI ExecSync) that starts failing restarts
+    // its container; a readiness HTTP probe answered 404 keeps its container unready.
+    apply(
+        &node,
+        &format!(
+            r#"apiVersion: v1
+kind: Pod
+metadata: {{name: unhealthy}}
+spec:{}
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: localhost/kubeplay/busybox:1
+    command: [sh, -c, 'touch /tmp/healthy; sleep 2; rm /tmp/healthy; trap "exit 0" TERM; sleep 3600 & wait']
+    livenessProbe: {{exec: {{command: [cat, /tmp/healthy]}}, periodSeconds: 1, failureThreshold: 1}}
+  - name: web
+    image: localhost/kubeplay/busybox:1
+    command: [sh, -c, 'trap "exit 0" TERM; httpd -f -p 8081 -h /www & wait']
+    readinessProbe: {{httpGet: {{path: /nothing-here, port: 8081}}, periodSeconds: 1}}"#,
+            on_real_node(2)
+        ),
+    );
+    let restarted = wait_for("the liveness restart", 30, || {
+        let pod = json(&node, "kubectl get pod unhealthy -o json");
+        let app = pod["status"]["containerStatuses"]
+            .as_array()?
+            .iter()
+            .find(|s| s["name"] == "app")?
+            .clone();
+        (app["restartCount"].as_i64() >= Some(1)).then_some(pod)
+    });
+    let web = restarted["status"]["containerStatuses"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "web").cloned())
+        .expect("web's status");
+    assert_eq!(web["ready"], false, "{web}");
+    let events = pod_events(&node, "unhealthy");
+    assert!(
+        events.contains("Liveness probe failed: cat: can't open '/tmp/healthy': No such file or directory"),
+        "{events}"
+    );
+    assert!(events.contains("Container app failed liveness probe, will be restarted"), "{events}");
+    assert!(
+        events.contains("Readiness probe failed: HTTP probe failed with statuscode: 404"),
+        "{events}"
+    );
+    let attempts: Vec<u32> = node
+        .containers()
+        .into_iter()
+        .filter(|c| c.labels.get("io.kubernetes.pod.name").map(String::as_str) == Some("unhealthy"))
+        .filter(|c| c.labels.get("io.kubernetes.container.name").map(String::as_str) == Some("app"))
+        .map(|c| c.metadata.map_or(0, |m| m.attempt))
+        .collect();
+    assert!(attempts.contains(&1), "the restarted container is CRI attempt 1: {attempts:?}");
+
     // An emptyDir and a CSI volume (the node's hostpath plugin, over gRPC) written by one
     // container are read by the other.
     apply(
@@ -268,7 +324,7 @@ spec:{}
     // Scaled to zero and deleted: nothing is left on the machine.
     ok(&node, "kubectl scale deployment web --replicas=0");
     ok(&node, "kubectl delete deployment web");
-    ok(&node, "kubectl delete pod shared missing");
+    ok(&node, "kubectl delete pod shared missing unhealthy");
     wait_for("every container and sandbox to go", 60, || {
         let pods = json(&node, "kubectl get pods -o json");
         (pods["items"].as_array().is_some_and(Vec::is_empty)

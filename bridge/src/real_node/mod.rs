@@ -109,6 +109,15 @@ pub struct RealNode {
     csi_plugin: tokio::task::JoinHandle<()>,
 }
 
+/// A pod CIDR as (network, prefix length).
+fn pod_network(cidr: &str) -> anyhow::Result<(std::net::Ipv4Addr, u8)> {
+    let (net, prefix) = cidr
+        .split_once('/')
+        .with_context(|| format!("pod CIDR {cidr:?} is not address/prefix"))?;
+    let prefix: u8 = prefix.parse().ok().filter(|p| *p <= 32).with_context(|| format!("pod CIDR {cidr:?}: bad prefix"))?;
+    Ok((net.parse().with_context(|| format!("pod CIDR {cidr:?}: bad address"))?, prefix))
+}
+
 /// The gateway of a pod CIDR (its first address), which the bridge device holds.
 fn gateway(cidr: &str) -> String {
     let net = cidr.split('/').next().unwrap_or_default();
@@ -173,6 +182,7 @@ impl RealNode {
             root_dir,
             policy,
             settings.allow_registry_pulls,
+            pod_network(&settings.pod_cidr)?,
         ));
         let reaped = runtime.reap().await.map_err(anyhow::Error::msg)?;
         if reaped > 0 {

@@ -94,6 +94,25 @@ pub struct SecurityContext {
     pub allow_privilege_escalation: Option<bool>,
 }
 
+/// What a probe checks, as the kubelet's prober runs it: a command in the container (CRI
+/// `ExecSync`), or an HTTP GET or a TCP connection to the pod from the node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProbeAction {
+    Exec {
+        command: Vec<String>,
+    },
+    HttpGet {
+        scheme: String,
+        host: String,
+        port: i32,
+        path: String,
+    },
+    TcpSocket {
+        host: String,
+        port: i32,
+    },
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CriCall {
     /// `RuntimeService.RunPodSandbox`: the pod's sandbox and its network (CNI ADD).
@@ -139,6 +158,15 @@ pub enum CriCall {
         volume_id: String,
         target_path: String,
     },
+    /// One run of a probe of a running container (`prober.runProbe`), carried out on the
+    /// node. `simulated_success` is what a simulated node answers (from the pod's
+    /// `kubeplay.io/fail-*` annotations); a real node runs the probe.
+    Probe {
+        container_id: String,
+        action: ProbeAction,
+        timeout_seconds: i64,
+        simulated_success: bool,
+    },
 }
 
 impl CriCall {
@@ -154,6 +182,11 @@ impl CriCall {
             CriCall::RemovePodSandbox { .. } => "RemovePodSandbox",
             CriCall::NodePublishVolume { .. } => "NodePublishVolume",
             CriCall::NodeUnpublishVolume { .. } => "NodeUnpublishVolume",
+            CriCall::Probe { action, .. } => match action {
+                ProbeAction::Exec { .. } => "ExecSync",
+                ProbeAction::HttpGet { .. } => "HTTPGet",
+                ProbeAction::TcpSocket { .. } => "TCPSocket",
+            },
         }
     }
 
@@ -161,6 +194,10 @@ impl CriCall {
     pub fn interface(&self) -> &'static str {
         match self {
             CriCall::NodePublishVolume { .. } | CriCall::NodeUnpublishVolume { .. } => "CSI",
+            CriCall::Probe {
+                action: ProbeAction::HttpGet { .. } | ProbeAction::TcpSocket { .. },
+                ..
+            } => "prober",
             _ => "CRI",
         }
     }
@@ -177,5 +214,7 @@ pub enum CriResult {
     Sandbox { sandbox_id: String, ip: String },
     Image { image_ref: String, size_bytes: i64 },
     Container { container_id: String },
+    /// A probe's verdict; `message` says why it failed (empty: the kubelet words it).
+    Probe { success: bool, message: String },
     Done,
 }

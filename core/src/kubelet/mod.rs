@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use crate::client::{self, Client};
 use crate::controllers::events::Recorder;
 use crate::sim::Ctx;
-use cri::{CriCall, CriRequest, CriResponse, CriResult};
+use cri::{CriCall, CriRequest, CriResponse, CriResult, ProbeAction};
 
 /// How often the node Lease is renewed (`nodeLeaseRenewIntervalFraction` × 40 s).
 pub const LEASE_RENEW_MS: i64 = 10_000;
@@ -139,8 +139,52 @@ struct Probe {
     success_threshold: u32,
     failures: u32,
     successes: u32,
-    /// How a failure reads in the `Unhealthy` event.
+    /// How a failure reads in the `Unhealthy` event when the runtime gives no reason.
     failure_message: String,
+    /// What the probe checks; an HTTP or TCP probe's host is the pod's IP unless it names
+    /// one.
+    action: ProbeAction,
+    timeout_seconds: i64,
+}
+
+/// A probe's port: a number, or the name of one of the container's ports.
+fn probe_port(c: &Value, port: &Value) -> i32 {
+    match port {
+        Value::String(name) => c["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == name.as_str())
+            .and_then(|p| p["containerPort"].as_i64())
+            .unwrap_or(0) as i32,
+        other => other.as_i64().unwrap_or(0) as i32,
+    }
+}
+
+fn probe_action(c: &Value, p: &Value) -> ProbeAction {
+    if p["httpGet"].is_object() {
+        let h = &p["httpGet"];
+        ProbeAction::HttpGet {
+            scheme: h["scheme"].as_str().unwrap_or("HTTP").to_string(),
+            host: str_of(&h["host"]),
+            port: probe_port(c, &h["port"]),
+            path: h["path"].as_str().unwrap_or("/").to_string(),
+        }
+    } else if p["tcpSocket"].is_object() {
+        ProbeAction::TcpSocket {
+            host: str_of(&p["tcpSocket"]["host"]),
+            port: probe_port(c, &p["tcpSocket"]["port"]),
+        }
+    } else {
+        ProbeAction::Exec {
+            command: p["exec"]["command"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(str_of)
+                .collect(),
+        }
+    }
 }
 
 fn probes_of(c: &Value) -> Vec<Probe> {
@@ -172,6 +216,8 @@ fn probes_of(c: &Value) -> Vec<Probe> {
             failures: 0,
             successes: 0,
             failure_message,
+            action: probe_action(c, p),
+            timeout_seconds: p["timeoutSeconds"].as_i64().unwrap_or(1).max(1),
         }
     })
     .collect()
@@ -293,6 +339,8 @@ enum Step {
     Stop(usize),
     /// Stopping a container that failed its liveness probe, to restart it.
     LivenessKill(usize),
+    /// A probe of a container, of the incarnation with this restart count.
+    Probe(usize, ProbeKind, i64),
     /// Publishing (mounting) the pod's CSI volumes before its sandbox starts.
     Mount,
     /// Unpublishing them after the sandbox stopped.
@@ -923,7 +971,8 @@ impl Kubelet {
         }
     }
 
-    /// One probe run (`prober.runProbe`), then the next one a period later.
+    /// One probe run (`prober.runProbe`): the runtime carries it out on the node (a simulated
+    /// node decides it from the pod's annotations); [`Kubelet::on_probe_result`] takes it on.
     fn probe(&mut self, ctx: &mut Ctx, uid: &str, i: usize, kind: ProbeKind, container_id: &str) {
         let Some(ps) = self.pods.get(uid) else { return };
         let Some(c) = ps.containers.get(i) else {
@@ -935,8 +984,52 @@ impl Kubelet {
         {
             return;
         }
+        let Some(probe) = c.probes.iter().find(|p| p.kind == kind) else {
+            return;
+        };
         let running_ms = ctx.now.millis() - c.started_at.map_or(ctx.now.millis(), |t| t.millis());
-        let ok = probe_succeeds(&ps.pod, kind, running_ms);
+        let pod_ip = ps.ip.clone().unwrap_or_default();
+        let mut action = probe.action.clone();
+        if let ProbeAction::HttpGet { host, .. } | ProbeAction::TcpSocket { host, .. } = &mut action
+        {
+            if host.is_empty() {
+                *host = pod_ip;
+            }
+        }
+        let call = CriCall::Probe {
+            container_id: container_id.to_string(),
+            action,
+            timeout_seconds: probe.timeout_seconds,
+            simulated_success: probe_succeeds(&ps.pod, kind, running_ms),
+        };
+        let incarnation = c.restart_count;
+        self.call(uid, Step::Probe(i, kind, incarnation), call);
+    }
+
+    /// A probe's verdict: counted against its thresholds; readiness flips Ready, a liveness or
+    /// startup failure past its threshold restarts the container; the next run a period later.
+    fn on_probe_result(
+        &mut self,
+        ctx: &mut Ctx,
+        uid: &str,
+        (i, kind, incarnation): (usize, ProbeKind, i64),
+        ok: bool,
+        reason: String,
+    ) {
+        let Some(ps) = self.pods.get(uid) else { return };
+        let Some(c) = ps.containers.get(i) else {
+            return;
+        };
+        // The container may have been restarted or stopped while the probe ran.
+        if ps.terminating
+            || c.restart_count != incarnation
+            || !matches!(c.state, State::Running { .. })
+        {
+            return;
+        }
+        let Some(container_id) = c.id.clone() else {
+            return;
+        };
         let name = c.name.clone();
         let Some(probe) = self
             .pods
@@ -947,7 +1040,11 @@ impl Kubelet {
             return;
         };
         let period = probe.period_ms;
-        let message = probe.failure_message.clone();
+        let message = if reason.is_empty() {
+            probe.failure_message.clone()
+        } else {
+            reason
+        };
         let (mut became_ready, mut became_unready, mut kill) = (false, false, false);
         if ok {
             probe.failures = 0;
@@ -997,7 +1094,7 @@ impl Kubelet {
                 uid,
                 Step::LivenessKill(i),
                 CriCall::StopContainer {
-                    container_id: container_id.to_string(),
+                    container_id,
                     timeout_seconds: grace,
                 },
             );
@@ -1009,7 +1106,7 @@ impl Kubelet {
                 uid: uid.to_string(),
                 index: i,
                 kind,
-                container_id: container_id.to_string(),
+                container_id,
             },
         ));
     }
@@ -1312,6 +1409,15 @@ impl Kubelet {
                 );
             }
             (Step::RemoveSandbox, _) => self.finish_deletion(ctx, &uid),
+            (Step::Probe(i, kind, incarnation), result) => {
+                // A probe the node could not run counts as a failure, with the reason.
+                let (ok, reason) = match result {
+                    Ok(CriResult::Probe { success, message }) => (success, message),
+                    Ok(_) => (false, String::new()),
+                    Err(e) => (false, e),
+                };
+                self.on_probe_result(ctx, &uid, (i, kind, incarnation), ok, reason);
+            }
             (Step::Sandbox, Err(message)) => {
                 // `FailedCreatePodSandBox`, then again after a back-off (the pod worker's
                 // next sync upstream).

@@ -166,7 +166,12 @@ impl Node {
         let Some(call) = r.sent.remove(&resp.id) else {
             return;
         };
-        self.trace_call(ctx, resp.id, &call, &resp, took_ms);
+        // Probes run every few seconds per container: the trace keeps the failures.
+        if !matches!(call, CriCall::Probe { .. }) || resp.result.as_ref().is_ok_and(|r| {
+            matches!(r, CriResult::Probe { success: false, .. })
+        }) {
+            self.trace_call(ctx, resp.id, &call, &resp, took_ms);
+        }
         self.kubelet.on_result(ctx, resp);
         self.pump(ctx);
     }
@@ -335,18 +340,31 @@ impl Node {
     /// Hands the kubelet's pending calls to the runtime (a simulated one answers at once and
     /// its results are scheduled; a remote one's wait for the host).
     fn pump(&mut self, ctx: &mut Ctx) {
-        for req in self.kubelet.take_outbox() {
-            let (resp, ms) = match &mut self.runtime {
-                Runtime::Simulated(r) => r.handle(&req),
-                Runtime::Remote(r) => {
-                    r.outbox.push(req);
+        // A simulated probe's verdict is known at once and taken at once (it may ask for
+        // more calls: a liveness failure stops the container), so the outbox is drained
+        // until empty.
+        loop {
+            let outbox = self.kubelet.take_outbox();
+            if outbox.is_empty() {
+                break;
+            }
+            for req in outbox {
+                let (resp, ms) = match &mut self.runtime {
+                    Runtime::Simulated(r) => r.handle(&req),
+                    Runtime::Remote(r) => {
+                        r.outbox.push(req);
+                        continue;
+                    }
+                };
+                if matches!(req.call, CriCall::Probe { .. }) {
+                    self.kubelet.on_result(ctx, resp);
                     continue;
                 }
-            };
-            self.trace_call(ctx, req.id, &req.call, &resp, ms);
-            let token = RESULT_BASE + req.id;
-            self.pending.insert(token, Pending::Result(req.call, resp));
-            ctx.after(ms, token);
+                self.trace_call(ctx, req.id, &req.call, &resp, ms);
+                let token = RESULT_BASE + req.id;
+                self.pending.insert(token, Pending::Result(req.call, resp));
+                ctx.after(ms, token);
+            }
         }
         for (ms, timer) in self.kubelet.take_timers() {
             self.next_token += 1;

@@ -193,6 +193,15 @@ impl SimRuntime {
                 (Ok(CriResult::Done), 100)
             }
             CriCall::StopPodSandbox { .. } => (Ok(CriResult::Done), 150),
+            CriCall::Probe {
+                simulated_success, ..
+            } => (
+                Ok(CriResult::Probe {
+                    success: *simulated_success,
+                    message: String::new(),
+                }),
+                0,
+            ),
             CriCall::RemovePodSandbox { .. } => (Ok(CriResult::Done), 30),
             CriCall::NodePublishVolume { driver, .. }
             | CriCall::NodeUnpublishVolume { driver, .. } => {
