@@ -33,7 +33,7 @@ use crate::cri::{csi, Cri};
 use crate::csi_hostpath::HostPathPlugin;
 use crate::kube_api::Door;
 use policy::Policy;
-use runtime::RealRuntime;
+use runtime::{RealRuntime, RuntimeSettings};
 
 /// The taint and label that mark a real node.
 pub const REAL_NODE_KEY: &str = "kubeplay.io/real-node";
@@ -114,8 +114,16 @@ fn pod_network(cidr: &str) -> anyhow::Result<(std::net::Ipv4Addr, u8)> {
     let (net, prefix) = cidr
         .split_once('/')
         .with_context(|| format!("pod CIDR {cidr:?} is not address/prefix"))?;
-    let prefix: u8 = prefix.parse().ok().filter(|p| *p <= 32).with_context(|| format!("pod CIDR {cidr:?}: bad prefix"))?;
-    Ok((net.parse().with_context(|| format!("pod CIDR {cidr:?}: bad address"))?, prefix))
+    let prefix: u8 = prefix
+        .parse()
+        .ok()
+        .filter(|p| *p <= 32)
+        .with_context(|| format!("pod CIDR {cidr:?}: bad prefix"))?;
+    Ok((
+        net.parse()
+            .with_context(|| format!("pod CIDR {cidr:?}: bad address"))?,
+        prefix,
+    ))
 }
 
 /// The gateway of a pod CIDR (its first address), which the bridge device holds.
@@ -177,12 +185,14 @@ impl RealNode {
         let runtime = Arc::new(RealRuntime::new(
             cri,
             csi,
-            &settings.name,
-            &instance,
-            root_dir,
-            policy,
-            settings.allow_registry_pulls,
-            pod_network(&settings.pod_cidr)?,
+            RuntimeSettings {
+                node: settings.name.clone(),
+                instance,
+                root_dir,
+                policy,
+                allow_registry_pulls: settings.allow_registry_pulls,
+                pod_network: pod_network(&settings.pod_cidr)?,
+            },
         ));
         let reaped = runtime.reap().await.map_err(anyhow::Error::msg)?;
         if reaped > 0 {

@@ -11,7 +11,9 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
-use kubeplay_core::kubelet::cri::{ContainerConfig, CriCall, CriResult, ProbeAction, SandboxConfig};
+use kubeplay_core::kubelet::cri::{
+    ContainerConfig, CriCall, CriResult, ProbeAction, SandboxConfig,
+};
 use tonic::Status;
 
 use super::policy::Policy;
@@ -58,26 +60,34 @@ fn protocol(p: &str) -> i32 {
     }
 }
 
+/// Who a runtime works for and what it allows.
+pub struct RuntimeSettings {
+    pub node: String,
+    /// This bridge run's id (the instance label).
+    pub instance: String,
+    /// The kubelet's root directory on this machine.
+    pub root_dir: PathBuf,
+    pub policy: Policy,
+    pub allow_registry_pulls: bool,
+    /// The node's pod network: (address, prefix length).
+    pub pod_network: (Ipv4Addr, u8),
+}
+
 impl RealRuntime {
     pub fn new(
         cri: Cri,
         csi: csi::node_client::NodeClient<tonic::transport::Channel>,
-        node: &str,
-        instance: &str,
-        root_dir: PathBuf,
-        policy: Policy,
-        allow_registry_pulls: bool,
-        pod_network: (Ipv4Addr, u8),
+        s: RuntimeSettings,
     ) -> RealRuntime {
         RealRuntime {
             cri,
             csi,
-            node: node.into(),
-            instance: instance.into(),
-            root_dir,
-            policy,
-            allow_registry_pulls,
-            pod_network,
+            node: s.node,
+            instance: s.instance,
+            root_dir: s.root_dir,
+            policy: s.policy,
+            allow_registry_pulls: s.allow_registry_pulls,
+            pod_network: s.pod_network,
             sandboxes: Mutex::default(),
             stopping: Mutex::default(),
             reported: Mutex::default(),
@@ -242,7 +252,10 @@ impl RealRuntime {
                     return verdict(false, format!("Get \"{url}\": {host} is not a pod of this node: a kubeplay real node probes its own pods only"));
                 };
                 if scheme != "HTTP" {
-                    return verdict(false, format!("Get \"{url}\": only HTTP probes run on a kubeplay real node"));
+                    return verdict(
+                        false,
+                        format!("Get \"{url}\": only HTTP probes run on a kubeplay real node"),
+                    );
                 }
                 match tokio::time::timeout(limit, http_status(addr, &host, port, &path)).await {
                     Ok(Ok(code)) if (200..400).contains(&code) => verdict(true, String::new()),
@@ -253,11 +266,16 @@ impl RealRuntime {
             }
             ProbeAction::TcpSocket { host, port } => {
                 let Some(addr) = self.pod_address(&host, port) else {
-                    return verdict(false, format!("dial tcp {host}:{port}: {host} is not a pod of this node"));
+                    return verdict(
+                        false,
+                        format!("dial tcp {host}:{port}: {host} is not a pod of this node"),
+                    );
                 };
                 match tokio::time::timeout(limit, tokio::net::TcpStream::connect(addr)).await {
                     Ok(Ok(_)) => verdict(true, String::new()),
-                    Ok(Err(e)) => verdict(false, format!("dial tcp {addr}: connect: {}", go_error(&e))),
+                    Ok(Err(e)) => {
+                        verdict(false, format!("dial tcp {addr}: connect: {}", go_error(&e)))
+                    }
                     Err(_) => verdict(false, format!("dial tcp {addr}: i/o timeout")),
                 }
             }
@@ -703,6 +721,9 @@ async fn http_status(
         .header(hyper::header::USER_AGENT, "kube-probe/1.32")
         .body(String::new())
         .map_err(|e| e.to_string())?;
-    let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(response.status().as_u16())
 }

@@ -211,10 +211,21 @@ pub struct CriResponse {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CriResult {
-    Sandbox { sandbox_id: String, ip: String },
-    Image { image_ref: String, size_bytes: i64 },
-    Container { container_id: String },
+    Sandbox {
+        sandbox_id: String,
+        ip: String,
+    },
+    Image {
+        image_ref: String,
+        size_bytes: i64,
+    },
+    Container {
+        container_id: String,
+    },
     /// A probe's verdict; `message` says why it failed (empty: the kubelet words it).
-    Probe { success: bool, message: String },
+    Probe {
+        success: bool,
+        message: String,
+    },
     Done,
 }

@@ -167,9 +167,12 @@ impl Node {
             return;
         };
         // Probes run every few seconds per container: the trace keeps the failures.
-        if !matches!(call, CriCall::Probe { .. }) || resp.result.as_ref().is_ok_and(|r| {
-            matches!(r, CriResult::Probe { success: false, .. })
-        }) {
+        if !matches!(call, CriCall::Probe { .. })
+            || resp
+                .result
+                .as_ref()
+                .is_ok_and(|r| matches!(r, CriResult::Probe { success: false, .. }))
+        {
             self.trace_call(ctx, resp.id, &call, &resp, took_ms);
         }
         self.kubelet.on_result(ctx, resp);
