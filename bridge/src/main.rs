@@ -41,11 +41,17 @@ struct Args {
     cni_bridge: String,
     host_path_root: Option<String>,
     allow_registry_pulls: bool,
+    /// `lend`: no door, the real node lent through the agent's door.
+    lend: bool,
+    /// Bridges whose machines join this door's cluster: (URL, token).
+    borrow: Vec<(String, String)>,
 }
 
 const USAGE: &str = "usage: kubeplay-bridge serve [--listen ADDR] [--kubeconfig PATH] [--seed N] [--nodes N] [--speed X] [--scheduler-config PATH] [--agent-listen ADDR] [--agent-token TOKEN] [--allow-origin ORIGIN]...
-                             [--real-node [--node-name NAME] [--state-dir DIR] [--pod-cidr CIDR] [--cni-bridge DEVICE] [--host-path-root DIR] [--allow-registry-pulls]]
-       kubeplay-bridge images import --containerd SOCKET FILE.tar";
+                             [--real-node REAL-NODE-FLAGS] [--borrow-node URL#TOKEN]...
+       kubeplay-bridge lend [--agent-listen ADDR] [--agent-token TOKEN] [--allow-origin ORIGIN]... REAL-NODE-FLAGS
+       kubeplay-bridge images import --containerd SOCKET FILE.tar
+REAL-NODE-FLAGS: [--node-name NAME] [--state-dir DIR] [--pod-cidr CIDR] [--cni-bridge DEVICE] [--host-path-root DIR] [--allow-registry-pulls]";
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
@@ -65,10 +71,16 @@ fn parse_args() -> anyhow::Result<Args> {
         cni_bridge: "kubeplay0".into(),
         host_path_root: None,
         allow_registry_pulls: false,
+        lend: false,
+        borrow: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     match it.next().as_deref() {
         Some("serve") => {}
+        Some("lend") => {
+            args.lend = true;
+            args.real_node = true;
+        }
         Some("images") => {
             images_command(it.collect())?;
             std::process::exit(0);
@@ -109,6 +121,13 @@ fn parse_args() -> anyhow::Result<Args> {
             "--cni-bridge" => args.cni_bridge = value()?,
             "--host-path-root" => args.host_path_root = Some(value()?),
             "--allow-registry-pulls" => args.allow_registry_pulls = true,
+            "--borrow-node" => {
+                let spec = value()?;
+                let (url, token) = spec
+                    .rsplit_once('#')
+                    .context("--borrow-node takes URL#TOKEN (ws://host:6444/node-agent#token)")?;
+                args.borrow.push((url.to_string(), token.to_string()));
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -144,6 +163,59 @@ fn images_command(args: Vec<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Starts this machine's real node as the flags describe it.
+async fn start_real_node(args: &Args) -> anyhow::Result<kubeplay_bridge::real_node::RealNode> {
+    let name = args
+        .node_name
+        .clone()
+        .unwrap_or_else(|| node_agent::this_machine().name);
+    let state_dir = std::path::absolute(&args.state_dir)?;
+    let mut settings = kubeplay_bridge::real_node::RealNodeSettings::new(
+        &name,
+        &state_dir,
+        &args.pod_cidr,
+        &args.cni_bridge,
+    );
+    if let Some(root) = &args.host_path_root {
+        settings.host_path_root = std::path::absolute(root)?;
+    }
+    settings.allow_registry_pulls = args.allow_registry_pulls;
+    let node = kubeplay_bridge::real_node::RealNode::start(settings).await?;
+    eprintln!(
+        "real node {name}: containerd at {}, pods on {}",
+        node.containerd_socket().display(),
+        args.pod_cidr
+    );
+    Ok(node)
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what `./dev play` sends); every clone of the receiver sees
+/// it.
+fn stop_signal() -> tokio::sync::watch::Receiver<bool> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        let _ = stop_tx.send(true);
+    });
+    stop_rx
+}
+
+async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+async fn reap(node: &kubeplay_bridge::real_node::RealNode) {
+    match node.stop().await {
+        Ok(n) => eprintln!("real node: stopped and removed {n} pod sandboxes"),
+        Err(e) => eprintln!("real node: reaping failed: {e}"),
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
@@ -165,7 +237,7 @@ async fn main() -> anyhow::Result<()> {
     let agent = tokio::net::TcpListener::bind(&args.agent_listen)
         .await
         .with_context(|| format!("binding {}", args.agent_listen))?;
-    let token = match args.agent_token {
+    let token = match args.agent_token.clone() {
         Some(t) if t.is_empty() => anyhow::bail!("--agent-token must not be empty"),
         Some(t) => t,
         None => kubeplay_bridge::kubeconfig::random_token()?,
@@ -176,13 +248,26 @@ async fn main() -> anyhow::Result<()> {
             .map(|o| o.to_string())
             .collect()
     } else {
-        args.allowed_origins
+        args.allowed_origins.clone()
     };
     eprintln!(
         "node agent: ws://{}/node-agent  token {token}  (pages from {})",
         agent.local_addr()?,
         allowed_origins.join(", ")
     );
+    let agent_config = node_agent::AgentConfig {
+        token,
+        allowed_origins,
+    };
+    let stop = stop_signal();
+    if args.lend {
+        // No door: the machine waits for a client's cluster to borrow it.
+        let node = std::sync::Arc::new(start_real_node(&args).await?);
+        let served =
+            node_agent::serve_lending(agent, agent_config, Some(node.clone()), stopped(stop)).await;
+        reap(&node).await;
+        return Ok(served?);
+    }
     let door =
         HeadlessDoor::bind_scheduling(&args.listen, config, args.nodes, args.speed, scheduler)
             .await?;
@@ -207,60 +292,33 @@ async fn main() -> anyhow::Result<()> {
     }
     eprintln!("kube-API door listening on {}", door.url);
     let real_node = if args.real_node {
-        let name = args
-            .node_name
-            .clone()
-            .unwrap_or_else(|| node_agent::this_machine().name);
-        let state_dir = std::path::absolute(&args.state_dir)?;
-        let mut settings = kubeplay_bridge::real_node::RealNodeSettings::new(
-            &name,
-            &state_dir,
-            &args.pod_cidr,
-            &args.cni_bridge,
-        );
-        if let Some(root) = &args.host_path_root {
-            settings.host_path_root = std::path::absolute(root)?;
-        }
-        settings.allow_registry_pulls = args.allow_registry_pulls;
-        let node = kubeplay_bridge::real_node::RealNode::start(settings).await?;
+        let node = start_real_node(&args).await?;
         let task = node.join(&door.door()).await?;
-        eprintln!(
-            "real node {name}: containerd at {}, pods on {}",
-            node.containerd_socket().display(),
-            args.pod_cidr
-        );
         Some((node, task))
     } else {
         None
     };
-    let config = node_agent::AgentConfig {
-        token,
-        allowed_origins,
-    };
-    // Ctrl-C or SIGTERM (what `./dev play` sends) stops both doors, then the real node
-    // reaps what it started.
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing a SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-        let _ = stop_tx.send(true);
-    });
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    };
-    let agent = tokio::spawn(node_agent::serve(agent, config, stopped(stop_rx.clone())));
-    let served = door.serve(stopped(stop_rx)).await;
+    let mut borrowed = Vec::new();
+    for (url, token) in &args.borrow {
+        let (name, task) =
+            kubeplay_bridge::real_node::borrowed::borrow(&door.door(), url, token).await?;
+        eprintln!("borrowed node {name} from {url}");
+        borrowed.push(task);
+    }
+    let agent = tokio::spawn(node_agent::serve(
+        agent,
+        agent_config,
+        stopped(stop.clone()),
+    ));
+    let served = door.serve(stopped(stop)).await;
     agent.abort();
+    for task in borrowed {
+        // The lenders reap when the connection goes.
+        task.abort();
+    }
     if let Some((node, task)) = real_node {
         task.abort();
-        match node.stop().await {
-            Ok(n) => eprintln!("real node: stopped and removed {n} pod sandboxes"),
-            Err(e) => eprintln!("real node: reaping failed: {e}"),
-        }
+        reap(&node).await;
     }
     served
 }

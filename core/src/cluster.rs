@@ -98,14 +98,11 @@ impl Cluster {
         self.remote_nodes().any(Node::has_requests)
     }
 
-    /// The calls remote nodes' kubelets made since the last time, with their node's name.
-    pub fn take_remote_requests(&mut self) -> Vec<(String, CriRequest)> {
+    /// The calls remote node `node`'s kubelet made since the last time.
+    pub fn take_remote_requests(&mut self, node: &str) -> Vec<CriRequest> {
         let mut out = Vec::new();
-        for id in self.remote.clone() {
-            self.world.act::<Node>(id, |n, _| {
-                let name = n.kubelet.node.name.clone();
-                out.extend(n.take_requests().into_iter().map(|r| (name.clone(), r)));
-            });
+        if let Some(id) = self.node_id(node) {
+            self.world.act::<Node>(id, |n, _| out = n.take_requests());
         }
         out
     }

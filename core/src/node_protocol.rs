@@ -8,15 +8,129 @@
 //!                  {"refused": {"reason": "wrong token"}}
 //! ```
 //!
-//! Version 1 is the handshake: the page proves it holds the bridge's token and learns the
-//! real machines behind it. The CRI, CNI and CSI calls of a browser kubelet come with the
-//! real node.
+//! The handshake: the client proves it holds the bridge's token and learns the real machines
+//! behind it. Version 2 adds the session that follows, in which the client's kubelet uses
+//! the bridge's machine as its node ([`SessionCall`], [`SessionEvent`]):
 //!
-//! Written and read by hand rather than derived: the page ships this code.
+//! ```text
+//! client → bridge  {"join": {}}
+//! bridge → client  {"joined": {"node": {"name": "box", "cpu": "2", …, "images": [["localhost/…", 123]]}}}
+//! client → bridge  {"call": {"id": 7, "call": {"RunPodSandbox": {…}}}}     (core's CriCall)
+//! bridge → client  {"result": {"id": 7, "result": {"Ok": {"Sandbox": {…}}}, "tookMs": 93}}
+//!                  {"exited": {"containerId": "…", "exitCode": 137}}       (the bridge's relist)
+//! client → bridge  {"logs": {"id": 8, "path": "…/0.log"}}  →  {"log": {"id": 8, "text": "…"}}
+//! client → bridge  {"renew": {}}    (the lease: a bridge that hears nothing for a while, or
+//!                                     loses the connection, reaps everything it started)
+//! ```
+//!
+//! The handshake is written and read by hand rather than derived: the page ships it. The
+//! session's messages are derived (the headless door speaks them to a second bridge).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-pub const VERSION: u64 = 1;
+use crate::kubelet::cri::{CriCall, CriResult};
+
+pub const VERSION: u64 = 2;
+
+/// What a client says after the welcome.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum SessionCall {
+    /// Lend this machine as a node.
+    Join {},
+    /// Carry out a call of the node's kubelet.
+    Call { id: u64, call: CriCall },
+    /// Read a container's CRI log file (a path the kubelet named).
+    Logs { id: u64, path: String },
+    /// The client is still there.
+    Renew {},
+}
+
+/// What a bridge says during a session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum SessionEvent {
+    Joined {
+        node: Box<JoinedNode>,
+    },
+    Result {
+        id: u64,
+        result: Result<CriResult, String>,
+        took_ms: i64,
+    },
+    /// A container exited by itself.
+    Exited {
+        container_id: String,
+        exit_code: i64,
+    },
+    Log {
+        id: u64,
+        text: Option<String>,
+    },
+    /// Why the bridge ends the session.
+    Error {
+        message: String,
+    },
+}
+
+/// The node a bridge lends: what its kubelet registers, and the images its runtime holds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinedNode {
+    pub name: String,
+    pub cpu: String,
+    pub memory: String,
+    pub pod_cidr: String,
+    pub internal_ip: String,
+    pub root_dir: String,
+    pub log_dir: String,
+    pub runtime_version: String,
+    pub os_image: String,
+    pub kernel_version: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub taints: Vec<Value>,
+    pub images: Vec<(String, i64)>,
+}
+
+impl JoinedNode {
+    pub fn from_config(c: &crate::kubelet::NodeConfig, images: Vec<(String, i64)>) -> JoinedNode {
+        JoinedNode {
+            name: c.name.clone(),
+            cpu: c.cpu.clone(),
+            memory: c.memory.clone(),
+            pod_cidr: c.pod_cidr.clone(),
+            internal_ip: c.internal_ip.clone(),
+            root_dir: c.root_dir.clone(),
+            log_dir: c.log_dir.clone(),
+            runtime_version: c.runtime_version.clone(),
+            os_image: c.os_image.clone(),
+            kernel_version: c.kernel_version.clone(),
+            labels: c.labels.clone(),
+            taints: c.taints.clone(),
+            images,
+        }
+    }
+
+    pub fn config(&self) -> crate::kubelet::NodeConfig {
+        crate::kubelet::NodeConfig {
+            labels: self.labels.clone(),
+            taints: self.taints.clone(),
+            root_dir: self.root_dir.clone(),
+            log_dir: self.log_dir.clone(),
+            runtime_version: self.runtime_version.clone(),
+            os_image: self.os_image.clone(),
+            kernel_version: self.kernel_version.clone(),
+            ..crate::kubelet::NodeConfig::simulated(
+                &self.name,
+                &self.cpu,
+                &self.memory,
+                &self.pod_cidr,
+                &self.internal_ip,
+            )
+        }
+    }
+}
 
 /// What the page says.
 #[derive(Clone, Debug, PartialEq)]
@@ -169,6 +283,30 @@ mod tests {
         };
         assert_eq!(FromBridge::from_json(&refused.to_json()), Ok(refused));
         assert!(ToBridge::from_json("{\"bye\": {}}").is_err());
+        // The session's messages, as JSON.
+        let call = SessionCall::Call {
+            id: 7,
+            call: CriCall::StartContainer {
+                container_id: "c1".into(),
+            },
+        };
+        let text = serde_json::to_string(&call).unwrap();
+        assert_eq!(
+            text,
+            r#"{"call":{"id":7,"call":{"StartContainer":{"container_id":"c1"}}}}"#
+        );
+        assert_eq!(serde_json::from_str::<SessionCall>(&text).unwrap(), call);
+        let result = SessionEvent::Result {
+            id: 7,
+            result: Err("no".into()),
+            took_ms: 3,
+        };
+        let text = serde_json::to_string(&result).unwrap();
+        assert_eq!(
+            text,
+            r#"{"result":{"id":7,"result":{"Err":"no"},"tookMs":3}}"#
+        );
+        assert_eq!(serde_json::from_str::<SessionEvent>(&text).unwrap(), result);
         assert!(FromBridge::from_json("[1]").is_err());
         assert_eq!(memory(24 << 30), "24.0 GiB");
         assert_eq!(memory(1536 << 20), "1.5 GiB");

@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use kubeplay::real_node::RealNodeDoor;
+use kubeplay::real_node::{Lender, RealNodeDoor};
 use kubeplay_bridge::cri::v1;
 use serde_json::Value;
 
@@ -446,4 +446,144 @@ spec:{}
         "no container was created: {:?}",
         node.containers()
     );
+}
+
+/// Two bridges, two containerd instances, one cluster: the door's own machine and a machine
+/// another bridge lends over its node-agent door (node protocol's session). A Deployment
+/// spreads over both; when the door goes, the lender reaps what it ran.
+#[test]
+fn two_bridges_make_a_two_node_real_cluster() {
+    let _turn = kubeplay::heavy();
+    let lender = Lender::start();
+    let mut node = RealNodeDoor::start_borrowing(0, &[&lender]);
+    let nodes = json(&node, "kubectl get nodes -o json");
+    let names: Vec<&str> = nodes["items"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter_map(|n| n["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names.contains(&node.node.as_str()) && names.contains(&lender.node.as_str()));
+    apply(
+        &node,
+        &format!(
+            r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: spread}}
+spec:
+  replicas: 4
+  selector: {{matchLabels: {{app: spread}}}}
+  template:
+    metadata: {{labels: {{app: spread}}}}
+    spec:{}
+      topologySpreadConstraints: [{{maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule, labelSelector: {{matchLabels: {{app: spread}}}}}}]
+      containers:
+      - name: httpd
+        image: localhost/kubeplay/busybox:1
+        command: [sh, -c, 'echo serving on $(hostname); trap "exit 0" TERM; httpd -f -p 8080 -h /www & wait']
+        readinessProbe: {{httpGet: {{path: /, port: 8080}}, periodSeconds: 1}}"#,
+            on_real_node(6)
+        ),
+    );
+    ok(
+        &node,
+        "kubectl rollout status deployment/spread --timeout=60s",
+    );
+    let pods = json(&node, "kubectl get pods -l app=spread -o json");
+    let pods = pods["items"].as_array().expect("pods").clone();
+    for name in [&node.node, &lender.node] {
+        let here: Vec<&Value> = pods
+            .iter()
+            .filter(|p| p["spec"]["nodeName"] == name.as_str())
+            .collect();
+        assert_eq!(here.len(), 2, "two replicas on {name}");
+        for pod in here {
+            let ip = pod["status"]["podIP"].as_str().expect("a pod IP");
+            let body = wait_for(&format!("HTTP on {ip}"), 10, || http_get(ip, 8080).ok());
+            assert!(body.contains("hello from a kubeplay pod"), "{body}");
+            let pod_name = pod["metadata"]["name"].as_str().expect("name");
+            let logs = ok(&node, &format!("kubectl logs {pod_name}"));
+            assert!(logs.contains(&format!("serving on {pod_name}")), "{logs}");
+        }
+    }
+    let running = |c: &v1::Container| c.state == v1::ContainerState::ContainerRunning as i32;
+    assert_eq!(lender.containers().iter().filter(|c| running(c)).count(), 2);
+
+    // The door goes: the lender notices the connection close and reaps within seconds.
+    assert!(node.stop().is_ok());
+    wait_for("the lender to reap", 20, || {
+        lender.containers().is_empty().then_some(())
+    });
+}
+
+/// A lending bridge answers a session's bad messages with an error and starts nothing; a
+/// message over the size limit closes the connection.
+#[test]
+fn a_lending_bridge_refuses_bad_sessions() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let _turn = kubeplay::heavy();
+    let lender = Lender::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    rt.block_on(async {
+        let hello = |token: &str| {
+            kubeplay_core::node_protocol::ToBridge::Hello {
+                version: kubeplay_core::node_protocol::VERSION,
+                token: token.into(),
+            }
+            .to_json()
+        };
+        let next = async |ws: &mut tokio_tungstenite::WebSocketStream<_>| loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => return Some(t.to_string()),
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => {}
+            }
+        };
+        // A wrong token: refused, nothing lent.
+        let (mut ws, _) = tokio_tungstenite::connect_async(&lender.url)
+            .await
+            .expect("connect");
+        ws.send(Message::Text(hello("nope").into()))
+            .await
+            .expect("send");
+        let answer = next(&mut ws).await.expect("an answer");
+        assert!(answer.contains("wrong token"), "{answer}");
+
+        let (mut ws, _) = tokio_tungstenite::connect_async(&lender.url)
+            .await
+            .expect("connect");
+        ws.send(Message::Text(hello(&lender.token).into()))
+            .await
+            .expect("send");
+        assert!(next(&mut ws).await.expect("welcome").contains("welcome"));
+        for (bad, why) in [
+            ("{\"call\": 1}", "not a message of node protocol"),
+            ("[]", "not a message of node protocol"),
+            (
+                r#"{"call": {"id": 1, "call": {"StartContainer": {"container_id": "x"}}}}"#,
+                "join first",
+            ),
+        ] {
+            ws.send(Message::Text(bad.into())).await.expect("send");
+            let answer = next(&mut ws).await.expect("an error");
+            assert!(
+                answer.contains("\"error\"") && answer.contains(why),
+                "{bad}: {answer}"
+            );
+        }
+        // 100 KiB in one message: over the limit, the connection goes.
+        let big = format!(
+            "{{\"logs\": {{\"id\": 1, \"path\": \"{}\"}}}}",
+            "x".repeat(100 << 10)
+        );
+        let _ = ws.send(Message::Text(big.into())).await;
+        assert_eq!(next(&mut ws).await, None, "the connection is closed");
+    });
+    assert!(lender.containers().is_empty(), "nothing was started");
 }

@@ -25,16 +25,148 @@ pub struct RealNodeDoor {
     stopped: mpsc::Receiver<Result<usize, String>>,
 }
 
+/// A real node's settings, distinct from every other of this test run (name, subnet, bridge
+/// device, directory).
+fn fresh_settings() -> RealNodeSettings {
+    let n = 100 + NEXT.fetch_add(1, Ordering::SeqCst) + (std::process::id() % 50) * 3;
+    let state_dir = temp_dir("real-node");
+    RealNodeSettings::new(
+        &format!("real-{n}"),
+        &state_dir,
+        &format!("10.89.{n}.0/24"),
+        &format!("kpt{n}"),
+    )
+}
+
+/// A bridge that lends its machine (`kubeplay-bridge lend`): its own containerd, and the node
+/// agent's door on a loopback port. Stopping it reaps what its client left.
+pub struct Lender {
+    pub url: String,
+    pub token: String,
+    pub node: String,
+    pub socket: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stopped: mpsc::Receiver<()>,
+}
+
+impl Lender {
+    pub fn start() -> Lender {
+        let settings = fresh_settings();
+        let node = settings.name.clone();
+        let token = format!("lend-{}", settings.bridge);
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (stopped_tx, stopped_rx) = mpsc::channel();
+        let agent_token = token.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            rt.block_on(async move {
+                let real = match RealNode::start(settings).await {
+                    Ok(real) => std::sync::Arc::new(real),
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(format!("{e:#}")));
+                        return;
+                    }
+                };
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("a loopback port");
+                let url = format!("ws://{}/node-agent", listener.local_addr().expect("addr"));
+                let socket = real.containerd_socket().to_path_buf();
+                let _ = ready_tx.send(Ok((url, socket)));
+                let config = kubeplay_bridge::node_agent::AgentConfig {
+                    token: agent_token,
+                    allowed_origins: Vec::new(),
+                };
+                let _ = kubeplay_bridge::node_agent::serve_lending(
+                    listener,
+                    config,
+                    Some(real.clone()),
+                    async {
+                        let _ = stop_rx.await;
+                    },
+                )
+                .await;
+                let _ = real.stop().await;
+                drop(real);
+                let _ = stopped_tx.send(());
+            });
+        });
+        let (url, socket) = match ready_rx.recv() {
+            Ok(Ok(parts)) => parts,
+            Ok(Err(e)) => panic!("the lending bridge's real node could not start here: {e}"),
+            Err(_) => panic!("the lending bridge's thread ended before it started"),
+        };
+        Lender {
+            url,
+            token,
+            node,
+            socket,
+            stop: Some(stop_tx),
+            stopped: stopped_rx,
+        }
+    }
+
+    /// The lender's containers, as its containerd lists them.
+    pub fn containers(&self) -> Vec<v1::Container> {
+        cri_at(&self.socket, async |mut cri| {
+            cri.runtime
+                .list_containers(v1::ListContainersRequest { filter: None })
+                .await
+                .expect("ListContainers")
+                .into_inner()
+                .containers
+        })
+    }
+}
+
+impl Drop for Lender {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+            let _ = self
+                .stopped
+                .recv_timeout(std::time::Duration::from_secs(60));
+        }
+    }
+}
+
+/// Runs `f` with a CRI client of the containerd at `socket`.
+fn cri_at<R>(socket: &std::path::Path, f: impl AsyncFnOnce(Cri) -> R) -> R {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    rt.block_on(async {
+        let cri = Cri::connect(socket)
+            .await
+            .expect("connecting to containerd");
+        f(cri).await
+    })
+}
+
 impl RealNodeDoor {
     /// Starts it; panics with the reason when containerd cannot start here.
     pub fn start(nodes: u32) -> RealNodeDoor {
-        // Distinct subnets and bridge devices for the real nodes of one test run.
-        let n = 100 + NEXT.fetch_add(1, Ordering::SeqCst) + (std::process::id() % 50) * 3;
-        let node = format!("real-{n}");
-        let pod_cidr = format!("10.89.{n}.0/24");
-        let bridge = format!("kpt{n}");
-        let state_dir = temp_dir("real-node");
-        let settings = RealNodeSettings::new(&node, &state_dir, &pod_cidr, &bridge);
+        RealNodeDoor::start_borrowing(nodes, &[])
+    }
+
+    /// Like [`RealNodeDoor::start`], the machines of `lenders` joined as well.
+    pub fn start_borrowing(nodes: u32, lenders: &[&Lender]) -> RealNodeDoor {
+        let settings = fresh_settings();
+        let (node, pod_cidr, bridge, state_dir) = (
+            settings.name.clone(),
+            settings.pod_cidr.clone(),
+            settings.bridge.clone(),
+            settings.state_dir.clone(),
+        );
+        let lenders: Vec<(String, String)> = lenders
+            .iter()
+            .map(|l| (l.url.clone(), l.token.clone()))
+            .collect();
         let (ready_tx, ready_rx) = mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (stopped_tx, stopped_rx) = mpsc::channel();
@@ -55,7 +187,15 @@ impl RealNodeDoor {
                         .join(&door.door())
                         .await
                         .map_err(|e| format!("{e:#}"))?;
-                    Ok::<_, String>((door, real, task))
+                    let mut borrowed = Vec::new();
+                    for (url, token) in &lenders {
+                        let (_, task) =
+                            kubeplay_bridge::real_node::borrowed::borrow(&door.door(), url, token)
+                                .await
+                                .map_err(|e| format!("borrowing {url}: {e:#}"))?;
+                        borrowed.push(task);
+                    }
+                    Ok::<_, String>((door, real, (task, borrowed)))
                 };
                 let (door, real, task) = match started.await {
                     Ok(parts) => parts,
@@ -70,7 +210,11 @@ impl RealNodeDoor {
                     let _ = stop_rx.await;
                 }));
                 let _ = serving.await;
+                let (task, borrowed) = task;
                 task.abort();
+                for b in borrowed {
+                    b.abort();
+                }
                 let _ = stopped_tx.send(real.stop().await.map_err(|e| format!("{e:#}")));
                 drop(real);
             });
@@ -101,16 +245,7 @@ impl RealNodeDoor {
 
     /// Runs `f` with a CRI client of the node's containerd.
     pub fn cri<R>(&self, f: impl AsyncFnOnce(Cri) -> R) -> R {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        rt.block_on(async {
-            let cri = Cri::connect(&self.socket)
-                .await
-                .expect("connecting to containerd");
-            f(cri).await
-        })
+        cri_at(&self.socket, f)
     }
 
     /// The node's containers (of any state), as CRI lists them.

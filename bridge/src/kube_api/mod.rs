@@ -37,9 +37,20 @@ pub struct Door {
     /// How often an idle watch sends a bookmark (upstream: about a minute).
     bookmark_every: Duration,
     clock: Clock,
-    /// Signalled when a real node's kubelet has calls waiting for the bridge.
-    remote_work: Arc<tokio::sync::Notify>,
+    /// Moves on whenever a real node's kubelet has calls waiting for the bridge (every real
+    /// node's carrier watches it and takes its own node's calls).
+    remote_work: tokio::sync::watch::Sender<u64>,
+    /// How to read a container log file on each real node: on this machine, or through the
+    /// bridge that lends the node.
+    log_readers: Arc<Mutex<std::collections::HashMap<String, LogReader>>>,
 }
+
+/// Reads a CRI log file (by its path on the node) for `kubectl logs`.
+pub type LogReader = Arc<
+    dyn Fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>> + Send>>
+        + Send
+        + Sync,
+>;
 
 /// The cluster's clock as the door drives it: the wall clock, run `speed` times faster from
 /// the moment the door started (`speed` 1: real time).
@@ -75,7 +86,8 @@ impl Door {
             protobuf: Arc::new(protobuf::Schema::load()),
             bookmark_every: Duration::from_secs(60),
             clock,
-            remote_work: Arc::new(tokio::sync::Notify::new()),
+            remote_work: tokio::sync::watch::channel(0).0,
+            log_readers: Arc::default(),
         }
     }
 
@@ -84,7 +96,7 @@ impl Door {
         let mut guard = self.cluster.lock().unwrap_or_else(|p| p.into_inner());
         guard.world.run_until(self.clock.now());
         if guard.has_remote_requests() {
-            self.remote_work.notify_one();
+            self.remote_work.send_modify(|n| *n += 1);
         }
         guard
     }
@@ -98,15 +110,23 @@ impl Door {
         let pending = guard.has_remote_requests();
         drop(guard);
         if pending {
-            self.remote_work.notify_one();
+            self.remote_work.send_modify(|n| *n += 1);
         }
         self.notify(rev);
         r
     }
 
-    /// Signalled when a real node's kubelet has calls waiting.
-    pub fn remote_work(&self) -> &tokio::sync::Notify {
-        &self.remote_work
+    /// Changes when a real node's kubelet has calls waiting.
+    pub fn remote_work(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.remote_work.subscribe()
+    }
+
+    /// How `kubectl logs` reads container logs of the real node `node`.
+    pub fn set_log_reader(&self, node: &str, reader: LogReader) {
+        self.log_readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(node.to_string(), reader);
     }
 
     /// Runs `f` on the API server and wakes watch streams if anything wrote.
@@ -178,7 +198,8 @@ async fn serve(State(door): State<Door>, req: HttpRequest) -> HttpResponse {
             &ns,
             &pod,
             parts.uri.query().unwrap_or_default(),
-        );
+        )
+        .await;
     }
     if let Some(rest) = path.strip_prefix("/kubeplay/nodes/") {
         let auth = parts
@@ -309,22 +330,64 @@ fn log_path(path: &str) -> Option<(String, String)> {
 
 /// `GET …/pods/<pod>/log`: what kube-apiserver proxies to the pod's kubelet. Needs
 /// `get pods/log`.
-fn serve_logs(
+async fn serve_logs(
     door: &Door,
     authorization: Option<&str>,
     ns: &str,
     pod: &str,
     query: &str,
 ) -> HttpResponse {
-    use kubeplay_core::apiserver::{authorization::Attributes, authorization::Decision, ApiError};
-    let json = |code: u16, body: String| json_response(code, body);
     let container = query
         .split('&')
         .find_map(|kv| kv.strip_prefix("container="))
         .map(str::to_string);
+    let (mut text, real) = match find_logs(door, authorization, ns, pod, container.as_deref()) {
+        Ok(found) => found,
+        Err(refused) => return *refused,
+    };
+    if let (None, Some((node, path))) = (&text, real) {
+        // A real node's container: its CRI log file, read where the node is.
+        let reader = door
+            .log_readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&node)
+            .cloned();
+        if let Some(read) = reader {
+            text = read(path).await;
+        }
+    }
+    match text {
+        Some(text) => HttpResponse::builder()
+            .status(200)
+            .header(header::CONTENT_TYPE, "text/plain")
+            .body(Body::from(text))
+            .unwrap_or_default(),
+        None => {
+            let err = kubeplay_core::apiserver::ApiError::bad_request(format!("container in pod \"{pod}\" is waiting to start, or the pod is not running on a node"));
+            json_response(400, err.status().to_string())
+        }
+    }
+}
+
+/// A pod's log as the cluster has it (a simulated node's), or where a real node keeps it:
+/// `(text, (node, path))`, after authentication and RBAC (`get pods/log`).
+#[allow(clippy::type_complexity)]
+fn find_logs(
+    door: &Door,
+    authorization: Option<&str>,
+    ns: &str,
+    pod: &str,
+    container: Option<&str>,
+) -> Result<(Option<String>, Option<(String, String)>), Box<HttpResponse>> {
+    use kubeplay_core::apiserver::{authorization::Attributes, authorization::Decision, ApiError};
+    let json = |code: u16, body: String| json_response(code, body);
     let mut guard = door.lock();
     let Some(user) = guard.world.api_ref().authenticate(authorization) else {
-        return json(401, ApiError::Unauthorized.status().to_string());
+        return Err(Box::new(json(
+            401,
+            ApiError::Unauthorized.status().to_string(),
+        )));
     };
     let attrs = Attributes {
         verb: "get".into(),
@@ -338,7 +401,7 @@ fn serve_logs(
     if guard.world.api().authorize(&user, &attrs) == Decision::Deny {
         let message =
             kubeplay_core::apiserver::authorization::rbac::forbidden_message(&user, &attrs);
-        return json(
+        return Err(Box::new(json(
             403,
             ApiError::Forbidden {
                 message,
@@ -348,24 +411,12 @@ fn serve_logs(
             }
             .status()
             .to_string(),
-        );
+        )));
     }
-    let text = guard.pod_logs(ns, pod, container.as_deref()).or_else(|| {
-        // A real node's container: its CRI log file on this machine.
-        let (_, path) = guard.remote_log_path(ns, pod, container.as_deref())?;
-        crate::real_node::read_cri_log(std::path::Path::new(&path)).ok()
-    });
-    match text {
-        Some(text) => HttpResponse::builder()
-            .status(200)
-            .header(header::CONTENT_TYPE, "text/plain")
-            .body(Body::from(text))
-            .unwrap_or_default(),
-        None => {
-            let err = ApiError::bad_request(format!("container in pod \"{pod}\" is waiting to start, or the pod is not running on a node"));
-            json(400, err.status().to_string())
-        }
-    }
+    Ok((
+        guard.pod_logs(ns, pod, container),
+        guard.remote_log_path(ns, pod, container),
+    ))
 }
 
 /// `POST /kubeplay/nodes/<node>/power-off` and `…/power-on`: chaos for the simulated nodes.

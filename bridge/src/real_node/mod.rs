@@ -15,6 +15,7 @@
 //! here. When the bridge starts it reaps what an earlier bridge for this node left; when it
 //! stops it reaps what it started.
 
+pub mod borrowed;
 pub mod policy;
 pub mod runtime;
 
@@ -26,6 +27,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use kubeplay_core::kubelet::cri::CriResponse;
 use kubeplay_core::kubelet::NodeConfig;
+use kubeplay_core::node_protocol::JoinedNode;
 use serde_json::json;
 
 use crate::containerd::{Containerd, Settings};
@@ -262,12 +264,40 @@ impl RealNode {
         door.with_cluster(|c| {
             c.add_remote_node(config, &images);
         });
+        door.set_log_reader(
+            &self.settings.name,
+            Arc::new(|path| Box::pin(async move { read_cri_log(Path::new(&path)).ok() })),
+        );
         let (runtime, door, times) = (self.runtime.clone(), door.clone(), self.call_times.clone());
         Ok(tokio::spawn(async move {
-            let relist = tokio::spawn(relist(runtime.clone(), door.clone()));
+            let exits = {
+                let (door, node) = (door.clone(), runtime.node.clone());
+                relist(runtime.clone(), move |id, code| {
+                    door.with_cluster(|c| c.remote_container_exited(&node, &id, code))
+                })
+            };
+            let relist = tokio::spawn(exits);
             carry_out(runtime, door, times).await;
             relist.abort();
         }))
+    }
+
+    /// The node as a bridge lends it to a client's cluster (`node_protocol`'s `joined`).
+    pub async fn joined_node(&self) -> anyhow::Result<JoinedNode> {
+        let config = self.node_config().await?;
+        let images = self.runtime.images().await.map_err(anyhow::Error::msg)?;
+        Ok(JoinedNode::from_config(
+            &config,
+            images.into_iter().collect(),
+        ))
+    }
+
+    /// A container log file of this node, if `path` names one (under the pods' log
+    /// directory, symlinks resolved).
+    pub fn log_file(&self, path: &str) -> Option<PathBuf> {
+        let root = self.settings.state_dir.join("pods").canonicalize().ok()?;
+        let real = Path::new(path).canonicalize().ok()?;
+        (real.starts_with(&root) && real.extension().is_some_and(|e| e == "log")).then_some(real)
     }
 
     /// Stops and removes everything this node runs.
@@ -307,15 +337,18 @@ async fn connect_csi(
 /// Takes the kubelet's calls as they come and carries each out in its own task; a pod's
 /// calls are sequential by the kubelet's design, different pods' run side by side.
 async fn carry_out(runtime: Arc<RealRuntime>, door: Door, times: Arc<CallTimes>) {
+    let mut work = door.remote_work();
+    let node = runtime.node.clone();
     loop {
         tokio::select! {
-            _ = door.remote_work().notified() => {}
+            _ = work.changed() => {}
             // A safety net: a wake-up missed is a call delayed, never lost.
             _ = tokio::time::sleep(Duration::from_millis(200)) => {}
         }
         let taken = Instant::now();
-        for (node, req) in door.with_cluster(|c| c.take_remote_requests()) {
+        for req in door.with_cluster(|c| c.take_remote_requests(&node)) {
             let (runtime, door, times) = (runtime.clone(), door.clone(), times.clone());
+            let node = node.clone();
             tokio::spawn(async move {
                 let method = req.call.method();
                 let started = Instant::now();
@@ -338,15 +371,15 @@ async fn carry_out(runtime: Arc<RealRuntime>, door: Door, times: Arc<CallTimes>)
 }
 
 /// Every second, the containers that exited by themselves go to the kubelet (as the
-/// kubelet's PLEG relists the runtime).
-async fn relist(runtime: Arc<RealRuntime>, door: Door) {
+/// kubelet's PLEG relists the runtime): `on_exit(container id, exit code)`.
+pub async fn relist(runtime: Arc<RealRuntime>, mut on_exit: impl FnMut(String, i64)) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
         match runtime.exited().await {
             Ok(exits) => {
                 for (id, code) in exits {
-                    door.with_cluster(|c| c.remote_container_exited(&runtime.node, &id, code));
+                    on_exit(id, code);
                 }
             }
             Err(e) => eprintln!("real node {}: relist failed: {e}", runtime.node),
