@@ -96,8 +96,11 @@ fn a_wrong_token_version_or_origin_is_refused() {
             "wrong token"
         );
         assert_eq!(
-            refused(hello(&url, None, say(2, "secret")).await),
-            "this bridge speaks node protocol version 1, the page version 2"
+            refused(hello(&url, None, say(VERSION + 1, "secret")).await),
+            format!(
+                "this bridge speaks node protocol version {VERSION}, the page version {}",
+                VERSION + 1
+            )
         );
         assert!(refused(hello(&url, None, "{\"bye\": {}}".into()).await)
             .starts_with("the first message must be a hello: unknown message \"bye\""));

@@ -266,7 +266,10 @@ fn the_bridge_panel_connects_to_a_bridge() {
     assert!(state_is("Connected"), "{}", wd.text("#bridge-state"));
     assert_eq!(
         wd.text("#bridge-state"),
-        "Connected (node protocol v1): 1 machine behind this bridge."
+        format!(
+            "Connected (node protocol v{}): 1 machine behind this bridge.",
+            kubeplay_core::node_protocol::VERSION
+        )
     );
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let row = wd.text("#bridge-nodes tbody tr");

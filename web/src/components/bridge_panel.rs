@@ -213,7 +213,7 @@ pub fn bridge_panel() -> Html {
     html! {
         <section class="bridge" aria-labelledby="bridge-title">
             <h2 id="bridge-title">{"Bridge"}</h2>
-            <p class="hint">{"A bridge is kubeplay's native side, on a Linux machine of yours: the door real kubectl talks to, and a node agent. Start one with "}<code>{"./dev play --bridge"}</code>{" and enter the URL and token it prints; connected, the panel lists the machines behind it. Running this cluster's pods there as real containers (containerd, CNI, CSI) is the bridge's next step. This page connects to no one else."}</p>
+            <p class="hint">{"A bridge is kubeplay's native side, on a Linux machine of yours: the door real kubectl talks to, and a node agent. Start one with "}<code>{"./dev play --bridge"}</code>{" and enter the URL and token it prints; connected, the panel lists the machines behind it. The bridge's own kubectl door already runs pods there as real containers (containerd, CNI, CSI); lending the machine to this page's cluster comes next. This page connects to no one else."}</p>
             <form onsubmit={on_submit}>
                 <label>{"URL "}<input id="bridge-url" value={(*url).clone()} oninput={on_url} spellcheck="false" /></label>
                 <label>{"Token "}<input id="bridge-token" type="password" autocomplete="off" value={(*token).clone()} oninput={on_token} /></label>
