@@ -52,15 +52,11 @@ impl Default for NodeSpec {
     }
 }
 
-const HEARTBEAT: u64 = 1;
-/// Timer tokens above this carry a CRI result.
-const RESULT_BASE: u64 = 1 << 32;
-/// … a kubelet wake-up.
-const KUBELET_TIMER_BASE: u64 = 2 << 32;
-/// … a container exiting by itself.
-const EXIT_BASE: u64 = 3 << 32;
+/// The lease renewal's timer token; every other timer of the node is a [`Pending`] under a
+/// token of its own (`Node::schedule`).
+const HEARTBEAT: u64 = 0;
 
-/// What a timer token stands for, keyed by the token itself (the bases keep the kinds apart).
+/// What a timer of the node stands for.
 enum Pending {
     /// A CRI call's result, due when the runtime said the call takes.
     Result(CriCall, CriResponse),
@@ -287,10 +283,7 @@ impl Node {
         if !self.powered || !self.sim().is_some_and(|r| r.is_running(&id)) {
             return false;
         }
-        self.next_token += 1;
-        let token = EXIT_BASE + self.next_token;
-        self.pending.insert(token, Pending::Exit(id, 137));
-        ctx.after(0, token);
+        self.schedule(ctx, 0, Pending::Exit(id, 137));
         true
     }
 
@@ -318,6 +311,13 @@ impl Node {
         };
         let lines = runtime.logs(&id).unwrap_or_default();
         Some(lines.iter().map(|l| format!("{l}\n")).collect())
+    }
+
+    /// Arms a timer for `what`, `ms` from now.
+    fn schedule(&mut self, ctx: &mut Ctx, ms: i64, what: Pending) {
+        self.next_token += 1;
+        self.pending.insert(self.next_token, what);
+        ctx.after(ms, self.next_token);
     }
 
     /// Records a call and its outcome in the trace.
@@ -364,16 +364,11 @@ impl Node {
                     continue;
                 }
                 self.trace_call(ctx, req.id, &req.call, &resp, ms);
-                let token = RESULT_BASE + req.id;
-                self.pending.insert(token, Pending::Result(req.call, resp));
-                ctx.after(ms, token);
+                self.schedule(ctx, ms, Pending::Result(req.call, resp));
             }
         }
         for (ms, timer) in self.kubelet.take_timers() {
-            self.next_token += 1;
-            let token = KUBELET_TIMER_BASE + self.next_token;
-            self.pending.insert(token, Pending::Timer(timer));
-            ctx.after(ms, token);
+            self.schedule(ctx, ms, Pending::Timer(timer));
         }
     }
 
@@ -385,11 +380,7 @@ impl Node {
             Runtime::Remote(_) => None,
         };
         if let Some((ms, code)) = plan {
-            self.next_token += 1;
-            let token = EXIT_BASE + self.next_token;
-            self.pending
-                .insert(token, Pending::Exit(container_id.to_string(), code));
-            ctx.after(ms, token);
+            self.schedule(ctx, ms, Pending::Exit(container_id.to_string(), code));
         }
     }
 }

@@ -1,0 +1,131 @@
+//! The volume manager (`pkg/kubelet/volumemanager` upstream): a pod's CSI volumes are
+//! published (CSI `NodePublishVolume`) before its sandbox starts and unpublished after it
+//! stops, before the sandbox is removed. emptyDir and hostPath need no call: the runtime
+//! mounts their directories (`kuberuntime.rs` names them).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::cri::CriCall;
+use super::{kuberuntime, str_of, Kubelet, NodeConfig, Step};
+use crate::sim::Ctx;
+
+/// The CSI publish calls for a pod's inline CSI volumes.
+pub(super) fn csi_volumes(node: &NodeConfig, pod: &Value, uid: &str) -> Vec<CriCall> {
+    pod["spec"]["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v["csi"].is_object())
+        .map(|v| {
+            let name = str_of(&v["name"]);
+            let driver = str_of(&v["csi"]["driver"]);
+            let mut volume_context: BTreeMap<String, String> = crate::collections::map_from(
+                v["csi"]["volumeAttributes"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.clone(), str_of(v))),
+            );
+            for (k, field) in [
+                ("csi.storage.k8s.io/pod.name", "name"),
+                ("csi.storage.k8s.io/pod.namespace", "namespace"),
+                ("csi.storage.k8s.io/pod.uid", "uid"),
+            ] {
+                volume_context.insert(k.into(), str_of(&pod["metadata"][field]));
+            }
+            volume_context.insert("csi.storage.k8s.io/ephemeral".into(), "true".into());
+            CriCall::NodePublishVolume {
+                target_path: kuberuntime::volume_host_path(node, uid, v).unwrap_or_default(),
+                volume_id: format!("csi-{uid}-{name}"),
+                readonly: v["csi"]["readOnly"] == true,
+                volume_context,
+                driver,
+            }
+        })
+        .collect()
+}
+
+impl Kubelet {
+    /// A volume is published; when all are, the sandbox (`WaitForAttachAndMount`).
+    pub(super) fn volume_published(&mut self, uid: &str) {
+        let Some(ps) = self.pods.get_mut(uid) else {
+            return;
+        };
+        ps.mounts_outstanding = ps.mounts_outstanding.saturating_sub(1);
+        if ps.mounts_outstanding == 0 {
+            let call = self.sandbox_call(&self.pods[uid]);
+            self.call(uid, Step::Sandbox, call);
+        }
+    }
+
+    pub(super) fn mount_failed(&mut self, ctx: &mut Ctx, uid: &str, message: String) {
+        let volume = self.pods[uid].pod["spec"]["volumes"][0]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        self.event(
+            ctx,
+            uid,
+            "Warning",
+            "FailedMount",
+            format!("MountVolume.SetUp failed for volume \"{volume}\" : {message}"),
+        );
+    }
+
+    /// The sandbox stopped: unpublish the CSI volumes, then remove the sandbox.
+    pub(super) fn sandbox_stopped(&mut self, uid: &str) {
+        let volumes: Vec<CriCall> = csi_volumes(&self.node, &self.pods[uid].pod, uid)
+            .into_iter()
+            .map(|c| match c {
+                CriCall::NodePublishVolume {
+                    driver,
+                    volume_id,
+                    target_path,
+                    ..
+                } => CriCall::NodeUnpublishVolume {
+                    driver,
+                    volume_id,
+                    target_path,
+                },
+                other => other,
+            })
+            .collect();
+        if !volumes.is_empty() {
+            if let Some(ps) = self.pods.get_mut(uid) {
+                ps.mounts_outstanding = volumes.len();
+            }
+            for v in volumes {
+                self.call(uid, Step::Unmount, v);
+            }
+            return;
+        }
+        let sandbox = self.pods[uid].sandbox.clone().unwrap_or_default();
+        self.call(
+            uid,
+            Step::RemoveSandbox,
+            CriCall::RemovePodSandbox {
+                sandbox_id: sandbox,
+            },
+        );
+    }
+
+    /// A volume is unpublished; when all are, the sandbox is removed.
+    pub(super) fn volume_unpublished(&mut self, uid: &str) {
+        let Some(ps) = self.pods.get_mut(uid) else {
+            return;
+        };
+        ps.mounts_outstanding = ps.mounts_outstanding.saturating_sub(1);
+        if ps.mounts_outstanding == 0 {
+            let sandbox = ps.sandbox.clone().unwrap_or_default();
+            self.call(
+                uid,
+                Step::RemoveSandbox,
+                CriCall::RemovePodSandbox {
+                    sandbox_id: sandbox,
+                },
+            );
+        }
+    }
+}
