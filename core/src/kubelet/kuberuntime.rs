@@ -14,8 +14,14 @@ fn text(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_string()
 }
 
+/// The items of a JSON array (none if it is not one). Plain loops over it compile smaller
+/// than `as_array().into_iter().flatten()` chains, and the page ships this code.
+pub(super) fn items(v: &Value) -> &[Value] {
+    v.as_array().map_or(&[], Vec::as_slice)
+}
+
 fn strings(v: &Value) -> Vec<String> {
-    v.as_array().into_iter().flatten().map(text).collect()
+    items(v).iter().map(text).collect()
 }
 
 /// `<log dir>/<namespace>_<name>_<uid>`, as the kubelet names a pod's log directory.
@@ -51,19 +57,20 @@ pub fn sandbox_config(node: &NodeConfig, pod: &Value) -> SandboxConfig {
     let hostname = spec["hostname"]
         .as_str()
         .map_or_else(|| text(&pod["metadata"]["name"]), str::to_string);
-    let port_mappings = spec["containers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|c| c["ports"].as_array().into_iter().flatten())
-        .filter(|p| p["hostPort"].as_i64().is_some_and(|h| h > 0))
-        .map(|p| PortMapping {
-            protocol: p["protocol"].as_str().unwrap_or("TCP").to_string(),
-            container_port: p["containerPort"].as_i64().unwrap_or(0) as i32,
-            host_port: p["hostPort"].as_i64().unwrap_or(0) as i32,
-            host_ip: text(&p["hostIP"]),
-        })
-        .collect();
+    let mut port_mappings = Vec::new();
+    for c in items(&spec["containers"]) {
+        for p in items(&c["ports"]) {
+            let host_port = p["hostPort"].as_i64().unwrap_or(0) as i32;
+            if host_port > 0 {
+                port_mappings.push(PortMapping {
+                    protocol: p["protocol"].as_str().unwrap_or("TCP").to_string(),
+                    container_port: p["containerPort"].as_i64().unwrap_or(0) as i32,
+                    host_port,
+                    host_ip: text(&p["hostIP"]),
+                });
+            }
+        }
+    }
     SandboxConfig {
         hostname,
         log_directory: pod_log_directory(node, pod),
@@ -103,33 +110,30 @@ pub fn container_config(
     pod_ip: &str,
 ) -> ContainerConfig {
     let uid = text(&pod["metadata"]["uid"]);
-    let volumes = pod["spec"]["volumes"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let mounts = c["volumeMounts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|m| {
-            let volume = volumes.iter().find(|v| v["name"] == m["name"])?;
-            let mut host_path = volume_host_path(node, &uid, volume)?;
-            if let Some(sub) = m["subPath"].as_str().filter(|s| !s.is_empty()) {
-                host_path = format!("{host_path}/{sub}");
-            }
-            Some(Mount {
-                container_path: text(&m["mountPath"]),
-                host_path,
-                readonly: m["readOnly"] == true,
-            })
-        })
-        .collect();
-    let envs = c["env"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| Some((text(&e["name"]), env_value(e, pod, node, pod_ip)?)))
-        .collect();
+    let volumes = items(&pod["spec"]["volumes"]);
+    let mut mounts = Vec::new();
+    for m in items(&c["volumeMounts"]) {
+        let Some(volume) = volumes.iter().find(|v| v["name"] == m["name"]) else {
+            continue;
+        };
+        let Some(mut host_path) = volume_host_path(node, &uid, volume) else {
+            continue;
+        };
+        if let Some(sub) = m["subPath"].as_str().filter(|s| !s.is_empty()) {
+            host_path = format!("{host_path}/{sub}");
+        }
+        mounts.push(Mount {
+            container_path: text(&m["mountPath"]),
+            host_path,
+            readonly: m["readOnly"] == true,
+        });
+    }
+    let mut envs = Vec::new();
+    for e in items(&c["env"]) {
+        if let Some(value) = env_value(e, pod, node, pod_ip) {
+            envs.push((text(&e["name"]), value));
+        }
+    }
     let limits = Resources::from_list(&c["resources"]["limits"]);
     let requests = Resources::from_list(&c["resources"]["requests"]);
     let sc = &c["securityContext"];

@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use super::cri::{CriCall, ProbeAction};
+use super::kuberuntime::items;
 use super::{str_of, Kubelet, KubeletTimer, State, Step};
 use crate::sim::Ctx;
 
@@ -48,10 +49,8 @@ pub(super) struct Probe {
 /// A probe's port: a number, or the name of one of the container's ports.
 pub(super) fn probe_port(c: &Value, port: &Value) -> i32 {
     match port {
-        Value::String(name) => c["ports"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        Value::String(name) => items(&c["ports"])
+            .iter()
             .find(|p| p["name"] == name.as_str())
             .and_then(|p| p["containerPort"].as_i64())
             .unwrap_or(0) as i32,
@@ -75,12 +74,7 @@ pub(super) fn probe_action(c: &Value, p: &Value) -> ProbeAction {
         }
     } else {
         ProbeAction::Exec {
-            command: p["exec"]["command"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(str_of)
-                .collect(),
+            command: items(&p["exec"]["command"]).iter().map(str_of).collect(),
         }
     }
 }

@@ -13,38 +13,36 @@ use crate::sim::Ctx;
 
 /// The CSI publish calls for a pod's inline CSI volumes.
 pub(super) fn csi_volumes(node: &NodeConfig, pod: &Value, uid: &str) -> Vec<CriCall> {
-    pod["spec"]["volumes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|v| v["csi"].is_object())
-        .map(|v| {
-            let name = str_of(&v["name"]);
-            let driver = str_of(&v["csi"]["driver"]);
-            let mut volume_context: BTreeMap<String, String> = crate::collections::map_from(
-                v["csi"]["volumeAttributes"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| (k.clone(), str_of(v))),
-            );
-            for (k, field) in [
-                ("csi.storage.k8s.io/pod.name", "name"),
-                ("csi.storage.k8s.io/pod.namespace", "namespace"),
-                ("csi.storage.k8s.io/pod.uid", "uid"),
-            ] {
-                volume_context.insert(k.into(), str_of(&pod["metadata"][field]));
+    let mut calls = Vec::new();
+    for v in kuberuntime::items(&pod["spec"]["volumes"]) {
+        if !v["csi"].is_object() {
+            continue;
+        }
+        let name = str_of(&v["name"]);
+        let driver = str_of(&v["csi"]["driver"]);
+        let mut volume_context = BTreeMap::new();
+        if let Some(attributes) = v["csi"]["volumeAttributes"].as_object() {
+            for (k, v) in attributes {
+                volume_context.insert(k.clone(), str_of(v));
             }
-            volume_context.insert("csi.storage.k8s.io/ephemeral".into(), "true".into());
-            CriCall::NodePublishVolume {
-                target_path: kuberuntime::volume_host_path(node, uid, v).unwrap_or_default(),
-                volume_id: format!("csi-{uid}-{name}"),
-                readonly: v["csi"]["readOnly"] == true,
-                volume_context,
-                driver,
-            }
-        })
-        .collect()
+        }
+        for (k, field) in [
+            ("csi.storage.k8s.io/pod.name", "name"),
+            ("csi.storage.k8s.io/pod.namespace", "namespace"),
+            ("csi.storage.k8s.io/pod.uid", "uid"),
+        ] {
+            volume_context.insert(k.into(), str_of(&pod["metadata"][field]));
+        }
+        volume_context.insert("csi.storage.k8s.io/ephemeral".into(), "true".into());
+        calls.push(CriCall::NodePublishVolume {
+            target_path: kuberuntime::volume_host_path(node, uid, v).unwrap_or_default(),
+            volume_id: format!("csi-{uid}-{name}"),
+            readonly: v["csi"]["readOnly"] == true,
+            volume_context,
+            driver,
+        });
+    }
+    calls
 }
 
 impl Kubelet {
