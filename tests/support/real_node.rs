@@ -112,14 +112,7 @@ impl Lender {
 
     /// The lender's containers, as its containerd lists them.
     pub fn containers(&self) -> Vec<v1::Container> {
-        cri_at(&self.socket, async |mut cri| {
-            cri.runtime
-                .list_containers(v1::ListContainersRequest { filter: None })
-                .await
-                .expect("ListContainers")
-                .into_inner()
-                .containers
-        })
+        containers_at(&self.socket)
     }
 }
 
@@ -132,6 +125,18 @@ impl Drop for Lender {
                 .recv_timeout(std::time::Duration::from_secs(60));
         }
     }
+}
+
+/// The containers of the containerd at `socket` (of any state), as CRI lists them.
+fn containers_at(socket: &std::path::Path) -> Vec<v1::Container> {
+    cri_at(socket, async |mut cri| {
+        cri.runtime
+            .list_containers(v1::ListContainersRequest { filter: None })
+            .await
+            .expect("ListContainers")
+            .into_inner()
+            .containers
+    })
 }
 
 /// Runs `f` with a CRI client of the containerd at `socket`.
@@ -250,14 +255,7 @@ impl RealNodeDoor {
 
     /// The node's containers (of any state), as CRI lists them.
     pub fn containers(&self) -> Vec<v1::Container> {
-        self.cri(async |mut cri| {
-            cri.runtime
-                .list_containers(v1::ListContainersRequest { filter: None })
-                .await
-                .expect("ListContainers")
-                .into_inner()
-                .containers
-        })
+        containers_at(&self.socket)
     }
 
     pub fn sandboxes(&self) -> Vec<v1::PodSandbox> {

@@ -386,13 +386,16 @@ impl RealRuntime {
         if !local && !self.allow_registry_pulls {
             return Err(format!("rpc error: code = Unavailable desc = failed to pull and unpack image \"{image}\": this kubeplay real node pulls only from registries on this machine (localhost/…); import the image with `kubeplay-bridge images import`, or start the bridge with --allow-registry-pulls"));
         }
+        let spec = || {
+            Some(v1::ImageSpec {
+                image: image.into(),
+                annotations: HashMap::new(),
+            })
+        };
         let mut images = self.cri.images.clone();
         let image_ref = images
             .pull_image(v1::PullImageRequest {
-                image: Some(v1::ImageSpec {
-                    image: image.into(),
-                    annotations: HashMap::new(),
-                }),
+                image: spec(),
                 sandbox_config: None,
             })
             .await
@@ -401,10 +404,7 @@ impl RealRuntime {
             .image_ref;
         let size = images
             .image_status(v1::ImageStatusRequest {
-                image: Some(v1::ImageSpec {
-                    image: image.into(),
-                    annotations: HashMap::new(),
-                }),
+                image: spec(),
                 verbose: false,
             })
             .await
@@ -636,24 +636,6 @@ impl RealRuntime {
             .map_err(rpc)?
             .into_inner()
             .items)
-    }
-
-    /// The containers of this node (any bridge's), with their state.
-    pub async fn list_containers(&self) -> Result<Vec<v1::Container>, String> {
-        let mut labels = HashMap::new();
-        labels.insert(NODE_LABEL.to_string(), self.node.clone());
-        let mut rt = self.cri.runtime.clone();
-        Ok(rt
-            .list_containers(v1::ListContainersRequest {
-                filter: Some(v1::ContainerFilter {
-                    label_selector: labels,
-                    ..Default::default()
-                }),
-            })
-            .await
-            .map_err(rpc)?
-            .into_inner()
-            .containers)
     }
 
     /// Stops and removes every sandbox of this node: what an earlier bridge left, or all this

@@ -380,13 +380,13 @@ impl Kubelet {
         }
     }
 
-    /// The runtime id of a pod's container (`namespace/name`, container name or the first).
-    pub fn container_id(
+    /// A pod's container here (`namespace/name`, container name or the first).
+    fn container_of(
         &self,
         namespace: &str,
         name: &str,
         container: Option<&str>,
-    ) -> Option<String> {
+    ) -> Option<(&PodState, &Container)> {
         let ps = self
             .pods
             .values()
@@ -395,7 +395,17 @@ impl Kubelet {
             Some(cn) => ps.containers.iter().find(|c| c.name == cn)?,
             None => ps.containers.first()?,
         };
-        c.id.clone()
+        Some((ps, c))
+    }
+
+    /// The runtime id of a pod's container (`namespace/name`, container name or the first).
+    pub fn container_id(
+        &self,
+        namespace: &str,
+        name: &str,
+        container: Option<&str>,
+    ) -> Option<String> {
+        self.container_of(namespace, name, container)?.1.id.clone()
     }
 
     /// The CRI log file of a pod's container (its current incarnation), if it runs here.
@@ -405,14 +415,7 @@ impl Kubelet {
         name: &str,
         container: Option<&str>,
     ) -> Option<String> {
-        let ps = self
-            .pods
-            .values()
-            .find(|p| p.namespace == namespace && p.name == name)?;
-        let c = match container {
-            Some(cn) => ps.containers.iter().find(|c| c.name == cn)?,
-            None => ps.containers.first()?,
-        };
+        let (ps, c) = self.container_of(namespace, name, container)?;
         c.id.as_ref()?;
         Some(format!(
             "{}/{}/{}.log",
