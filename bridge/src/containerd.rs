@@ -1,6 +1,7 @@
 //! A containerd of the bridge's own: its root, state, sockets, runc root, CNI configuration
 //! and IP allocations all under one directory, so it runs beside any other containerd on the
-//! machine and leaves nothing behind when it stops. The configuration keys are those
+//! machine. Stopping it kills containerd only: the node reaps its pods first (their shims
+//! go with them). The configuration keys are those
 //! `notes/real-node.md` found necessary here (`restrict_oom_score_adj` above all: without
 //! CAP_SYS_RESOURCE every sandbox fails to start).
 //!

@@ -73,7 +73,8 @@ pub fn unmount(path: &Path) -> Result<(), Status> {
 impl HostPathPlugin {
     /// The directory of a volume: ids are single path components.
     fn volume_dir(&self, id: &str) -> Result<PathBuf, Status> {
-        if id.is_empty() || id.contains('/') || id == "." || id == ".." {
+        let plain = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.';
+        if id.is_empty() || id.len() > 128 || id.starts_with('.') || !id.bytes().all(plain) {
             return Err(Status::invalid_argument(format!(
                 "volume id {id:?} is not a valid name"
             )));
@@ -87,20 +88,45 @@ impl HostPathPlugin {
         self.data_dir.join(".ephemeral").join(id)
     }
 
+    /// A publish target: exactly `<root>/pods/<uid>/volumes/kubernetes.io~csi/<name>/mount`,
+    /// the place the kubelet names, whose directories no pod can write.
     fn target(&self, target: &str) -> Result<PathBuf, Status> {
         let p = PathBuf::from(target);
-        if !p.is_absolute() || p.components().any(|c| c.as_os_str() == "..") {
+        let parts: Vec<&str> = p
+            .strip_prefix(&self.target_root)
+            .map(|rest| rest.iter().filter_map(|c| c.to_str()).collect())
+            .unwrap_or_default();
+        let ok = matches!(
+            parts.as_slice(),
+            ["pods", uid, "volumes", "kubernetes.io~csi", name, "mount"]
+                if crate::real_node::policy::is_uid(uid) && crate::real_node::policy::is_label(name)
+        );
+        if !ok {
             return Err(Status::invalid_argument(format!(
-                "target path {target:?} must be absolute, without .."
-            )));
-        }
-        if !p.starts_with(&self.target_root) {
-            return Err(Status::invalid_argument(format!(
-                "target path {target} is outside {}",
+                "target path {target:?} is not <kubelet root>/pods/<uid>/volumes/kubernetes.io~csi/<volume>/mount under {}",
                 self.target_root.display()
             )));
         }
         Ok(p)
+    }
+
+    /// Makes the target directory and checks no component of it is a symlink (it is then
+    /// the directory the kubelet named, and the mount lands there).
+    fn make_target(&self, target: &Path) -> Result<(), Status> {
+        std::fs::create_dir_all(target)
+            .map_err(|e| Status::internal(format!("creating {}: {e}", target.display())))?;
+        let real = target
+            .canonicalize()
+            .map_err(|e| Status::internal(format!("{}: {e}", target.display())))?;
+        let root = self.target_root.canonicalize().unwrap_or_default();
+        if real != root.join(target.strip_prefix(&self.target_root).unwrap_or(target)) {
+            return Err(Status::invalid_argument(format!(
+                "target path {} leads elsewhere ({})",
+                target.display(),
+                real.display()
+            )));
+        }
+        Ok(())
     }
 
     /// Serves the plugin on a unix socket until the task is aborted.
@@ -195,8 +221,8 @@ impl Node for HostPathPlugin {
                 .map_err(|e| Status::internal(format!("marking {}: {e}", marker.display())))?;
         }
         std::fs::create_dir_all(&source)
-            .and_then(|()| std::fs::create_dir_all(&target))
-            .map_err(|e| Status::internal(format!("creating {}: {e}", target.display())))?;
+            .map_err(|e| Status::internal(format!("creating {}: {e}", source.display())))?;
+        self.make_target(&target)?;
         run(Command::new("mount")
             .arg("--bind")
             .arg(&source)

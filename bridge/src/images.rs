@@ -5,8 +5,8 @@
 //! finds them. Names are fully qualified (`localhost/…`): CRI would read a short name as
 //! `docker.io/library/…` and try to pull it.
 //!
-//! The tarballs are deterministic (mtime 0, sorted entries), so the same inputs give the same
-//! image ids.
+//! The tarballs are deterministic (mtime 0, sorted entries): the same binaries give the same
+//! image ids (the compiler's output for pause.c may differ between machines).
 
 use std::path::Path;
 use std::process::Command;

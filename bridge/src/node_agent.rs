@@ -20,6 +20,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use kubeplay_core::kubelet::cri::CriCall;
 use kubeplay_core::node_protocol::{
     FromBridge, RealNode, SessionCall, SessionEvent, ToBridge, VERSION,
 };
@@ -169,9 +170,11 @@ async fn send(socket: &mut WebSocket, event: &SessionEvent) -> bool {
 async fn lend(mut socket: WebSocket, agent: &Agent) {
     let (events, mut pending) = tokio::sync::mpsc::unbounded_channel::<SessionEvent>();
     let mut lent: Option<Lent> = None;
+    // The lease: renewed by each message from the client (not by what the bridge sends).
+    let mut deadline = tokio::time::Instant::now() + LEASE;
     loop {
         let message = tokio::select! {
-            m = tokio::time::timeout(LEASE, socket.recv()) => m,
+            m = tokio::time::timeout_at(deadline, socket.recv()) => m,
             Some(event) = pending.recv() => {
                 if send(&mut socket, &event).await { continue } else { break }
             }
@@ -186,6 +189,7 @@ async fn lend(mut socket: WebSocket, agent: &Agent) {
             Ok(Some(Ok(Message::Text(text)))) => text,
             Ok(Some(Ok(_))) => continue,
         };
+        deadline = tokio::time::Instant::now() + LEASE;
         let reply = match serde_json::from_str::<SessionCall>(text.as_str()) {
             Err(e) => Some(format!("not a message of node protocol {VERSION}: {e}")),
             Ok(call) => take(call, agent, &mut lent, &events).await,
@@ -259,15 +263,24 @@ async fn take(
                 return Some("join first: no node is lent to this session".into());
             };
             let (runtime, events) = (node.runtime.clone(), events.clone());
+            let guard = node.in_flight.start();
             tokio::spawn(async move {
-                let started = Instant::now();
-                let result = runtime.handle(call).await;
-                let took_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+                let _call = guard;
+                let starts = match &call {
+                    CriCall::StartContainer { container_id } => Some(container_id.clone()),
+                    _ => None,
+                };
+                let (result, took) = real_node::carry(&runtime, call).await;
+                let took_ms = i64::try_from(took.as_millis()).unwrap_or(i64::MAX);
                 let _ = events.send(SessionEvent::Result {
                     id,
                     result,
                     took_ms,
                 });
+                // The result goes out before any exit the relist sees from now on.
+                if let Some(id) = starts {
+                    runtime.start_delivered(&id);
+                }
             });
             None
         }

@@ -76,15 +76,28 @@ impl Cluster {
     /// Adds a real machine's node, whose kubelet's calls the host carries out
     /// ([`Cluster::take_remote_requests`], [`Cluster::deliver`]); `images` are what its
     /// runtime holds (name → size).
+    /// Refused when a node of that name is already there (two kubelets would manage the
+    /// same pods).
     pub fn add_remote_node(
         &mut self,
         config: NodeConfig,
         images: &BTreeMap<String, i64>,
-    ) -> ComponentId {
+    ) -> Result<ComponentId, String> {
+        if self.node_id(&config.name).is_some() {
+            return Err(format!(
+                "the cluster already has a node named {:?}",
+                config.name
+            ));
+        }
         let id = self.world.add(Box::new(Node::remote(config, images)));
         self.nodes.push(id);
         self.remote.push(id);
-        id
+        Ok(id)
+    }
+
+    /// Whether `name` is a node whose runtime is the host's.
+    pub fn is_remote_node(&self, name: &str) -> bool {
+        self.remote_nodes().any(|n| n.kubelet.node.name == name)
     }
 
     fn remote_nodes(&self) -> impl Iterator<Item = &Node> {

@@ -68,7 +68,8 @@ pub enum SessionEvent {
         id: u64,
         text: Option<String>,
     },
-    /// Why the bridge ends the session.
+    /// A message the bridge refused (nothing of it was started), or why it ends the
+    /// session.
     Error {
         message: String,
     },

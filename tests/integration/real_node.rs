@@ -378,7 +378,7 @@ fn hostile_pods_start_nothing() {
             "hostpath",
             "volumeMounts: [{name: h, mountPath: /h}]",
             "volumes: [{name: h, hostPath: {path: /etc}}]",
-            "outside the allowed roots",
+            "hostPath volumes must be directly under",
         ),
         (
             "symlink",
@@ -387,7 +387,13 @@ fn hostile_pods_start_nothing() {
                 "volumes: [{{name: h, hostPath: {{path: {}}}}}]",
                 root.join("etc-link").display()
             ),
-            "resolved to /etc",
+            "a symlink, to /etc",
+        ),
+        (
+            "subpath",
+            "volumeMounts: [{name: d, mountPath: /d, subPath: inner}]",
+            "volumes: [{name: d, emptyDir: {}}]",
+            "subPath",
         ),
     ];
     for (name, container_extra, pod_extra, _) in &cases {
@@ -420,11 +426,26 @@ spec:{}
             on_real_node(2)
         ),
     );
-    for (name, _, _, message) in
-        cases
-            .iter()
-            .chain([&("hostnet", "", "", "hostNetwork is not allowed")])
-    {
+    apply(
+        &node,
+        &format!(
+            r#"apiVersion: v1
+kind: Pod
+metadata: {{name: hostport}}
+spec:{}
+  containers: [{{name: app, image: localhost/kubeplay/busybox:1, command: [sleep, "3600"], ports: [{{containerPort: 80, hostPort: 80}}]}}]"#,
+            on_real_node(2)
+        ),
+    );
+    for (name, _, _, message) in cases.iter().chain([
+        &("hostnet", "", "", "hostNetwork is not allowed"),
+        &(
+            "hostport",
+            "",
+            "",
+            "hostPort 80 (below 1024) is not allowed",
+        ),
+    ]) {
         let events = wait_for(&format!("{name}'s refusal"), 20, || {
             let e = pod_events(&node, name);
             e.contains(message).then_some(e)
@@ -439,8 +460,10 @@ spec:{}
         );
         assert_eq!(reason, "CreateContainerError", "{name}");
     }
-    let events = pod_events(&node, "hostnet");
-    assert!(events.contains("FailedCreatePodSandBox"), "{events}");
+    for name in ["hostnet", "hostport"] {
+        let events = pod_events(&node, name);
+        assert!(events.contains("FailedCreatePodSandBox"), "{events}");
+    }
     assert!(
         node.containers().is_empty(),
         "no container was created: {:?}",

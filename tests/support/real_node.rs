@@ -310,12 +310,13 @@ impl RealNodeDoor {
                 }
             }
         }
-        for controller in std::fs::read_dir("/sys/fs/cgroup")
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let dir = controller.path().join("kubeplay").join(&self.node);
+        // cgroup v1: each controller's hierarchy; v2: the unified one.
+        let cgroups = std::path::Path::new("/sys/fs/cgroup");
+        let mut dirs = vec![cgroups.join("kubeplay").join(&self.node)];
+        for controller in std::fs::read_dir(cgroups).into_iter().flatten().flatten() {
+            dirs.push(controller.path().join("kubeplay").join(&self.node));
+        }
+        for dir in dirs {
             for pod in std::fs::read_dir(dir).into_iter().flatten().flatten() {
                 if pod.file_name().to_string_lossy().starts_with("pod") {
                     out.push(format!("cgroup: {}", pod.path().display()));

@@ -463,6 +463,12 @@ fn serve_power(door: &Door, authorization: Option<&str>, method: &str, rest: &st
         };
         return json(403, err.status().to_string());
     }
+    if guard.is_remote_node(&node) {
+        let err = kubeplay_core::apiserver::ApiError::bad_request(format!(
+            "node {node} is a real machine: its power is not the playground's to switch"
+        ));
+        return json(400, err.status().to_string());
+    }
     if !guard.set_node_power(&node, on) {
         return json(
             404,

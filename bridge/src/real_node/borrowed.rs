@@ -73,9 +73,8 @@ pub async fn borrow(
     };
     let name = joined.name.clone();
     let images = joined.images.iter().cloned().collect();
-    door.with_cluster(|c| {
-        c.add_remote_node(joined.config(), &images);
-    });
+    door.with_cluster(|c| c.add_remote_node(joined.config(), &images))
+        .map_err(anyhow::Error::msg)?;
     // `kubectl logs` of the node's pods asks the lender for the file.
     let (logs_tx, logs_rx) = mpsc::unbounded_channel::<(String, oneshot::Sender<Option<String>>)>();
     door.set_log_reader(
@@ -122,7 +121,12 @@ async fn carry(
             _ = renew.tick() => say(&mut ws, &SessionCall::Renew {}).await?,
             Some((path, reply)) = logs.recv() => {
                 next_log += 1;
-                waiting.lock().unwrap_or_else(|p| p.into_inner()).insert(next_log, reply);
+                {
+                    let mut waiting = waiting.lock().unwrap_or_else(|p| p.into_inner());
+                    // Readers that gave up (timed out) wait no longer.
+                    waiting.retain(|_, r| !r.is_closed());
+                    waiting.insert(next_log, reply);
+                }
                 say(&mut ws, &SessionCall::Logs { id: next_log, path }).await?;
             }
             text = next_event(&mut ws) => match serde_json::from_str(&text?)? {
@@ -142,14 +146,22 @@ async fn carry(
             },
         }
         for req in door.with_cluster(|c| c.take_remote_requests(node)) {
-            say(
-                &mut ws,
-                &SessionCall::Call {
-                    id: req.id,
-                    call: req.call,
-                },
-            )
-            .await?;
+            let call = SessionCall::Call {
+                id: req.id,
+                call: req.call,
+            };
+            // The lender closes a connection that sends more than its limit: a call that big
+            // fails here, alone, instead of taking the whole node down.
+            let size = serde_json::to_string(&call).map_or(usize::MAX, |t| t.len());
+            if size > crate::node_agent::MAX_MESSAGE_BYTES {
+                let result = Err(format!(
+                    "the call is {size} bytes, over the node protocol's {} (env or annotations too large)",
+                    crate::node_agent::MAX_MESSAGE_BYTES
+                ));
+                door.with_cluster(|c| c.deliver(node, CriResponse { id: req.id, result }, 0));
+                continue;
+            }
+            say(&mut ws, &call).await?;
         }
     }
 }

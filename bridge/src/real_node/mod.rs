@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use kubeplay_core::kubelet::cri::CriResponse;
+use kubeplay_core::kubelet::cri::{CriCall, CriResponse, CriResult};
 use kubeplay_core::kubelet::NodeConfig;
 use kubeplay_core::node_protocol::JoinedNode;
 use serde_json::json;
@@ -101,8 +101,49 @@ impl CallTimes {
     }
 }
 
+/// How long a runtime call may take before the kubelet hears it failed (upstream's
+/// `--runtime-request-timeout`, 2 minutes).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Calls being carried out, counted so that the node is reaped only after they end (a
+/// sandbox made after the reap listed sandboxes would outlive it).
+#[derive(Clone, Default)]
+pub struct InFlight(Arc<std::sync::atomic::AtomicUsize>);
+
+/// One call being carried out; it ends when this is dropped.
+pub struct CallGuard(Arc<std::sync::atomic::AtomicUsize>);
+
+impl InFlight {
+    pub fn start(&self) -> CallGuard {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        CallGuard(self.0.clone())
+    }
+
+    fn count(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Carries out one call within [`CALL_TIMEOUT`]: its result and how long it took.
+pub async fn carry(runtime: &RealRuntime, call: CriCall) -> (Result<CriResult, String>, Duration) {
+    let started = Instant::now();
+    let result = match tokio::time::timeout(CALL_TIMEOUT, runtime.handle(call)).await {
+        Ok(result) => result,
+        Err(_) => Err("rpc error: code = DeadlineExceeded desc = context deadline exceeded".into()),
+    };
+    (result, started.elapsed())
+}
+
 /// A real node, ready to join a cluster.
 pub struct RealNode {
+    /// The calls being carried out for it (by a door's carrier or a lending session).
+    pub in_flight: InFlight,
     pub settings: RealNodeSettings,
     pub runtime: Arc<RealRuntime>,
     pub call_times: Arc<CallTimes>,
@@ -175,8 +216,16 @@ impl RealNode {
         let csi = connect_csi(&csi_socket).await?;
         let machine = crate::node_agent::this_machine();
         std::fs::create_dir_all(&settings.host_path_root)?;
+        // The hostPath root must not hold the node's own state (containerd's socket).
+        anyhow::ensure!(
+            !settings.state_dir.starts_with(&settings.host_path_root),
+            "the hostPath root {} contains the node's state directory {}",
+            settings.host_path_root.display(),
+            settings.state_dir.display()
+        );
         let policy = Policy {
-            allowed_roots: vec![root_dir.clone(), settings.host_path_root.clone()],
+            kubelet_root: root_dir.clone(),
+            host_path_root: settings.host_path_root.clone(),
             machine_millicpu: i64::try_from(machine.cpus * 1000).unwrap_or(i64::MAX),
             machine_memory: i64::try_from(machine.memory_bytes).unwrap_or(i64::MAX),
         };
@@ -194,6 +243,8 @@ impl RealNode {
                 policy,
                 allow_registry_pulls: settings.allow_registry_pulls,
                 pod_network: pod_network(&settings.pod_cidr)?,
+                log_root: settings.state_dir.join("pods"),
+                csi_data_dir: settings.state_dir.join("csi/volumes"),
             },
         ));
         let reaped = runtime.reap().await.map_err(anyhow::Error::msg)?;
@@ -209,6 +260,7 @@ impl RealNode {
             containerd,
             csi_plugin,
             call_times: Arc::default(),
+            in_flight: InFlight::default(),
         })
     }
 
@@ -261,14 +313,22 @@ impl RealNode {
     pub async fn join(&self, door: &Door) -> anyhow::Result<tokio::task::JoinHandle<()>> {
         let config = self.node_config().await?;
         let images = self.runtime.images().await.map_err(anyhow::Error::msg)?;
-        door.with_cluster(|c| {
-            c.add_remote_node(config, &images);
-        });
+        door.with_cluster(|c| c.add_remote_node(config, &images))
+            .map_err(anyhow::Error::msg)?;
+        let logs = self.settings.state_dir.join("pods");
         door.set_log_reader(
             &self.settings.name,
-            Arc::new(|path| Box::pin(async move { read_cri_log(Path::new(&path)).ok() })),
+            Arc::new(move |path| {
+                let file = log_file(&logs, &path);
+                Box::pin(async move { read_cri_log(&file?).ok() })
+            }),
         );
-        let (runtime, door, times) = (self.runtime.clone(), door.clone(), self.call_times.clone());
+        let (runtime, door, times, in_flight) = (
+            self.runtime.clone(),
+            door.clone(),
+            self.call_times.clone(),
+            self.in_flight.clone(),
+        );
         Ok(tokio::spawn(async move {
             let exits = {
                 let (door, node) = (door.clone(), runtime.node.clone());
@@ -277,7 +337,7 @@ impl RealNode {
                 })
             };
             let relist = tokio::spawn(exits);
-            carry_out(runtime, door, times).await;
+            carry_out(runtime, door, times, in_flight).await;
             relist.abort();
         }))
     }
@@ -292,16 +352,18 @@ impl RealNode {
         ))
     }
 
-    /// A container log file of this node, if `path` names one (under the pods' log
-    /// directory, symlinks resolved).
+    /// A container log file of this node, if `path` names one.
     pub fn log_file(&self, path: &str) -> Option<PathBuf> {
-        let root = self.settings.state_dir.join("pods").canonicalize().ok()?;
-        let real = Path::new(path).canonicalize().ok()?;
-        (real.starts_with(&root) && real.extension().is_some_and(|e| e == "log")).then_some(real)
+        log_file(&self.settings.state_dir.join("pods"), path)
     }
 
-    /// Stops and removes everything this node runs.
+    /// Stops and removes everything this node runs, once the calls being carried out have
+    /// ended (stop taking new ones first).
     pub async fn stop(&self) -> anyhow::Result<usize> {
+        let deadline = Instant::now() + CALL_TIMEOUT;
+        while self.in_flight.count() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         self.runtime.reap().await.map_err(anyhow::Error::msg)
     }
 }
@@ -334,9 +396,15 @@ async fn connect_csi(
     }
 }
 
-/// Takes the kubelet's calls as they come and carries each out in its own task; a pod's
-/// calls are sequential by the kubelet's design, different pods' run side by side.
-async fn carry_out(runtime: Arc<RealRuntime>, door: Door, times: Arc<CallTimes>) {
+/// Takes the kubelet's calls as they come and carries each out in its own task. They run
+/// side by side, as the kubelet sends them: a pod's steps one after another, but its
+/// containers, volumes and probes, and different pods, at once.
+async fn carry_out(
+    runtime: Arc<RealRuntime>,
+    door: Door,
+    times: Arc<CallTimes>,
+    in_flight: InFlight,
+) {
     let mut work = door.remote_work();
     let node = runtime.node.clone();
     loop {
@@ -349,16 +417,24 @@ async fn carry_out(runtime: Arc<RealRuntime>, door: Door, times: Arc<CallTimes>)
         for req in door.with_cluster(|c| c.take_remote_requests(&node)) {
             let (runtime, door, times) = (runtime.clone(), door.clone(), times.clone());
             let node = node.clone();
+            let call = in_flight.start();
             tokio::spawn(async move {
+                let _call = call;
                 let method = req.call.method();
+                let starts = match &req.call {
+                    CriCall::StartContainer { container_id } => Some(container_id.clone()),
+                    _ => None,
+                };
                 let started = Instant::now();
-                let result = runtime.handle(req.call).await;
+                let (result, took) = carry(&runtime, req.call).await;
                 let answered = Instant::now();
-                let took = answered - started;
                 let took_ms = i64::try_from(took.as_millis()).unwrap_or(i64::MAX);
                 door.with_cluster(|c| {
                     c.deliver(&node, CriResponse { id: req.id, result }, took_ms)
                 });
+                if let Some(id) = starts {
+                    runtime.start_delivered(&id);
+                }
                 let bridge = (started - taken) + answered.elapsed();
                 times.record(CallTime {
                     method,
@@ -387,10 +463,34 @@ pub async fn relist(runtime: Arc<RealRuntime>, mut on_exit: impl FnMut(String, i
     }
 }
 
+/// `path` if it is a container log file under `root` (symlinks resolved).
+fn log_file(root: &Path, path: &str) -> Option<PathBuf> {
+    let root = root.canonicalize().ok()?;
+    let real = Path::new(path).canonicalize().ok()?;
+    (real.starts_with(&root) && real.extension().is_some_and(|e| e == "log")).then_some(real)
+}
+
+/// The most of a log `kubectl logs` gets here: its last 1 MiB.
+const LOG_TAIL_BYTES: u64 = 1 << 20;
+
 /// What a container wrote, from its CRI log file (`<time> <stream> <P|F> <text>` lines; `P`
 /// is a partial line continued by the next).
 pub fn read_cri_log(path: &Path) -> std::io::Result<String> {
-    let text = std::fs::read_to_string(path)?;
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len > LOG_TAIL_BYTES {
+        file.seek(SeekFrom::Start(len - LOG_TAIL_BYTES))?;
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    if len > LOG_TAIL_BYTES {
+        // From the first whole line.
+        text = text
+            .split_once('\n')
+            .map_or(String::new(), |(_, rest)| rest.to_string());
+    }
     let mut out = String::new();
     for line in text.lines() {
         let mut parts = line.splitn(4, ' ');

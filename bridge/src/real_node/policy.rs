@@ -1,9 +1,17 @@
 //! What the bridge lets a pod do on the machine it runs on. The bridge runs containers for
 //! whoever reaches the control plane, so it refuses what would hand them the machine:
 //! privileged containers, the host's network, PID or IPC namespaces, capabilities beyond the
-//! set Docker grants by default, and host paths outside the allowed roots (symlinks
-//! resolved). Limits are capped by what the machine has. A refusal is the call's error, so
-//! the kubelet reports it on the pod as it would any runtime error, and nothing is started.
+//! set Docker grants by default, host ports below 1024, and any host path but a pod's own
+//! volumes and the direct children of the hostPath root. Limits are capped by what the
+//! machine has. A refusal is the call's error, so the kubelet reports it on the pod as it
+//! would any runtime error, and nothing is started.
+//!
+//! Why volume paths are matched exactly rather than resolved and compared: a path checked
+//! now is mounted by runc later, and a pod that can write to a directory on the way could
+//! swap it for a symlink in between (the subPath attacks upstream's kubelet had to close).
+//! The paths allowed here have no component a pod can write: a pod's volume directories
+//! live under directories only the bridge writes, and no pod may mount the hostPath root
+//! itself, so none can change its children. `subPath` (a path inside a volume) is refused.
 
 use std::path::{Path, PathBuf};
 
@@ -30,11 +38,35 @@ pub const DEFAULT_CAPABILITIES: &[&str] = &[
 
 #[derive(Clone, Debug)]
 pub struct Policy {
-    /// Where volumes may live: the kubelet's root directory (emptyDir, CSI) and the root
-    /// `hostPath` volumes must stay under.
-    pub allowed_roots: Vec<PathBuf>,
+    /// The kubelet's root directory: pods' volumes under `pods/<uid>/volumes/`.
+    pub kubelet_root: PathBuf,
+    /// `hostPath` volumes may name its direct children only.
+    pub host_path_root: PathBuf,
     pub machine_millicpu: i64,
     pub machine_memory: i64,
+}
+
+/// A DNS label (`[a-z0-9-]`, at most 63): container and volume names.
+pub fn is_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// A DNS subdomain (labels and dots, at most 253, not starting with a dot): pod names and
+/// namespaces.
+pub fn is_subdomain(s: &str) -> bool {
+    s.len() <= 253 && !s.starts_with('.') && s.split('.').all(is_label)
+}
+
+/// A pod uid as the API server makes them (hex and dashes), or any single safe component.
+pub fn is_uid(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+fn refused(what: String) -> String {
+    format!("{what} is not allowed on a kubeplay real node")
 }
 
 impl Policy {
@@ -46,16 +78,20 @@ impl Policy {
         ] {
             if on {
                 return Err(format!(
-                    "{what} is not allowed on a kubeplay real node: pods get their own namespaces"
+                    "{}: pods get their own namespaces",
+                    refused(what.into())
                 ));
             }
+        }
+        if let Some(p) = c.port_mappings.iter().find(|p| p.host_port < 1024) {
+            return Err(refused(format!("hostPort {} (below 1024)", p.host_port)));
         }
         Ok(())
     }
 
-    /// Checks a container and resolves its mounts' host paths (creating the directories of
-    /// volumes under the allowed roots, as the kubelet creates an emptyDir).
-    pub fn check_container(&self, c: &ContainerConfig) -> Result<Vec<PathBuf>, String> {
+    /// Checks a container of the pod `uid` and gives its mounts' host paths (creating an
+    /// emptyDir's directory on its first use, as the kubelet does).
+    pub fn check_container(&self, c: &ContainerConfig, uid: &str) -> Result<Vec<PathBuf>, String> {
         if c.security.privileged {
             return Err(format!(
                 "container {:?}: privileged containers are not allowed on a kubeplay real node",
@@ -66,53 +102,66 @@ impl Policy {
             let bare = cap.trim_start_matches("CAP_").to_ascii_uppercase();
             if !DEFAULT_CAPABILITIES.contains(&bare.as_str()) {
                 return Err(format!(
-                    "container {:?}: capability {cap} is not allowed on a kubeplay real node (only Docker's default set)",
-                    c.name
+                    "{} (only Docker's default set)",
+                    refused(format!("container {:?}: capability {cap}", c.name))
                 ));
             }
         }
         c.mounts
             .iter()
-            .map(|m| self.resolve(Path::new(&m.host_path)))
+            .map(|m| self.volume_path(Path::new(&m.host_path), uid))
             .collect()
     }
 
-    /// The real path of a volume's directory, if it lies under an allowed root. A directory
-    /// missing under the kubelet's root is created (an emptyDir's first use).
-    fn resolve(&self, path: &Path) -> Result<PathBuf, String> {
-        if !path.is_absolute() || path.components().any(|c| c.as_os_str() == "..") {
+    /// The host path of a mount, if it is one a pod may have: its own emptyDir (created here)
+    /// or published CSI volume, or a direct child of the hostPath root (not a symlink).
+    fn volume_path(&self, path: &Path, uid: &str) -> Result<PathBuf, String> {
+        let shown = path.display();
+        let volumes = self.kubelet_root.join("pods").join(uid).join("volumes");
+        if let Ok(rest) = path.strip_prefix(&volumes) {
+            let parts: Vec<&str> = rest.iter().filter_map(|p| p.to_str()).collect();
+            return match parts.as_slice() {
+                ["kubernetes.io~empty-dir", name] if is_label(name) => {
+                    std::fs::create_dir_all(path)
+                        .map_err(|e| format!("creating the emptyDir {shown}: {e}"))?;
+                    Ok(path.to_path_buf())
+                }
+                ["kubernetes.io~csi", name, "mount"] if is_label(name) => {
+                    if crate::csi_hostpath::is_mounted(path) {
+                        Ok(path.to_path_buf())
+                    } else {
+                        Err(format!("volume {name} is not published on this node (a kubeplay real node publishes inline CSI volumes only, not PersistentVolumes yet)"))
+                    }
+                }
+                _ => Err(refused(format!(
+                    "{shown} (a path inside a volume: subPath)"
+                ))),
+            };
+        }
+        let parent_is_root = path.parent() == Some(self.host_path_root.as_path());
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if !parent_is_root || name.is_empty() || name == ".." || name == "." {
             return Err(format!(
-                "hostPath {} must be absolute, without ..",
-                path.display()
+                "{} (hostPath volumes must be directly under {})",
+                refused(format!("hostPath {shown}")),
+                self.host_path_root.display()
             ));
         }
-        let lexically_allowed = self.allowed_roots.iter().any(|r| path.starts_with(r));
-        if !path.exists() && lexically_allowed {
-            std::fs::create_dir_all(path)
-                .map_err(|e| format!("creating {}: {e}", path.display()))?;
+        if !path.exists() {
+            std::fs::create_dir(path).map_err(|e| format!("creating {shown}: {e}"))?;
         }
-        let real = path
-            .canonicalize()
-            .map_err(|e| format!("hostPath {}: {e}", path.display()))?;
-        let allowed = self
-            .allowed_roots
-            .iter()
-            .filter_map(|r| r.canonicalize().ok())
-            .any(|r| real.starts_with(r));
-        if !allowed {
-            let roots: Vec<String> = self
-                .allowed_roots
-                .iter()
-                .map(|r| r.display().to_string())
-                .collect();
-            return Err(format!(
-                "hostPath {} (resolved to {}) is outside the allowed roots ({}) of this kubeplay real node",
-                path.display(),
-                real.display(),
-                roots.join(", ")
-            ));
+        let meta = std::fs::symlink_metadata(path).map_err(|e| format!("hostPath {shown}: {e}"))?;
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(path).unwrap_or_default();
+            return Err(refused(format!(
+                "hostPath {shown} (a symlink, to {})",
+                target.display()
+            )));
         }
-        Ok(real)
+        Ok(path.to_path_buf())
     }
 
     /// CPU quota (µs per 100 ms period) and memory limit for cgroups: the container's
@@ -127,7 +176,7 @@ impl Policy {
         };
         let millicpu = cap(c.cpu_limit_millis, self.machine_millicpu);
         (
-            millicpu * 100_000 / 1000,
+            millicpu.saturating_mul(100),
             cap(c.memory_limit_bytes, self.machine_memory),
         )
     }
@@ -136,22 +185,23 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kubeplay_core::kubelet::cri::Mount;
+    use kubeplay_core::kubelet::cri::{Mount, PortMapping};
 
     fn policy(root: &Path) -> Policy {
         Policy {
-            allowed_roots: vec![root.join("kubelet"), root.join("host")],
+            kubelet_root: root.join("kubelet"),
+            host_path_root: root.join("host"),
             machine_millicpu: 2000,
             machine_memory: 1 << 30,
         }
     }
 
-    fn container(host_path: &str) -> ContainerConfig {
+    fn container(host_path: &Path) -> ContainerConfig {
         ContainerConfig {
             name: "c".into(),
             mounts: vec![Mount {
                 container_path: "/data".into(),
-                host_path: host_path.into(),
+                host_path: host_path.display().to_string(),
                 readonly: false,
             }],
             ..ContainerConfig::default()
@@ -161,40 +211,54 @@ mod tests {
     #[test]
     fn what_would_hand_out_the_machine_is_refused() {
         let dir = std::env::temp_dir().join(format!("kubeplay-policy-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("host/ok")).unwrap();
-        let _ = std::fs::remove_file(dir.join("host/escape"));
         std::os::unix::fs::symlink("/etc", dir.join("host/escape")).unwrap();
         let p = policy(&dir);
-        let emptydir = dir.join("kubelet/pods/u/volumes/kubernetes.io~empty-dir/data");
-        assert!(p
-            .check_container(&container(emptydir.to_str().unwrap()))
-            .is_ok());
+        let check = |path: &Path| p.check_container(&container(path), "u-1");
+        let volumes = dir.join("kubelet/pods/u-1/volumes");
+        let emptydir = volumes.join("kubernetes.io~empty-dir/data");
+        assert!(check(&emptydir).is_ok());
         assert!(emptydir.is_dir(), "an emptyDir's directory is created");
-        assert!(p
-            .check_container(&container(dir.join("host/ok").to_str().unwrap()))
-            .is_ok());
-        let err = p.check_container(&container("/etc")).unwrap_err();
-        assert!(err.contains("outside the allowed roots"), "{err}");
-        let err = p
-            .check_container(&container(dir.join("host/escape").to_str().unwrap()))
-            .unwrap_err();
-        assert!(err.contains("resolved to /etc"), "{err}");
-        let err = p
-            .check_container(&container(&format!("{}/host/../../etc", dir.display())))
-            .unwrap_err();
-        assert!(err.contains("without .."), "{err}");
+        assert!(check(&dir.join("host/ok")).is_ok());
+        assert!(
+            check(&dir.join("host/new")).is_ok(),
+            "created, as DirectoryOrCreate"
+        );
+        let refusals = [
+            (PathBuf::from("/etc"), "directly under"),
+            (dir.join("host"), "directly under"),
+            (dir.join("host/escape"), "a symlink, to /etc"),
+            (dir.join("host/ok/deeper"), "directly under"),
+            (dir.join("host/../etc"), "directly under"),
+            (emptydir.join("sub"), "subPath"),
+            (volumes.join("kubernetes.io~csi/vol/mount"), "not published"),
+            // Another pod's volumes, or the kubelet's root itself.
+            (
+                dir.join("kubelet/pods/u-2/volumes/kubernetes.io~empty-dir/data"),
+                "directly under",
+            ),
+            (dir.join("kubelet"), "directly under"),
+        ];
+        for (path, why) in refusals {
+            let err = check(&path).unwrap_err();
+            assert!(err.contains(why), "{}: {err}", path.display());
+        }
 
         let mut privileged = ContainerConfig::default();
         privileged.security.privileged = true;
         assert!(p
-            .check_container(&privileged)
+            .check_container(&privileged, "u")
             .unwrap_err()
             .contains("privileged"));
         let mut caps = ContainerConfig::default();
         caps.security.add_capabilities = vec!["NET_BIND_SERVICE".into()];
-        assert!(p.check_container(&caps).is_ok());
+        assert!(p.check_container(&caps, "u").is_ok());
         caps.security.add_capabilities = vec!["SYS_ADMIN".into()];
-        assert!(p.check_container(&caps).unwrap_err().contains("SYS_ADMIN"));
+        assert!(p
+            .check_container(&caps, "u")
+            .unwrap_err()
+            .contains("SYS_ADMIN"));
         let host_net = SandboxConfig {
             host_network: true,
             ..SandboxConfig::default()
@@ -203,6 +267,19 @@ mod tests {
             .check_sandbox(&host_net)
             .unwrap_err()
             .contains("hostNetwork"));
+        let low_port = SandboxConfig {
+            port_mappings: vec![PortMapping {
+                protocol: "TCP".into(),
+                container_port: 80,
+                host_port: 22,
+                host_ip: String::new(),
+            }],
+            ..SandboxConfig::default()
+        };
+        assert!(p
+            .check_sandbox(&low_port)
+            .unwrap_err()
+            .contains("hostPort 22"));
 
         let mut big = ContainerConfig {
             cpu_limit_millis: 500,
@@ -213,6 +290,8 @@ mod tests {
         big.cpu_limit_millis = 0;
         big.memory_limit_bytes = 1 << 40;
         assert_eq!(p.limits(&big), (200_000, 1 << 30));
+        assert!(is_subdomain("kube-system") && is_subdomain("web-1.a"));
+        assert!(!is_subdomain("../x") && !is_label("a/b") && !is_uid("/") && !is_uid(".."));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -4,7 +4,7 @@
 //! instance, so what one bridge started can be found — and reaped — by the next.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use std::net::Ipv4Addr;
@@ -16,7 +16,7 @@ use kubeplay_core::kubelet::cri::{
 };
 use tonic::Status;
 
-use super::policy::Policy;
+use super::policy::{self, Policy};
 use crate::cri::{csi, v1, Cri};
 use crate::csi_hostpath;
 
@@ -24,6 +24,10 @@ use crate::csi_hostpath;
 pub const NODE_LABEL: &str = "kubeplay.io/node";
 /// The label naming the bridge run that made it.
 pub const INSTANCE_LABEL: &str = "kubeplay.io/bridge-instance";
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// How grpc-go prints a status, which is how the kubelet's messages quote runtime errors.
 fn rpc(e: Status) -> String {
@@ -46,10 +50,18 @@ pub struct RealRuntime {
     /// Sandbox id → the config it was made with (CreateContainer needs it again) and the
     /// pod's uid.
     sandboxes: Mutex<HashMap<String, (v1::PodSandboxConfig, String)>>,
-    /// Containers the kubelet stopped: their exit is not news to report.
+    /// Containers the kubelet stopped one by one: their exit is not news to report (those
+    /// stopped with their sandbox are not listed once it is removed).
     stopping: Mutex<HashSet<String>>,
+    /// Containers started whose start the kubelet has not heard of yet: an exit seen before
+    /// that waits for the next relist, so the kubelet hears start, then exit.
+    starting: Mutex<HashSet<String>>,
     /// Exits already reported.
     reported: Mutex<HashSet<String>>,
+    /// Where the pods' log directories are (`<ns>_<name>_<uid>`), and the CSI plugin's
+    /// volumes (inline ones, `csi-<uid>-<name>`, go with their pod).
+    log_root: PathBuf,
+    csi_data_dir: PathBuf,
 }
 
 fn protocol(p: &str) -> i32 {
@@ -71,6 +83,8 @@ pub struct RuntimeSettings {
     pub allow_registry_pulls: bool,
     /// The node's pod network: (address, prefix length).
     pub pod_network: (Ipv4Addr, u8),
+    pub log_root: PathBuf,
+    pub csi_data_dir: PathBuf,
 }
 
 impl RealRuntime {
@@ -90,7 +104,10 @@ impl RealRuntime {
             pod_network: s.pod_network,
             sandboxes: Mutex::default(),
             stopping: Mutex::default(),
+            starting: Mutex::default(),
             reported: Mutex::default(),
+            log_root: s.log_root,
+            csi_data_dir: s.csi_data_dir,
         }
     }
 
@@ -128,6 +145,7 @@ impl RealRuntime {
                 self.create(&sandbox_id, &config).await
             }
             CriCall::StartContainer { container_id } => {
+                lock(&self.starting).insert(container_id.clone());
                 rt.start_container(v1::StartContainerRequest { container_id })
                     .await
                     .map_err(rpc)?;
@@ -288,17 +306,32 @@ impl RealRuntime {
         let (net, prefix) = self.pod_network;
         let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
         let port = u16::try_from(port).ok().filter(|p| *p > 0)?;
-        (u32::from(ip) & mask == u32::from(net) & mask).then(|| (ip, port).into())
+        let (ip_bits, net_bits) = (u32::from(ip), u32::from(net) & mask);
+        // A pod's address: not the network's, its gateway (the node itself) or broadcast.
+        let pod =
+            ip_bits & mask == net_bits && ip_bits > net_bits + 1 && ip_bits < net_bits | !mask;
+        pod.then(|| (ip, port).into())
     }
 
     fn lock_stopping(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.stopping.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.stopping)
     }
 
     fn lock_sandboxes(
         &self,
     ) -> std::sync::MutexGuard<'_, HashMap<String, (v1::PodSandboxConfig, String)>> {
-        self.sandboxes.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.sandboxes)
+    }
+
+    /// The kubelet now knows a container started (its StartContainer result was delivered);
+    /// its exit, if any, may be reported.
+    pub fn start_delivered(&self, container_id: &str) {
+        lock(&self.starting).remove(container_id);
+    }
+
+    /// `<log root>/<namespace>_<name>_<uid>`: the only log directory a pod may have here.
+    fn log_directory(&self, namespace: &str, name: &str, uid: &str) -> PathBuf {
+        self.log_root.join(format!("{namespace}_{name}_{uid}"))
     }
 
     async fn run_sandbox(
@@ -309,10 +342,24 @@ impl RealRuntime {
         attempt: u32,
         c: &SandboxConfig,
     ) -> Result<CriResult, String> {
+        // Names become paths and labels here: only names the API server would accept.
+        if !(policy::is_uid(uid) && policy::is_subdomain(namespace) && policy::is_subdomain(name)) {
+            return Err(format!(
+                "pod {namespace:?}/{name:?} (uid {uid:?}) has a name no Kubernetes object has"
+            ));
+        }
+        let log_directory = self.log_directory(namespace, name, uid);
+        if Path::new(&c.log_directory) != log_directory {
+            return Err(format!(
+                "log directory {} is not this node's: pods log under {}",
+                c.log_directory,
+                log_directory.display()
+            ));
+        }
         self.policy.check_sandbox(c)?;
         // The kubelet makes the pod's log directory before the sandbox.
-        std::fs::create_dir_all(&c.log_directory)
-            .map_err(|e| format!("creating {}: {e}", c.log_directory))?;
+        std::fs::create_dir_all(&log_directory)
+            .map_err(|e| format!("creating {}: {e}", log_directory.display()))?;
         let config = v1::PodSandboxConfig {
             metadata: Some(v1::PodSandboxMetadata {
                 name: name.into(),
@@ -419,12 +466,26 @@ impl RealRuntime {
     }
 
     async fn create(&self, sandbox_id: &str, c: &ContainerConfig) -> Result<CriResult, String> {
-        let (sandbox_config, _) = self
+        let (sandbox_config, uid) = self
             .lock_sandboxes()
             .get(sandbox_id)
             .cloned()
             .ok_or_else(|| format!("rpc error: code = NotFound desc = sandbox {sandbox_id} is not one this bridge runs"))?;
-        let host_paths = self.policy.check_container(c)?;
+        // `<container>/<attempt>.log`, inside the pod's log directory.
+        let log_ok = c.log_path.split_once('/').is_some_and(|(dir, file)| {
+            dir == c.name
+                && policy::is_label(dir)
+                && file
+                    .strip_suffix(".log")
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        });
+        if !log_ok {
+            return Err(format!(
+                "container {:?}: log path {:?} is not <container>/<attempt>.log",
+                c.name, c.log_path
+            ));
+        }
+        let host_paths = self.policy.check_container(c, &uid)?;
         let (cpu_quota, memory) = self.policy.limits(c);
         let meta = sandbox_config.metadata.clone().unwrap_or_default();
         let s = &c.security;
@@ -471,7 +532,7 @@ impl RealRuntime {
                     cpu_period: 100_000,
                     cpu_quota,
                     // As the kubelet turns a CPU request into shares (`MilliCPUToShares`).
-                    cpu_shares: (c.cpu_request_millis * 1024 / 1000).max(2),
+                    cpu_shares: (c.cpu_request_millis.saturating_mul(1024) / 1000).max(2),
                     memory_limit_in_bytes: memory,
                     ..Default::default()
                 }),
@@ -492,6 +553,12 @@ impl RealRuntime {
                     run_as_group: s.run_as_group.map(|value| v1::Int64Value { value }),
                     readonly_rootfs: s.read_only_root_filesystem,
                     no_new_privs: s.allow_privilege_escalation == Some(false),
+                    // Docker's default seccomp profile (containerd 1.6 runs unconfined when
+                    // none is named).
+                    seccomp: Some(v1::SecurityProfile {
+                        profile_type: v1::security_profile::ProfileType::RuntimeDefault as i32,
+                        localhost_ref: String::new(),
+                    }),
                     ..Default::default()
                 }),
             }),
@@ -531,40 +598,72 @@ impl RealRuntime {
         })
         .await
         .map_err(rpc)?;
-        {
-            let mut stopping = self.lock_stopping();
-            let mut reported = self.reported.lock().unwrap_or_else(|p| p.into_inner());
-            for c in &containers {
-                stopping.remove(&c.id);
-                reported.remove(&c.id);
-            }
-        }
-        let uid = self.lock_sandboxes().remove(sandbox_id).map(|(_, uid)| uid);
-        if let Some(uid) = uid {
-            self.clean_pod(&uid);
+        self.forget(containers.iter().map(|c| c.id.as_str()));
+        let removed = self.lock_sandboxes().remove(sandbox_id);
+        if let Some((config, uid)) = removed {
+            let meta = config.metadata.unwrap_or_default();
+            self.clean_pod(&uid, &meta.namespace, &meta.name);
         }
         Ok(())
     }
 
-    /// Removes a pod's directories under the kubelet root and its cgroup in every
-    /// controller (containerd leaves the parent behind, as the kubelet knows).
-    fn clean_pod(&self, uid: &str) {
-        if !uid.is_empty() {
-            // A volume still mounted (the bridge stopping under a running pod) is unmounted
-            // first: removing through a bind mount would delete the volume's data.
-            let dir = self.root_dir.join("pods").join(uid);
-            for mount in csi_hostpath::mounts_under(&dir) {
-                let _ = csi_hostpath::unmount(&mount);
-            }
-            let _ = std::fs::remove_dir_all(dir);
+    /// Forgets what it knew of containers that are gone.
+    fn forget<'a>(&self, ids: impl Iterator<Item = &'a str>) {
+        let mut stopping = self.lock_stopping();
+        let mut starting = lock(&self.starting);
+        let mut reported = lock(&self.reported);
+        for id in ids {
+            stopping.remove(id);
+            starting.remove(id);
+            reported.remove(id);
         }
+    }
+
+    /// Removes what the kubelet removes after a pod: its directories under the kubelet root
+    /// (volumes unmounted first), its log directory, its inline CSI volumes' data, and its
+    /// cgroup (containerd leaves the parent behind). Names that could not be a pod's are
+    /// left alone: they become paths here.
+    fn clean_pod(&self, uid: &str, namespace: &str, name: &str) {
+        if !policy::is_uid(uid) {
+            return;
+        }
+        // A volume still mounted (the bridge stopping under a running pod) is unmounted
+        // first: removing through a bind mount would delete the volume's data.
+        let dir = self.root_dir.join("pods").join(uid);
+        for mount in csi_hostpath::mounts_under(&dir) {
+            let _ = csi_hostpath::unmount(&mount);
+        }
+        let _ = std::fs::remove_dir_all(dir);
+        if policy::is_subdomain(namespace) && policy::is_subdomain(name) {
+            let _ = std::fs::remove_dir_all(self.log_directory(namespace, name, uid));
+        }
+        let prefix = format!("csi-{uid}-");
+        for volume in std::fs::read_dir(&self.csi_data_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if volume.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_dir_all(volume.path());
+                let _ = std::fs::remove_file(
+                    self.csi_data_dir
+                        .join(".ephemeral")
+                        .join(volume.file_name()),
+                );
+            }
+        }
+        // cgroup v1: under each controller's hierarchy; v2: under the one unified tree.
         let parent = self.cgroup_parent(uid);
+        let parent = parent.trim_start_matches('/');
+        let mut dirs = vec![Path::new("/sys/fs/cgroup").join(parent)];
         for controller in std::fs::read_dir("/sys/fs/cgroup")
             .into_iter()
             .flatten()
             .flatten()
         {
-            let dir = controller.path().join(parent.trim_start_matches('/'));
+            dirs.push(controller.path().join(parent));
+        }
+        for dir in dirs {
             // Empty container cgroups first, then the pod's.
             for child in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
                 if child.path().is_dir() {
@@ -598,11 +697,8 @@ impl RealRuntime {
         let mut out = Vec::new();
         for c in exited {
             let news = !self.lock_stopping().contains(&c.id)
-                && self
-                    .reported
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(c.id.clone());
+                && !lock(&self.starting).contains(&c.id)
+                && !lock(&self.reported).contains(&c.id);
             if !news {
                 continue;
             }
@@ -614,8 +710,11 @@ impl RealRuntime {
                 .await
                 .map_err(rpc)?
                 .into_inner();
-            let code = status.status.map_or(0, |s| i64::from(s.exit_code));
-            out.push((c.id, code));
+            let Some(status) = status.status else {
+                continue;
+            };
+            lock(&self.reported).insert(c.id.clone());
+            out.push((c.id, i64::from(status.exit_code)));
         }
         Ok(out)
     }
@@ -654,14 +753,18 @@ impl RealRuntime {
             })
             .await
             .map_err(rpc)?;
-            let uid = s
-                .labels
-                .get("io.kubernetes.pod.uid")
-                .cloned()
-                .unwrap_or_default();
+            let label = |k: &str| s.labels.get(k).map_or("", String::as_str);
             self.lock_sandboxes().remove(&s.id);
-            self.clean_pod(&uid);
+            self.clean_pod(
+                label("io.kubernetes.pod.uid"),
+                label("io.kubernetes.pod.namespace"),
+                label("io.kubernetes.pod.name"),
+            );
         }
+        // Nothing of this node is left: nothing to remember of its containers.
+        lock(&self.stopping).clear();
+        lock(&self.starting).clear();
+        lock(&self.reported).clear();
         Ok(sandboxes.len())
     }
 

@@ -151,6 +151,8 @@ pub enum KubeletTimer {
     RetryPull { uid: String, index: usize },
     /// Make the pod's sandbox again after the runtime failed to.
     RetrySandbox { uid: String },
+    /// Publish the pod's CSI volume (its index among them) again after it failed.
+    RetryMount { uid: String, index: usize },
     /// Run a probe of a container (this incarnation of it: `container_id`).
     Probe {
         uid: String,
@@ -173,8 +175,10 @@ struct PodState {
     terminating: bool,
     stops_outstanding: usize,
     mounts_outstanding: usize,
-    /// Sandboxes the runtime failed to make in a row (their back-off).
+    /// Sandboxes the runtime failed to make in a row, and volume publications (their
+    /// back-offs).
     sandbox_failures: u32,
+    mount_failures: u32,
 }
 
 /// What an outstanding request was for.
@@ -185,12 +189,14 @@ enum Step {
     Create(usize),
     Start(usize),
     Stop(usize),
-    /// Stopping a container that failed its liveness probe, to restart it.
-    LivenessKill(usize),
+    /// Stopping a container that failed its liveness probe, to restart it: the incarnation
+    /// (restart count) it was.
+    LivenessKill(usize, i64),
     /// A probe of a container, of the incarnation with this restart count.
     Probe(usize, ProbeKind, i64),
-    /// Publishing (mounting) the pod's CSI volumes before its sandbox starts.
-    Mount,
+    /// Publishing (mounting) the pod's CSI volume (its index among them) before its
+    /// sandbox starts.
+    Mount(usize),
     /// Unpublishing them after the sandbox stopped.
     Unmount,
     StopSandbox,
@@ -337,6 +343,9 @@ impl Kubelet {
                         Step::StopSandbox,
                         CriCall::StopPodSandbox { sandbox_id: sb },
                     ),
+                    // A sandbox or volume on its way: its result finds the pod terminating
+                    // and takes it down (the pod object is gone already).
+                    None if self.in_flight(&uid) => {}
                     None => {
                         self.pods.remove(&uid);
                     }
@@ -491,13 +500,38 @@ impl Kubelet {
                 let Some(ps) = self.pods.get(&uid) else {
                     return;
                 };
-                if ps.terminating || ps.sandbox.is_some() {
+                if ps.terminating {
+                    self.kill(ctx, &uid);
+                    return;
+                }
+                if ps.sandbox.is_some() {
                     return;
                 }
                 let call = self.sandbox_call(ps);
                 self.call(&uid, Step::Sandbox, call);
             }
+            KubeletTimer::RetryMount { uid, index } => {
+                let Some(ps) = self.pods.get(&uid) else {
+                    return;
+                };
+                if ps.terminating {
+                    self.kill(ctx, &uid);
+                    return;
+                }
+                let calls = volumes::csi_volumes(&self.node, &ps.pod, &uid);
+                if let Some(call) = calls.into_iter().nth(index) {
+                    self.call(&uid, Step::Mount(index), call);
+                }
+            }
         }
+    }
+
+    /// Whether the pod's sandbox or a volume of it is on its way (its result will find the
+    /// pod and take the next step).
+    fn in_flight(&self, uid: &str) -> bool {
+        self.inflight
+            .iter()
+            .any(|(_, u, s)| u == uid && matches!(s, Step::Sandbox | Step::Mount(_)))
     }
 
     fn set_state(&mut self, uid: &str, i: usize, state: State) {

@@ -229,16 +229,18 @@ impl Node {
     }
 
     /// Cuts or restores the node's power. Off: the kubelet stops (no heartbeats, no answers)
-    /// and its containers are gone. On: the kubelet starts afresh, renews its lease and
-    /// re-lists its pods.
+    /// and, on a simulated node, its containers are gone. On: the kubelet starts afresh,
+    /// renews its lease and re-lists its pods. A remote node is powered off for good when
+    /// its host goes (its calls are forgotten; the host reaps its containers).
     pub fn set_power(&mut self, ctx: &mut Ctx, on: bool) {
         if on == self.powered {
             return;
         }
         self.powered = on;
         self.pending.clear();
-        if let Some(r) = self.sim() {
-            r.power_loss();
+        match &mut self.runtime {
+            Runtime::Simulated(r) => r.power_loss(),
+            Runtime::Remote(r) => *r = RemoteRuntime::default(),
         }
         self.kubelet.reset();
         if on {

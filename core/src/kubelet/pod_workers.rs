@@ -48,14 +48,18 @@ impl Kubelet {
             (Step::Create(i), Err(message)) => self.create_failed(ctx, uid, i, message),
             (Step::Start(i), Ok(_)) => self.container_started(ctx, uid, i),
             (Step::Stop(i), _) => self.container_stopped(ctx, uid, i),
-            (Step::LivenessKill(i), _) => {
-                let id = self.pods[uid].containers[i].id.clone().unwrap_or_default();
-                self.on_container_exit(ctx, &id, 137);
+            (Step::LivenessKill(i, incarnation), Ok(_)) => {
+                // The container this probe killed, unless it was restarted meanwhile.
+                let c = &self.pods[uid].containers[i];
+                if c.restart_count == incarnation {
+                    let id = c.id.clone().unwrap_or_default();
+                    self.on_container_exit(ctx, &id, 137);
+                }
             }
-            (Step::Mount, Ok(_)) => self.volume_published(uid),
-            (Step::Mount, Err(message)) => self.mount_failed(ctx, uid, message),
-            (Step::Unmount, _) => self.volume_unpublished(uid),
-            (Step::StopSandbox, _) => self.sandbox_stopped(uid),
+            (Step::Mount(_), Ok(_)) => self.volume_published(ctx, uid),
+            (Step::Mount(v), Err(message)) => self.mount_failed(ctx, uid, v, message),
+            (Step::Unmount, _) => self.volume_unpublished(ctx, uid),
+            (Step::StopSandbox, _) => self.sandbox_stopped(ctx, uid),
             (Step::RemoveSandbox, _) => self.finish_deletion(ctx, uid),
             (Step::Probe(i, kind, incarnation), result) => {
                 // A probe the node could not run counts as a failure, with the reason.
@@ -97,6 +101,10 @@ impl Kubelet {
     /// `FailedCreatePodSandBox`, then again after a back-off (the pod worker's next sync
     /// upstream).
     pub(super) fn sandbox_failed(&mut self, ctx: &mut Ctx, uid: &str, message: String) {
+        if self.pods[uid].terminating {
+            self.kill(ctx, uid);
+            return;
+        }
         self.event(
             ctx,
             uid,
@@ -124,8 +132,12 @@ impl Kubelet {
         image_ref: String,
         size_bytes: i64,
     ) {
-        self.images.insert(image_ref.clone());
+        // Present by the name pods ask for (the runtime's reference may be a digest).
         let c = &self.pods[uid].containers[i];
+        self.images
+            .insert(crate::scheduler::plugins::image_locality::normalized_image(
+                &c.image,
+            ));
         let took = ctx.now.millis() - c.pull_started.map_or(ctx.now.millis(), |t| t.millis());
         let secs = format!("{}s", crate::sim::seconds(took));
         let message = format!("Successfully pulled image \"{}\" in {secs} ({secs} including waiting). Image size: {size_bytes} bytes.", c.image);
@@ -349,6 +361,7 @@ impl Kubelet {
             stops_outstanding: 0,
             mounts_outstanding: 0,
             sandbox_failures: 0,
+            mount_failures: 0,
         };
         let call = self.sandbox_call(&ps);
         let volumes = csi_volumes(&self.node, pod, &uid);
@@ -361,8 +374,8 @@ impl Kubelet {
             if let Some(ps) = self.pods.get_mut(&uid) {
                 ps.mounts_outstanding = volumes.len();
             }
-            for v in volumes {
-                self.call(&uid, Step::Mount, v);
+            for (i, v) in volumes.into_iter().enumerate() {
+                self.call(&uid, Step::Mount(i), v);
             }
         }
     }
@@ -442,7 +455,10 @@ impl Kubelet {
         let Some((uid, i)) = self.container_by_id(container_id) else {
             return;
         };
-        if self.pods[&uid].terminating {
+        // Only a running container exits (an exit already handled, or of a container the
+        // kubelet stopped, is not news).
+        let ps = &self.pods[&uid];
+        if ps.terminating || !matches!(ps.containers[i].state, State::Running { .. }) {
             return;
         }
         let reason = if exit_code == 0 { "Completed" } else { "Error" };
@@ -516,13 +532,10 @@ impl Kubelet {
         }
         ps.terminating = true;
         if ps.sandbox.is_none() {
-            // Nothing started yet (the sandbox result will come back and find it terminating).
-            if !self
-                .inflight
-                .iter()
-                .any(|(_, u, s)| u == uid && matches!(s, Step::Sandbox))
-            {
-                self.finish_deletion(ctx, uid);
+            // No sandbox: what is on its way comes back and finds the pod terminating;
+            // otherwise its volumes (if any were published) go, then the pod.
+            if !self.in_flight(uid) {
+                self.unpublish_volumes(ctx, uid);
             }
             return;
         }

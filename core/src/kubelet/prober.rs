@@ -274,6 +274,7 @@ impl Kubelet {
             }
         }
         if kill {
+            let incarnation = self.pods[uid].containers[i].restart_count;
             self.event(
                 ctx,
                 uid,
@@ -289,7 +290,7 @@ impl Kubelet {
                 .unwrap_or(30);
             self.call(
                 uid,
-                Step::LivenessKill(i),
+                Step::LivenessKill(i, incarnation),
                 CriCall::StopContainer {
                     container_id,
                     timeout_seconds: grace,

@@ -8,8 +8,17 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::cri::CriCall;
-use super::{kuberuntime, str_of, Kubelet, NodeConfig, Step};
+use super::{back_off_ms, kuberuntime, str_of, Kubelet, KubeletTimer, NodeConfig, Step};
 use crate::sim::Ctx;
+
+/// The names of the pod's inline CSI volumes, in [`csi_volumes`]' order.
+fn csi_volume_names(pod: &Value) -> Vec<String> {
+    kuberuntime::items(&pod["spec"]["volumes"])
+        .iter()
+        .filter(|v| v["csi"].is_object())
+        .map(|v| str_of(&v["name"]))
+        .collect()
+}
 
 /// The CSI publish calls for a pod's inline CSI volumes.
 pub(super) fn csi_volumes(node: &NodeConfig, pod: &Value, uid: &str) -> Vec<CriCall> {
@@ -46,23 +55,31 @@ pub(super) fn csi_volumes(node: &NodeConfig, pod: &Value, uid: &str) -> Vec<CriC
 }
 
 impl Kubelet {
-    /// A volume is published; when all are, the sandbox (`WaitForAttachAndMount`).
-    pub(super) fn volume_published(&mut self, uid: &str) {
+    /// A volume is published; when all are, the sandbox (`WaitForAttachAndMount`) — or, for
+    /// a pod deleted meanwhile, the way out.
+    pub(super) fn volume_published(&mut self, ctx: &mut Ctx, uid: &str) {
         let Some(ps) = self.pods.get_mut(uid) else {
             return;
         };
         ps.mounts_outstanding = ps.mounts_outstanding.saturating_sub(1);
-        if ps.mounts_outstanding == 0 {
+        ps.mount_failures = 0;
+        if ps.mounts_outstanding > 0 {
+            return;
+        }
+        if ps.terminating {
+            self.kill(ctx, uid);
+        } else {
             let call = self.sandbox_call(&self.pods[uid]);
             self.call(uid, Step::Sandbox, call);
         }
     }
 
-    pub(super) fn mount_failed(&mut self, ctx: &mut Ctx, uid: &str, message: String) {
-        let volume = self.pods[uid].pod["spec"]["volumes"][0]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+    /// `FailedMount` for the volume, and another try after a back-off.
+    pub(super) fn mount_failed(&mut self, ctx: &mut Ctx, uid: &str, index: usize, message: String) {
+        let volume = csi_volume_names(&self.pods[uid].pod)
+            .into_iter()
+            .nth(index)
+            .unwrap_or_default();
         self.event(
             ctx,
             uid,
@@ -70,10 +87,35 @@ impl Kubelet {
             "FailedMount",
             format!("MountVolume.SetUp failed for volume \"{volume}\" : {message}"),
         );
+        let Some(ps) = self.pods.get_mut(uid) else {
+            return;
+        };
+        if ps.terminating {
+            ps.mounts_outstanding = ps.mounts_outstanding.saturating_sub(1);
+            if ps.mounts_outstanding == 0 {
+                self.kill(ctx, uid);
+            }
+            return;
+        }
+        ps.mount_failures += 1;
+        let wait = back_off_ms(ps.mount_failures);
+        self.timers.push((
+            wait,
+            KubeletTimer::RetryMount {
+                uid: uid.to_string(),
+                index,
+            },
+        ));
     }
 
     /// The sandbox stopped: unpublish the CSI volumes, then remove the sandbox.
-    pub(super) fn sandbox_stopped(&mut self, uid: &str) {
+    pub(super) fn sandbox_stopped(&mut self, ctx: &mut Ctx, uid: &str) {
+        self.unpublish_volumes(ctx, uid);
+    }
+
+    /// Unpublishes the pod's CSI volumes (idempotent: also those that never were); then the
+    /// sandbox is removed, or, without one, the pod finishes.
+    pub(super) fn unpublish_volumes(&mut self, ctx: &mut Ctx, uid: &str) {
         let volumes: Vec<CriCall> = csi_volumes(&self.node, &self.pods[uid].pod, uid)
             .into_iter()
             .map(|c| match c {
@@ -90,40 +132,39 @@ impl Kubelet {
                 other => other,
             })
             .collect();
-        if !volumes.is_empty() {
-            if let Some(ps) = self.pods.get_mut(uid) {
-                ps.mounts_outstanding = volumes.len();
-            }
-            for v in volumes {
-                self.call(uid, Step::Unmount, v);
-            }
+        if volumes.is_empty() {
+            self.volumes_gone(ctx, uid);
             return;
         }
-        let sandbox = self.pods[uid].sandbox.clone().unwrap_or_default();
-        self.call(
-            uid,
-            Step::RemoveSandbox,
-            CriCall::RemovePodSandbox {
-                sandbox_id: sandbox,
-            },
-        );
+        if let Some(ps) = self.pods.get_mut(uid) {
+            ps.mounts_outstanding = volumes.len();
+        }
+        for v in volumes {
+            self.call(uid, Step::Unmount, v);
+        }
     }
 
-    /// A volume is unpublished; when all are, the sandbox is removed.
-    pub(super) fn volume_unpublished(&mut self, uid: &str) {
+    /// A volume is unpublished; when all are, the sandbox is removed (or the pod finishes).
+    pub(super) fn volume_unpublished(&mut self, ctx: &mut Ctx, uid: &str) {
         let Some(ps) = self.pods.get_mut(uid) else {
             return;
         };
         ps.mounts_outstanding = ps.mounts_outstanding.saturating_sub(1);
         if ps.mounts_outstanding == 0 {
-            let sandbox = ps.sandbox.clone().unwrap_or_default();
-            self.call(
+            self.volumes_gone(ctx, uid);
+        }
+    }
+
+    fn volumes_gone(&mut self, ctx: &mut Ctx, uid: &str) {
+        match self.pods.get(uid).and_then(|p| p.sandbox.clone()) {
+            Some(sandbox) => self.call(
                 uid,
                 Step::RemoveSandbox,
                 CriCall::RemovePodSandbox {
                     sandbox_id: sandbox,
                 },
-            );
+            ),
+            None => self.finish_deletion(ctx, uid),
         }
     }
 }
