@@ -46,6 +46,10 @@ pub const LEASE: Duration = Duration::from_secs(30);
 /// hundred bytes (axum's default would take 64 MiB from anyone who connects).
 pub const MAX_MESSAGE_BYTES: usize = 64 << 10;
 
+/// More messages than this in a second end the session (the kubelet sends a few a second
+/// per pod; a burst of hundreds is a client gone wrong).
+const MAX_MESSAGES_PER_SECOND: u32 = 500;
+
 /// What every connection shares.
 struct Agent {
     config: AgentConfig,
@@ -172,6 +176,7 @@ async fn lend(mut socket: WebSocket, agent: &Agent) {
     let mut lent: Option<Lent> = None;
     // The lease: renewed by each message from the client (not by what the bridge sends).
     let mut deadline = tokio::time::Instant::now() + LEASE;
+    let (mut window, mut in_window) = (Instant::now(), 0u32);
     loop {
         let message = tokio::select! {
             m = tokio::time::timeout_at(deadline, socket.recv()) => m,
@@ -190,6 +195,17 @@ async fn lend(mut socket: WebSocket, agent: &Agent) {
             Ok(Some(Ok(_))) => continue,
         };
         deadline = tokio::time::Instant::now() + LEASE;
+        if window.elapsed() >= Duration::from_secs(1) {
+            (window, in_window) = (Instant::now(), 0);
+        }
+        in_window += 1;
+        if in_window > MAX_MESSAGES_PER_SECOND {
+            let message = format!(
+                "more than {MAX_MESSAGES_PER_SECOND} messages in a second: the session ends"
+            );
+            let _ = send(&mut socket, &SessionEvent::Error { message }).await;
+            break;
+        }
         let reply = match serde_json::from_str::<SessionCall>(text.as_str()) {
             Err(e) => Some(format!("not a message of node protocol {VERSION}: {e}")),
             Ok(call) => take(call, agent, &mut lent, &events).await,
@@ -248,10 +264,11 @@ async fn take(
             let exits = events.clone();
             let relist = tokio::spawn(real_node::relist(
                 node.runtime.clone(),
-                move |container_id, exit_code| {
+                move |container_id, exit_code, reason| {
                     let _ = exits.send(SessionEvent::Exited {
                         container_id,
                         exit_code,
+                        reason,
                     });
                 },
             ));

@@ -128,11 +128,18 @@ impl Cluster {
         }
     }
 
-    /// The host saw a container of remote node `node` exit by itself.
-    pub fn remote_container_exited(&mut self, node: &str, container_id: &str, exit_code: i64) {
+    /// The host saw a container of remote node `node` exit by itself (with the runtime's
+    /// reason, if it gave one).
+    pub fn remote_container_exited(
+        &mut self,
+        node: &str,
+        container_id: &str,
+        exit_code: i64,
+        reason: Option<&str>,
+    ) {
         if let Some(id) = self.node_id(node) {
             self.world.act::<Node>(id, |n, ctx| {
-                n.container_exited(ctx, container_id, exit_code)
+                n.container_exited(ctx, container_id, exit_code, reason)
             });
         }
     }

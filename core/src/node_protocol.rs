@@ -59,10 +59,12 @@ pub enum SessionEvent {
         result: Result<CriResult, String>,
         took_ms: i64,
     },
-    /// A container exited by itself.
+    /// A container exited by itself; `reason` is the runtime's (`OOMKilled`, `Error`).
     Exited {
         container_id: String,
         exit_code: i64,
+        #[serde(default)]
+        reason: String,
     },
     Log {
         id: u64,

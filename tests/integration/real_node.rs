@@ -206,6 +206,39 @@ spec:
         attempts.contains(&0) && attempts.contains(&1),
         "CRI attempts {attempts:?}"
     );
+    // A second exit: after CrashLoopBackOff's 10 s, attempt 2; the container GC keeps only
+    // the attempt before it (attempt 0 is removed, as the kubelet keeps one dead container).
+    let second = restarted["status"]["containerStatuses"][0]["containerID"]
+        .as_str()
+        .expect("containerID")
+        .trim_start_matches("containerd://")
+        .to_string();
+    let _ = node.cri(async |mut cri| {
+        cri.runtime
+            .exec_sync(v1::ExecSyncRequest {
+                container_id: second.clone(),
+                cmd: vec!["kill".into(), "1".into()],
+                timeout: 5,
+            })
+            .await
+    });
+    wait_for("the second restart", 30, || {
+        let pod = json(&node, &format!("kubectl get pod {first} -o json"));
+        let s = &pod["status"]["containerStatuses"][0];
+        (s["restartCount"] == 2 && s["state"]["running"].is_object()).then_some(())
+    });
+    let mut attempts: Vec<u32> = node
+        .containers()
+        .into_iter()
+        .filter(|c| c.labels.get("io.kubernetes.pod.name") == Some(&first))
+        .map(|c| c.metadata.map_or(0, |m| m.attempt))
+        .collect();
+    attempts.sort();
+    assert_eq!(
+        attempts,
+        [1, 2],
+        "CRI keeps the last dead container and the live one"
+    );
 
     // Probes run for real: a liveness exec probe (CRI ExecSync) that starts failing restarts
     // its container; a readiness HTTP probe answered 404 keeps its container unready.
@@ -600,6 +633,26 @@ fn a_lending_bridge_refuses_bad_sessions() {
                 "{bad}: {answer}"
             );
         }
+        // A flood: past 500 messages in a second the session ends, with the reason.
+        for _ in 0..600 {
+            if ws
+                .send(Message::Text("{\"renew\": {}}".into()))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        let answer = next(&mut ws).await.unwrap_or_default();
+        assert!(answer.contains("more than 500 messages"), "{answer}");
+        assert_eq!(next(&mut ws).await, None, "the flooding session is closed");
+        let (mut ws, _) = tokio_tungstenite::connect_async(&lender.url)
+            .await
+            .expect("connect");
+        ws.send(Message::Text(hello(&lender.token).into()))
+            .await
+            .expect("send");
+        assert!(next(&mut ws).await.expect("welcome").contains("welcome"));
         // 100 KiB in one message: over the limit, the connection goes.
         let big = format!(
             "{{\"logs\": {{\"id\": 1, \"path\": \"{}\"}}}}",

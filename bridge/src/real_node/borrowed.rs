@@ -133,8 +133,10 @@ async fn carry(
                 SessionEvent::Result { id, result, took_ms } => {
                     door.with_cluster(|c| c.deliver(node, CriResponse { id, result }, took_ms));
                 }
-                SessionEvent::Exited { container_id, exit_code } => {
-                    door.with_cluster(|c| c.remote_container_exited(node, &container_id, exit_code));
+                SessionEvent::Exited { container_id, exit_code, reason } => {
+                    door.with_cluster(|c| {
+                        c.remote_container_exited(node, &container_id, exit_code, Some(&reason))
+                    });
                 }
                 SessionEvent::Log { id, text } => {
                     if let Some(reply) = waiting.lock().unwrap_or_else(|p| p.into_inner()).remove(&id) {

@@ -332,8 +332,10 @@ impl RealNode {
         Ok(tokio::spawn(async move {
             let exits = {
                 let (door, node) = (door.clone(), runtime.node.clone());
-                relist(runtime.clone(), move |id, code| {
-                    door.with_cluster(|c| c.remote_container_exited(&node, &id, code))
+                relist(runtime.clone(), move |id, code, reason| {
+                    door.with_cluster(|c| {
+                        c.remote_container_exited(&node, &id, code, Some(&reason))
+                    })
                 })
             };
             let relist = tokio::spawn(exits);
@@ -447,15 +449,15 @@ async fn carry_out(
 }
 
 /// Every second, the containers that exited by themselves go to the kubelet (as the
-/// kubelet's PLEG relists the runtime): `on_exit(container id, exit code)`.
-pub async fn relist(runtime: Arc<RealRuntime>, mut on_exit: impl FnMut(String, i64)) {
+/// kubelet's PLEG relists the runtime): `on_exit(container id, exit code, reason)`.
+pub async fn relist(runtime: Arc<RealRuntime>, mut on_exit: impl FnMut(String, i64, String)) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
         match runtime.exited().await {
             Ok(exits) => {
-                for (id, code) in exits {
-                    on_exit(id, code);
+                for (id, code, reason) in exits {
+                    on_exit(id, code, reason);
                 }
             }
             Err(e) => eprintln!("real node {}: relist failed: {e}", runtime.node),

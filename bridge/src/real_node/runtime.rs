@@ -575,7 +575,44 @@ impl RealRuntime {
             .map_err(rpc)?
             .into_inner()
             .container_id;
+        // The container GC: dead containers of earlier attempts go, but the one before this
+        // (`kubectl logs --previous`), as the kubelet keeps one per container.
+        if c.attempt >= 2 {
+            self.remove_dead(sandbox_id, &c.name, c.attempt - 1).await;
+        }
         Ok(CriResult::Container { container_id: id })
+    }
+
+    /// Removes the exited containers named `name` of a sandbox older than attempt `keep`.
+    async fn remove_dead(&self, sandbox_id: &str, name: &str, keep: u32) {
+        let mut rt = self.cri.runtime.clone();
+        let Ok(list) = rt
+            .list_containers(v1::ListContainersRequest {
+                filter: Some(v1::ContainerFilter {
+                    pod_sandbox_id: sandbox_id.into(),
+                    state: Some(v1::ContainerStateValue {
+                        state: v1::ContainerState::ContainerExited as i32,
+                    }),
+                    ..Default::default()
+                }),
+            })
+            .await
+        else {
+            return;
+        };
+        for c in list.into_inner().containers {
+            let meta = c.metadata.unwrap_or_default();
+            if meta.name == name && meta.attempt < keep {
+                let removed = rt
+                    .remove_container(v1::RemoveContainerRequest {
+                        container_id: c.id.clone(),
+                    })
+                    .await;
+                if removed.is_ok() {
+                    self.forget(std::iter::once(c.id.as_str()));
+                }
+            }
+        }
     }
 
     /// Removes a sandbox (and its containers), then what the kubelet cleans up after a pod:
@@ -675,8 +712,8 @@ impl RealRuntime {
     }
 
     /// Containers of this node that exited by themselves since the last look (a PLEG relist):
-    /// `(id, exit code)`.
-    pub async fn exited(&self) -> Result<Vec<(String, i64)>, String> {
+    /// `(id, exit code, the runtime's reason)`.
+    pub async fn exited(&self) -> Result<Vec<(String, i64, String)>, String> {
         let mut rt = self.cri.runtime.clone();
         let mut labels = HashMap::new();
         labels.insert(INSTANCE_LABEL.to_string(), self.instance.clone());
@@ -714,7 +751,7 @@ impl RealRuntime {
                 continue;
             };
             lock(&self.reported).insert(c.id.clone());
-            out.push((c.id, i64::from(status.exit_code)));
+            out.push((c.id, i64::from(status.exit_code), status.reason));
         }
         Ok(out)
     }

@@ -175,9 +175,17 @@ impl Node {
         self.pump(ctx);
     }
 
-    /// The host saw a container of this node exit by itself, with `exit_code`.
-    pub fn container_exited(&mut self, ctx: &mut Ctx, container_id: &str, exit_code: i64) {
-        self.kubelet.on_container_exit(ctx, container_id, exit_code);
+    /// The host saw a container of this node exit by itself, with `exit_code` and the
+    /// runtime's reason (`OOMKilled`, `Error`).
+    pub fn container_exited(
+        &mut self,
+        ctx: &mut Ctx,
+        container_id: &str,
+        exit_code: i64,
+        reason: Option<&str>,
+    ) {
+        self.kubelet
+            .on_container_exit(ctx, container_id, exit_code, reason);
         self.pump(ctx);
     }
 
@@ -429,7 +437,7 @@ impl Component for Node {
                 if let Some(r) = self.sim() {
                     r.exited(&id);
                 }
-                self.kubelet.on_container_exit(ctx, &id, code);
+                self.kubelet.on_container_exit(ctx, &id, code, None);
                 self.pump(ctx);
             }
             Some(Pending::Timer(timer)) => {

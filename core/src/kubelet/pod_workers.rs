@@ -53,7 +53,7 @@ impl Kubelet {
                 let c = &self.pods[uid].containers[i];
                 if c.restart_count == incarnation {
                     let id = c.id.clone().unwrap_or_default();
-                    self.on_container_exit(ctx, &id, 137);
+                    self.on_container_exit(ctx, &id, 137, None);
                 }
             }
             (Step::Mount(_), Ok(_)) => self.volume_published(ctx, uid),
@@ -451,7 +451,15 @@ impl Kubelet {
 
     /// A container exited by itself (what PLEG reports): record it, then restart it after a
     /// back-off or let the pod finish, as its `restartPolicy` says.
-    pub fn on_container_exit(&mut self, ctx: &mut Ctx, container_id: &str, exit_code: i64) {
+    /// `reason` is the runtime's (`OOMKilled`); without one, `Completed` or `Error` as the
+    /// exit code says.
+    pub fn on_container_exit(
+        &mut self,
+        ctx: &mut Ctx,
+        container_id: &str,
+        exit_code: i64,
+        reason: Option<&str>,
+    ) {
         let Some((uid, i)) = self.container_by_id(container_id) else {
             return;
         };
@@ -461,7 +469,11 @@ impl Kubelet {
         if ps.terminating || !matches!(ps.containers[i].state, State::Running { .. }) {
             return;
         }
-        let reason = if exit_code == 0 { "Completed" } else { "Error" };
+        let reason = match reason.filter(|r| !r.is_empty()) {
+            Some(r) => r,
+            None if exit_code == 0 => "Completed",
+            None => "Error",
+        };
         let terminated = State::Terminated {
             exit_code,
             reason: reason.into(),
