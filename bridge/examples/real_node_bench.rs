@@ -25,10 +25,14 @@ fn send(door: &Door, method: Method, path: &str, body: Option<Value>) -> Value {
 }
 
 fn pod(name: &str) -> Value {
+    pod_on(name, "kubeplay.io/real-node", "true")
+}
+
+fn pod_on(name: &str, label: &str, value: &str) -> Value {
     json!({
         "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
         "spec": {
-            "nodeSelector": {"kubeplay.io/real-node": "true"},
+            "nodeSelector": {label: value},
             "tolerations": [{"key": "kubeplay.io/real-node", "operator": "Exists"}],
             "containers": [{"name": "app", "image": "localhost/kubeplay/busybox:1",
                             "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]}]
@@ -128,6 +132,53 @@ async fn main() -> anyhow::Result<()> {
     let reap_started = Instant::now();
     let reaped = node.stop().await?;
     let reap = reap_started.elapsed();
+
+    // Reaping after a disconnect: ten pods on a machine lent by another bridge (a second
+    // containerd), then the borrower goes; timed until the lender has no sandbox left.
+    let lender = std::sync::Arc::new(
+        RealNode::start(RealNodeSettings::new(
+            "bench-b",
+            &dir.join("lender"),
+            "10.89.251.0/24",
+            "kpbench2",
+        ))
+        .await?,
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("ws://{}/node-agent", listener.local_addr()?);
+    let agent = tokio::spawn(kubeplay_bridge::node_agent::serve_lending(
+        listener,
+        kubeplay_bridge::node_agent::AgentConfig {
+            token: "bench".into(),
+            allowed_origins: Vec::new(),
+        },
+        Some(lender.clone()),
+        std::future::pending(),
+    ));
+    let (_, borrowed) = kubeplay_bridge::real_node::borrowed::borrow(&door, &url, "bench").await?;
+    let lent: Vec<String> = (0..10).map(|i| format!("lent-{i}")).collect();
+    for name in &lent {
+        let pod = pod_on(name, "kubernetes.io/hostname", "bench-b");
+        send(&door, Method::Post, PODS, Some(pod));
+    }
+    until_running(&door, &lent, Instant::now()).await;
+    borrowed.abort();
+    let gone_started = Instant::now();
+    while !lender
+        .runtime
+        .list_sandboxes()
+        .await
+        .map_err(anyhow::Error::msg)?
+        .is_empty()
+    {
+        anyhow::ensure!(
+            gone_started.elapsed() < Duration::from_secs(60),
+            "the lender did not reap"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let disconnect_reap = gone_started.elapsed();
+    agent.abort();
     ticker.abort();
 
     println!("real node, {RUNS} runs each, medians (min … max):");
@@ -144,6 +195,10 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "  reap {reaped} running pods after the bridge stops: {}",
         ms(reap)
+    );
+    println!(
+        "  reap 10 running pods on a lent machine after its borrower disconnects: {}",
+        ms(disconnect_reap)
     );
     println!("  per CRI call (1-pod runs): method, calls, median in containerd, median added by the bridge");
     let mut methods: Vec<&str> = calls.iter().map(|c| c.method).collect();
@@ -163,6 +218,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     drop(node);
+    drop(lender);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -220,8 +220,11 @@ impl RealNodeDoor {
                 for b in borrowed {
                     b.abort();
                 }
-                let _ = stopped_tx.send(real.stop().await.map_err(|e| format!("{e:#}")));
+                let reaped = real.stop().await.map_err(|e| format!("{e:#}"));
+                // containerd stops (and its bridge device goes) before the test hears of
+                // it: a test process may end right after.
                 drop(real);
+                let _ = stopped_tx.send(reaped);
             });
         });
         let (url, kubeconfig_text, socket) = match ready_rx.recv() {
