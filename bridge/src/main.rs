@@ -232,6 +232,16 @@ async fn main() -> anyhow::Result<()> {
         seed: args.seed,
         ..Config::default()
     };
+    // The agent's door speaks plain ws:// (its token would cross the network in clear): it
+    // listens on loopback only until it has TLS.
+    let agent_addr: std::net::SocketAddr = args
+        .agent_listen
+        .parse()
+        .with_context(|| format!("--agent-listen {:?} is not ADDRESS:PORT", args.agent_listen))?;
+    anyhow::ensure!(
+        agent_addr.ip().is_loopback(),
+        "--agent-listen {agent_addr}: the node agent's door has no TLS yet, so it listens on loopback only"
+    );
     // The node agent's port is bound before the kube-API door's, so a port in use stops the
     // bridge before it writes a kubeconfig.
     let agent = tokio::net::TcpListener::bind(&args.agent_listen)
