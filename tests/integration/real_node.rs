@@ -71,6 +71,30 @@ fn on_real_node(indent: usize) -> String {
     format!("\n{pad}nodeSelector: {{kubeplay.io/real-node: \"true\"}}\n{pad}tolerations: [{{key: kubeplay.io/real-node, operator: Exists, effect: NoSchedule}}]")
 }
 
+/// A Deployment of busybox web servers on the real nodes, ready when HTTP answers (sh traps
+/// SIGTERM so a stop is quick, as a well-behaved entrypoint does); `spec` adds pod spec
+/// fields (lines indented by six).
+fn web_deployment(name: &str, replicas: u32, spec: &str) -> String {
+    format!(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:{}{spec}
+      containers:
+      - name: httpd
+        image: localhost/kubeplay/busybox:1
+        command: [sh, -c, 'echo serving on $(hostname); trap "exit 0" TERM; httpd -f -p 8080 -h /www & wait']
+        ports: [{{containerPort: 8080, name: http}}]
+        readinessProbe: {{httpGet: {{path: /, port: http}}, periodSeconds: 1}}"#,
+        on_real_node(6)
+    )
+}
+
 fn apply(node: &RealNodeDoor, manifest: &str) {
     ok(
         node,
@@ -105,29 +129,8 @@ fn a_deployment_runs_as_real_containers_and_leaves_nothing_behind() {
         "the machine is a Node with containerd as its runtime:\n{nodes}"
     );
 
-    // Three busybox web servers. sh traps SIGTERM so a stop is quick, as a well-behaved
-    // entrypoint does.
-    apply(
-        &node,
-        &format!(
-            r#"apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: web}}
-spec:
-  replicas: 3
-  selector: {{matchLabels: {{app: web}}}}
-  template:
-    metadata: {{labels: {{app: web}}}}
-    spec:{}
-      containers:
-      - name: httpd
-        image: localhost/kubeplay/busybox:1
-        command: [sh, -c, 'echo serving on $(hostname); trap "exit 0" TERM; httpd -f -p 8080 -h /www & wait']
-        ports: [{{containerPort: 8080, name: http}}]
-        readinessProbe: {{httpGet: {{path: /, port: http}}, periodSeconds: 1}}"#,
-            on_real_node(6)
-        ),
-    );
+    // Three busybox web servers.
+    apply(&node, &web_deployment("web", 3, ""));
     ok(&node, "kubectl rollout status deployment/web --timeout=60s");
     let pods = json(&node, "kubectl get pods -l app=web -o json");
     let pods = pods["items"].as_array().expect("pods").clone();
@@ -521,27 +524,8 @@ fn two_bridges_make_a_two_node_real_cluster() {
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
     assert!(names.contains(&node.node.as_str()) && names.contains(&lender.node.as_str()));
-    apply(
-        &node,
-        &format!(
-            r#"apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: spread}}
-spec:
-  replicas: 4
-  selector: {{matchLabels: {{app: spread}}}}
-  template:
-    metadata: {{labels: {{app: spread}}}}
-    spec:{}
-      topologySpreadConstraints: [{{maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule, labelSelector: {{matchLabels: {{app: spread}}}}}}]
-      containers:
-      - name: httpd
-        image: localhost/kubeplay/busybox:1
-        command: [sh, -c, 'echo serving on $(hostname); trap "exit 0" TERM; httpd -f -p 8080 -h /www & wait']
-        readinessProbe: {{httpGet: {{path: /, port: 8080}}, periodSeconds: 1}}"#,
-            on_real_node(6)
-        ),
-    );
+    let spread = "\n      topologySpreadConstraints: [{maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app: spread}}}]";
+    apply(&node, &web_deployment("spread", 4, spread));
     ok(
         &node,
         "kubectl rollout status deployment/spread --timeout=60s",

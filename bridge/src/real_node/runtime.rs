@@ -64,6 +64,17 @@ pub struct RealRuntime {
     csi_data_dir: PathBuf,
 }
 
+/// The pod's own network and IPC namespaces, a PID namespace per container (as the
+/// kubelet asks when the pod shares none of the host's).
+fn pod_namespaces() -> Option<v1::NamespaceOption> {
+    Some(v1::NamespaceOption {
+        network: v1::NamespaceMode::Pod as i32,
+        pid: v1::NamespaceMode::Container as i32,
+        ipc: v1::NamespaceMode::Pod as i32,
+        target_id: String::new(),
+    })
+}
+
 fn protocol(p: &str) -> i32 {
     match p {
         "UDP" => v1::Protocol::Udp as i32,
@@ -389,12 +400,7 @@ impl RealRuntime {
             linux: Some(v1::LinuxPodSandboxConfig {
                 cgroup_parent: self.cgroup_parent(uid),
                 security_context: Some(v1::LinuxSandboxSecurityContext {
-                    namespace_options: Some(v1::NamespaceOption {
-                        network: v1::NamespaceMode::Pod as i32,
-                        pid: v1::NamespaceMode::Container as i32,
-                        ipc: v1::NamespaceMode::Pod as i32,
-                        target_id: String::new(),
-                    }),
+                    namespace_options: pod_namespaces(),
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -543,12 +549,7 @@ impl RealRuntime {
                         add_ambient_capabilities: Vec::new(),
                     }),
                     privileged: false,
-                    namespace_options: Some(v1::NamespaceOption {
-                        network: v1::NamespaceMode::Pod as i32,
-                        pid: v1::NamespaceMode::Container as i32,
-                        ipc: v1::NamespaceMode::Pod as i32,
-                        target_id: String::new(),
-                    }),
+                    namespace_options: pod_namespaces(),
                     run_as_user: s.run_as_user.map(|value| v1::Int64Value { value }),
                     run_as_group: s.run_as_group.map(|value| v1::Int64Value { value }),
                     readonly_rootfs: s.read_only_root_filesystem,
