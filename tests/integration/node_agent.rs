@@ -2,16 +2,10 @@
 //! protocol version, the Origin a browser sends, and the machine it reports.
 
 use futures_util::{SinkExt, StreamExt};
+use kubeplay::runtime;
 use kubeplay_bridge::node_agent::{self, AgentConfig};
 use kubeplay_core::node_protocol::{FromBridge, ToBridge, VERSION};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime")
-}
 
 async fn start() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

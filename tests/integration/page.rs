@@ -214,10 +214,7 @@ fn the_bridge_panel_connects_to_a_bridge() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding");
         let address = listener.local_addr().expect("address");
         std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
+            let runtime = kubeplay::runtime();
             runtime.block_on(async move {
                 listener.set_nonblocking(true).expect("nonblocking");
                 let listener = tokio::net::TcpListener::from_std(listener).expect("listener");

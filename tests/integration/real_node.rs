@@ -64,6 +64,31 @@ fn http_get(ip: &str, port: u16) -> std::io::Result<String> {
     Ok(body)
 }
 
+/// The runtime id of a pod's first container.
+fn container_id(pod: &Value) -> String {
+    pod["status"]["containerStatuses"][0]["containerID"]
+        .as_str()
+        .expect("containerID")
+        .trim_start_matches("containerd://")
+        .to_string()
+}
+
+/// `kill 1` in a container through CRI `ExecSync` (its `sh` traps SIGTERM and exits 0): the
+/// exec's exit code, which races the container's end.
+fn kill_pid_1(node: &RealNodeDoor, id: &str) -> Result<i32, String> {
+    node.cri(async |mut cri| {
+        cri.runtime
+            .exec_sync(v1::ExecSyncRequest {
+                container_id: id.to_string(),
+                cmd: vec!["kill".into(), "1".into()],
+                timeout: 5,
+            })
+            .await
+            .map(|r| r.into_inner().exit_code)
+            .map_err(|e| e.message().to_string())
+    })
+}
+
 /// Pods may land only on the real node: its label selected, its taint tolerated (a pod
 /// spec's fields, indented by `indent` spaces, on lines of their own).
 fn on_real_node(indent: usize) -> String {
@@ -170,21 +195,8 @@ fn a_deployment_runs_as_real_containers_and_leaves_nothing_behind() {
         .as_str()
         .expect("name")
         .to_string();
-    let id = pods[0]["status"]["containerStatuses"][0]["containerID"]
-        .as_str()
-        .expect("containerID")
-        .trim_start_matches("containerd://")
-        .to_string();
-    let exec = node.cri(async |mut cri| {
-        cri.runtime
-            .exec_sync(v1::ExecSyncRequest {
-                container_id: id.clone(),
-                cmd: vec!["kill".into(), "1".into()],
-                timeout: 5,
-            })
-            .await
-            .map(|r| r.into_inner().exit_code)
-    });
+    let id = container_id(&pods[0]);
+    let exec = kill_pid_1(&node, &id);
     // Its exit code races the container's end (0, or 137 when the exec is killed with it).
     assert!(
         matches!(exec, Ok(0 | 137)),
@@ -211,20 +223,7 @@ fn a_deployment_runs_as_real_containers_and_leaves_nothing_behind() {
     );
     // A second exit: after CrashLoopBackOff's 10 s, attempt 2; the container GC keeps only
     // the attempt before it (attempt 0 is removed, as the kubelet keeps one dead container).
-    let second = restarted["status"]["containerStatuses"][0]["containerID"]
-        .as_str()
-        .expect("containerID")
-        .trim_start_matches("containerd://")
-        .to_string();
-    let _ = node.cri(async |mut cri| {
-        cri.runtime
-            .exec_sync(v1::ExecSyncRequest {
-                container_id: second.clone(),
-                cmd: vec!["kill".into(), "1".into()],
-                timeout: 5,
-            })
-            .await
-    });
+    let _ = kill_pid_1(&node, &container_id(&restarted));
     wait_for("the second restart", 30, || {
         let pod = json(&node, &format!("kubectl get pod {first} -o json"));
         let s = &pod["status"]["containerStatuses"][0];
@@ -566,10 +565,7 @@ fn a_lending_bridge_refuses_bad_sessions() {
 
     let _turn = kubeplay::heavy();
     let lender = Lender::start();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = kubeplay::runtime();
     rt.block_on(async {
         let hello = |token: &str| {
             kubeplay_core::node_protocol::ToBridge::Hello {

@@ -36,6 +36,14 @@ pub struct Door {
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
+/// A current-thread Tokio runtime, as the door and the tests' clients run on.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
 /// Tests that load both of the machine's cores for a while (the 5,000-node page, the real
 /// node's containerd) take turns, so that one's time limits do not measure the other.
 pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
@@ -71,10 +79,7 @@ impl Door {
     pub fn start_with(config: kubeplay_core::apiserver::Config, nodes: u32, speed: u32) -> Door {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
+            let rt = runtime();
             rt.block_on(async move {
                 let door =
                     kubeplay_bridge::HeadlessDoor::bind_with("127.0.0.1:0", config, nodes, speed)

@@ -59,10 +59,7 @@ impl Lender {
         let (stopped_tx, stopped_rx) = mpsc::channel();
         let agent_token = token.clone();
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
+            let rt = crate::runtime();
             rt.block_on(async move {
                 let real = match RealNode::start(settings).await {
                     Ok(real) => std::sync::Arc::new(real),
@@ -141,10 +138,7 @@ fn containers_at(socket: &std::path::Path) -> Vec<v1::Container> {
 
 /// Runs `f` with a CRI client of the containerd at `socket`.
 fn cri_at<R>(socket: &std::path::Path, f: impl AsyncFnOnce(Cri) -> R) -> R {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = crate::runtime();
     rt.block_on(async {
         let cri = Cri::connect(socket)
             .await
@@ -176,10 +170,7 @@ impl RealNodeDoor {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (stopped_tx, stopped_rx) = mpsc::channel();
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
+            let rt = crate::runtime();
             rt.block_on(async move {
                 let started = async {
                     let door = kubeplay_bridge::HeadlessDoor::bind("127.0.0.1:0", 1, nodes, 1)

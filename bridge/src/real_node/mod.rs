@@ -331,7 +331,7 @@ impl RealNode {
         );
         Ok(tokio::spawn(async move {
             let exits = {
-                let (door, node) = (door.clone(), runtime.node.clone());
+                let (door, node) = (door.clone(), runtime.settings.node.clone());
                 relist(runtime.clone(), move |id, code, reason| {
                     door.with_cluster(|c| {
                         c.remote_container_exited(&node, &id, code, Some(&reason))
@@ -408,7 +408,7 @@ async fn carry_out(
     in_flight: InFlight,
 ) {
     let mut work = door.remote_work();
-    let node = runtime.node.clone();
+    let node = runtime.settings.node.clone();
     loop {
         tokio::select! {
             _ = work.changed() => {}
@@ -460,7 +460,7 @@ pub async fn relist(runtime: Arc<RealRuntime>, mut on_exit: impl FnMut(String, i
                     on_exit(id, code, reason);
                 }
             }
-            Err(e) => eprintln!("real node {}: relist failed: {e}", runtime.node),
+            Err(e) => eprintln!("real node {}: relist failed: {e}", runtime.settings.node),
         }
     }
 }

@@ -2,21 +2,20 @@
 //! containerd's CRI over tonic, and answers with the same results the simulated runtime
 //! gives. Every sandbox and container it makes is labelled with the node and this bridge's
 //! instance, so what one bridge started can be found — and reaped — by the next.
+//! `prober.rs` runs probes on the node; `reaper.rs` cleans up after pods and the node.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use std::net::Ipv4Addr;
-use std::time::Duration;
-
-use hyper_util::rt::TokioIo;
-use kubeplay_core::kubelet::cri::{
-    ContainerConfig, CriCall, CriResult, ProbeAction, SandboxConfig,
-};
+use kubeplay_core::kubelet::cri::{ContainerConfig, CriCall, CriResult, SandboxConfig};
 use tonic::Status;
 
 use super::policy::{self, Policy};
+
+mod prober;
+mod reaper;
 use crate::cri::{csi, v1, Cri};
 use crate::csi_hostpath;
 
@@ -38,15 +37,7 @@ pub struct RealRuntime {
     cri: Cri,
     /// The node's CSI plugin (`hostpath.csi.kubeplay.io`), over its gRPC socket.
     csi: csi::node_client::NodeClient<tonic::transport::Channel>,
-    pub node: String,
-    pub instance: String,
-    /// The kubelet's root directory on this machine (pod volumes under `pods/<uid>`).
-    pub root_dir: PathBuf,
-    pub policy: Policy,
-    /// Pull from registries off this machine (off: only `localhost/` images, imported).
-    pub allow_registry_pulls: bool,
-    /// The node's pod network (address, prefix length): HTTP and TCP probes go there only.
-    pub pod_network: (Ipv4Addr, u8),
+    pub settings: RuntimeSettings,
     /// Sandbox id → the config it was made with (CreateContainer needs it again) and the
     /// pod's uid.
     sandboxes: Mutex<HashMap<String, (v1::PodSandboxConfig, String)>>,
@@ -58,10 +49,6 @@ pub struct RealRuntime {
     starting: Mutex<HashSet<String>>,
     /// Exits already reported.
     reported: Mutex<HashSet<String>>,
-    /// Where the pods' log directories are (`<ns>_<name>_<uid>`), and the CSI plugin's
-    /// volumes (inline ones, `csi-<uid>-<name>`, go with their pod).
-    log_root: PathBuf,
-    csi_data_dir: PathBuf,
 }
 
 /// The pod's own network and IPC namespaces, a PID namespace per container (as the
@@ -88,12 +75,15 @@ pub struct RuntimeSettings {
     pub node: String,
     /// This bridge run's id (the instance label).
     pub instance: String,
-    /// The kubelet's root directory on this machine.
+    /// The kubelet's root directory on this machine (pod volumes under `pods/<uid>`).
     pub root_dir: PathBuf,
     pub policy: Policy,
+    /// Pull from registries off this machine (off: only `localhost/` images, imported).
     pub allow_registry_pulls: bool,
-    /// The node's pod network: (address, prefix length).
+    /// The node's pod network (address, prefix length): HTTP and TCP probes go there only.
     pub pod_network: (Ipv4Addr, u8),
+    /// Where the pods' log directories are (`<ns>_<name>_<uid>`), and the CSI plugin's
+    /// volumes (inline ones, `csi-<uid>-<name>`, go with their pod).
     pub log_root: PathBuf,
     pub csi_data_dir: PathBuf,
 }
@@ -107,18 +97,11 @@ impl RealRuntime {
         RealRuntime {
             cri,
             csi,
-            node: s.node,
-            instance: s.instance,
-            root_dir: s.root_dir,
-            policy: s.policy,
-            allow_registry_pulls: s.allow_registry_pulls,
-            pod_network: s.pod_network,
+            settings: s,
             sandboxes: Mutex::default(),
             stopping: Mutex::default(),
             starting: Mutex::default(),
             reported: Mutex::default(),
-            log_root: s.log_root,
-            csi_data_dir: s.csi_data_dir,
         }
     }
 
@@ -127,14 +110,14 @@ impl RealRuntime {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        l.insert(NODE_LABEL.into(), self.node.clone());
-        l.insert(INSTANCE_LABEL.into(), self.instance.clone());
+        l.insert(NODE_LABEL.into(), self.settings.node.clone());
+        l.insert(INSTANCE_LABEL.into(), self.settings.instance.clone());
         l
     }
 
     /// The pod's cgroup, under the bridge's own tree (`cgroupfs` paths).
     fn cgroup_parent(&self, uid: &str) -> String {
-        format!("/kubeplay/{}/pod{uid}", self.node)
+        format!("/kubeplay/{}/pod{uid}", self.settings.node)
     }
 
     /// Carries out one call.
@@ -245,85 +228,6 @@ impl RealRuntime {
         }
     }
 
-    /// Runs a probe as the kubelet's prober does: a command through CRI `ExecSync`, an HTTP
-    /// GET (200–399 is success) or a TCP connection to the pod, within its timeout. Messages
-    /// are upstream's.
-    async fn probe(&self, container_id: &str, action: ProbeAction, timeout: i64) -> CriResult {
-        let limit = Duration::from_secs(timeout.max(1) as u64);
-        let verdict = |success: bool, message: String| CriResult::Probe { success, message };
-        match action {
-            ProbeAction::Exec { command } => {
-                let mut rt = self.cri.runtime.clone();
-                let exec = rt.exec_sync(v1::ExecSyncRequest {
-                    container_id: container_id.into(),
-                    cmd: command,
-                    timeout,
-                });
-                match tokio::time::timeout(limit + Duration::from_secs(1), exec).await {
-                    Ok(Ok(r)) => {
-                        let r = r.into_inner();
-                        let mut output = String::from_utf8_lossy(&r.stdout).into_owned();
-                        output.push_str(&String::from_utf8_lossy(&r.stderr));
-                        verdict(r.exit_code == 0, output.trim().to_string())
-                    }
-                    Ok(Err(e)) => verdict(false, rpc(e)),
-                    Err(_) => verdict(false, format!("command timed out after {timeout}s")),
-                }
-            }
-            ProbeAction::HttpGet {
-                scheme,
-                host,
-                port,
-                path,
-            } => {
-                let url = format!("{}://{host}:{port}{path}", scheme.to_ascii_lowercase());
-                let Some(addr) = self.pod_address(&host, port) else {
-                    return verdict(false, format!("Get \"{url}\": {host} is not a pod of this node: a kubeplay real node probes its own pods only"));
-                };
-                if scheme != "HTTP" {
-                    return verdict(
-                        false,
-                        format!("Get \"{url}\": only HTTP probes run on a kubeplay real node"),
-                    );
-                }
-                match tokio::time::timeout(limit, http_status(addr, &host, port, &path)).await {
-                    Ok(Ok(code)) if (200..400).contains(&code) => verdict(true, String::new()),
-                    Ok(Ok(code)) => verdict(false, format!("HTTP probe failed with statuscode: {code}")),
-                    Ok(Err(e)) => verdict(false, format!("Get \"{url}\": dial tcp {addr}: {e}")),
-                    Err(_) => verdict(false, format!("Get \"{url}\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)")),
-                }
-            }
-            ProbeAction::TcpSocket { host, port } => {
-                let Some(addr) = self.pod_address(&host, port) else {
-                    return verdict(
-                        false,
-                        format!("dial tcp {host}:{port}: {host} is not a pod of this node"),
-                    );
-                };
-                match tokio::time::timeout(limit, tokio::net::TcpStream::connect(addr)).await {
-                    Ok(Ok(_)) => verdict(true, String::new()),
-                    Ok(Err(e)) => {
-                        verdict(false, format!("dial tcp {addr}: connect: {}", go_error(&e)))
-                    }
-                    Err(_) => verdict(false, format!("dial tcp {addr}: i/o timeout")),
-                }
-            }
-        }
-    }
-
-    /// `host:port` if `host` is an address of this node's pod network.
-    fn pod_address(&self, host: &str, port: i32) -> Option<std::net::SocketAddr> {
-        let ip: Ipv4Addr = host.parse().ok()?;
-        let (net, prefix) = self.pod_network;
-        let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
-        let port = u16::try_from(port).ok().filter(|p| *p > 0)?;
-        let (ip_bits, net_bits) = (u32::from(ip), u32::from(net) & mask);
-        // A pod's address: not the network's, its gateway (the node itself) or broadcast.
-        let pod =
-            ip_bits & mask == net_bits && ip_bits > net_bits + 1 && ip_bits < net_bits | !mask;
-        pod.then(|| (ip, port).into())
-    }
-
     fn lock_stopping(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
         lock(&self.stopping)
     }
@@ -342,7 +246,9 @@ impl RealRuntime {
 
     /// `<log root>/<namespace>_<name>_<uid>`: the only log directory a pod may have here.
     fn log_directory(&self, namespace: &str, name: &str, uid: &str) -> PathBuf {
-        self.log_root.join(format!("{namespace}_{name}_{uid}"))
+        self.settings
+            .log_root
+            .join(format!("{namespace}_{name}_{uid}"))
     }
 
     async fn run_sandbox(
@@ -367,7 +273,7 @@ impl RealRuntime {
                 log_directory.display()
             ));
         }
-        self.policy.check_sandbox(c)?;
+        self.settings.policy.check_sandbox(c)?;
         // The kubelet makes the pod's log directory before the sandbox.
         std::fs::create_dir_all(&log_directory)
             .map_err(|e| format!("creating {}: {e}", log_directory.display()))?;
@@ -436,7 +342,7 @@ impl RealRuntime {
 
     async fn pull(&self, image: &str) -> Result<CriResult, String> {
         let local = image.starts_with("localhost/") || image.starts_with("localhost:");
-        if !local && !self.allow_registry_pulls {
+        if !local && !self.settings.allow_registry_pulls {
             return Err(format!("rpc error: code = Unavailable desc = failed to pull and unpack image \"{image}\": this kubeplay real node pulls only from registries on this machine (localhost/…); import the image with `kubeplay-bridge images import`, or start the bridge with --allow-registry-pulls"));
         }
         let spec = || {
@@ -491,8 +397,8 @@ impl RealRuntime {
                 c.name, c.log_path
             ));
         }
-        let host_paths = self.policy.check_container(c, &uid)?;
-        let (cpu_quota, memory) = self.policy.limits(c);
+        let host_paths = self.settings.policy.check_container(c, &uid)?;
+        let (cpu_quota, memory) = self.settings.policy.limits(c);
         let meta = sandbox_config.metadata.clone().unwrap_or_default();
         let s = &c.security;
         let config = v1::ContainerConfig {
@@ -584,232 +490,6 @@ impl RealRuntime {
         Ok(CriResult::Container { container_id: id })
     }
 
-    /// Removes the exited containers named `name` of a sandbox older than attempt `keep`.
-    async fn remove_dead(&self, sandbox_id: &str, name: &str, keep: u32) {
-        let mut rt = self.cri.runtime.clone();
-        let Ok(list) = rt
-            .list_containers(v1::ListContainersRequest {
-                filter: Some(v1::ContainerFilter {
-                    pod_sandbox_id: sandbox_id.into(),
-                    state: Some(v1::ContainerStateValue {
-                        state: v1::ContainerState::ContainerExited as i32,
-                    }),
-                    ..Default::default()
-                }),
-            })
-            .await
-        else {
-            return;
-        };
-        for c in list.into_inner().containers {
-            let meta = c.metadata.unwrap_or_default();
-            if meta.name == name && meta.attempt < keep {
-                let removed = rt
-                    .remove_container(v1::RemoveContainerRequest {
-                        container_id: c.id.clone(),
-                    })
-                    .await;
-                if removed.is_ok() {
-                    self.forget(std::iter::once(c.id.as_str()));
-                }
-            }
-        }
-    }
-
-    /// Removes a sandbox (and its containers), then what the kubelet cleans up after a pod:
-    /// its volume directories and its cgroups.
-    async fn remove_sandbox(&self, sandbox_id: &str) -> Result<(), String> {
-        let mut rt = self.cri.runtime.clone();
-        let containers = rt
-            .list_containers(v1::ListContainersRequest {
-                filter: Some(v1::ContainerFilter {
-                    pod_sandbox_id: sandbox_id.into(),
-                    ..Default::default()
-                }),
-            })
-            .await
-            .map_err(rpc)?
-            .into_inner()
-            .containers;
-        rt.remove_pod_sandbox(v1::RemovePodSandboxRequest {
-            pod_sandbox_id: sandbox_id.into(),
-        })
-        .await
-        .map_err(rpc)?;
-        self.forget(containers.iter().map(|c| c.id.as_str()));
-        let removed = self.lock_sandboxes().remove(sandbox_id);
-        if let Some((config, uid)) = removed {
-            let meta = config.metadata.unwrap_or_default();
-            self.clean_pod(&uid, &meta.namespace, &meta.name);
-        }
-        Ok(())
-    }
-
-    /// Forgets what it knew of containers that are gone.
-    fn forget<'a>(&self, ids: impl Iterator<Item = &'a str>) {
-        let mut stopping = self.lock_stopping();
-        let mut starting = lock(&self.starting);
-        let mut reported = lock(&self.reported);
-        for id in ids {
-            stopping.remove(id);
-            starting.remove(id);
-            reported.remove(id);
-        }
-    }
-
-    /// Removes what the kubelet removes after a pod: its directories under the kubelet root
-    /// (volumes unmounted first), its log directory, its inline CSI volumes' data, and its
-    /// cgroup (containerd leaves the parent behind). Names that could not be a pod's are
-    /// left alone: they become paths here.
-    fn clean_pod(&self, uid: &str, namespace: &str, name: &str) {
-        if !policy::is_uid(uid) {
-            return;
-        }
-        // A volume still mounted (the bridge stopping under a running pod) is unmounted
-        // first: removing through a bind mount would delete the volume's data.
-        let dir = self.root_dir.join("pods").join(uid);
-        for mount in csi_hostpath::mounts_under(&dir) {
-            let _ = csi_hostpath::unmount(&mount);
-        }
-        let _ = std::fs::remove_dir_all(dir);
-        if policy::is_subdomain(namespace) && policy::is_subdomain(name) {
-            let _ = std::fs::remove_dir_all(self.log_directory(namespace, name, uid));
-        }
-        let prefix = format!("csi-{uid}-");
-        for volume in std::fs::read_dir(&self.csi_data_dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            if volume.file_name().to_string_lossy().starts_with(&prefix) {
-                let _ = std::fs::remove_dir_all(volume.path());
-                let _ = std::fs::remove_file(
-                    self.csi_data_dir
-                        .join(".ephemeral")
-                        .join(volume.file_name()),
-                );
-            }
-        }
-        // cgroup v1: under each controller's hierarchy; v2: under the one unified tree.
-        let parent = self.cgroup_parent(uid);
-        let parent = parent.trim_start_matches('/');
-        let mut dirs = vec![Path::new("/sys/fs/cgroup").join(parent)];
-        for controller in std::fs::read_dir("/sys/fs/cgroup")
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            dirs.push(controller.path().join(parent));
-        }
-        for dir in dirs {
-            // Empty container cgroups first, then the pod's.
-            for child in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-                if child.path().is_dir() {
-                    let _ = std::fs::remove_dir(child.path());
-                }
-            }
-            let _ = std::fs::remove_dir(&dir);
-        }
-    }
-
-    /// Containers of this node that exited by themselves since the last look (a PLEG relist):
-    /// `(id, exit code, the runtime's reason)`.
-    pub async fn exited(&self) -> Result<Vec<(String, i64, String)>, String> {
-        let mut rt = self.cri.runtime.clone();
-        let mut labels = HashMap::new();
-        labels.insert(INSTANCE_LABEL.to_string(), self.instance.clone());
-        let exited = rt
-            .list_containers(v1::ListContainersRequest {
-                filter: Some(v1::ContainerFilter {
-                    state: Some(v1::ContainerStateValue {
-                        state: v1::ContainerState::ContainerExited as i32,
-                    }),
-                    label_selector: labels,
-                    ..Default::default()
-                }),
-            })
-            .await
-            .map_err(rpc)?
-            .into_inner()
-            .containers;
-        let mut out = Vec::new();
-        for c in exited {
-            let news = !self.lock_stopping().contains(&c.id)
-                && !lock(&self.starting).contains(&c.id)
-                && !lock(&self.reported).contains(&c.id);
-            if !news {
-                continue;
-            }
-            let status = rt
-                .container_status(v1::ContainerStatusRequest {
-                    container_id: c.id.clone(),
-                    verbose: false,
-                })
-                .await
-                .map_err(rpc)?
-                .into_inner();
-            let Some(status) = status.status else {
-                continue;
-            };
-            lock(&self.reported).insert(c.id.clone());
-            out.push((c.id, i64::from(status.exit_code), status.reason));
-        }
-        Ok(out)
-    }
-
-    /// The sandboxes (and their containers) on this node, of this bridge or an earlier one.
-    pub async fn list_sandboxes(&self) -> Result<Vec<v1::PodSandbox>, String> {
-        let mut labels = HashMap::new();
-        labels.insert(NODE_LABEL.to_string(), self.node.clone());
-        let mut rt = self.cri.runtime.clone();
-        Ok(rt
-            .list_pod_sandbox(v1::ListPodSandboxRequest {
-                filter: Some(v1::PodSandboxFilter {
-                    label_selector: labels,
-                    ..Default::default()
-                }),
-            })
-            .await
-            .map_err(rpc)?
-            .into_inner()
-            .items)
-    }
-
-    /// Stops and removes every sandbox of this node: what an earlier bridge left, or all this
-    /// one started when it goes. Returns how many were reaped.
-    pub async fn reap(&self) -> Result<usize, String> {
-        let sandboxes = self.list_sandboxes().await?;
-        // Side by side: each sandbox's stop is mostly waiting (for its processes, CNI DEL).
-        let reaped = futures_util::future::join_all(sandboxes.iter().map(|s| async move {
-            let mut rt = self.cri.runtime.clone();
-            rt.stop_pod_sandbox(v1::StopPodSandboxRequest {
-                pod_sandbox_id: s.id.clone(),
-            })
-            .await
-            .map_err(rpc)?;
-            rt.remove_pod_sandbox(v1::RemovePodSandboxRequest {
-                pod_sandbox_id: s.id.clone(),
-            })
-            .await
-            .map_err(rpc)?;
-            let label = |k: &str| s.labels.get(k).map_or("", String::as_str);
-            self.lock_sandboxes().remove(&s.id);
-            self.clean_pod(
-                label("io.kubernetes.pod.uid"),
-                label("io.kubernetes.pod.namespace"),
-                label("io.kubernetes.pod.name"),
-            );
-            Ok::<(), String>(())
-        }))
-        .await;
-        reaped.into_iter().collect::<Result<Vec<()>, String>>()?;
-        // Nothing of this node is left: nothing to remember of its containers.
-        lock(&self.stopping).clear();
-        lock(&self.starting).clear();
-        lock(&self.reported).clear();
-        Ok(sandboxes.len())
-    }
-
     /// Images containerd holds, for the Node's status.
     pub async fn images(&self) -> Result<BTreeMap<String, i64>, String> {
         self.cri.clone().images().await.map_err(rpc)
@@ -818,39 +498,4 @@ impl RealRuntime {
     pub async fn version(&self) -> Result<String, String> {
         self.cri.clone().version().await.map_err(rpc)
     }
-}
-
-/// An I/O error as Go's net package words it (`connection refused`).
-fn go_error(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
-        std::io::ErrorKind::TimedOut => "i/o timeout".into(),
-        _ => e.to_string(),
-    }
-}
-
-/// The status code of `GET path` at `addr`, as a kubelet's HTTP probe asks it.
-async fn http_status(
-    addr: std::net::SocketAddr,
-    host: &str,
-    port: i32,
-    path: &str,
-) -> Result<u16, String> {
-    let stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("connect: {}", go_error(&e)))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(conn);
-    let request = hyper::Request::get(path)
-        .header(hyper::header::HOST, format!("{host}:{port}"))
-        .header(hyper::header::USER_AGENT, "kube-probe/1.32")
-        .body(String::new())
-        .map_err(|e| e.to_string())?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(response.status().as_u16())
 }
