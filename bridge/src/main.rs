@@ -17,7 +17,9 @@
 //!
 //! It also opens the node agent's door for the page's bridge panel (`--agent-listen`, a
 //! WebSocket at `/node-agent`; `--agent-token`, random unless given; pages from
-//! `--allow-origin`, repeatable, by default the page `./dev play` serves).
+//! `--allow-origin`, repeatable, by default the page `./dev play` serves). With
+//! `--real-node` the door lends the machine to the page as well: a second containerd under
+//! `<state dir>/page`, pods on the next /24, so the page's cluster has a real node of its own.
 
 use anyhow::Context;
 use kubeplay_bridge::{node_agent, HeadlessDoor};
@@ -165,26 +167,56 @@ fn images_command(args: Vec<String>) -> anyhow::Result<()> {
 
 /// Starts this machine's real node as the flags describe it.
 async fn start_real_node(args: &Args) -> anyhow::Result<kubeplay_bridge::real_node::RealNode> {
+    start_node(args, &args.state_dir, &args.pod_cidr, &args.cni_bridge).await
+}
+
+/// The machine again, as the node the agent's door lends to a page (`serve --real-node`):
+/// a second containerd under `<state dir>/page`, on the next /24 and its own bridge device,
+/// so the page's cluster and the door's never share a runtime.
+async fn start_page_node(args: &Args) -> anyhow::Result<kubeplay_bridge::real_node::RealNode> {
+    let cidr = next_subnet(&args.pod_cidr).with_context(|| {
+        format!(
+            "--pod-cidr {}: the page's node takes the next /24",
+            args.pod_cidr
+        )
+    })?;
+    let dir = std::path::Path::new(&args.state_dir).join("page");
+    let device = format!("{}p", args.cni_bridge);
+    start_node(args, &dir.to_string_lossy(), &cidr, &device).await
+}
+
+/// `10.89.0.0/24` → `10.89.1.0/24`.
+fn next_subnet(cidr: &str) -> Option<String> {
+    let (ip, bits) = cidr.split_once('/')?;
+    let ip: std::net::Ipv4Addr = ip.parse().ok()?;
+    if bits != "24" {
+        return None;
+    }
+    let next = u32::from(ip).checked_add(1 << 8)?;
+    Some(format!("{}/24", std::net::Ipv4Addr::from(next)))
+}
+
+async fn start_node(
+    args: &Args,
+    state_dir: &str,
+    pod_cidr: &str,
+    bridge: &str,
+) -> anyhow::Result<kubeplay_bridge::real_node::RealNode> {
     let name = args
         .node_name
         .clone()
         .unwrap_or_else(|| node_agent::this_machine().name);
-    let state_dir = std::path::absolute(&args.state_dir)?;
-    let mut settings = kubeplay_bridge::real_node::RealNodeSettings::new(
-        &name,
-        &state_dir,
-        &args.pod_cidr,
-        &args.cni_bridge,
-    );
+    let state_dir = std::path::absolute(state_dir)?;
+    let mut settings =
+        kubeplay_bridge::real_node::RealNodeSettings::new(&name, &state_dir, pod_cidr, bridge);
     if let Some(root) = &args.host_path_root {
         settings.host_path_root = std::path::absolute(root)?;
     }
     settings.allow_registry_pulls = args.allow_registry_pulls;
     let node = kubeplay_bridge::real_node::RealNode::start(settings).await?;
     eprintln!(
-        "real node {name}: containerd at {}, pods on {}",
+        "real node {name}: containerd at {}, pods on {pod_cidr}",
         node.containerd_socket().display(),
-        args.pod_cidr
     );
     Ok(node)
 }
@@ -315,9 +347,22 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("borrowed node {name} from {url}");
         borrowed.push(task);
     }
-    let agent = tokio::spawn(node_agent::serve(
+    // The page's bridge panel borrows the machine too, as a node of the page's own cluster.
+    let page_node = match &real_node {
+        Some((node, task)) => match start_page_node(&args).await {
+            Ok(page) => Some(std::sync::Arc::new(page)),
+            Err(e) => {
+                task.abort();
+                reap(node).await;
+                return Err(e);
+            }
+        },
+        None => None,
+    };
+    let agent = tokio::spawn(node_agent::serve_lending(
         agent,
         agent_config,
+        page_node.clone(),
         stopped(stop.clone()),
     ));
     let served = door.serve(stopped(stop)).await;
@@ -328,6 +373,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some((node, task)) = real_node {
         task.abort();
+        reap(&node).await;
+    }
+    if let Some(node) = page_node {
         reap(&node).await;
     }
     served

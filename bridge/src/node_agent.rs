@@ -44,7 +44,7 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 pub const LEASE: Duration = Duration::from_secs(30);
 /// The largest message a client may send, before and after its hello: calls are a few
 /// hundred bytes (axum's default would take 64 MiB from anyone who connects).
-pub const MAX_MESSAGE_BYTES: usize = 64 << 10;
+pub use kubeplay_core::node_protocol::MAX_MESSAGE_BYTES;
 
 /// More messages than this in a second end the session (the kubelet sends a few a second
 /// per pod; a burst of hundreds is a client gone wrong).

@@ -76,18 +76,30 @@ impl Cluster {
     /// Adds a real machine's node, whose kubelet's calls the host carries out
     /// ([`Cluster::take_remote_requests`], [`Cluster::deliver`]); `images` are what its
     /// runtime holds (name → size).
-    /// Refused when a node of that name is already there (two kubelets would manage the
-    /// same pods).
+    /// A remote node of that name that lost its machine (powered off) comes back: its
+    /// kubelet starts afresh, as a rebooted node's does. Refused when any other node of that
+    /// name is there (two kubelets would manage the same pods).
     pub fn add_remote_node(
         &mut self,
         config: NodeConfig,
         images: &BTreeMap<String, i64>,
     ) -> Result<ComponentId, String> {
-        if self.node_id(&config.name).is_some() {
-            return Err(format!(
-                "the cluster already has a node named {:?}",
-                config.name
-            ));
+        if let Some(id) = self.node_id(&config.name) {
+            let back = self
+                .world
+                .component::<Node>(id)
+                .is_some_and(|n| n.is_remote() && !n.powered);
+            if !back {
+                return Err(format!(
+                    "the cluster already has a node named {:?}",
+                    config.name
+                ));
+            }
+            self.world.act::<Node>(id, |n, ctx| {
+                n.set_images(images);
+                n.set_power(ctx, true);
+            });
+            return Ok(id);
         }
         let id = self.world.add(Box::new(Node::remote(config, images)));
         self.nodes.push(id);
@@ -104,6 +116,11 @@ impl Cluster {
         self.remote
             .iter()
             .filter_map(|id| self.world.component::<Node>(*id))
+    }
+
+    /// Whether a remote node is joined and powered (its machine really runs containers).
+    pub fn has_remote_node_running(&self) -> bool {
+        self.remote_nodes().any(|n| n.powered)
     }
 
     /// Whether a remote node's kubelet has calls waiting for the host.

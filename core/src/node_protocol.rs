@@ -29,9 +29,34 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::kubelet::cri::{CriCall, CriResult};
+use crate::kubelet::cri::{CriCall, CriResponse, CriResult};
 
 pub const VERSION: u64 = 2;
+
+/// The largest message a bridge reads; it closes a connection that sends more.
+pub const MAX_MESSAGE_BYTES: usize = 64 << 10;
+
+/// A kubelet's call as the session's message, or — when it is too big for a bridge to read
+/// (env or annotations of tens of kilobytes) — the failure the kubelet hears instead, so the
+/// call fails alone rather than taking the whole node down.
+pub fn call_message(req: crate::kubelet::cri::CriRequest) -> Result<String, CriResponse> {
+    let id = req.id;
+    let call = SessionCall::Call { id, call: req.call };
+    let text = serde_json::to_string(&call).map_err(|e| CriResponse {
+        id,
+        result: Err(e.to_string()),
+    })?;
+    if text.len() > MAX_MESSAGE_BYTES {
+        return Err(CriResponse {
+            id,
+            result: Err(format!(
+                "the call is {} bytes, over the node protocol's {MAX_MESSAGE_BYTES} (env or annotations too large)",
+                text.len()
+            )),
+        });
+    }
+    Ok(text)
+}
 
 /// What a client says after the welcome.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

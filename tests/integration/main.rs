@@ -7,6 +7,7 @@ mod explain;
 mod kubectl;
 mod node_agent;
 mod page;
+mod page_real_node;
 mod real_node;
 mod scenarios;
 mod schema;

@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// Where the page tests run: the screenshot folder and the built page's URL; `None` (the
 /// test is skipped) unless `KUBEPLAY_PAGE_TESTS=1`, which `./dev test` sets after building.
-fn page_under_test() -> Option<(std::path::PathBuf, String)> {
+pub(crate) fn page_under_test() -> Option<(std::path::PathBuf, String)> {
     if std::env::var("KUBEPLAY_PAGE_TESTS").as_deref() != Ok("1") {
         eprintln!("skipped: set KUBEPLAY_PAGE_TESTS=1 after `trunk build` (./dev test does)");
         return None;
@@ -261,12 +261,16 @@ fn the_bridge_panel_connects_to_a_bridge() {
     fill("#bridge-token", "secret");
     wd.click("#bridge-connect");
     assert!(state_is("Connected"), "{}", wd.text("#bridge-state"));
-    assert_eq!(
-        wd.text("#bridge-state"),
-        format!(
-            "Connected (node protocol v{}): 1 machine behind this bridge.",
-            kubeplay_core::node_protocol::VERSION
-        )
+    // This bridge has no real node to lend: the page asks, and says why not.
+    let not_lent = format!(
+        "Connected (node protocol v{}): 1 machine behind this bridge. Not joined: this bridge lends no node: start it with --real-node.",
+        kubeplay_core::node_protocol::VERSION
+    );
+    assert!(
+        wd.wait_until(Duration::from_secs(10), |wd| wd.text("#bridge-state")
+            == not_lent),
+        "{}",
+        wd.text("#bridge-state")
     );
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let row = wd.text("#bridge-nodes tbody tr");

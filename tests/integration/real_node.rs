@@ -4,10 +4,6 @@
 //! cannot start they fail with the reason (`./dev test` installs containerd, runc, the CNI
 //! plugins and busybox-static first).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::{Duration, Instant};
-
 use kubeplay::real_node::{Lender, RealNodeDoor};
 use kubeplay_bridge::cri::v1;
 use serde_json::Value;
@@ -36,32 +32,6 @@ fn ok(node: &RealNodeDoor, line: &str) -> String {
 
 fn json(node: &RealNodeDoor, line: &str) -> Value {
     serde_json::from_str(&ok(node, line)).expect("kubectl's JSON")
-}
-
-/// Polls `f` every 200 ms until it gives a value; panics with `what` after `secs` seconds.
-fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {secs} s waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// `GET /` of a pod's web server, from this host (the node) to the pod's IP.
-fn http_get(ip: &str, port: u16) -> std::io::Result<String> {
-    let addr = format!("{ip}:{port}").parse().expect("a socket address");
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    s.set_read_timeout(Some(Duration::from_secs(2)))?;
-    s.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
-    let mut body = String::new();
-    s.read_to_string(&mut body)?;
-    Ok(body)
 }
 
 /// The runtime id of a pod's first container.
@@ -175,8 +145,8 @@ fn a_deployment_runs_as_real_containers_and_leaves_nothing_behind() {
             "{ip} is in the node's pod CIDR {}",
             node.pod_cidr
         );
-        let body = wait_for(&format!("HTTP on {ip}:8080"), 10, || {
-            http_get(ip, 8080).ok()
+        let body = kubeplay::wait_for(&format!("HTTP on {ip}:8080"), 10, || {
+            kubeplay::http_get(ip, 8080).ok()
         });
         assert!(
             body.starts_with("HTTP/1.") && body.contains("hello from a kubeplay pod"),
@@ -202,7 +172,7 @@ fn a_deployment_runs_as_real_containers_and_leaves_nothing_behind() {
         matches!(exec, Ok(0 | 137)),
         "ExecSync kill 1 in {id}: {exec:?}"
     );
-    let restarted = wait_for("the restart", 20, || {
+    let restarted = kubeplay::wait_for("the restart", 20, || {
         let pod = json(&node, &format!("kubectl get pod {first} -o json"));
         let s = &pod["status"]["containerStatuses"][0];
         (s["restartCount"] == 1 && s["state"]["running"].is_object()).then(|| pod.clone())
@@ -224,7 +194,7 @@ fn a_deployment_runs_as_real_containers_and_leaves_nothing_behind() {
     // A second exit: after CrashLoopBackOff's 10 s, attempt 2; the container GC keeps only
     // the attempt before it (attempt 0 is removed, as the kubelet keeps one dead container).
     let _ = kill_pid_1(&node, &container_id(&restarted));
-    wait_for("the second restart", 30, || {
+    kubeplay::wait_for("the second restart", 30, || {
         let pod = json(&node, &format!("kubectl get pod {first} -o json"));
         let s = &pod["status"]["containerStatuses"][0];
         (s["restartCount"] == 2 && s["state"]["running"].is_object()).then_some(())
@@ -264,7 +234,7 @@ spec:{}
             on_real_node(2)
         ),
     );
-    let restarted = wait_for("the liveness restart", 30, || {
+    let restarted = kubeplay::wait_for("the liveness restart", 30, || {
         let pod = json(&node, "kubectl get pod unhealthy -o json");
         let app = pod["status"]["containerStatuses"]
             .as_array()?
@@ -335,7 +305,7 @@ spec:{}
             on_real_node(2)
         ),
     );
-    let read = wait_for("the reader's log", 30, || {
+    let read = kubeplay::wait_for("the reader's log", 30, || {
         let (code, out, _) = sh(&node, "kubectl logs shared -c reader");
         (code == 0 && !out.is_empty()).then_some(out)
     });
@@ -361,7 +331,7 @@ spec:{}
             on_real_node(2)
         ),
     );
-    let reason = wait_for("ErrImagePull", 20, || {
+    let reason = kubeplay::wait_for("ErrImagePull", 20, || {
         let pod = json(&node, "kubectl get pod missing -o json");
         let r = pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"].clone();
         matches!(r.as_str(), Some("ErrImagePull" | "ImagePullBackOff")).then_some(r)
@@ -377,7 +347,7 @@ spec:{}
     ok(&node, "kubectl scale deployment web --replicas=0");
     ok(&node, "kubectl delete deployment web");
     ok(&node, "kubectl delete pod shared missing unhealthy");
-    wait_for("every container and sandbox to go", 60, || {
+    kubeplay::wait_for("every container and sandbox to go", 60, || {
         let pods = json(&node, "kubectl get pods -o json");
         (pods["items"].as_array().is_some_and(Vec::is_empty)
             && node.containers().is_empty()
@@ -481,7 +451,7 @@ spec:{}
             "hostPort 80 (below 1024) is not allowed",
         ),
     ]) {
-        let events = wait_for(&format!("{name}'s refusal"), 20, || {
+        let events = kubeplay::wait_for(&format!("{name}'s refusal"), 20, || {
             let e = pod_events(&node, name);
             e.contains(message).then_some(e)
         });
@@ -539,7 +509,9 @@ fn two_bridges_make_a_two_node_real_cluster() {
         assert_eq!(here.len(), 2, "two replicas on {name}");
         for pod in here {
             let ip = pod["status"]["podIP"].as_str().expect("a pod IP");
-            let body = wait_for(&format!("HTTP on {ip}"), 10, || http_get(ip, 8080).ok());
+            let body = kubeplay::wait_for(&format!("HTTP on {ip}"), 10, || {
+                kubeplay::http_get(ip, 8080).ok()
+            });
             assert!(body.contains("hello from a kubeplay pod"), "{body}");
             let pod_name = pod["metadata"]["name"].as_str().expect("name");
             let logs = ok(&node, &format!("kubectl logs {pod_name}"));
@@ -551,7 +523,7 @@ fn two_bridges_make_a_two_node_real_cluster() {
 
     // The door goes: the lender notices the connection close and reaps within seconds.
     assert!(node.stop().is_ok());
-    wait_for("the lender to reap", 20, || {
+    kubeplay::wait_for("the lender to reap", 20, || {
         lender.containers().is_empty().then_some(())
     });
 }

@@ -36,6 +36,32 @@ pub struct Door {
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
+/// Polls `f` every 200 ms until it gives a value; panics with `what` after `secs` seconds.
+pub fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {secs} s waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// `GET /` of a pod's web server, from this host (the node) to the pod's IP.
+pub fn http_get(ip: &str, port: u16) -> std::io::Result<String> {
+    let addr = format!("{ip}:{port}").parse().expect("a socket address");
+    let mut s = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2))?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(2)))?;
+    std::io::Write::write_all(&mut s, b"GET / HTTP/1.0\r\n\r\n")?;
+    let mut body = String::new();
+    std::io::Read::read_to_string(&mut s, &mut body)?;
+    Ok(body)
+}
+
 /// A current-thread Tokio runtime, as the door and the tests' clients run on.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()

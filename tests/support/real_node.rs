@@ -45,14 +45,22 @@ pub struct Lender {
     pub token: String,
     pub node: String,
     pub socket: PathBuf,
+    pub pod_cidr: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     stopped: mpsc::Receiver<()>,
 }
 
 impl Lender {
+    /// A lender for clients without an Origin (another bridge).
     pub fn start() -> Lender {
+        Lender::start_for(Vec::new())
+    }
+
+    /// A lender for pages served from `allowed_origins` too.
+    pub fn start_for(allowed_origins: Vec<String>) -> Lender {
         let settings = fresh_settings();
         let node = settings.name.clone();
+        let pod_cidr = settings.pod_cidr.clone();
         let token = format!("lend-{}", settings.bridge);
         let (ready_tx, ready_rx) = mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -76,7 +84,7 @@ impl Lender {
                 let _ = ready_tx.send(Ok((url, socket)));
                 let config = kubeplay_bridge::node_agent::AgentConfig {
                     token: agent_token,
-                    allowed_origins: Vec::new(),
+                    allowed_origins,
                 };
                 let _ = kubeplay_bridge::node_agent::serve_lending(
                     listener,
@@ -102,6 +110,7 @@ impl Lender {
             token,
             node,
             socket,
+            pod_cidr,
             stop: Some(stop_tx),
             stopped: stopped_rx,
         }
@@ -110,6 +119,11 @@ impl Lender {
     /// The lender's containers, as its containerd lists them.
     pub fn containers(&self) -> Vec<v1::Container> {
         containers_at(&self.socket)
+    }
+
+    /// The lender's pod sandboxes.
+    pub fn sandboxes(&self) -> Vec<v1::PodSandbox> {
+        sandboxes_at(&self.socket)
     }
 }
 
@@ -133,6 +147,18 @@ fn containers_at(socket: &std::path::Path) -> Vec<v1::Container> {
             .expect("ListContainers")
             .into_inner()
             .containers
+    })
+}
+
+/// The pod sandboxes of the containerd at `socket` (of any state).
+fn sandboxes_at(socket: &std::path::Path) -> Vec<v1::PodSandbox> {
+    cri_at(socket, async |mut cri| {
+        cri.runtime
+            .list_pod_sandbox(v1::ListPodSandboxRequest { filter: None })
+            .await
+            .expect("ListPodSandbox")
+            .into_inner()
+            .items
     })
 }
 
@@ -253,14 +279,7 @@ impl RealNodeDoor {
     }
 
     pub fn sandboxes(&self) -> Vec<v1::PodSandbox> {
-        self.cri(async |mut cri| {
-            cri.runtime
-                .list_pod_sandbox(v1::ListPodSandboxRequest { filter: None })
-                .await
-                .expect("ListPodSandbox")
-                .into_inner()
-                .items
-        })
+        sandboxes_at(&self.socket)
     }
 
     /// What a finished pod leaves on the machine, if anything: mounts under the node's

@@ -15,7 +15,9 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use futures_util::{SinkExt, StreamExt};
 use kubeplay_core::kubelet::cri::CriResponse;
-use kubeplay_core::node_protocol::{FromBridge, SessionCall, SessionEvent, ToBridge, VERSION};
+use kubeplay_core::node_protocol::{
+    call_message, FromBridge, SessionCall, SessionEvent, ToBridge, VERSION,
+};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -148,22 +150,10 @@ async fn carry(
             },
         }
         for req in door.with_cluster(|c| c.take_remote_requests(node)) {
-            let call = SessionCall::Call {
-                id: req.id,
-                call: req.call,
-            };
-            // The lender closes a connection that sends more than its limit: a call that big
-            // fails here, alone, instead of taking the whole node down.
-            let size = serde_json::to_string(&call).map_or(usize::MAX, |t| t.len());
-            if size > crate::node_agent::MAX_MESSAGE_BYTES {
-                let result = Err(format!(
-                    "the call is {size} bytes, over the node protocol's {} (env or annotations too large)",
-                    crate::node_agent::MAX_MESSAGE_BYTES
-                ));
-                door.with_cluster(|c| c.deliver(node, CriResponse { id: req.id, result }, 0));
-                continue;
+            match call_message(req) {
+                Ok(text) => ws.send(Message::Text(text.into())).await?,
+                Err(failed) => door.with_cluster(|c| c.deliver(node, failed, 0)),
             }
-            say(&mut ws, &call).await?;
         }
     }
 }

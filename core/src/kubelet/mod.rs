@@ -268,6 +268,11 @@ impl Kubelet {
         });
     }
 
+    /// The images the node's runtime holds (a real machine that joins again).
+    pub fn set_images(&mut self, images: BTreeSet<String>) {
+        self.images = images;
+    }
+
     /// Forgets everything about pods, as a kubelet that restarts after its node lost power.
     pub fn reset(&mut self) {
         self.pods.clear();

@@ -124,6 +124,12 @@ impl Node {
         }
     }
 
+    /// What the node's runtime holds (name → size), as a machine that comes back reports.
+    pub fn set_images(&mut self, images: &BTreeMap<String, i64>) {
+        self.images = images.clone();
+        self.kubelet.set_images(images.keys().cloned().collect());
+    }
+
     /// Whether the host runs this node's containers.
     pub fn is_remote(&self) -> bool {
         matches!(self.runtime, Runtime::Remote(_))
@@ -347,6 +353,7 @@ impl Node {
             method: format!("{} {}", call.interface(), call.method()),
             pod: self.kubelet.pod_of(id),
             outcome,
+            took_ms: ms,
         });
     }
 

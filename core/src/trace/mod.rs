@@ -74,6 +74,8 @@ pub enum TraceKind {
         method: String,
         pod: String,
         outcome: String,
+        /// How long the runtime took: a simulated one's latency, a real one's as measured.
+        took_ms: i64,
     },
 }
 
@@ -193,6 +195,7 @@ pub fn line(e: &TraceEvent) -> String {
             method,
             pod,
             outcome,
+            ..
         } => format!("{node} ⇄ {method} {pod} {outcome}"),
     }
 }

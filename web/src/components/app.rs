@@ -279,7 +279,8 @@ fn small_cluster() -> Html {
                     <button id="next-event" onclick={next_event} title="Run to the next thing that happens: a timer firing or a watch event delivered">{"Next event"}</button>
                     { speed_picker("speed", &speed_tenths) }
                     <input id="timeline" type="range" min="0" max={(*seconds).max(1).to_string()}
-                        value={seconds.to_string()} onchange={on_scrub}
+                        value={seconds.to_string()} onchange={on_scrub} disabled={cluster.has_real_node_running()}
+                        title={if cluster.has_real_node_running() { "A real machine is joined: its containers really ran, so this run cannot go back in time (disconnect the bridge first)" } else { "" }}
                         aria-label="Timeline: go back to an earlier moment of the run" />
                     <span class="time" aria-label="virtual time">{format!("t = {} s", *seconds)}</span>
                     <span class="revision" aria-label="etcd revision">{format!("etcd revision {}", *revision)}</span>
@@ -312,7 +313,7 @@ fn small_cluster() -> Html {
                 <DecisionTable cluster={(*cluster).clone()} revision={*revision} pod={(*selected).clone()} />
                 <Inspector cluster={(*cluster).clone()} revision={*revision} />
                 <ObjectTable cluster={(*cluster).clone()} revision={*revision} />
-                <BridgePanel />
+                <BridgePanel cluster={(*cluster).clone()} on_change={refresh.reform(|_| ())} />
             </main>
         </div>
     }

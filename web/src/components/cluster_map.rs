@@ -1,7 +1,8 @@
 //! The cluster map: each node with its readiness, taints, CPU requested against allocatable,
-//! and its pods coloured by status. Chaos: a power switch and a network cut per node, the
-//! image registry's switch, and for the selected pod — clicking a pod also opens the
-//! scheduler's decision about it — crashing its container or deleting it.
+//! and its pods coloured by status; a machine a bridge lends is marked real, as are its pods.
+//! Chaos: a power switch and a network cut per node, the image registry's switch, and for the
+//! selected pod — clicking a pod also opens the scheduler's decision about it — crashing its
+//! container or deleting it.
 
 use yew::prelude::*;
 
@@ -30,16 +31,22 @@ fn status_class(status: &str) -> &'static str {
     }
 }
 
-fn chip(p: &PodChip, on_select: &Callback<String>) -> Html {
+fn chip(p: &PodChip, real: bool, on_select: &Callback<String>) -> Html {
     let key = format!("{}/{}", p.namespace, p.name);
     let onclick = {
         let (key, on_select) = (key.clone(), on_select.clone());
         Callback::from(move |_| on_select.emit(key.clone()))
     };
+    let ip = if p.ip.is_empty() {
+        String::new()
+    } else {
+        format!(", IP {}", p.ip)
+    };
+    let what = if real { ", a real container" } else { "" };
     html! {
         <li>
-            <button class={classes!("pod", status_class(&p.status))} data-status={p.status.clone()}
-                title={format!("{key}: {}", p.status)} {onclick}>
+            <button class={classes!("pod", status_class(&p.status), real.then_some("real"))} data-status={p.status.clone()}
+                data-ip={p.ip.clone()} title={format!("{key}: {}{ip}{what}", p.status)} {onclick}>
                 <span class="pod-name">{&p.name}</span>
                 <span class="pod-status">{&p.status}</span>
             </button>
@@ -110,14 +117,19 @@ pub fn cluster_map(props: &Props) -> Html {
                     };
                     let state = if n.unschedulable { format!("{},SchedulingDisabled", n.status) } else { n.status.clone() };
                     html! {
-                        <article class={classes!("node", (n.status != "Ready").then_some("down"))} data-node={n.name.clone()} aria-label={format!("node {}", n.name)}>
+                        <article class={classes!("node", (n.status != "Ready").then_some("down"), n.real.then_some("real"))} data-node={n.name.clone()} aria-label={format!("node {}", n.name)}>
                             <header>
                                 <h3>{&n.name}</h3>
                                 <span class="node-status">{state}</span>
-                                <button class="power" aria-pressed={(!n.powered).to_string()} onclick={toggle}
-                                    title={if n.powered { "Cut this node's power: its kubelet stops, heartbeats stop" } else { "Restore power" }}>
-                                    { if n.powered { "Power off" } else { "Power on" } }
-                                </button>
+                                if n.real {
+                                    // Its power is the bridge's connection: the bridge panel's Disconnect.
+                                    <span class="real-badge" title="A real machine lent by a bridge: its pods are containerd containers, its CRI calls take real time">{"real machine"}</span>
+                                } else {
+                                    <button class="power" aria-pressed={(!n.powered).to_string()} onclick={toggle}
+                                        title={if n.powered { "Cut this node's power: its kubelet stops, heartbeats stop" } else { "Restore power" }}>
+                                        { if n.powered { "Power off" } else { "Power on" } }
+                                    </button>
+                                }
                                 <button class="partition" aria-pressed={n.partitioned.to_string()} onclick={cut}
                                     title={if n.partitioned { "Heal the network: the kubelet reaches the API server again" } else { "Cut the network to the API server: containers run on, heartbeats stop arriving" }}>
                                     { if n.partitioned { "Heal" } else { "Partition" } }
@@ -128,7 +140,7 @@ pub fn cluster_map(props: &Props) -> Html {
                                 <div class="fill" style={format!("width: {pct}%")}></div>
                                 <span>{format!("cpu {}m / {}m", n.milli_cpu_requested, n.milli_cpu_allocatable)}</span>
                             </div>
-                            <ul class="pods">{ for n.pods.iter().map(|p| chip(p, &props.on_select)) }</ul>
+                            <ul class="pods">{ for n.pods.iter().map(|p| chip(p, n.real, &props.on_select)) }</ul>
                         </article>
                     }
                 }) }
@@ -136,7 +148,7 @@ pub fn cluster_map(props: &Props) -> Html {
             if !pending.is_empty() {
                 <div class="pending-pods">
                     <h3>{format!("Waiting for a node ({})", pending.len())}</h3>
-                    <ul class="pods">{ for pending.iter().map(|p| chip(p, &props.on_select)) }</ul>
+                    <ul class="pods">{ for pending.iter().map(|p| chip(p, false, &props.on_select)) }</ul>
                 </div>
             }
         </section>

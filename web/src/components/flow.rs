@@ -2,7 +2,8 @@
 //! the controllers, the scheduler, and a kubelet per node with CRI, CNI and CSI beneath.
 //! Arrows light up for what really happened in the last moments of virtual time — requests
 //! into the API server (verb, resource, resourceVersion), writes to etcd, watch events out
-//! to components, calls to the runtime — and clicking a box lists what passed through it.
+//! to components, calls to the runtime (a real node's with the time they really took) — and
+//! clicking a box lists what passed through it.
 
 use kubeplay_core::trace::{TraceEvent, TraceKind};
 use yew::prelude::*;
@@ -120,7 +121,13 @@ pub fn flow_diagram(props: &Props) -> Html {
     let selected = use_state(|| None::<String>);
     let events = props.cluster.recent_events(WINDOW);
     let now = props.cluster.now();
-    let nodes: Vec<String> = props.cluster.nodes().into_iter().map(|n| n.name).collect();
+    let views = props.cluster.nodes();
+    let nodes: Vec<String> = views.iter().map(|n| n.name.clone()).collect();
+    let real: Vec<String> = views
+        .into_iter()
+        .filter(|n| n.real)
+        .map(|n| n.name)
+        .collect();
     let kubelets = kubelet_boxes(&nodes);
     let place = |id: &str| -> Option<(i32, i32)> {
         BOXES
@@ -192,12 +199,19 @@ pub fn flow_diagram(props: &Props) -> Html {
                     class: "watch",
                 },
             ),
-            TraceKind::Cri { method, .. } => (
+            // A real node's calls carry the time they really took on the machine.
+            TraceKind::Cri {
+                method, took_ms, ..
+            } => (
                 format!("{who}>runtime"),
                 Arrow {
                     from: (at.0, at.1 - 10),
                     to: (at.0, at.1 + 64),
-                    label: method.clone(),
+                    label: if real.contains(&who) {
+                        format!("{method} {took_ms} ms")
+                    } else {
+                        method.clone()
+                    },
                     class: "cri",
                 },
             ),
@@ -273,11 +287,14 @@ pub fn flow_diagram(props: &Props) -> Html {
                     </marker>
                 </defs>
                 { for BOXES.iter().map(|b| draw_box(b.id, b.label, b.x, b.y)) }
-                { for kubelets.iter().map(|(n, x, y)| html! {
-                    <>
-                        { draw_box(n, &format!("kubelet {n}"), *x, *y) }
-                        <text class="runtime" x={(x + W / 2).to_string()} y={(y + H + 58).to_string()} text-anchor="middle">{"CRI · CNI · CSI"}</text>
-                    </>
+                { for kubelets.iter().map(|(n, x, y)| {
+                    let runtime = if real.contains(n) { "containerd · CNI · CSI (real)" } else { "CRI · CNI · CSI" };
+                    html! {
+                        <>
+                            { draw_box(n, &format!("kubelet {n}"), *x, *y) }
+                            <text class={classes!("runtime", real.contains(n).then_some("real"))} x={(x + W / 2).to_string()} y={(y + H + 58).to_string()} text-anchor="middle">{runtime}</text>
+                        </>
+                    }
                 }) }
                 { for arrows.iter().map(|(key, a)| {
                     // Requests and watch events between the same two boxes run side by side,

@@ -47,6 +47,11 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
         "A policy that rejects pods without CPU limits",
         include_str!("../examples/policy.yaml"),
     ),
+    (
+        "real-node",
+        "On a real machine (connect a bridge first)",
+        include_str!("../examples/real-node.yaml"),
+    ),
 ];
 
 pub fn example(id: &str) -> Option<&'static str> {

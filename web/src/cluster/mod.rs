@@ -10,6 +10,8 @@ use kubeplay_core::apiserver::{Config, Method, Request, OBSERVER_TOKEN};
 use kubeplay_core::client::{collection_path, object_path};
 use serde_json::Value;
 
+mod real_node;
+
 /// Simulated nodes the page starts with.
 pub const NODES: u32 = 3;
 
@@ -170,6 +172,8 @@ pub struct NodeView {
     pub milli_cpu_requested: i64,
     pub milli_cpu_allocatable: i64,
     pub pods: Vec<PodChip>,
+    /// A machine a bridge lends: its pods are real containers.
+    pub real: bool,
 }
 
 /// A pod on the map, coloured by what `kubectl get pods` shows as its status.
@@ -178,6 +182,8 @@ pub struct PodChip {
     pub namespace: String,
     pub name: String,
     pub status: String,
+    /// `status.podIP`, once the sandbox has one.
+    pub ip: String,
 }
 
 impl PodChip {
@@ -192,6 +198,10 @@ impl PodChip {
             namespace: meta("namespace"),
             name: meta("name"),
             status: status_of("Pod", pod),
+            ip: pod["status"]["podIP"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
         }
     }
 }
@@ -331,6 +341,12 @@ impl Cluster {
     /// from its seed: the actions before that moment, then time up to it. Actions recorded
     /// after it are dropped, as the run now continues from there.
     pub fn rewind_to(&self, seconds: i64) -> Result<(), String> {
+        if self.has_real_node_running() {
+            return Err(
+                "a real machine is joined: its containers really ran, and cannot be replayed"
+                    .into(),
+            );
+        }
         let target = seconds.max(0) * 1000;
         let (seed, cluster, steps) = {
             let r = self.recording.borrow();
@@ -660,6 +676,7 @@ impl Cluster {
                         })
                         .collect(),
                     powered: powered(&name),
+                    real: self.inner.borrow().is_remote_node(&name),
                     partitioned: self.inner.borrow().node_partitioned(&name),
                     name,
                     milli_cpu_requested: requested,
