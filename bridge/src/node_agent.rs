@@ -22,7 +22,7 @@ use axum::routing::get;
 use axum::Router;
 use kubeplay_core::kubelet::cri::CriCall;
 use kubeplay_core::node_protocol::{
-    FromBridge, RealNode, SessionCall, SessionEvent, ToBridge, VERSION,
+    read_call, FromBridge, RealNode, SessionCall, SessionEvent, ToBridge, VERSION,
 };
 
 use crate::real_node;
@@ -206,7 +206,7 @@ async fn lend(mut socket: WebSocket, agent: &Agent) {
             let _ = send(&mut socket, &SessionEvent::Error { message }).await;
             break;
         }
-        let reply = match serde_json::from_str::<SessionCall>(text.as_str()) {
+        let reply = match read_call(text.as_str()) {
             Err(e) => Some(format!("not a message of node protocol {VERSION}: {e}")),
             Ok(call) => take(call, agent, &mut lent, &events).await,
         };

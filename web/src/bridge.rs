@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use gloo_timers::callback::Interval;
 use kubeplay_core::node_protocol::{
-    call_message, FromBridge, RealNode, SessionCall, SessionEvent, ToBridge, VERSION,
+    call_message, read_event, FromBridge, RealNode, SessionCall, SessionEvent, ToBridge, VERSION,
 };
 use wasm_bindgen::prelude::*;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
@@ -150,9 +150,7 @@ fn flush(ws: &WebSocket, cluster: &Cluster, node: &str) {
 }
 
 fn say(ws: &WebSocket, call: &SessionCall) {
-    if let Ok(text) = serde_json::to_string(call) {
-        let _ = ws.send_with_str(&text);
-    }
+    let _ = ws.send_with_str(&call.to_value().to_string());
 }
 
 /// What the page does with one message of a session: `Some` is the connection's next state.
@@ -178,7 +176,7 @@ fn on_session_event(
         lent,
         said,
     };
-    let event = match serde_json::from_str::<SessionEvent>(text) {
+    let event = match read_event(text) {
         Ok(event) => event,
         Err(e) => {
             let said = format!("something this page does not understand ({e})");

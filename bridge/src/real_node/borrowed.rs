@@ -16,7 +16,7 @@ use anyhow::{bail, Context};
 use futures_util::{SinkExt, StreamExt};
 use kubeplay_core::kubelet::cri::CriResponse;
 use kubeplay_core::node_protocol::{
-    call_message, FromBridge, SessionCall, SessionEvent, ToBridge, VERSION,
+    call_message, read_event, FromBridge, SessionCall, SessionEvent, ToBridge, VERSION,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
@@ -41,7 +41,7 @@ async fn next_event(ws: &mut Socket) -> anyhow::Result<String> {
 }
 
 async fn say(ws: &mut Socket, call: &SessionCall) -> anyhow::Result<()> {
-    let text = serde_json::to_string(call)?;
+    let text = call.to_value().to_string();
     ws.send(Message::Text(text.into())).await?;
     Ok(())
 }
@@ -68,7 +68,7 @@ pub async fn borrow(
         Err(e) => bail!("the bridge at {url} said something else: {e}"),
     }
     say(&mut ws, &SessionCall::Join {}).await?;
-    let joined = match serde_json::from_str(&next_event(&mut ws).await?)? {
+    let joined = match read_event(&next_event(&mut ws).await?).map_err(anyhow::Error::msg)? {
         SessionEvent::Joined { node } => node,
         SessionEvent::Error { message } => bail!("the bridge at {url} lends no node: {message}"),
         other => bail!("the bridge at {url} answered {other:?} to join"),
@@ -131,7 +131,7 @@ async fn carry(
                 }
                 say(&mut ws, &SessionCall::Logs { id: next_log, path }).await?;
             }
-            text = next_event(&mut ws) => match serde_json::from_str(&text?)? {
+            text = next_event(&mut ws) => match read_event(&text?).map_err(anyhow::Error::msg)? {
                 SessionEvent::Result { id, result, took_ms } => {
                     door.with_cluster(|c| c.deliver(node, CriResponse { id, result }, took_ms));
                 }

@@ -15,7 +15,7 @@ impl Cluster {
     /// Joins the lent machine as a node; a node whose machine was lost before comes back
     /// (its kubelet starts afresh, as a rebooted node's).
     pub fn join_real_node(&self, node: &JoinedNode) -> Result<(), String> {
-        let images = node.images.iter().cloned().collect();
+        let images = kubeplay_core::collections::map_from(node.images.iter().cloned());
         self.inner
             .borrow_mut()
             .add_remote_node(node.config(), &images)
