@@ -674,8 +674,15 @@ async fn next_event_steps_one_happening_at_a_time() {
 async fn the_bridge_panel_says_when_no_bridge_answers() {
     let root = document().create_element("div").unwrap();
     document().body().unwrap().append_child(&root).unwrap();
-    yew::Renderer::<kubeplay_web::components::bridge_panel::BridgePanel>::with_root(root.clone())
-        .render();
+    let props = kubeplay_web::components::bridge_panel::Props {
+        cluster: kubeplay_web::cluster::Cluster::new(1),
+        on_change: yew::Callback::noop(),
+    };
+    yew::Renderer::<kubeplay_web::components::bridge_panel::BridgePanel>::with_root_and_props(
+        root.clone(),
+        props,
+    )
+    .render();
     yew::scheduler::flush().await;
     assert_eq!(text_of(&root, "#bridge-state"), "Not connected.");
     let url: web_sys::HtmlInputElement = root
