@@ -97,6 +97,11 @@ fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
         "three Running pods on the map"
     );
     shot(&wd, "3-running", ".map");
+    // The README's picture of the page, kept current by this test.
+    wd.execute("window.scrollTo(0, 0); return 0;");
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    std::fs::create_dir_all(&docs).expect("docs/");
+    wd.screenshot(&docs.join("page.png"));
     let pod_names = |wd: &WebDriver| -> Vec<String> {
         let names = wd.execute(
             "return [...document.querySelectorAll('.map .pod .pod-name')].map(e => e.textContent).sort();",

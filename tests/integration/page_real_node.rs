@@ -103,6 +103,10 @@ fn the_page_borrows_a_real_machine() {
         "document.querySelector('{real_node}').scrollIntoView({{block: 'start'}}); return 0;"
     ));
     wd.screenshot(&shots.join("real-node.png"));
+    // The README shows it too.
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    std::fs::create_dir_all(&docs).expect("docs/");
+    wd.screenshot(&docs.join("real-node.png"));
 
     // Disconnecting: the machine is lost to the cluster, and the lender removes everything
     // the page's kubelet started there.
