@@ -5,8 +5,10 @@
 //!
 //! Publish and unpublish are idempotent, as the spec requires: publishing what is already
 //! mounted at the target succeeds, unpublishing what is not mounted succeeds. A volume whose
-//! context says it is ephemeral (`csi.storage.k8s.io/ephemeral`, an inline volume of a pod)
-//! is deleted when it is unpublished.
+//! context says it is ephemeral (`csi.storage.k8s.io/ephemeral`: an inline volume of a pod,
+//! or an emptyDir) is deleted when it is unpublished. The kubelet publishes hostPath volumes
+//! through it too (`kubeplay.io/volume-kind: hostPath`): the source is then the host path
+//! itself, allowed only as a direct, non-symlink child of the node's hostPath root.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,8 +19,9 @@ use crate::cri::csi;
 use csi::identity_server::{Identity, IdentityServer};
 use csi::node_server::{Node, NodeServer};
 
-pub const DRIVER: &str = "hostpath.csi.kubeplay.io";
-const EPHEMERAL: &str = "csi.storage.k8s.io/ephemeral";
+use kubeplay_core::kubelet::volumes::{EPHEMERAL, HOST_PATH, HOST_PATH_TYPE, VOLUME_KIND};
+
+pub use kubeplay_core::kubelet::volumes::NODE_VOLUME_DRIVER as DRIVER;
 
 #[derive(Clone, Debug)]
 pub struct HostPathPlugin {
@@ -27,6 +30,8 @@ pub struct HostPathPlugin {
     pub data_dir: PathBuf,
     /// Targets must lie under this root (the kubelet's root directory).
     pub target_root: PathBuf,
+    /// hostPath volumes must be its direct children.
+    pub host_path_root: PathBuf,
 }
 
 /// Whether `path` is a mount point (as `/proc/self/mountinfo` lists them).
@@ -206,7 +211,7 @@ impl Node for HostPathPlugin {
         request: Request<csi::NodePublishVolumeRequest>,
     ) -> Result<Response<csi::NodePublishVolumeResponse>, Status> {
         let r = request.into_inner();
-        let source = self.volume_dir(&r.volume_id)?;
+        let data = self.volume_dir(&r.volume_id)?;
         let target = self.target(&r.target_path)?;
         if r.volume_capability.is_none() {
             return Err(Status::invalid_argument("volume capability missing"));
@@ -214,14 +219,25 @@ impl Node for HostPathPlugin {
         if is_mounted(&target) {
             return Ok(Response::new(csi::NodePublishVolumeResponse {}));
         }
-        if r.volume_context.get(EPHEMERAL).map(String::as_str) == Some("true") {
-            let marker = self.ephemeral_marker(&r.volume_id);
-            std::fs::create_dir_all(self.data_dir.join(".ephemeral"))
-                .and_then(|()| std::fs::write(&marker, b""))
-                .map_err(|e| Status::internal(format!("marking {}: {e}", marker.display())))?;
-        }
-        std::fs::create_dir_all(&source)
-            .map_err(|e| Status::internal(format!("creating {}: {e}", source.display())))?;
+        let source = if r.volume_context.get(VOLUME_KIND).map(String::as_str) == Some("hostPath") {
+            let context = |k: &str| r.volume_context.get(k).map_or("", String::as_str);
+            crate::real_node::policy::host_path_source(
+                &self.host_path_root,
+                std::path::Path::new(context(HOST_PATH)),
+                context(HOST_PATH_TYPE),
+            )
+            .map_err(Status::invalid_argument)?
+        } else {
+            if r.volume_context.get(EPHEMERAL).map(String::as_str) == Some("true") {
+                let marker = self.ephemeral_marker(&r.volume_id);
+                std::fs::create_dir_all(self.data_dir.join(".ephemeral"))
+                    .and_then(|()| std::fs::write(&marker, b""))
+                    .map_err(|e| Status::internal(format!("marking {}: {e}", marker.display())))?;
+            }
+            std::fs::create_dir_all(&data)
+                .map_err(|e| Status::internal(format!("creating {}: {e}", data.display())))?;
+            data
+        };
         self.make_target(&target)?;
         run(Command::new("mount")
             .arg("--bind")

@@ -280,8 +280,28 @@ spec:{}
         "the restarted container is CRI attempt 1: {attempts:?}"
     );
 
-    // An emptyDir and a CSI volume (the node's hostpath plugin, over gRPC) written by one
-    // container are read by the other.
+    // Every kind of volume goes through the node's CSI plugin (gRPC): an emptyDir, an
+    // inline CSI volume, a hostPath under the node's root, and a CSI PersistentVolume bound
+    // to a claim, written by one container are read by the other.
+    let host_dir = node.state_dir.join("host-paths/shared");
+    apply(
+        &node,
+        r#"apiVersion: v1
+kind: PersistentVolume
+metadata: {name: real-pv}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  csi: {driver: hostpath.csi.kubeplay.io, volumeHandle: real-pv-data}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: real-claim}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: ""
+  resources: {requests: {storage: 1Gi}}"#,
+    );
     apply(
         &node,
         &format!(
@@ -293,30 +313,42 @@ spec:{}
   volumes:
   - {{name: data, emptyDir: {{}}}}
   - {{name: vol, csi: {{driver: hostpath.csi.kubeplay.io}}}}
+  - {{name: host, hostPath: {{path: {}, type: DirectoryOrCreate}}}}
+  - {{name: pv, persistentVolumeClaim: {{claimName: real-claim}}}}
   containers:
   - name: writer
     image: localhost/kubeplay/busybox:1
-    command: [sh, -c, 'echo written by $(hostname) > /data/msg; echo kept by CSI > /vol/msg; trap "exit 0" TERM; sleep 3600 & wait']
-    volumeMounts: [{{name: data, mountPath: /data}}, {{name: vol, mountPath: /vol}}]
+    command: [sh, -c, 'echo written by $(hostname) > /data/msg; echo kept by CSI > /vol/msg; echo on the host > /host/msg; echo persistent > /pv/msg; trap "exit 0" TERM; sleep 3600 & wait']
+    volumeMounts: [{{name: data, mountPath: /data}}, {{name: vol, mountPath: /vol}}, {{name: host, mountPath: /host}}, {{name: pv, mountPath: /pv}}]
   - name: reader
     image: localhost/kubeplay/busybox:1
-    command: [sh, -c, 'until [ -f /data/msg ] && [ -f /vol/msg ]; do sleep 0.1; done; cat /data/msg /vol/msg; trap "exit 0" TERM; sleep 3600 & wait']
-    volumeMounts: [{{name: data, mountPath: /data, readOnly: true}}, {{name: vol, mountPath: /vol, readOnly: true}}]"#,
-            on_real_node(2)
+    command: [sh, -c, 'until [ -f /data/msg ] && [ -f /vol/msg ] && [ -f /host/msg ] && [ -f /pv/msg ]; do sleep 0.1; done; cat /data/msg /vol/msg /host/msg /pv/msg; trap "exit 0" TERM; sleep 3600 & wait']
+    volumeMounts: [{{name: data, mountPath: /data, readOnly: true}}, {{name: vol, mountPath: /vol, readOnly: true}}, {{name: host, mountPath: /host, readOnly: true}}, {{name: pv, mountPath: /pv, readOnly: true}}]"#,
+            on_real_node(2),
+            host_dir.display()
         ),
     );
     let read = kubeplay::wait_for("the reader's log", 30, || {
         let (code, out, _) = sh(&node, "kubectl logs shared -c reader");
         (code == 0 && !out.is_empty()).then_some(out)
     });
-    assert_eq!(read.trim(), "written by shared\nkept by CSI");
-    let published = node.leftovers();
-    assert!(
-        published
-            .iter()
-            .any(|m| m.contains("kubernetes.io~csi/vol/mount")),
-        "the CSI volume is a bind mount while the pod runs: {published:?}"
+    assert_eq!(
+        read.trim(),
+        "written by shared\nkept by CSI\non the host\npersistent"
     );
+    assert_eq!(
+        std::fs::read_to_string(host_dir.join("msg")).unwrap_or_default(),
+        "on the host\n"
+    );
+    let published = node.leftovers();
+    for volume in ["data", "vol", "host", "pv"] {
+        assert!(
+            published
+                .iter()
+                .any(|m| m.contains(&format!("kubernetes.io~csi/{volume}/mount"))),
+            "{volume} is a bind mount while the pod runs: {published:?}"
+        );
+    }
 
     // An image the node lacks: ErrImagePull with containerd's own message (its pull goes to
     // localhost, where no registry listens).
@@ -347,6 +379,7 @@ spec:{}
     ok(&node, "kubectl scale deployment web --replicas=0");
     ok(&node, "kubectl delete deployment web");
     ok(&node, "kubectl delete pod shared missing unhealthy");
+    ok(&node, "kubectl delete pvc real-claim");
     kubeplay::wait_for("every container and sandbox to go", 60, || {
         let pods = json(&node, "kubectl get pods -o json");
         (pods["items"].as_array().is_some_and(Vec::is_empty)
@@ -355,6 +388,24 @@ spec:{}
         .then_some(())
     });
     assert_eq!(node.leftovers(), Vec::<String>::new());
+    // The PersistentVolume's data outlives its pod (the ephemeral ones went with it).
+    let volumes = node.state_dir.join("csi/volumes");
+    assert_eq!(
+        std::fs::read_to_string(volumes.join("real-pv-data/msg")).unwrap_or_default(),
+        "persistent\n"
+    );
+    let left: Vec<String> = std::fs::read_dir(&volumes)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    assert_eq!(
+        left,
+        ["real-pv-data"],
+        "only the persistent volume's data stays"
+    );
     assert_eq!(node.stop(), Ok(0), "nothing was left to reap");
 }
 
@@ -457,13 +508,22 @@ spec:{}
         });
         assert!(events.contains("Failed"), "{name}: {events}");
     }
-    // Refused containers wait as upstream's do, and are tried again after a back-off.
+    // Refused containers wait as upstream's do, and are tried again after a back-off; a
+    // refused hostPath is the CSI plugin's refusal to publish it (FailedMount): the pod's
+    // sandbox never starts.
     for (name, ..) in &cases {
         let reason = ok(
             &node,
             &format!("kubectl get pod {name} -o jsonpath={{.status.containerStatuses[0].state.waiting.reason}}"),
         );
-        assert_eq!(reason, "CreateContainerError", "{name}");
+        let want = match *name {
+            "hostpath" | "symlink" => "ContainerCreating",
+            _ => "CreateContainerError",
+        };
+        assert_eq!(reason, want, "{name}");
+    }
+    for name in ["hostpath", "symlink"] {
+        assert!(pod_events(&node, name).contains("FailedMount"), "{name}");
     }
     for name in ["hostnet", "hostport"] {
         let events = pod_events(&node, name);

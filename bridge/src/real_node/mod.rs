@@ -203,6 +203,7 @@ impl RealNode {
             node_id: settings.name.clone(),
             data_dir: settings.state_dir.join("csi/volumes"),
             target_root: root_dir.clone(),
+            host_path_root: settings.host_path_root.clone(),
         };
         let csi_socket = settings.state_dir.join("csi/csi.sock");
         let csi_plugin = tokio::spawn({
@@ -225,7 +226,6 @@ impl RealNode {
         );
         let policy = Policy {
             kubelet_root: root_dir.clone(),
-            host_path_root: settings.host_path_root.clone(),
             machine_millicpu: i64::try_from(machine.cpus * 1000).unwrap_or(i64::MAX),
             machine_memory: i64::try_from(machine.memory_bytes).unwrap_or(i64::MAX),
         };

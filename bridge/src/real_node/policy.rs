@@ -40,8 +40,6 @@ pub const DEFAULT_CAPABILITIES: &[&str] = &[
 pub struct Policy {
     /// The kubelet's root directory: pods' volumes under `pods/<uid>/volumes/`.
     pub kubelet_root: PathBuf,
-    /// `hostPath` volumes may name its direct children only.
-    pub host_path_root: PathBuf,
     pub machine_millicpu: i64,
     pub machine_memory: i64,
 }
@@ -69,6 +67,52 @@ fn refused(what: String) -> String {
     format!("{what} is not allowed on a kubeplay real node")
 }
 
+/// The directory a hostPath volume may publish: `path` must be a direct child of `root`
+/// (matched exactly, so no directory a pod can write lies on the way between this check and
+/// the mount) and not a symlink; `type` as the API has it — a missing directory is created
+/// for `DirectoryOrCreate` (and the unset type), must exist for `Directory`; other types
+/// (files, sockets, devices) are not provided.
+pub fn host_path_source(root: &Path, path: &Path, kind: &str) -> Result<PathBuf, String> {
+    let shown = path.display();
+    let parent_is_root = path.parent() == Some(root);
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    if !parent_is_root || name.is_empty() || name == ".." || name == "." {
+        return Err(format!(
+            "{} (hostPath volumes must be directly under {})",
+            refused(format!("hostPath {shown}")),
+            root.display()
+        ));
+    }
+    match kind {
+        "" | "DirectoryOrCreate" => {
+            if std::fs::symlink_metadata(path).is_err() {
+                std::fs::create_dir(path).map_err(|e| format!("creating {shown}: {e}"))?;
+            }
+        }
+        "Directory" => {}
+        other => {
+            return Err(refused(format!(
+                "hostPath {shown} of type {other} (directories only)"
+            )))
+        }
+    }
+    let meta = std::fs::symlink_metadata(path).map_err(|e| format!("hostPath {shown}: {e}"))?;
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(path).unwrap_or_default();
+        return Err(refused(format!(
+            "hostPath {shown} (a symlink, to {})",
+            target.display()
+        )));
+    }
+    if !meta.is_dir() {
+        return Err(format!("hostPath {shown} is not a directory"));
+    }
+    Ok(path.to_path_buf())
+}
+
 impl Policy {
     pub fn check_sandbox(&self, c: &SandboxConfig) -> Result<(), String> {
         for (on, what) in [
@@ -89,8 +133,7 @@ impl Policy {
         Ok(())
     }
 
-    /// Checks a container of the pod `uid` and gives its mounts' host paths (creating an
-    /// emptyDir's directory on its first use, as the kubelet does).
+    /// Checks a container of the pod `uid` and gives its mounts' host paths.
     pub fn check_container(&self, c: &ContainerConfig, uid: &str) -> Result<Vec<PathBuf>, String> {
         if c.security.privileged {
             return Err(format!(
@@ -113,55 +156,30 @@ impl Policy {
             .collect()
     }
 
-    /// The host path of a mount, if it is one a pod may have: its own emptyDir (created here)
-    /// or published CSI volume, or a direct child of the hostPath root (not a symlink).
+    /// The host path of a mount, if it is one a pod may have: a volume of its own the
+    /// node's CSI plugin published (every kind is published so, hostPath included, checked
+    /// there: [`host_path_source`]).
     fn volume_path(&self, path: &Path, uid: &str) -> Result<PathBuf, String> {
         let shown = path.display();
         let volumes = self.kubelet_root.join("pods").join(uid).join("volumes");
-        if let Ok(rest) = path.strip_prefix(&volumes) {
-            let parts: Vec<&str> = rest.iter().filter_map(|p| p.to_str()).collect();
-            return match parts.as_slice() {
-                ["kubernetes.io~empty-dir", name] if is_label(name) => {
-                    std::fs::create_dir_all(path)
-                        .map_err(|e| format!("creating the emptyDir {shown}: {e}"))?;
-                    Ok(path.to_path_buf())
-                }
-                ["kubernetes.io~csi", name, "mount"] if is_label(name) => {
-                    if crate::csi_hostpath::is_mounted(path) {
-                        Ok(path.to_path_buf())
-                    } else {
-                        Err(format!("volume {name} is not published on this node (a kubeplay real node publishes inline CSI volumes only, not PersistentVolumes yet)"))
-                    }
-                }
-                _ => Err(refused(format!(
-                    "{shown} (a path inside a volume: subPath)"
-                ))),
-            };
-        }
-        let parent_is_root = path.parent() == Some(self.host_path_root.as_path());
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        if !parent_is_root || name.is_empty() || name == ".." || name == "." {
-            return Err(format!(
-                "{} (hostPath volumes must be directly under {})",
-                refused(format!("hostPath {shown}")),
-                self.host_path_root.display()
-            ));
-        }
-        if !path.exists() {
-            std::fs::create_dir(path).map_err(|e| format!("creating {shown}: {e}"))?;
-        }
-        let meta = std::fs::symlink_metadata(path).map_err(|e| format!("hostPath {shown}: {e}"))?;
-        if meta.file_type().is_symlink() {
-            let target = std::fs::read_link(path).unwrap_or_default();
+        let Ok(rest) = path.strip_prefix(&volumes) else {
             return Err(refused(format!(
-                "hostPath {shown} (a symlink, to {})",
-                target.display()
+                "mounting {shown} (not a volume of this pod)"
             )));
+        };
+        let parts: Vec<&str> = rest.iter().filter_map(|p| p.to_str()).collect();
+        match parts.as_slice() {
+            ["kubernetes.io~csi", name, "mount"] if is_label(name) => {
+                if crate::csi_hostpath::is_mounted(path) {
+                    Ok(path.to_path_buf())
+                } else {
+                    Err(format!("volume {name} is not published on this node"))
+                }
+            }
+            _ => Err(refused(format!(
+                "{shown} (a path inside a volume: subPath)"
+            ))),
         }
-        Ok(path.to_path_buf())
     }
 
     /// CPU quota (µs per 100 ms period) and memory limit for cgroups: the container's
@@ -190,7 +208,6 @@ mod tests {
     fn policy(root: &Path) -> Policy {
         Policy {
             kubelet_root: root.join("kubelet"),
-            host_path_root: root.join("host"),
             machine_millicpu: 2000,
             machine_memory: 1 << 30,
         }
@@ -217,31 +234,38 @@ mod tests {
         let p = policy(&dir);
         let check = |path: &Path| p.check_container(&container(path), "u-1");
         let volumes = dir.join("kubelet/pods/u-1/volumes");
-        let emptydir = volumes.join("kubernetes.io~empty-dir/data");
-        assert!(check(&emptydir).is_ok());
-        assert!(emptydir.is_dir(), "an emptyDir's directory is created");
-        assert!(check(&dir.join("host/ok")).is_ok());
-        assert!(
-            check(&dir.join("host/new")).is_ok(),
-            "created, as DirectoryOrCreate"
-        );
+        // What a pod may mount: its volumes as the CSI plugin published them.
         let refusals = [
-            (PathBuf::from("/etc"), "directly under"),
-            (dir.join("host"), "directly under"),
-            (dir.join("host/escape"), "a symlink, to /etc"),
-            (dir.join("host/ok/deeper"), "directly under"),
-            (dir.join("host/../etc"), "directly under"),
-            (emptydir.join("sub"), "subPath"),
+            (PathBuf::from("/etc"), "not a volume of this pod"),
             (volumes.join("kubernetes.io~csi/vol/mount"), "not published"),
+            (volumes.join("kubernetes.io~csi/vol/mount/sub"), "subPath"),
             // Another pod's volumes, or the kubelet's root itself.
             (
-                dir.join("kubelet/pods/u-2/volumes/kubernetes.io~empty-dir/data"),
-                "directly under",
+                dir.join("kubelet/pods/u-2/volumes/kubernetes.io~csi/vol/mount"),
+                "not a volume of this pod",
             ),
-            (dir.join("kubelet"), "directly under"),
+            (dir.join("kubelet"), "not a volume of this pod"),
         ];
         for (path, why) in refusals {
             let err = check(&path).unwrap_err();
+            assert!(err.contains(why), "{}: {err}", path.display());
+        }
+        // What the plugin may publish for a hostPath volume.
+        let host = dir.join("host");
+        let source = |path: &Path, kind: &str| host_path_source(&host, path, kind);
+        assert!(source(&host.join("ok"), "Directory").is_ok());
+        assert!(source(&host.join("new"), "").is_ok());
+        assert!(host.join("new").is_dir(), "created, as DirectoryOrCreate");
+        for (path, kind, why) in [
+            (PathBuf::from("/etc"), "", "directly under"),
+            (host.clone(), "", "directly under"),
+            (host.join("escape"), "", "a symlink, to /etc"),
+            (host.join("ok/deeper"), "", "directly under"),
+            (host.join("../etc"), "", "directly under"),
+            (host.join("missing"), "Directory", "hostPath"),
+            (host.join("sock"), "Socket", "directories only"),
+        ] {
+            let err = source(&path, kind).unwrap_err();
             assert!(err.contains(why), "{}: {err}", path.display());
         }
 

@@ -36,20 +36,18 @@ pub fn pod_log_directory(node: &NodeConfig, pod: &Value) -> String {
     )
 }
 
-/// Where a volume of the pod lives on the node (`<root>/pods/<uid>/volumes/<plugin>/<name>`),
-/// or the node's own path for a `hostPath`. `None` for kinds a node here cannot provide.
+/// Where a volume of the pod is published on the node, for the runtime to mount:
+/// `<root>/pods/<uid>/volumes/kubernetes.io~csi/<name>/mount` (every kind a node here
+/// provides goes through a CSI driver, `volumes.rs`). `None` for kinds it does not provide.
 pub fn volume_host_path(node: &NodeConfig, uid: &str, volume: &Value) -> Option<String> {
-    let name = text(&volume["name"]);
-    let pod_dir = format!("{}/pods/{uid}/volumes", node.root_dir);
-    if volume["emptyDir"].is_object() {
-        Some(format!("{pod_dir}/kubernetes.io~empty-dir/{name}"))
-    } else if volume["csi"].is_object() || volume["persistentVolumeClaim"].is_object() {
-        Some(format!("{pod_dir}/kubernetes.io~csi/{name}/mount"))
-    } else if volume["hostPath"].is_object() {
-        Some(text(&volume["hostPath"]["path"]))
-    } else {
-        None
-    }
+    let provided = ["emptyDir", "hostPath", "csi", "persistentVolumeClaim"];
+    provided.iter().any(|k| volume[*k].is_object()).then(|| {
+        format!(
+            "{}/pods/{uid}/volumes/kubernetes.io~csi/{}/mount",
+            node.root_dir,
+            text(&volume["name"])
+        )
+    })
 }
 
 pub fn sandbox_config(node: &NodeConfig, pod: &Value) -> SandboxConfig {
@@ -230,13 +228,15 @@ mod tests {
             vec![
                 Mount {
                     container_path: "/data".into(),
-                    host_path: "/var/lib/kubelet/pods/u-1/volumes/kubernetes.io~empty-dir/data"
+                    host_path: "/var/lib/kubelet/pods/u-1/volumes/kubernetes.io~csi/data/mount"
                         .into(),
                     readonly: false
                 },
+                // Published there by the node's volume plugin, from /srv.
                 Mount {
                     container_path: "/host".into(),
-                    host_path: "/srv".into(),
+                    host_path: "/var/lib/kubelet/pods/u-1/volumes/kubernetes.io~csi/host/mount"
+                        .into(),
                     readonly: true
                 },
             ]

@@ -26,7 +26,7 @@ mod pod_workers;
 mod prober;
 pub mod sim_runtime;
 mod status;
-mod volumes;
+pub mod volumes;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -151,7 +151,7 @@ pub enum KubeletTimer {
     RetryPull { uid: String, index: usize },
     /// Make the pod's sandbox again after the runtime failed to.
     RetrySandbox { uid: String },
-    /// Publish the pod's CSI volume (its index among them) again after it failed.
+    /// Publish the pod's volume (its index among them) again after it failed.
     RetryMount { uid: String, index: usize },
     /// Run a probe of a container (this incarnation of it: `container_id`).
     Probe {
@@ -174,6 +174,8 @@ struct PodState {
     start_time: String,
     terminating: bool,
     stops_outstanding: usize,
+    /// The pod's volumes, as the volume manager publishes them.
+    volumes: Vec<volumes::PodVolume>,
     mounts_outstanding: usize,
     /// Sandboxes the runtime failed to make in a row, and volume publications (their
     /// back-offs).
@@ -194,8 +196,8 @@ enum Step {
     LivenessKill(usize, i64),
     /// A probe of a container, of the incarnation with this restart count.
     Probe(usize, ProbeKind, i64),
-    /// Publishing (mounting) the pod's CSI volume (its index among them) before its
-    /// sandbox starts.
+    /// Publishing (mounting) the pod's volume (its index among them) before its sandbox
+    /// starts.
     Mount(usize),
     /// Unpublishing them after the sandbox stopped.
     Unmount,
@@ -523,10 +525,7 @@ impl Kubelet {
                     self.kill(ctx, &uid);
                     return;
                 }
-                let calls = volumes::csi_volumes(&self.node, &ps.pod, &uid);
-                if let Some(call) = calls.into_iter().nth(index) {
-                    self.call(&uid, Step::Mount(index), call);
-                }
+                self.retry_volume(ctx, &uid, index);
             }
         }
     }

@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 use super::cri::{CriCall, CriResponse, CriResult};
 use super::prober::probes_of;
 use super::{
-    back_off_ms, kuberuntime, restart_back_off_ms, str_of, volumes::csi_volumes, Container,
-    Kubelet, KubeletTimer, PodState, State, Step,
+    back_off_ms, kuberuntime, restart_back_off_ms, str_of, Container, Kubelet, KubeletTimer,
+    PodState, State, Step,
 };
 use crate::client;
 use crate::sim::Ctx;
@@ -359,23 +359,24 @@ impl Kubelet {
             start_time: ctx.now.rfc3339(),
             terminating: false,
             stops_outstanding: 0,
+            volumes: self.pod_volumes(ctx, pod, &uid),
             mounts_outstanding: 0,
             sandbox_failures: 0,
             mount_failures: 0,
         };
         let call = self.sandbox_call(&ps);
-        let volumes = csi_volumes(&self.node, pod, &uid);
+        let volumes = ps.volumes.len();
         self.pods.insert(uid.clone(), ps);
         self.write_status(ctx, &uid);
         // Volumes first (`WaitForAttachAndMount`), then the sandbox.
-        if volumes.is_empty() {
+        if volumes == 0 {
             self.call(&uid, Step::Sandbox, call);
         } else {
             if let Some(ps) = self.pods.get_mut(&uid) {
-                ps.mounts_outstanding = volumes.len();
+                ps.mounts_outstanding = volumes;
             }
-            for (i, v) in volumes.into_iter().enumerate() {
-                self.call(&uid, Step::Mount(i), v);
+            for i in 0..volumes {
+                self.publish_volume(ctx, &uid, i);
             }
         }
     }

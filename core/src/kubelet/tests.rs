@@ -436,3 +436,159 @@ fn the_kubelet_rejects_a_pod_that_does_not_fit() {
     assert_eq!(s["reason"], "OutOfcpu");
     assert_eq!(s["message"], "Pod was rejected: Node didn't have enough resource: cpu, requested: 16000, used: 0, capacity: 4000");
 }
+
+/// Every kind of volume a node provides is published through a CSI driver before the
+/// sandbox: emptyDir and hostPath through the node's own plugin, a claim through its
+/// PersistentVolume's driver and handle; a claim not bound yet fails (FailedMount) and is
+/// tried again until it is. Seen from the host's side of a remote node: the calls it gets.
+#[test]
+fn every_volume_kind_is_published_through_a_csi_driver() {
+    use crate::kubelet::cri::{CriCall, CriResponse, CriResult};
+    use crate::kubelet::volumes::{HOST_PATH, NODE_VOLUME_DRIVER, VOLUME_KIND};
+
+    let mut c = Cluster::new(Config::default());
+    let node = crate::kubelet::NodeConfig::simulated("box", "2", "4Gi", "10.89.0.0/24", "10.0.0.1");
+    c.add_remote_node(node, &Default::default()).unwrap();
+    let pvc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "", "resources": {"requests": {"storage": "1Gi"}}}});
+    call(
+        &mut c,
+        Method::Post,
+        "/api/v1/namespaces/default/persistentvolumeclaims",
+        Some(pvc),
+    );
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "vols"},
+        "spec": {"nodeName": "box",
+                 "volumes": [{"name": "scratch", "emptyDir": {}},
+                             {"name": "host", "hostPath": {"path": "/srv/x", "type": "DirectoryOrCreate"}},
+                             {"name": "data", "persistentVolumeClaim": {"claimName": "data"}},
+                             {"name": "cm", "configMap": {"name": "c"}}],
+                 "containers": [{"name": "c", "image": "busybox"}]}});
+    call(
+        &mut c,
+        Method::Post,
+        "/api/v1/namespaces/default/pods",
+        Some(pod),
+    );
+    c.world.advance(1_000);
+    let mut publishes = Vec::new();
+    for req in c.take_remote_requests("box") {
+        if let CriCall::NodePublishVolume {
+            driver,
+            volume_id,
+            target_path,
+            volume_context,
+            ..
+        } = &req.call
+        {
+            publishes.push((
+                driver.clone(),
+                volume_id.clone(),
+                target_path.clone(),
+                volume_context.clone(),
+            ));
+            c.deliver(
+                "box",
+                CriResponse {
+                    id: req.id,
+                    result: Ok(CriResult::Done),
+                },
+                3,
+            );
+        }
+    }
+    assert_eq!(
+        publishes.len(),
+        2,
+        "emptyDir and hostPath; the claim waits: {publishes:?}"
+    );
+    let uid = call(
+        &mut c,
+        Method::Get,
+        "/api/v1/namespaces/default/pods/vols",
+        None,
+    )["metadata"]["uid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(publishes[0].0, NODE_VOLUME_DRIVER);
+    assert_eq!(publishes[0].1, format!("csi-{uid}-scratch"));
+    assert_eq!(
+        publishes[0].2,
+        format!("/var/lib/kubelet/pods/{uid}/volumes/kubernetes.io~csi/scratch/mount")
+    );
+    assert_eq!(publishes[0].3[VOLUME_KIND], "emptyDir");
+    assert_eq!(publishes[1].3[VOLUME_KIND], "hostPath");
+    assert_eq!(publishes[1].3[HOST_PATH], "/srv/x");
+    let failed = call(
+        &mut c,
+        Method::Get,
+        "/api/v1/namespaces/default/events?fieldSelector=reason%3DFailedMount",
+        None,
+    );
+    assert_eq!(
+        failed["items"][0]["message"],
+        "MountVolume.SetUp failed for volume \"data\" : PersistentVolumeClaim default/data is not bound"
+    );
+    // A volume appears; the binder binds the claim; the retry publishes it with the
+    // volume's driver and handle, then the sandbox follows.
+    let pv = json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pv-1"},
+        "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                 "csi": {"driver": "disk.csi.example.com", "volumeHandle": "vol-42", "volumeAttributes": {"tier": "fast"}}}});
+    call(&mut c, Method::Post, "/api/v1/persistentvolumes", Some(pv));
+    let mut seen = Vec::new();
+    // The retries back off (0.5 s, 1 s, 2 s…).
+    for _ in 0..90 {
+        c.world.advance(1_000);
+        for req in c.take_remote_requests("box") {
+            seen.push(req.call.clone());
+            if matches!(req.call, CriCall::NodePublishVolume { .. }) {
+                c.deliver(
+                    "box",
+                    CriResponse {
+                        id: req.id,
+                        result: Ok(CriResult::Done),
+                    },
+                    3,
+                );
+            }
+        }
+        if seen
+            .iter()
+            .any(|c| matches!(c, CriCall::RunPodSandbox { .. }))
+        {
+            break;
+        }
+    }
+    eprintln!(
+        "EV {}",
+        call(
+            &mut c,
+            Method::Get,
+            "/api/v1/namespaces/default/events",
+            None
+        )
+    );
+    let claim = seen.iter().find_map(|call| match call {
+        CriCall::NodePublishVolume {
+            driver,
+            volume_id,
+            volume_context,
+            ..
+        } => Some((
+            driver.as_str(),
+            volume_id.as_str(),
+            volume_context["tier"].as_str(),
+        )),
+        _ => None,
+    });
+    assert_eq!(
+        claim,
+        Some(("disk.csi.example.com", "vol-42", "fast")),
+        "{seen:?}"
+    );
+    assert!(
+        matches!(seen.last(), Some(CriCall::RunPodSandbox { .. })),
+        "the sandbox after every volume: {seen:?}"
+    );
+}

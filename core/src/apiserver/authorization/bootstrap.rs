@@ -216,6 +216,8 @@ pub fn policy() -> Vec<Value> {
                 "persistentvolumeclaims",
             ],
         ),
+        // The volumes its pods' claims are bound to (upstream's rule: get only).
+        rule(&["get"], &[""], &["persistentvolumes"]),
         rule(
             &["create", "update", "patch", "delete"],
             &[""],

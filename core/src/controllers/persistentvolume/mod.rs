@@ -249,7 +249,22 @@ impl Component for PersistentVolumeController {
         };
         let key = client::key_of(change.object());
         match i {
-            1 => self.queue.add(ctx, format!("pv:{key}"), 0),
+            1 => {
+                self.queue.add(ctx, format!("pv:{key}"), 0);
+                // A volume that is free now may be what a waiting claim needs (upstream
+                // finds it on its 15 s resync of claims).
+                if change.object()["spec"]["claimRef"].is_null() {
+                    let waiting: Vec<String> = self
+                        .claims
+                        .iter()
+                        .filter(|c| s(&c["spec"]["volumeName"]).is_empty())
+                        .map(client::key_of)
+                        .collect();
+                    for k in waiting {
+                        self.queue.add(ctx, format!("pvc:{k}"), 0);
+                    }
+                }
+            }
             2 => {
                 self.queue.add(ctx, format!("pvc:{key}"), 0);
                 // Volumes promised to a claim that went away are released.
