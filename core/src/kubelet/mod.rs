@@ -172,15 +172,50 @@ struct PodState {
     ip: Option<String>,
     containers: Vec<Container>,
     start_time: String,
-    terminating: bool,
-    stops_outstanding: usize,
+    /// Where the pod's worker stands.
+    worker: Worker,
     /// The pod's volumes, as the volume manager publishes them.
     volumes: Vec<volumes::PodVolume>,
-    mounts_outstanding: usize,
     /// Sandboxes the runtime failed to make in a row, and volume publications (their
     /// back-offs).
     sandbox_failures: u32,
     mount_failures: u32,
+}
+
+/// Where a pod's worker stands (upstream's `podSyncStatus`: syncing, then terminating, then
+/// terminated — the worker gone with the pod), and what it waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Worker {
+    /// Publishing the pod's volumes (`left` to come back), then the sandbox.
+    Mounting {
+        left: usize,
+    },
+    /// The sandbox on its way, then its containers, driven until the pod is to go.
+    Syncing,
+    /// To go, but a volume or the sandbox is on its way: its result takes the pod down.
+    Draining,
+    /// Stopping the containers (`left` to stop), each with the grace period.
+    StoppingContainers {
+        left: usize,
+    },
+    StoppingSandbox,
+    /// Unpublishing the volumes (`left` to come back).
+    UnpublishingVolumes {
+        left: usize,
+    },
+    RemovingSandbox,
+}
+
+impl Worker {
+    /// Whether the pod is on its way out.
+    fn terminating(self) -> bool {
+        !matches!(self, Worker::Mounting { .. } | Worker::Syncing)
+    }
+
+    /// Whether its teardown has begun (the containers or sandbox being stopped, or after).
+    fn tearing_down(self) -> bool {
+        self.terminating() && self != Worker::Draining
+    }
 }
 
 /// What an outstanding request was for.
@@ -339,23 +374,26 @@ impl Kubelet {
         let uid = str_of(&pod["metadata"]["uid"]);
         if event["type"] == "DELETED" {
             // Removed without us (a force delete): tear down what is still running.
-            if let Some(ps) = self.pods.get_mut(&uid) {
-                if ps.terminating {
-                    return;
-                }
-                ps.terminating = true;
-                match ps.sandbox.clone() {
-                    Some(sb) => self.call(
+            let Some(ps) = self.pods.get(&uid) else {
+                return;
+            };
+            if ps.worker.terminating() {
+                return;
+            }
+            match ps.sandbox.clone() {
+                Some(sb) => {
+                    self.set_worker(&uid, Worker::StoppingSandbox);
+                    self.call(
                         &uid,
                         Step::StopSandbox,
                         CriCall::StopPodSandbox { sandbox_id: sb },
-                    ),
-                    // A sandbox or volume on its way: its result finds the pod terminating
-                    // and takes it down (the pod object is gone already).
-                    None if self.in_flight(&uid) => {}
-                    None => {
-                        self.pods.remove(&uid);
-                    }
+                    )
+                }
+                // A sandbox or volume on its way: its result finds the pod terminating and
+                // takes it down (the pod object is gone already).
+                None if self.in_flight(&uid) => self.set_worker(&uid, Worker::Draining),
+                None => {
+                    self.pods.remove(&uid);
                 }
             }
             return;
@@ -466,7 +504,7 @@ impl Kubelet {
                 container_id,
             } => self.probe(ctx, &uid, index, kind, &container_id),
             KubeletTimer::Restart { uid, index } => {
-                if self.pods.get(&uid).is_none_or(|p| p.terminating) {
+                if self.pods.get(&uid).is_none_or(|p| p.worker.terminating()) {
                     return;
                 }
                 if let Some(c) = self
@@ -498,7 +536,7 @@ impl Kubelet {
                 self.write_status(ctx, &uid);
             }
             KubeletTimer::RetryPull { uid, index } => {
-                if self.pods.get(&uid).is_none_or(|p| p.terminating) {
+                if self.pods.get(&uid).is_none_or(|p| p.worker.terminating()) {
                     return;
                 }
                 self.next_container_step(ctx, &uid, index);
@@ -507,7 +545,7 @@ impl Kubelet {
                 let Some(ps) = self.pods.get(&uid) else {
                     return;
                 };
-                if ps.terminating {
+                if ps.worker.terminating() {
                     self.kill(ctx, &uid);
                     return;
                 }
@@ -521,7 +559,7 @@ impl Kubelet {
                 let Some(ps) = self.pods.get(&uid) else {
                     return;
                 };
-                if ps.terminating {
+                if ps.worker.terminating() {
                     self.kill(ctx, &uid);
                     return;
                 }
@@ -536,6 +574,12 @@ impl Kubelet {
         self.inflight
             .iter()
             .any(|(_, u, s)| u == uid && matches!(s, Step::Sandbox | Step::Mount(_)))
+    }
+
+    fn set_worker(&mut self, uid: &str, worker: Worker) {
+        if let Some(ps) = self.pods.get_mut(uid) {
+            ps.worker = worker;
+        }
     }
 
     fn set_state(&mut self, uid: &str, i: usize, state: State) {

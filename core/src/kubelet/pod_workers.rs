@@ -1,8 +1,10 @@
 //! The pod workers (`pod_workers.go` and `kuberuntime_manager.go` upstream): each pod's way
 //! through the runtime, one step at a time — admitted, volumes published, sandbox, per
 //! container pull → create → start; on deletion stop → stop sandbox → volumes unpublished →
-//! remove sandbox → the pod object goes. A step's result ([`Kubelet::on_result`]) decides
-//! the next; failures back off and retry as upstream's do.
+//! remove sandbox → the pod object goes. Each pod's worker is in one state of
+//! [`Worker`] (mounting, syncing; draining, stopping containers, stopping the sandbox,
+//! unpublishing volumes, removing the sandbox): a step's result ([`Kubelet::on_result`])
+//! moves it to the next; failures back off and retry as upstream's do.
 
 use serde_json::{json, Value};
 
@@ -10,7 +12,7 @@ use super::cri::{CriCall, CriResponse, CriResult};
 use super::prober::probes_of;
 use super::{
     back_off_ms, kuberuntime, restart_back_off_ms, str_of, Container, Kubelet, KubeletTimer,
-    PodState, State, Step,
+    PodState, State, Step, Worker,
 };
 use crate::client;
 use crate::sim::Ctx;
@@ -87,7 +89,7 @@ impl Kubelet {
             ps.sandbox = Some(sandbox_id);
             ps.ip = Some(ip);
         }
-        if self.pods[uid].terminating {
+        if self.pods[uid].worker.terminating() {
             self.kill(ctx, uid);
             return;
         }
@@ -101,7 +103,7 @@ impl Kubelet {
     /// `FailedCreatePodSandBox`, then again after a back-off (the pod worker's next sync
     /// upstream).
     pub(super) fn sandbox_failed(&mut self, ctx: &mut Ctx, uid: &str, message: String) {
-        if self.pods[uid].terminating {
+        if self.pods[uid].worker.terminating() {
             self.kill(ctx, uid);
             return;
         }
@@ -146,7 +148,7 @@ impl Kubelet {
             c.image_ref = image_ref;
         }
         self.event(ctx, uid, "Normal", "Pulled", message);
-        if !self.pods[uid].terminating {
+        if !self.pods[uid].worker.terminating() {
             self.call(uid, Step::Create(i), call);
         }
     }
@@ -201,7 +203,7 @@ impl Kubelet {
             "Created",
             format!("Created container: {name}"),
         );
-        if self.pods[uid].terminating {
+        if self.pods[uid].worker.terminating() {
             self.kill(ctx, uid);
         } else {
             self.call(
@@ -261,11 +263,17 @@ impl Kubelet {
                 finished_at: ctx.now.rfc3339(),
             },
         );
-        let done = self.pods.get_mut(uid).map(|p| {
-            p.stops_outstanding = p.stops_outstanding.saturating_sub(1);
-            p.stops_outstanding == 0
-        });
-        if done == Some(true) {
+        let Some(ps) = self.pods.get_mut(uid) else {
+            return;
+        };
+        let Worker::StoppingContainers { left } = ps.worker else {
+            return;
+        };
+        ps.worker = match left.saturating_sub(1) {
+            0 => Worker::StoppingSandbox,
+            left => Worker::StoppingContainers { left },
+        };
+        if ps.worker == Worker::StoppingSandbox {
             self.write_status(ctx, uid);
             let sandbox = self.pods[uid].sandbox.clone().unwrap_or_default();
             self.call(
@@ -285,7 +293,7 @@ impl Kubelet {
         let allocatable =
             Resources::from_list(&json!({"cpu": self.node.cpu, "memory": self.node.memory}));
         let mut used = Resources::default();
-        for ps in self.pods.values().filter(|p| !p.terminating) {
+        for ps in self.pods.values().filter(|p| !p.worker.terminating()) {
             used.add(&PodInfo::from_pod(&ps.pod).requests);
         }
         let want = PodInfo::from_pod(pod).requests;
@@ -357,10 +365,8 @@ impl Kubelet {
             ip: None,
             containers,
             start_time: ctx.now.rfc3339(),
-            terminating: false,
-            stops_outstanding: 0,
+            worker: Worker::Syncing,
             volumes: self.pod_volumes(ctx, pod, &uid),
-            mounts_outstanding: 0,
             sandbox_failures: 0,
             mount_failures: 0,
         };
@@ -372,9 +378,7 @@ impl Kubelet {
         if volumes == 0 {
             self.call(&uid, Step::Sandbox, call);
         } else {
-            if let Some(ps) = self.pods.get_mut(&uid) {
-                ps.mounts_outstanding = volumes;
-            }
+            self.set_worker(&uid, Worker::Mounting { left: volumes });
             for i in 0..volumes {
                 self.publish_volume(ctx, &uid, i);
             }
@@ -467,7 +471,7 @@ impl Kubelet {
         // Only a running container exits (an exit already handled, or of a container the
         // kubelet stopped, is not news).
         let ps = &self.pods[&uid];
-        if ps.terminating || !matches!(ps.containers[i].state, State::Running { .. }) {
+        if ps.worker.terminating() || !matches!(ps.containers[i].state, State::Running { .. }) {
             return;
         }
         let reason = match reason.filter(|r| !r.is_empty()) {
@@ -537,21 +541,25 @@ impl Kubelet {
 
     /// Stops a pod being deleted (`killPod`), honouring its grace period.
     pub(super) fn kill(&mut self, ctx: &mut Ctx, uid: &str) {
-        let Some(ps) = self.pods.get_mut(uid) else {
+        let Some(ps) = self.pods.get(uid) else {
             return;
         };
-        if ps.terminating && ps.stops_outstanding > 0 {
+        if ps.worker.tearing_down() {
             return;
         }
-        ps.terminating = true;
         if ps.sandbox.is_none() {
-            // No sandbox: what is on its way comes back and finds the pod terminating;
+            // No sandbox: what is on its way comes back and finds the pod draining;
             // otherwise its volumes (if any were published) go, then the pod.
-            if !self.in_flight(uid) {
+            if self.in_flight(uid) {
+                self.set_worker(uid, Worker::Draining);
+            } else {
                 self.unpublish_volumes(ctx, uid);
             }
             return;
         }
+        let Some(ps) = self.pods.get_mut(uid) else {
+            return;
+        };
         let grace = ps.pod["metadata"]["deletionGracePeriodSeconds"]
             .as_i64()
             .unwrap_or(30);
@@ -561,7 +569,10 @@ impl Kubelet {
             .enumerate()
             .filter_map(|(i, c)| c.id.clone().map(|id| (i, c.name.clone(), id)))
             .collect();
-        ps.stops_outstanding = running.len();
+        ps.worker = match running.len() {
+            0 => Worker::StoppingSandbox,
+            left => Worker::StoppingContainers { left },
+        };
         if running.is_empty() {
             let sandbox = ps.sandbox.clone().unwrap_or_default();
             self.call(

@@ -175,7 +175,7 @@ impl Kubelet {
         let Some(c) = ps.containers.get(i) else {
             return;
         };
-        if ps.terminating
+        if ps.worker.terminating()
             || c.id.as_deref() != Some(container_id)
             || !matches!(c.state, State::Running { .. })
         {
@@ -218,7 +218,7 @@ impl Kubelet {
             return;
         };
         // The container may have been restarted or stopped while the probe ran.
-        if ps.terminating
+        if ps.worker.terminating()
             || c.restart_count != incarnation
             || !matches!(c.state, State::Running { .. })
         {

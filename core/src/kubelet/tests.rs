@@ -592,3 +592,72 @@ fn every_volume_kind_is_published_through_a_csi_driver() {
         "the sandbox after every volume: {seen:?}"
     );
 }
+
+/// A pod deleted while its sandbox is being made waits for it (`Draining`), then is taken
+/// down in upstream's order — no container was made, so the sandbox stops and goes — and the
+/// pod object is deleted last.
+#[test]
+fn a_pod_deleted_while_its_sandbox_is_made_is_taken_down_when_it_comes() {
+    use crate::kubelet::cri::{CriCall, CriResponse, CriResult};
+
+    let mut c = Cluster::new(Config::default());
+    let node = crate::kubelet::NodeConfig::simulated("box", "2", "4Gi", "10.89.0.0/24", "10.0.0.1");
+    c.add_remote_node(node, &Default::default()).unwrap();
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "brief"},
+        "spec": {"nodeName": "box", "containers": [{"name": "c", "image": "busybox"}]}});
+    call(
+        &mut c,
+        Method::Post,
+        "/api/v1/namespaces/default/pods",
+        Some(pod),
+    );
+    c.world.advance(100);
+    let sandbox = c.take_remote_requests("box");
+    assert!(matches!(sandbox.as_slice(), [r] if matches!(r.call, CriCall::RunPodSandbox { .. })));
+    call(
+        &mut c,
+        Method::Delete,
+        "/api/v1/namespaces/default/pods/brief",
+        None,
+    );
+    c.world.advance(100);
+    assert!(
+        c.take_remote_requests("box").is_empty(),
+        "nothing until the sandbox comes back"
+    );
+    let made = CriResult::Sandbox {
+        sandbox_id: "sb-1".into(),
+        ip: "10.89.0.2".into(),
+    };
+    c.deliver(
+        "box",
+        CriResponse {
+            id: sandbox[0].id,
+            result: Ok(made),
+        },
+        90,
+    );
+    let mut calls = Vec::new();
+    for _ in 0..5 {
+        c.world.advance(100);
+        for req in c.take_remote_requests("box") {
+            calls.push(req.call.method());
+            c.deliver(
+                "box",
+                CriResponse {
+                    id: req.id,
+                    result: Ok(CriResult::Done),
+                },
+                5,
+            );
+        }
+    }
+    assert_eq!(calls, ["StopPodSandbox", "RemovePodSandbox"]);
+    let gone = call(
+        &mut c,
+        Method::Get,
+        "/api/v1/namespaces/default/pods/brief",
+        None,
+    );
+    assert_eq!(gone["reason"], "NotFound", "{gone}");
+}

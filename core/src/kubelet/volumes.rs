@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::cri::CriCall;
-use super::{kuberuntime, str_of, Kubelet, KubeletTimer, Step};
+use super::{kuberuntime, str_of, Kubelet, KubeletTimer, Step, Worker};
 use crate::apiserver::{Method, Request};
 use crate::sim::Ctx;
 
@@ -246,16 +246,18 @@ impl Kubelet {
         let Some(ps) = self.pods.get_mut(uid) else {
             return;
         };
-        ps.mounts_outstanding = ps.mounts_outstanding.saturating_sub(1);
         ps.mount_failures = 0;
-        if ps.mounts_outstanding > 0 {
-            return;
-        }
-        if ps.terminating {
-            self.kill(ctx, uid);
-        } else {
-            let call = self.sandbox_call(&self.pods[uid]);
-            self.call(uid, Step::Sandbox, call);
+        match ps.worker {
+            Worker::Mounting { left } if left > 1 => {
+                ps.worker = Worker::Mounting { left: left - 1 };
+            }
+            Worker::Mounting { .. } => {
+                ps.worker = Worker::Syncing;
+                let call = self.sandbox_call(&self.pods[uid]);
+                self.call(uid, Step::Sandbox, call);
+            }
+            Worker::Draining => self.kill(ctx, uid),
+            _ => {}
         }
     }
 
@@ -276,11 +278,8 @@ impl Kubelet {
         let Some(ps) = self.pods.get_mut(uid) else {
             return;
         };
-        if ps.terminating {
-            ps.mounts_outstanding = ps.mounts_outstanding.saturating_sub(1);
-            if ps.mounts_outstanding == 0 {
-                self.kill(ctx, uid);
-            }
+        if ps.worker.terminating() {
+            self.kill(ctx, uid);
             return;
         }
         ps.mount_failures += 1;
@@ -324,9 +323,12 @@ impl Kubelet {
             self.volumes_gone(ctx, uid);
             return;
         }
-        if let Some(ps) = self.pods.get_mut(uid) {
-            ps.mounts_outstanding = volumes.len();
-        }
+        self.set_worker(
+            uid,
+            Worker::UnpublishingVolumes {
+                left: volumes.len(),
+            },
+        );
         for v in volumes {
             self.call(uid, Step::Unmount, v);
         }
@@ -337,21 +339,27 @@ impl Kubelet {
         let Some(ps) = self.pods.get_mut(uid) else {
             return;
         };
-        ps.mounts_outstanding = ps.mounts_outstanding.saturating_sub(1);
-        if ps.mounts_outstanding == 0 {
-            self.volumes_gone(ctx, uid);
+        match ps.worker {
+            Worker::UnpublishingVolumes { left } if left > 1 => {
+                ps.worker = Worker::UnpublishingVolumes { left: left - 1 };
+            }
+            Worker::UnpublishingVolumes { .. } => self.volumes_gone(ctx, uid),
+            _ => {}
         }
     }
 
     fn volumes_gone(&mut self, ctx: &mut Ctx, uid: &str) {
         match self.pods.get(uid).and_then(|p| p.sandbox.clone()) {
-            Some(sandbox) => self.call(
-                uid,
-                Step::RemoveSandbox,
-                CriCall::RemovePodSandbox {
-                    sandbox_id: sandbox,
-                },
-            ),
+            Some(sandbox) => {
+                self.set_worker(uid, Worker::RemovingSandbox);
+                self.call(
+                    uid,
+                    Step::RemoveSandbox,
+                    CriCall::RemovePodSandbox {
+                        sandbox_id: sandbox,
+                    },
+                )
+            }
             None => self.finish_deletion(ctx, uid),
         }
     }
