@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use kubeplay::real_node::Lender;
-use kubeplay::webdriver::WebDriver;
+use kubeplay::webdriver::{WebDriver, ENTER};
 
 #[test]
 fn the_page_borrows_a_real_machine() {
@@ -87,6 +87,19 @@ fn the_page_borrows_a_real_machine() {
         });
         assert!(body.contains("hello from a kubeplay pod"), "{body}");
     }
+    // `kubectl logs` in the page's terminal reads the CRI log file on the machine.
+    let pod = wd.execute(&format!(
+        "return document.querySelector('{running} .pod-name').textContent;"
+    ));
+    let pod = pod.as_str().expect("a real pod's name").to_string();
+    wd.type_into("#kubectl", &format!("logs {pod}{ENTER}"));
+    let last_output = |wd: &WebDriver| text(wd, ".terminal .entry:last-child pre");
+    assert!(
+        wd.wait_until(Duration::from_secs(10), |wd| last_output(wd)
+            == format!("serving on {pod}\n")),
+        "{}",
+        last_output(&wd)
+    );
     let live = lender
         .containers()
         .into_iter()

@@ -9,14 +9,14 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use gloo_timers::callback::Interval;
+use gloo_timers::callback::{Interval, Timeout};
 use kubeplay_core::node_protocol::{
     call_message, read_event, FromBridge, RealNode, SessionCall, SessionEvent, ToBridge, VERSION,
 };
 use wasm_bindgen::prelude::*;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, LogDone, LogReader};
 
 /// Where `./dev play --bridge` listens.
 pub const DEFAULT_URL: &str = "ws://127.0.0.1:6444/node-agent";
@@ -26,6 +26,8 @@ pub const DEFAULT_URL: &str = "ws://127.0.0.1:6444/node-agent";
 const FLUSH_MS: u32 = 50;
 /// How often the lease is renewed (the bridge's lease is 30 s).
 const RENEW_MS: u32 = 10_000;
+/// How long a log read may take on the machine.
+const LOG_TIMEOUT_MS: u32 = 5_000;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub enum Conn {
@@ -111,13 +113,73 @@ impl Conn {
     }
 }
 
-/// An open connection: the socket, its handlers and the session's timers, which live as long
-/// as it. Dropping it closes the socket; a joined node loses its machine.
-pub struct Connection {
+/// Log reads asked of the machine and not answered yet.
+#[derive(Default)]
+struct Logs {
+    next: u64,
+    waiting: Vec<(u64, LogDone)>,
+}
+
+/// What a connection's handlers share: the socket, the cluster, the session's timers and the
+/// log reads waiting for the machine.
+#[derive(Clone)]
+struct Session {
     ws: WebSocket,
-    conn: Rc<RefCell<Conn>>,
     cluster: Cluster,
     timers: Rc<RefCell<Vec<Interval>>>,
+    logs: Rc<RefCell<Logs>>,
+}
+
+impl Session {
+    /// The session ends (the socket closed, or the user disconnected): its timers stop, log
+    /// reads waiting hear nothing, and a joined node loses its machine.
+    fn end(&self, joined: Option<&str>) {
+        self.timers.borrow_mut().clear();
+        self.cluster.set_real_log_reader(None);
+        let waiting = std::mem::take(&mut self.logs.borrow_mut().waiting);
+        for (_, done) in waiting {
+            done(None);
+        }
+        if let Some(node) = joined {
+            self.cluster.lose_real_node(node);
+        }
+    }
+
+    /// Reads log files on the machine for the terminal's `kubectl logs`.
+    fn log_reader(&self) -> LogReader {
+        let session = self.clone();
+        Rc::new(move |path, done| {
+            let id = {
+                let mut logs = session.logs.borrow_mut();
+                logs.next += 1;
+                let id = logs.next;
+                logs.waiting.push((id, done));
+                id
+            };
+            say(&session.ws, &SessionCall::Logs { id, path });
+            // A machine that does not answer within 5 s: the reader hears nothing.
+            let session = session.clone();
+            Timeout::new(LOG_TIMEOUT_MS, move || session.answer_log(id, None)).forget();
+        })
+    }
+
+    fn answer_log(&self, id: u64, text: Option<String>) {
+        let done = {
+            let mut logs = self.logs.borrow_mut();
+            let at = logs.waiting.iter().position(|(i, _)| *i == id);
+            at.map(|at| logs.waiting.remove(at).1)
+        };
+        if let Some(done) = done {
+            done(text);
+        }
+    }
+}
+
+/// An open connection: the socket's handlers and the session, which live as long as it.
+/// Dropping it closes the socket; a joined node loses its machine.
+pub struct Connection {
+    session: Session,
+    conn: Rc<RefCell<Conn>>,
     _on_open: Closure<dyn FnMut()>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_close: Closure<dyn FnMut(CloseEvent)>,
@@ -125,14 +187,13 @@ pub struct Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        self.ws.set_onopen(None);
-        self.ws.set_onmessage(None);
-        self.ws.set_onclose(None);
-        self.timers.borrow_mut().clear();
-        let _ = self.ws.close();
-        if let Some(node) = self.conn.borrow().joined() {
-            self.cluster.lose_real_node(node);
-        }
+        let ws = &self.session.ws;
+        ws.set_onopen(None);
+        ws.set_onmessage(None);
+        ws.set_onclose(None);
+        let _ = ws.close();
+        let joined = self.conn.borrow().joined().map(str::to_string);
+        self.session.end(joined.as_deref());
     }
 }
 
@@ -154,13 +215,8 @@ fn say(ws: &WebSocket, call: &SessionCall) {
 }
 
 /// What the page does with one message of a session: `Some` is the connection's next state.
-fn on_session_event(
-    text: &str,
-    state: &Conn,
-    ws: &WebSocket,
-    cluster: &Cluster,
-    timers: &Rc<RefCell<Vec<Interval>>>,
-) -> Option<Conn> {
+fn on_session_event(text: &str, state: &Conn, session: &Session) -> Option<Conn> {
+    let (ws, cluster) = (&session.ws, &session.cluster);
     let Conn::Connected {
         version,
         nodes,
@@ -193,9 +249,10 @@ fn on_session_event(
                 return Some(with(Lent::Not(e), None));
             }
             let name = node.name.clone();
+            cluster.set_real_log_reader(Some(session.log_reader()));
             let (flusher, renewer) = (ws.clone(), ws.clone());
             let (cluster, node) = (cluster.clone(), name.clone());
-            timers.borrow_mut().extend([
+            session.timers.borrow_mut().extend([
                 Interval::new(FLUSH_MS, move || flush(&flusher, &cluster, &node)),
                 Interval::new(RENEW_MS, move || say(&renewer, &SessionCall::Renew {})),
             ]);
@@ -221,11 +278,15 @@ fn on_session_event(
             flush(ws, cluster, node);
             None
         }
+        SessionEvent::Log { id, text } => {
+            session.answer_log(id, text);
+            None
+        }
         SessionEvent::Error { message } if *lent == Lent::Joining => {
             Some(with(Lent::Not(message), None))
         }
         SessionEvent::Error { message } => Some(with(lent.clone(), Some(message))),
-        // Logs the page did not ask for, or results before the join: nothing to do.
+        // Results before the join: nothing to do.
         _ => None,
     }
 }
@@ -266,7 +327,12 @@ pub fn connect(
         }
     };
     set(Conn::Connecting(url.to_string()));
-    let timers = Rc::new(RefCell::new(Vec::new()));
+    let session = Session {
+        ws: ws.clone(),
+        cluster,
+        timers: Rc::default(),
+        logs: Rc::default(),
+    };
     let on_open = {
         let ws = ws.clone();
         Closure::<dyn FnMut()>::new(move || {
@@ -278,13 +344,12 @@ pub fn connect(
         })
     };
     let on_message = {
-        let (set, ws, conn, timers) = (set.clone(), ws.clone(), conn.clone(), timers.clone());
-        let cluster = cluster.clone();
+        let (set, ws, conn, session) = (set.clone(), ws.clone(), conn.clone(), session.clone());
         Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             let text = e.data().as_string().unwrap_or_default();
             let state = conn.borrow().clone();
             if let Conn::Connected { .. } = state {
-                if let Some(next) = on_session_event(&text, &state, &ws, &cluster, &timers) {
+                if let Some(next) = on_session_event(&text, &state, &session) {
                     set(next);
                 }
                 return;
@@ -315,14 +380,10 @@ pub fn connect(
         })
     };
     let on_close = {
-        let (url, conn, timers, cluster) = (
-            url.to_string(),
-            conn.clone(),
-            timers.clone(),
-            cluster.clone(),
-        );
+        let (url, conn, session) = (url.to_string(), conn.clone(), session.clone());
         Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
-            timers.borrow_mut().clear();
+            let joined = conn.borrow().joined().map(str::to_string);
+            session.end(joined.as_deref());
             let next = match &*conn.borrow() {
                 Conn::Connecting(_) => {
                     // 1006: the connection never opened (nothing listening, or the bridge
@@ -336,13 +397,7 @@ pub fn connect(
                         "no bridge answered at {url} (is it running, and does it allow this page's origin?{code})"
                     ))
                 }
-                c @ Conn::Connected { .. } => {
-                    let node = c.joined().map(str::to_string);
-                    if let Some(node) = &node {
-                        cluster.lose_real_node(node);
-                    }
-                    Conn::Lost(node)
-                }
+                Conn::Connected { .. } => Conn::Lost(joined),
                 other => other.clone(),
             };
             set(next);
@@ -352,10 +407,8 @@ pub fn connect(
     ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
     Some(Connection {
-        ws,
+        session,
         conn,
-        cluster,
-        timers,
         _on_open: on_open,
         _on_message: on_message,
         _on_close: on_close,

@@ -12,6 +12,8 @@ use serde_json::Value;
 
 mod real_node;
 
+pub use real_node::{LogDone, LogReader};
+
 /// Simulated nodes the page starts with.
 pub const NODES: u32 = 3;
 
@@ -21,6 +23,10 @@ pub struct Cluster {
     inner: Rc<RefCell<kubeplay_core::cluster::Cluster>>,
     /// What the user did, as scenario steps, so the run can be shared and replayed.
     recording: Rc<RefCell<Recording>>,
+    /// The last `kubectl logs` of a pod on a real machine: `(node, path)` to read there.
+    real_log_read: Rc<RefCell<Option<(String, String)>>>,
+    /// Reads a log file on a real machine (the bridge connection, while joined).
+    real_log_reader: Rc<RefCell<Option<real_node::LogReader>>>,
 }
 
 /// The user's actions as scenario steps (`apply`, `kubectl`, `power_off`, with `advance`
@@ -290,6 +296,8 @@ impl Cluster {
                     .collect(),
                 ..Recording::default()
             })),
+            real_log_read: Rc::default(),
+            real_log_reader: Rc::default(),
         }
     }
 
@@ -317,6 +325,8 @@ impl Cluster {
                 steps: doc["steps"].as_array().cloned().unwrap_or_default(),
                 at_ms,
             })),
+            real_log_read: Rc::default(),
+            real_log_reader: Rc::default(),
         })
     }
 
@@ -574,10 +584,21 @@ impl Cluster {
         (value, history)
     }
 
-    /// Runs a kubectl command line in the terminal.
+    /// Runs a kubectl command line in the terminal. `kubectl logs` of a pod on a real
+    /// machine prints nothing here: its log file is on the machine, and the terminal asks
+    /// for it ([`Cluster::take_real_log_read`]).
     pub fn kubectl(&self, line: &str) -> kubeplay_core::kubectl::Output {
         self.record(serde_json::json!({"kubectl": line}));
-        kubeplay_core::kubectl::run(&mut *self.inner.borrow_mut(), line)
+        let mut inner = self.inner.borrow_mut();
+        let mut terminal = real_node::Terminal {
+            cluster: &mut inner,
+            log_read: None,
+        };
+        let out = kubeplay_core::kubectl::run(&mut terminal, line);
+        let read = terminal.log_read.take();
+        drop(inner);
+        *self.real_log_read.borrow_mut() = read;
+        out
     }
 
     /// The scheduler's latest decision about `namespace/name`.

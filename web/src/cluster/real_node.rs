@@ -6,10 +6,49 @@
 //! None of this is recorded for sharing: a shared run cannot replay a real machine, and going
 //! back in time is refused while one is joined (its containers really ran).
 
+use std::rc::Rc;
+
+use kubeplay_core::apiserver::{Request, Response, ADMIN_TOKEN};
 use kubeplay_core::kubelet::cri::{CriRequest, CriResponse};
 use kubeplay_core::node_protocol::JoinedNode;
 
 use super::Cluster;
+
+/// Called once with a log's text (`None`: not there, or the machine did not answer).
+pub type LogDone = Box<dyn FnOnce(Option<String>)>;
+
+/// Reads a log file on a real machine (its path).
+pub type LogReader = Rc<dyn Fn(String, LogDone)>;
+
+/// The terminal's kubectl, as the cluster's administrator: as core's, except that the log of
+/// a pod on a real machine is noted to be read there (the reply comes later, over the
+/// bridge's socket) instead of answered now.
+pub(super) struct Terminal<'a> {
+    pub cluster: &'a mut kubeplay_core::cluster::Cluster,
+    pub log_read: Option<(String, String)>,
+}
+
+impl kubeplay_core::kubectl::Api for Terminal<'_> {
+    fn send(&mut self, req: Request) -> Response {
+        self.cluster.world.api().handle(&req.bearer(ADMIN_TOKEN))
+    }
+
+    fn logs(&mut self, namespace: &str, pod: &str, container: Option<&str>) -> Option<String> {
+        if let Some(read) = self.cluster.remote_log_path(namespace, pod, container) {
+            self.log_read = Some(read);
+            return Some(String::new());
+        }
+        self.cluster.pod_logs(namespace, pod, container)
+    }
+
+    fn now(&self) -> kubeplay_core::sim::Time {
+        self.cluster.world.now()
+    }
+
+    fn explain_docs(&self) -> Option<&serde_json::Value> {
+        self.cluster.explain_docs.as_ref()
+    }
+}
 
 impl Cluster {
     /// Joins the lent machine as a node; a node whose machine was lost before comes back
@@ -45,6 +84,26 @@ impl Cluster {
     /// pods. The bridge removes the containers.
     pub fn lose_real_node(&self, node: &str) {
         self.inner.borrow_mut().set_node_power(node, false);
+    }
+
+    /// The log the last `kubectl` asked for that lives on a real machine: `(node, path)`.
+    pub fn take_real_log_read(&self) -> Option<(String, String)> {
+        self.real_log_read.borrow_mut().take()
+    }
+
+    /// Who reads log files on the real machine (the bridge connection, while joined).
+    pub fn set_real_log_reader(&self, reader: Option<LogReader>) {
+        *self.real_log_reader.borrow_mut() = reader;
+    }
+
+    /// Reads a log file on the real machine; `done` gets its text, or `None` (also at once,
+    /// when no machine is joined).
+    pub fn read_real_log(&self, path: String, done: LogDone) {
+        let reader = self.real_log_reader.borrow().clone();
+        match reader {
+            Some(read) => read(path, done),
+            None => done(None),
+        }
     }
 
     /// Whether `node` is a lent machine.

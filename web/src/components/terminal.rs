@@ -21,6 +21,61 @@ struct Entry {
     failed: bool,
 }
 
+/// The commands so far, with what they printed; a log read on a real machine fills its
+/// entry in when the machine answers.
+#[derive(Default, PartialEq)]
+struct Scrollback(Vec<Entry>);
+
+enum Action {
+    Push(Entry),
+    /// The answer for entry `at`.
+    Answer {
+        at: usize,
+        output: String,
+        failed: bool,
+    },
+}
+
+impl Reducible for Scrollback {
+    type Action = Action;
+
+    fn reduce(self: std::rc::Rc<Self>, action: Action) -> std::rc::Rc<Self> {
+        let mut entries = self.0.clone();
+        match action {
+            Action::Push(e) => entries.push(e),
+            Action::Answer { at, output, failed } => {
+                if let Some(e) = entries.get_mut(at) {
+                    e.output = output;
+                    e.failed = failed;
+                }
+            }
+        }
+        Scrollback(entries).into()
+    }
+}
+
+/// Asks the real machine for the log `kubectl logs` named (`path` on `node`) and answers
+/// entry `at` with it.
+fn read_real_log(
+    cluster: &Cluster,
+    entries: &UseReducerHandle<Scrollback>,
+    at: usize,
+    node: String,
+    path: String,
+) {
+    let entries = entries.clone();
+    cluster.read_real_log(
+        path,
+        Box::new(move |text| {
+            let (output, failed) = match text {
+                Some(text) => (text, false),
+                None => (format!("Error from server: the log could not be read on node {node} (is the bridge still connected?)"), true),
+            };
+            entries.dispatch(Action::Answer { at, output, failed });
+        }),
+    );
+}
+
 /// Completes the last word of `line`: a resource type after a verb, else an object name.
 pub fn complete(cluster: &Cluster, line: &str) -> Option<String> {
     let words: Vec<&str> = line.split_whitespace().collect();
@@ -79,7 +134,7 @@ pub fn complete(cluster: &Cluster, line: &str) -> Option<String> {
 
 #[function_component(Terminal)]
 pub fn terminal(props: &Props) -> Html {
-    let entries = use_state(Vec::<Entry>::new);
+    let entries = use_reducer(Scrollback::default);
     let line = use_state(String::new);
     let history_at = use_state(|| None::<usize>);
     // An open heredoc: the text so far and the line that ends it.
@@ -120,13 +175,20 @@ pub fn terminal(props: &Props) -> Html {
                 }
             }
             let out = cluster.kubectl(&command);
-            let mut next = (*entries).clone();
-            next.push(Entry {
+            let mut entry = Entry {
                 command,
                 output: out.text(),
                 failed: out.code != 0,
-            });
-            entries.set(next);
+            };
+            let at = entries.0.len();
+            let real_log = cluster.take_real_log_read();
+            if let Some((node, _)) = &real_log {
+                entry.output = format!("(reading the log on node {node}…)");
+            }
+            entries.dispatch(Action::Push(entry));
+            if let Some((node, path)) = real_log {
+                read_real_log(&cluster, &entries, at, node, path);
+            }
             line.set(String::new());
             history_at.set(None);
             on_change.emit(());
@@ -149,7 +211,7 @@ pub fn terminal(props: &Props) -> Html {
             }
             "ArrowUp" | "ArrowDown" => {
                 e.prevent_default();
-                let n = entries.len();
+                let n = entries.0.len();
                 if n == 0 {
                     return;
                 }
@@ -160,7 +222,7 @@ pub fn terminal(props: &Props) -> Html {
                     _ => None,
                 };
                 history_at.set(at);
-                line.set(at.map(|i| entries[i].command.clone()).unwrap_or_default());
+                line.set(at.map(|i| entries.0[i].command.clone()).unwrap_or_default());
             }
             _ => {}
         })
@@ -176,7 +238,7 @@ pub fn terminal(props: &Props) -> Html {
         <section class="terminal" aria-label="kubectl terminal">
             <h2>{"Terminal"}</h2>
             <div class="scrollback" aria-live="polite">
-                { for entries.iter().map(|e| html! {
+                { for entries.0.iter().map(|e| html! {
                     <div class="entry">
                         <div class="command">{format!("$ kubectl {}", e.command.strip_prefix("kubectl ").unwrap_or(&e.command))}</div>
                         <pre class={classes!("output", e.failed.then_some("failed"))}>{&e.output}</pre>
