@@ -350,6 +350,37 @@ spec:{}
         );
     }
 
+    // The pod's resolver as its dnsConfig says (CRI DNSConfig: containerd writes the
+    // sandbox's /etc/resolv.conf).
+    apply(
+        &node,
+        &format!(
+            r#"apiVersion: v1
+kind: Pod
+metadata: {{name: dns}}
+spec:{}
+  restartPolicy: Never
+  dnsPolicy: None
+  dnsConfig: {{nameservers: [10.89.0.53], searches: [example.test], options: [{{name: ndots, value: "2"}}]}}
+  containers: [{{name: app, image: localhost/kubeplay/busybox:1, command: [cat, /etc/resolv.conf]}}]"#,
+            on_real_node(2)
+        ),
+    );
+    let resolv = kubeplay::wait_for("the dns pod's log", 30, || {
+        let (code, out, _) = sh(&node, "kubectl logs dns");
+        (code == 0 && out.contains("nameserver")).then_some(out)
+    });
+    for line in [
+        "nameserver 10.89.0.53",
+        "search example.test",
+        "options ndots:2",
+    ] {
+        assert!(
+            resolv.lines().any(|l| l.trim() == line),
+            "{line:?} in {resolv}"
+        );
+    }
+
     // An image the node lacks: ErrImagePull with containerd's own message (its pull goes to
     // localhost, where no registry listens).
     apply(
@@ -378,7 +409,7 @@ spec:{}
     // Scaled to zero and deleted: nothing is left on the machine.
     ok(&node, "kubectl scale deployment web --replicas=0");
     ok(&node, "kubectl delete deployment web");
-    ok(&node, "kubectl delete pod shared missing unhealthy");
+    ok(&node, "kubectl delete pod shared missing unhealthy dns");
     ok(&node, "kubectl delete pvc real-claim");
     kubeplay::wait_for("every container and sandbox to go", 60, || {
         let pods = json(&node, "kubectl get pods -o json");

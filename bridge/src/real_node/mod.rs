@@ -298,6 +298,9 @@ impl RealNode {
             runtime_version: self.runtime.version().await.map_err(anyhow::Error::msg)?,
             os_image,
             kernel_version: machine.kernel.clone(),
+            resolv_conf: std::fs::read_to_string("/etc/resolv.conf")
+                .ok()
+                .map(|text| resolv_conf(&text)),
             ..NodeConfig::simulated(
                 &s.name,
                 &machine.cpus.to_string(),
@@ -506,6 +509,22 @@ pub fn read_cri_log(path: &Path) -> std::io::Result<String> {
     Ok(out)
 }
 
+/// A resolv.conf as CRI's `DNSConfig` (`nameserver`, `search`/`domain`, `options` lines).
+fn resolv_conf(text: &str) -> kubeplay_core::kubelet::cri::DnsConfig {
+    let mut dns = kubeplay_core::kubelet::cri::DnsConfig::default();
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        let list = match words.next() {
+            Some("nameserver") => &mut dns.servers,
+            Some("search" | "domain") => &mut dns.searches,
+            Some("options") => &mut dns.options,
+            _ => continue,
+        };
+        list.extend(words.map(str::to_string));
+    }
+    dns
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -522,6 +541,10 @@ mod tests {
         .unwrap();
         assert_eq!(read_cri_log(&path).unwrap(), "hello\npartial\n\n");
         assert_eq!(gateway("10.89.3.0/24"), "10.89.3.1");
+        let dns = resolv_conf("# generated\nnameserver 10.0.0.2\nnameserver ::1\nsearch lan corp\noptions edns0 ndots:2\n");
+        assert_eq!(dns.servers, ["10.0.0.2", "::1"]);
+        assert_eq!(dns.searches, ["lan", "corp"]);
+        assert_eq!(dns.options, ["edns0", "ndots:2"]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -30,6 +30,17 @@ pub struct SandboxConfig {
     pub host_network: bool,
     pub host_pid: bool,
     pub host_ipc: bool,
+    /// The pod's resolver (`/etc/resolv.conf`); `None`: the runtime's default, the node's.
+    pub dns: Option<DnsConfig>,
+}
+
+/// CRI's `DNSConfig`: what the sandbox's `/etc/resolv.conf` says.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsConfig {
+    pub servers: Vec<String>,
+    pub searches: Vec<String>,
+    /// `name` or `name:value` (`ndots:5`).
+    pub options: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

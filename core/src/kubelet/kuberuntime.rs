@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::cri::{ContainerConfig, Mount, PortMapping, SandboxConfig, SecurityContext};
+use super::cri::{ContainerConfig, DnsConfig, Mount, PortMapping, SandboxConfig, SecurityContext};
 use super::NodeConfig;
 use crate::scheduler::framework::Resources;
 
@@ -76,7 +76,39 @@ pub fn sandbox_config(node: &NodeConfig, pod: &Value) -> SandboxConfig {
         host_network: spec["hostNetwork"] == true,
         host_pid: spec["hostPID"] == true,
         host_ipc: spec["hostIPC"] == true,
+        dns: pod_dns(node, spec),
     }
+}
+
+/// The pod's resolver (upstream's `GetPodDNS`): `dnsPolicy: None` takes only the pod's
+/// `dnsConfig`; every other policy starts from the node's resolver — `ClusterFirst` too, as
+/// upstream falls back to it while the cluster has no DNS (there is none here yet) — and adds
+/// the pod's `dnsConfig`: nameservers and searches appended, options replaced by name.
+fn pod_dns(node: &NodeConfig, spec: &Value) -> Option<DnsConfig> {
+    let extra = &spec["dnsConfig"];
+    let mut dns = if spec["dnsPolicy"] == "None" {
+        DnsConfig::default()
+    } else if extra.is_object() {
+        node.resolv_conf.clone().unwrap_or_default()
+    } else {
+        return node.resolv_conf.clone();
+    };
+    dns.servers.extend(strings(&extra["nameservers"]));
+    for s in strings(&extra["searches"]) {
+        if !dns.searches.contains(&s) {
+            dns.searches.push(s);
+        }
+    }
+    for o in items(&extra["options"]) {
+        let name = text(&o["name"]);
+        dns.options
+            .retain(|kept| kept.split(':').next() != Some(name.as_str()));
+        dns.options.push(match o["value"].as_str() {
+            Some(v) => format!("{name}:{v}"),
+            None => name,
+        });
+    }
+    Some(dns)
 }
 
 /// The value of an `env` entry (`value`, or the pod fields `valueFrom.fieldRef` names, as
@@ -178,6 +210,41 @@ mod tests {
 
     fn node() -> NodeConfig {
         NodeConfig::simulated("node-1", "4", "8Gi", "10.244.1.0/24", "172.18.0.2")
+    }
+
+    /// `GetPodDNS`: the node's resolver with the pod's `dnsConfig` added, or the pod's
+    /// alone for `dnsPolicy: None`.
+    #[test]
+    fn a_pods_resolver_is_the_nodes_plus_its_own() {
+        let node = NodeConfig {
+            resolv_conf: Some(DnsConfig {
+                servers: vec!["10.0.0.2".into()],
+                searches: vec!["lan".into()],
+                options: vec!["ndots:1".into(), "edns0".into()],
+            }),
+            ..node()
+        };
+        let extra = json!({"nameservers": ["1.2.3.4"], "searches": ["lan", "x.test"],
+                           "options": [{"name": "ndots", "value": "5"}, {"name": "rotate"}]});
+        let dns = |spec: Value| {
+            sandbox_config(&node, &json!({"metadata": {"name": "p"}, "spec": spec})).dns
+        };
+        assert_eq!(dns(json!({})), node.resolv_conf);
+        assert_eq!(
+            dns(json!({"dnsConfig": extra})),
+            Some(DnsConfig {
+                servers: vec!["10.0.0.2".into(), "1.2.3.4".into()],
+                searches: vec!["lan".into(), "x.test".into()],
+                options: vec!["edns0".into(), "ndots:5".into(), "rotate".into()],
+            })
+        );
+        assert_eq!(
+            dns(json!({"dnsPolicy": "None", "dnsConfig": {"nameservers": ["1.2.3.4"]}})),
+            Some(DnsConfig {
+                servers: vec!["1.2.3.4".into()],
+                ..DnsConfig::default()
+            })
+        );
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub struct NodeConfig {
     pub runtime_version: String,
     pub os_image: String,
     pub kernel_version: String,
+    /// The node's own resolver (`--resolv-conf`): what `dnsPolicy: Default` pods get, and
+    /// `ClusterFirst` ones while the cluster has no DNS. `None`: the runtime's default.
+    pub resolv_conf: Option<cri::DnsConfig>,
 }
 
 impl NodeConfig {
@@ -88,6 +91,7 @@ impl NodeConfig {
             runtime_version: "kubeplay-sim://1.0".into(),
             os_image: "kubeplay simulated node".into(),
             kernel_version: "6.1.0-kubeplay".into(),
+            resolv_conf: None,
         }
     }
 }

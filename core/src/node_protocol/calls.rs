@@ -140,6 +140,16 @@ impl CriCall {
                     ("host_network", Value::Bool(c.host_network)),
                     ("host_pid", Value::Bool(c.host_pid)),
                     ("host_ipc", Value::Bool(c.host_ipc)),
+                    (
+                        "dns",
+                        c.dns.as_ref().map_or(Value::Null, |d| {
+                            obj(vec![
+                                ("servers", strings(&d.servers)),
+                                ("searches", strings(&d.searches)),
+                                ("options", strings(&d.options)),
+                            ])
+                        }),
+                    ),
                 ]);
                 obj(vec![
                     ("pod_uid", s(pod_uid)),
@@ -265,6 +275,11 @@ mod tests {
             host_network: false,
             host_pid: true,
             host_ipc: false,
+            dns: Some(crate::kubelet::cri::DnsConfig {
+                servers: vec!["10.89.0.53".into()],
+                searches: vec!["example.test".into()],
+                options: vec!["ndots:2".into()],
+            }),
         };
         let container = ContainerConfig {
             name: "web".into(),

@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::{JoinedNode, SessionEvent};
-use crate::kubelet::cri::CriResult;
+use crate::kubelet::cri::{CriResult, DnsConfig};
 
 /// The one key of an externally tagged value, and what it holds.
 fn tag(v: &Value) -> Result<(&str, &Value), String> {
@@ -42,6 +42,16 @@ fn unsigned(v: &Value, name: &str) -> Result<u64, String> {
     field(v, name)?
         .as_u64()
         .ok_or_else(|| format!("`{name}` is not an unsigned integer"))
+}
+
+fn strings(v: &Value, name: &str) -> Result<Vec<String>, String> {
+    let list = field(v, name)?
+        .as_array()
+        .ok_or_else(|| format!("`{name}` is not a list"))?;
+    list.iter()
+        .map(|s| s.as_str().map(str::to_string))
+        .collect::<Option<_>>()
+        .ok_or_else(|| format!("`{name}` holds something other than strings"))
 }
 
 fn boolean(v: &Value, name: &str) -> Result<bool, String> {
@@ -135,7 +145,16 @@ impl JoinedNode {
                 },
             )
             .collect::<Result<_, String>>()?;
+        let resolv_conf = match v.get("resolvConf") {
+            None | Some(Value::Null) => None,
+            Some(r) => Some(DnsConfig {
+                servers: strings(r, "servers")?,
+                searches: strings(r, "searches")?,
+                options: strings(r, "options")?,
+            }),
+        };
         Ok(JoinedNode {
+            resolv_conf,
             name: string(v, "name")?,
             cpu: string(v, "cpu")?,
             memory: string(v, "memory")?,
@@ -180,6 +199,11 @@ mod tests {
                 serde_json::json!({"key": "kubeplay.io/real-node", "value": "true", "effect": "NoSchedule"}),
             ],
             images: vec![("localhost/kubeplay/pause:1".into(), 812_000)],
+            resolv_conf: Some(DnsConfig {
+                servers: vec!["10.0.0.2".into()],
+                searches: vec!["lan".into()],
+                options: vec!["edns0".into()],
+            }),
         };
         let results = [
             Ok(CriResult::Sandbox {

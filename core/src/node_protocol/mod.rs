@@ -133,6 +133,9 @@ pub struct JoinedNode {
     pub labels: std::collections::BTreeMap<String, String>,
     pub taints: Vec<Value>,
     pub images: Vec<(String, i64)>,
+    /// The machine's resolver, for pods that use the node's DNS.
+    #[serde(default)]
+    pub resolv_conf: Option<crate::kubelet::cri::DnsConfig>,
 }
 
 impl JoinedNode {
@@ -151,6 +154,7 @@ impl JoinedNode {
             labels: c.labels.clone(),
             taints: c.taints.clone(),
             images,
+            resolv_conf: c.resolv_conf.clone(),
         }
     }
 
@@ -163,6 +167,7 @@ impl JoinedNode {
             runtime_version: self.runtime_version.clone(),
             os_image: self.os_image.clone(),
             kernel_version: self.kernel_version.clone(),
+            resolv_conf: self.resolv_conf.clone(),
             ..crate::kubelet::NodeConfig::simulated(
                 &self.name,
                 &self.cpu,

@@ -286,7 +286,11 @@ impl RealRuntime {
             }),
             hostname: c.hostname.clone(),
             log_directory: c.log_directory.clone(),
-            dns_config: None,
+            dns_config: c.dns.as_ref().map(|d| v1::DnsConfig {
+                servers: d.servers.clone(),
+                searches: d.searches.clone(),
+                options: d.options.clone(),
+            }),
             port_mappings: c
                 .port_mappings
                 .iter()
