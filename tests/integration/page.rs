@@ -1,36 +1,28 @@
 //! The built page (`trunk build` → `dist/`) in real headless Chromium: the control plane
 //! boots in the tab and the page shows what its API server stores.
 //!
-//! Runs when `KUBEPLAY_PAGE_TESTS=1` (`./dev test` sets it after building the page); a plain
-//! `cargo test` has no page to load.
+//! These tests need the built page and Chromium: they are ignored in a plain `cargo test`
+//! (which says so), and `./dev test` runs them (`--include-ignored`) after building the page.
+//! Run where the page is missing, they fail.
 
 use std::path::Path;
 
-/// Where the page tests run: the screenshot folder and the built page's URL; `None` (the
-/// test is skipped) unless `KUBEPLAY_PAGE_TESTS=1`, which `./dev test` sets after building.
-pub(crate) fn page_under_test() -> Option<(std::path::PathBuf, String)> {
-    if std::env::var("KUBEPLAY_PAGE_TESTS").as_deref() != Ok("1") {
-        eprintln!("skipped: set KUBEPLAY_PAGE_TESTS=1 after `trunk build` (./dev test does)");
-        return None;
-    }
+/// Where the page tests run: the screenshot folder and the built page's URL.
+pub(crate) fn page_under_test() -> (std::path::PathBuf, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert!(
+        root.join("dist/index.html").exists(),
+        "dist/ is missing: run `trunk build` first (./dev test does)"
+    );
     let shots = root.join("target/e2e");
     std::fs::create_dir_all(&shots).expect("target/e2e");
-    Some((shots, kubeplay::serve_dir(&root.join("dist"))))
+    (shots, kubeplay::serve_dir(&root.join("dist")))
 }
 
 #[test]
+#[ignore = "needs the built page (trunk build) and Chromium: ./dev test runs it"]
 fn the_page_boots_the_control_plane_in_chromium() {
-    if std::env::var("KUBEPLAY_PAGE_TESTS").as_deref() != Ok("1") {
-        eprintln!("skipped: set KUBEPLAY_PAGE_TESTS=1 after `trunk build` (./dev test does)");
-        return;
-    }
-    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("dist");
-    assert!(
-        dist.join("index.html").exists(),
-        "dist/ is missing: run `trunk build` first"
-    );
-    let url = kubeplay::serve_dir(&dist);
+    let (_, url) = page_under_test();
     let dom = kubeplay::chromium_dump_dom(&url);
     // The bootstrap objects (4 namespaces, 10 cluster roles, 8 bindings, the kubernetes
     // Service) and the three simulated nodes, which registered themselves.
@@ -53,14 +45,13 @@ fn the_page_boots_the_control_plane_in_chromium() {
 /// the gallery, watch three pods run on the map, ask the terminal `kubectl get pods`, open
 /// one pod's scheduling decision, cut a node's power and see its pod replaced elsewhere.
 #[test]
+#[ignore = "needs the built page (trunk build) and Chromium: ./dev test runs it"]
 fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
     use std::time::Duration;
 
     use kubeplay::webdriver::{WebDriver, ENTER};
 
-    let Some((shots, url)) = page_under_test() else {
-        return;
-    };
+    let (shots, url) = page_under_test();
     // Each screenshot shows the part of the page the stage is about.
     let shot = |wd: &WebDriver, name: &str, show: &str| {
         wd.execute(&format!(
@@ -204,15 +195,14 @@ fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
 /// token is refused, the right one shows this machine, Disconnect closes the connection, and
 /// a bridge that does not trust the page's origin is never reached.
 #[test]
+#[ignore = "needs the built page (trunk build) and Chromium: ./dev test runs it"]
 fn the_bridge_panel_connects_to_a_bridge() {
     use std::time::Duration;
 
     use kubeplay::webdriver::WebDriver;
     use kubeplay_bridge::node_agent::{self, AgentConfig};
 
-    let Some((shots, url)) = page_under_test() else {
-        return;
-    };
+    let (shots, url) = page_under_test();
     // Two agents: one that trusts the page's origin, one that trusts another.
     let origin = url.trim_end_matches('/').to_string();
     let start_agent = |allowed: String| {
@@ -309,15 +299,14 @@ fn the_bridge_panel_connects_to_a_bridge() {
 /// nginx example's pods Running, kubectl answering from the worker, a node powered off
 /// going NotReady.
 #[test]
+#[ignore = "needs the built page (trunk build) and Chromium: ./dev test runs it"]
 fn five_thousand_nodes_run_in_a_worker_while_the_page_draws() {
     use std::time::Duration;
 
     use kubeplay::webdriver::{WebDriver, ENTER};
 
     let _turn = kubeplay::heavy();
-    let Some((shots, url)) = page_under_test() else {
-        return;
-    };
+    let (shots, url) = page_under_test();
     let wd = WebDriver::start(1400, 1100);
     wd.goto(&format!("{url}?nodes=5000"));
     // Every frame's gap from the one before, from now on.

@@ -208,11 +208,6 @@ impl ApiServer {
         self.authn.authenticate(authorization)
     }
 
-    pub fn add_token(&mut self, token: &str, user: &str, groups: &[&str]) {
-        self.authn.add(token, user, groups);
-    }
-
-    /// The current store revision (for the page's etcd browser).
     /// Keep (or stop keeping) each mutating admission plugin's change in the audit log.
     pub fn record_admission_patches(&mut self, on: bool) {
         self.admission_patches = on;

@@ -311,8 +311,4 @@ impl ApiServer {
         }
         ready
     }
-
-    pub fn watch_count(&self) -> usize {
-        self.watches.len()
-    }
 }

@@ -240,8 +240,4 @@ impl SimRuntime {
     pub fn exited(&mut self, container_id: &str) {
         self.running.remove(container_id);
     }
-
-    pub fn has_image(&self, image: &str) -> bool {
-        self.images.contains_key(&normalized_image(image))
-    }
 }

@@ -206,11 +206,6 @@ impl Scheduler {
         self.pending.len()
     }
 
-    /// How many of the kept records bound their pod.
-    pub fn bound_count(&self) -> usize {
-        self.records.iter().filter(|r| r.chosen.is_some()).count()
-    }
-
     /// The latest decision about `pod` (`namespace/name`).
     pub fn decision_for(&self, pod: &str) -> Option<Decision> {
         self.records

@@ -413,14 +413,6 @@ impl Store {
     pub fn cancel_watch(&mut self, id: WatchId) -> bool {
         self.watchers.remove(id)
     }
-
-    pub fn watch_exists(&self, id: WatchId) -> bool {
-        self.watchers.contains(id)
-    }
-
-    pub fn watcher_count(&self) -> usize {
-        self.watchers.len()
-    }
 }
 
 #[cfg(test)]

@@ -79,14 +79,6 @@ impl WatcherGroup {
         true
     }
 
-    pub fn contains(&self, id: WatchId) -> bool {
-        self.watchers.contains_key(&id)
-    }
-
-    pub fn len(&self) -> usize {
-        self.watchers.len()
-    }
-
     /// Queues `event` on every watcher whose key or prefix covers the event's key.
     pub fn notify(&mut self, event: &Event) {
         let key: &str = &event.kv.key;
