@@ -1,7 +1,7 @@
 //! A whole control plane in one [`World`]: the API server, kube-controller-manager's
 //! controllers and the scheduler — what the page runs in the tab and the bridge runs headless.
 
-use crate::apiserver::Config;
+use crate::apiserver::{Config, NodeQuery, Request, Response};
 use std::collections::BTreeMap;
 
 use crate::kubelet::cri::{CriRequest, CriResponse};
@@ -161,20 +161,6 @@ impl Cluster {
         }
     }
 
-    /// Where a pod's container on a remote node writes its log (the CRI log file on that
-    /// machine): `(node, path)`.
-    pub fn remote_log_path(
-        &self,
-        namespace: &str,
-        pod: &str,
-        container: Option<&str>,
-    ) -> Option<(String, String)> {
-        self.remote_nodes().find_map(|n| {
-            let path = n.kubelet.container_log_path(namespace, pod, container)?;
-            Some((n.kubelet.node.name.clone(), path))
-        })
-    }
-
     fn node_id(&self, name: &str) -> Option<ComponentId> {
         self.nodes.iter().copied().find(|id| {
             self.world
@@ -247,12 +233,48 @@ impl Cluster {
             .is_none_or(|n| n.powered)
     }
 
-    /// A container's log, from the kubelet of the node the pod runs on.
-    pub fn pod_logs(&self, namespace: &str, name: &str, container: Option<&str>) -> Option<String> {
-        self.nodes
-            .iter()
-            .filter_map(|id| self.world.component::<Node>(*id))
-            .find_map(|n| n.logs(namespace, name, container))
+    /// Serves a request as the API server does, and answers what the API server hands to a
+    /// kubelet (a pod's log) from that node's kubelet: a simulated node's at once, a real
+    /// node's as the path of the log file there ([`NodeQuery::RemoteLog`]), for the host to
+    /// read.
+    pub fn handle(&mut self, req: &Request) -> Response {
+        let mut resp = self.world.api().handle(req);
+        if let Some(NodeQuery::Logs {
+            node,
+            namespace,
+            pod,
+            container,
+        }) = resp.node_query.take()
+        {
+            resp = self.kubelet_logs(&node, &namespace, &pod, &container);
+        }
+        resp
+    }
+
+    /// The kubelet's answer to `GET containerLogs/<namespace>/<pod>/<container>`.
+    fn kubelet_logs(&self, node: &str, namespace: &str, pod: &str, container: &str) -> Response {
+        let kubelet = self
+            .node_id(node)
+            .and_then(|id| self.world.component::<Node>(id));
+        if let Some(n) = kubelet.filter(|n| n.is_remote()) {
+            if let Some(path) = n
+                .kubelet
+                .container_log_path(namespace, pod, Some(container))
+            {
+                let mut answer = Response::raw(200, "text/plain", Vec::new());
+                answer.node_query = Some(NodeQuery::RemoteLog {
+                    node: node.to_string(),
+                    path,
+                });
+                return answer;
+            }
+        }
+        match kubelet.and_then(|n| n.logs(namespace, pod, Some(container))) {
+            Some(text) => Response::raw(200, "text/plain", text.into_bytes()),
+            None => Response::error(&crate::apiserver::ApiError::bad_request(format!(
+                "container \"{container}\" in pod \"{pod}\" is waiting to start: ContainerCreating"
+            ))),
+        }
     }
 
     pub fn scheduler(&self) -> Option<&Scheduler> {
@@ -269,11 +291,7 @@ impl Cluster {
 impl crate::kubectl::Api for Cluster {
     fn send(&mut self, req: crate::apiserver::Request) -> crate::apiserver::Response {
         let req = req.bearer(crate::apiserver::ADMIN_TOKEN);
-        self.world.api().handle(&req)
-    }
-
-    fn logs(&mut self, namespace: &str, pod: &str, container: Option<&str>) -> Option<String> {
-        self.pod_logs(namespace, pod, container)
+        self.handle(&req)
     }
 
     fn now(&self) -> crate::sim::Time {

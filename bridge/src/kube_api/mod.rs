@@ -22,7 +22,9 @@ use axum::extract::{Request as HttpRequest, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response as HttpResponse;
 use axum::Router;
-use kubeplay_core::apiserver::{ApiServer, Method, Request, MAX_REQUEST_BODY_BYTES};
+use kubeplay_core::apiserver::{
+    ApiServer, Method, NodeQuery, Request, Response, MAX_REQUEST_BODY_BYTES,
+};
 use kubeplay_core::cluster::Cluster;
 use kubeplay_core::sim::Time;
 
@@ -129,6 +131,17 @@ impl Door {
             .insert(node.to_string(), reader);
     }
 
+    /// Serves a request (the kubelets answer what the API server hands them) and wakes
+    /// watch streams if anything wrote.
+    fn handle(&self, request: &Request) -> Response {
+        let mut guard = self.lock();
+        let response = guard.handle(request);
+        let rev = guard.world.api().revision();
+        drop(guard);
+        self.notify(rev);
+        response
+    }
+
     /// Runs `f` on the API server and wakes watch streams if anything wrote.
     pub fn with_server<R>(&self, f: impl FnOnce(&mut ApiServer) -> R) -> R {
         let mut guard = self.lock();
@@ -186,21 +199,6 @@ async fn serve(State(door): State<Door>, req: HttpRequest) -> HttpResponse {
     if path == "/openapi/v3" || path.starts_with("/openapi/v3/") || path == "/openapi/v2" {
         return serve_openapi(&door, &path);
     }
-    if let Some((ns, pod)) = log_path(&path) {
-        let auth = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        return serve_logs(
-            &door,
-            auth.as_deref(),
-            &ns,
-            &pod,
-            parts.uri.query().unwrap_or_default(),
-        )
-        .await;
-    }
     if let Some(rest) = path.strip_prefix("/kubeplay/nodes/") {
         let auth = parts
             .headers
@@ -257,7 +255,10 @@ async fn serve(State(door): State<Door>, req: HttpRequest) -> HttpResponse {
         value: None,
     };
     let timeout = query_u64(&request.query, "timeoutSeconds");
-    let response = door.with_server(|s| s.handle(&request));
+    let mut response = door.handle(&request);
+    if let Some(NodeQuery::RemoteLog { node, path }) = response.node_query.take() {
+        response = read_remote_log(&door, &node, path).await;
+    }
     let mut http = HttpResponse::builder()
         .status(response.code)
         .header(header::CONTENT_TYPE, response.content_type);
@@ -320,103 +321,25 @@ fn serve_decision(door: &Door, authorization: Option<&str>, pod: &str) -> HttpRe
     }
 }
 
-/// `/api/v1/namespaces/<ns>/pods/<pod>/log` → `(ns, pod)`.
-fn log_path(path: &str) -> Option<(String, String)> {
-    let rest = path.strip_prefix("/api/v1/namespaces/")?;
-    let (ns, rest) = rest.split_once("/pods/")?;
-    let pod = rest.strip_suffix("/log")?;
-    (!pod.contains('/')).then(|| (ns.to_string(), pod.to_string()))
-}
-
-/// `GET …/pods/<pod>/log`: what kube-apiserver proxies to the pod's kubelet. Needs
-/// `get pods/log`.
-async fn serve_logs(
-    door: &Door,
-    authorization: Option<&str>,
-    ns: &str,
-    pod: &str,
-    query: &str,
-) -> HttpResponse {
-    let container = query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("container="))
-        .map(str::to_string);
-    let (mut text, real) = match find_logs(door, authorization, ns, pod, container.as_deref()) {
-        Ok(found) => found,
-        Err(refused) => return *refused,
+/// A real node's container log, read where the node is (the API server and the kubelet
+/// said which file): what kube-apiserver's proxy to that kubelet would answer.
+async fn read_remote_log(door: &Door, node: &str, path: String) -> Response {
+    let reader = door
+        .log_readers
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(node)
+        .cloned();
+    let text = match reader {
+        Some(read) => read(path).await,
+        None => None,
     };
-    if let (None, Some((node, path))) = (&text, real) {
-        // A real node's container: its CRI log file, read where the node is.
-        let reader = door
-            .log_readers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&node)
-            .cloned();
-        if let Some(read) = reader {
-            text = read(path).await;
-        }
-    }
     match text {
-        Some(text) => HttpResponse::builder()
-            .status(200)
-            .header(header::CONTENT_TYPE, "text/plain")
-            .body(Body::from(text))
-            .unwrap_or_default(),
-        None => {
-            let err = kubeplay_core::apiserver::ApiError::bad_request(format!("container in pod \"{pod}\" is waiting to start, or the pod is not running on a node"));
-            json_response(400, err.status().to_string())
-        }
+        Some(text) => Response::raw(200, "text/plain", text.into_bytes()),
+        None => Response::error(&kubeplay_core::apiserver::ApiError::bad_request(format!(
+            "the container's log could not be read on node {node}"
+        ))),
     }
-}
-
-/// A pod's log as the cluster has it (a simulated node's), or where a real node keeps it:
-/// `(text, (node, path))`, after authentication and RBAC (`get pods/log`).
-#[allow(clippy::type_complexity)]
-fn find_logs(
-    door: &Door,
-    authorization: Option<&str>,
-    ns: &str,
-    pod: &str,
-    container: Option<&str>,
-) -> Result<(Option<String>, Option<(String, String)>), Box<HttpResponse>> {
-    use kubeplay_core::apiserver::{authorization::Attributes, authorization::Decision, ApiError};
-    let json = |code: u16, body: String| json_response(code, body);
-    let mut guard = door.lock();
-    let Some(user) = guard.world.api_ref().authenticate(authorization) else {
-        return Err(Box::new(json(
-            401,
-            ApiError::Unauthorized.status().to_string(),
-        )));
-    };
-    let attrs = Attributes {
-        verb: "get".into(),
-        group: String::new(),
-        resource: "pods".into(),
-        subresource: "log".into(),
-        namespace: ns.into(),
-        name: pod.into(),
-        path: None,
-    };
-    if guard.world.api().authorize(&user, &attrs) == Decision::Deny {
-        let message =
-            kubeplay_core::apiserver::authorization::rbac::forbidden_message(&user, &attrs);
-        return Err(Box::new(json(
-            403,
-            ApiError::Forbidden {
-                message,
-                name: pod.into(),
-                group: String::new(),
-                resource: "pods".into(),
-            }
-            .status()
-            .to_string(),
-        )));
-    }
-    Ok((
-        guard.pod_logs(ns, pod, container),
-        guard.remote_log_path(ns, pod, container),
-    ))
 }
 
 /// `POST /kubeplay/nodes/<node>/power-off` and `…/power-on`: chaos for the simulated nodes.

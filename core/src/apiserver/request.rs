@@ -103,6 +103,25 @@ pub struct Response {
     /// `Warning` headers (`299 - "..."`), e.g. unknown fields under `fieldValidation=Warn`.
     pub warnings: Vec<String>,
     pub watch: Option<super::watch::WatchId>,
+    /// A read the pipeline let through that a node's kubelet answers (kube-apiserver proxies
+    /// it to the kubelet): whoever owns the kubelets fills the body in
+    /// (`Cluster::handle`).
+    pub node_query: Option<NodeQuery>,
+}
+
+/// What a node's kubelet is asked, on behalf of a request the API server authorized.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeQuery {
+    /// `pods/log`: the log of a pod's container on `node`.
+    Logs {
+        node: String,
+        namespace: String,
+        pod: String,
+        container: String,
+    },
+    /// The same log, on a real machine: the CRI log file at `path` there, for the host to
+    /// read (the answer's body is empty until it does).
+    RemoteLog { node: String, path: String },
 }
 
 impl Response {
@@ -118,6 +137,7 @@ impl Response {
             json: Some(body),
             warnings: Vec::new(),
             watch: None,
+            node_query: None,
         }
     }
 
@@ -130,6 +150,7 @@ impl Response {
             json: None,
             warnings: Vec::new(),
             watch: None,
+            node_query: None,
         }
     }
 

@@ -27,8 +27,6 @@ pub use args::split;
 pub trait Api {
     /// Sends a request as the terminal's user.
     fn send(&mut self, req: Request) -> Response;
-    /// A container's log, from the node the pod runs on (`None`: no such pod or container).
-    fn logs(&mut self, namespace: &str, pod: &str, container: Option<&str>) -> Option<String>;
     /// The client's clock (`rollout restart` stamps it).
     fn now(&self) -> crate::sim::Time;
     /// The API documentation `explain` reads (`static/explain.json`), once the host has it.

@@ -281,20 +281,19 @@ pub fn logs(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
     };
     let pod = target.strip_prefix("pod/").unwrap_or(target);
     let ns = p.namespace();
-    let exists = send(
-        api,
-        Method::Get,
-        &object_path(resolve("pods").unwrap_or(&RESOURCES[0]), Some(ns), pod),
+    // The pod's `log` subresource: the API server checks it, the pod's kubelet answers.
+    let mut path = format!(
+        "{}/log",
+        object_path(resolve("pods").unwrap_or(&RESOURCES[0]), Some(ns), pod)
     );
-    if exists.code >= 400 {
-        return server_error(&exists);
+    if let Some(c) = p.flag("container") {
+        path = format!("{path}?container={c}");
     }
-    match api.logs(ns, pod, p.flag("container")) {
-        Some(text) => Output::ok(text),
-        None => Output::error(format!(
-            "Error from server (BadRequest): container is not running in pod \"{pod}\""
-        )),
+    let answer = send(api, Method::Get, &path);
+    if answer.code >= 400 {
+        return server_error(&answer);
     }
+    Output::ok(String::from_utf8_lossy(&answer.bytes()).into_owned())
 }
 
 /// `kubectl auth can-i VERB RESOURCE`: a SelfSubjectAccessReview.

@@ -661,3 +661,51 @@ fn a_pod_deleted_while_its_sandbox_is_made_is_taken_down_when_it_comes() {
     );
     assert_eq!(gone["reason"], "NotFound", "{gone}");
 }
+
+/// `kubectl logs` goes through the API server's `pods/log` subresource — checked there as
+/// kube-apiserver's LogLocation checks it — and the pod's kubelet answers.
+#[test]
+fn logs_are_the_api_servers_pods_log_answered_by_the_kubelet() {
+    let mut c = Cluster::with_nodes(Config::default(), 1);
+    let lonely = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "lonely"},
+        "spec": {"nodeSelector": {"nowhere": "x"}, "containers": [{"name": "c", "image": "nginx"}]}});
+    let two = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "two"},
+        "spec": {"containers": [{"name": "a", "image": "nginx:1.14.2"}, {"name": "b", "image": "nginx:1.14.2"}]}});
+    call(
+        &mut c,
+        Method::Post,
+        "/api/v1/namespaces/default/pods",
+        Some(lonely),
+    );
+    call(
+        &mut c,
+        Method::Post,
+        "/api/v1/namespaces/default/pods",
+        Some(two),
+    );
+    c.world.advance(10_000);
+    let err = |c: &mut Cluster, line: &str| crate::kubectl::run(c, line).stderr;
+    assert_eq!(
+        err(&mut c, "logs lonely"),
+        "Error from server (BadRequest): pod lonely does not have a host assigned"
+    );
+    assert_eq!(
+        err(&mut c, "logs two"),
+        "Error from server (BadRequest): a container name must be specified for pod two, choose one of: [a b]"
+    );
+    assert_eq!(
+        err(&mut c, "logs two -c z"),
+        "Error from server (BadRequest): container z is not valid for pod two"
+    );
+    assert_eq!(
+        err(&mut c, "logs nothere"),
+        "Error from server (NotFound): pods \"nothere\" not found"
+    );
+    let out = crate::kubectl::run(&mut c, "logs two -c b");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("Configuration complete; ready for start up"),
+        "{}",
+        out.stdout
+    );
+}

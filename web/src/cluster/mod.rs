@@ -529,10 +529,7 @@ impl Cluster {
         impl kubeplay_core::kubectl::Api for Observer<'_> {
             fn send(&mut self, req: Request) -> kubeplay_core::apiserver::Response {
                 let req = req.bearer(OBSERVER_TOKEN);
-                self.0.inner.borrow_mut().world.api().handle(&req)
-            }
-            fn logs(&mut self, ns: &str, pod: &str, c: Option<&str>) -> Option<String> {
-                self.0.inner.borrow().pod_logs(ns, pod, c)
+                self.0.inner.borrow_mut().handle(&req)
             }
             fn now(&self) -> kubeplay_core::sim::Time {
                 self.0.inner.borrow().world.now()

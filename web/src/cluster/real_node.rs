@@ -8,7 +8,7 @@
 
 use std::rc::Rc;
 
-use kubeplay_core::apiserver::{Request, Response, ADMIN_TOKEN};
+use kubeplay_core::apiserver::{NodeQuery, Request, Response, ADMIN_TOKEN};
 use kubeplay_core::kubelet::cri::{CriRequest, CriResponse};
 use kubeplay_core::node_protocol::JoinedNode;
 
@@ -21,8 +21,8 @@ pub type LogDone = Box<dyn FnOnce(Option<String>)>;
 pub type LogReader = Rc<dyn Fn(String, LogDone)>;
 
 /// The terminal's kubectl, as the cluster's administrator: as core's, except that the log of
-/// a pod on a real machine is noted to be read there (the reply comes later, over the
-/// bridge's socket) instead of answered now.
+/// a pod on a real machine (the API server's answer says where it is) is noted to be read
+/// there — the reply comes later, over the bridge's socket.
 pub(super) struct Terminal<'a> {
     pub cluster: &'a mut kubeplay_core::cluster::Cluster,
     pub log_read: Option<(String, String)>,
@@ -30,15 +30,11 @@ pub(super) struct Terminal<'a> {
 
 impl kubeplay_core::kubectl::Api for Terminal<'_> {
     fn send(&mut self, req: Request) -> Response {
-        self.cluster.world.api().handle(&req.bearer(ADMIN_TOKEN))
-    }
-
-    fn logs(&mut self, namespace: &str, pod: &str, container: Option<&str>) -> Option<String> {
-        if let Some(read) = self.cluster.remote_log_path(namespace, pod, container) {
-            self.log_read = Some(read);
-            return Some(String::new());
+        let mut answer = self.cluster.handle(&req.bearer(ADMIN_TOKEN));
+        if let Some(NodeQuery::RemoteLog { node, path }) = answer.node_query.take() {
+            self.log_read = Some((node, path));
         }
-        self.cluster.pod_logs(namespace, pod, container)
+        answer
     }
 
     fn now(&self) -> kubeplay_core::sim::Time {

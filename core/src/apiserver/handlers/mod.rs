@@ -2,7 +2,7 @@
 //! deletecollection, with the `status`, `scale` and `binding` subresources
 //! (`k8s.io/apiserver/pkg/endpoints/handlers` and `pkg/registry/generic/registry/store.go`).
 //! This file routes a request to its verb; `read.rs` (get, list), `write.rs` (create, update,
-//! patch), `delete.rs`, `subresources.rs` (scale, binding, eviction) and `reviews.rs`
+//! patch), `delete.rs`, `subresources.rs` (scale, binding, eviction, log) and `reviews.rs`
 //! (self-subject reviews) carry them out, sharing this file's imports.
 
 use base64::Engine;
@@ -29,7 +29,7 @@ mod write;
 use delete::{delete, delete_collection, delete_one, DeleteOptions};
 use read::{get_object, list, respond};
 use reviews::{self_subject_access_review, self_subject_rules_review};
-use subresources::{bind, evict, scale_of, update_scale};
+use subresources::{bind, evict, pod_log, scale_of, update_scale};
 use write::{conflict, create, no_finalizers, store_object, update, write_if_unmodified};
 
 /// How unknown fields in a body are treated (`fieldValidation`).
@@ -69,6 +69,7 @@ pub fn serve(
         Some("scale") => matches!(info.verb, "get" | "update" | "patch"),
         Some("binding") | Some("eviction") => info.verb == "create",
         Some("finalize") => info.verb == "update",
+        Some("log") => info.verb == "get",
         Some(_) => false,
         None => res.serves(info.verb),
     };
@@ -78,6 +79,7 @@ pub fn serve(
     let ns = info.namespace.as_deref();
     let name = info.name.as_deref().unwrap_or_default();
     match (info.verb, sub) {
+        ("get", Some("log")) => pod_log(s, res, ns, name, query),
         ("get", Some("scale")) => {
             let obj = get_object(s, res, ns, name)?;
             Ok(Response::json(200, &scale_of(res, &obj)))

@@ -1,4 +1,4 @@
-//! The `scale`, `binding` and `eviction` subresources.
+//! The `scale`, `binding`, `eviction` and `log` subresources.
 
 use super::*;
 
@@ -218,4 +218,51 @@ pub(super) fn evict(
         201,
         &success_status(json!({"name": name, "kind": "pods"})),
     ))
+}
+
+/// `GET pods/<name>/log`: checked as kube-apiserver's `LogLocation` checks it, then handed to
+/// the pod's kubelet (the answer's [`NodeQuery`](crate::apiserver::NodeQuery)).
+pub(super) fn pod_log(
+    s: &mut ApiServer,
+    res: &'static Resource,
+    ns: Option<&str>,
+    name: &str,
+    query: &Query,
+) -> Result<Response, ApiError> {
+    let pod = get_object(s, res, ns, name)?;
+    let names: Vec<&str> = pod["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    let container = match query.get("container").filter(|c| !c.is_empty()) {
+        Some(c) if names.contains(&c) => c.to_string(),
+        Some(c) => {
+            return Err(ApiError::bad_request(format!(
+                "container {c} is not valid for pod {name}"
+            )))
+        }
+        None if names.len() == 1 => names[0].to_string(),
+        None => {
+            return Err(ApiError::bad_request(format!(
+                "a container name must be specified for pod {name}, choose one of: [{}]",
+                names.join(" ")
+            )))
+        }
+    };
+    let node = pod["spec"]["nodeName"].as_str().unwrap_or_default();
+    if node.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "pod {name} does not have a host assigned"
+        )));
+    }
+    let mut answer = Response::raw(200, "text/plain", Vec::new());
+    answer.node_query = Some(crate::apiserver::NodeQuery::Logs {
+        node: node.to_string(),
+        namespace: ns.unwrap_or_default().to_string(),
+        pod: name.to_string(),
+        container,
+    });
+    Ok(answer)
 }
