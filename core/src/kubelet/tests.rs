@@ -704,7 +704,8 @@ fn logs_are_the_api_servers_pods_log_answered_by_the_kubelet() {
     let out = crate::kubectl::run(&mut c, "logs two -c b");
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
-        out.stdout.contains("Configuration complete; ready for start up"),
+        out.stdout
+            .contains("Configuration complete; ready for start up"),
         "{}",
         out.stdout
     );
