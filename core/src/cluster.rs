@@ -239,16 +239,50 @@ impl Cluster {
     /// read.
     pub fn handle(&mut self, req: &Request) -> Response {
         let mut resp = self.world.api().handle(req);
-        if let Some(NodeQuery::Logs {
-            node,
-            namespace,
-            pod,
-            container,
-        }) = resp.node_query.take()
-        {
-            resp = self.kubelet_logs(&node, &namespace, &pod, &container);
+        match resp.node_query.take() {
+            Some(NodeQuery::Logs {
+                node,
+                namespace,
+                pod,
+                container,
+            }) => resp = self.kubelet_logs(&node, &namespace, &pod, &container),
+            Some(query @ NodeQuery::Metrics { .. }) => resp = self.metrics(&query),
+            // Not the kubelets' to answer here: for the host.
+            other => resp.node_query = other,
         }
         resp
+    }
+
+    /// `metrics.k8s.io`, from each powered node's housekeeping figures.
+    fn metrics(&mut self, query: &NodeQuery) -> Response {
+        let nodes_list = self.world.api().handle(
+            &Request::new(crate::apiserver::Method::Get, "/api/v1/nodes")
+                .bearer(crate::apiserver::ADMIN_TOKEN),
+        );
+        let labels_of = |name: &str| {
+            nodes_list.value()["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|n| n["metadata"]["name"] == name)
+                .map_or(serde_json::Value::Null, |n| n["metadata"]["labels"].clone())
+        };
+        let usage: Vec<crate::apiserver::metrics::NodeUsage> = self
+            .nodes
+            .iter()
+            .filter_map(|id| self.world.component::<Node>(*id))
+            .filter(|n| n.powered)
+            .map(|n| {
+                let (at, pods) = n.kubelet.usage();
+                crate::apiserver::metrics::NodeUsage {
+                    node: n.kubelet.node.name.clone(),
+                    labels: labels_of(&n.kubelet.node.name),
+                    at,
+                    pods,
+                }
+            })
+            .collect();
+        crate::apiserver::metrics::answer(query, &usage, self.world.now())
     }
 
     /// The kubelet's answer to `GET containerLogs/<namespace>/<pod>/<container>`.

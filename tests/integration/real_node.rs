@@ -381,6 +381,41 @@ spec:{}
         );
     }
 
+    // The kubelet's housekeeping asks containerd what the containers use (CRI
+    // ListContainerStats); real kubectl's `top` reads it from the metrics API.
+    apply(
+        &node,
+        &format!(
+            r#"apiVersion: v1
+kind: Pod
+metadata: {{name: burn}}
+spec:{}
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: loop
+    image: localhost/kubeplay/busybox:1
+    command: [sh, -c, 'while :; do :; done']
+    resources: {{limits: {{cpu: 200m, memory: 32Mi}}}}"#,
+            on_real_node(2)
+        ),
+    );
+    let top = kubeplay::wait_for("the busy pod's CPU in kubectl top", 60, || {
+        let (code, out, _) = sh(&node, "kubectl top pod burn --no-headers");
+        let cpu: i64 = out
+            .split_whitespace()
+            .nth(1)?
+            .trim_end_matches('m')
+            .parse()
+            .ok()?;
+        (code == 0 && cpu >= 100).then_some(out)
+    });
+    assert!(top.starts_with("burn "), "{top}");
+    let node_top = ok(
+        &node,
+        &format!("kubectl top node {} --no-headers", node.node),
+    );
+    assert!(node_top.starts_with(&node.node), "{node_top}");
+
     // An image the node lacks: ErrImagePull with containerd's own message (its pull goes to
     // localhost, where no registry listens).
     apply(
@@ -409,7 +444,10 @@ spec:{}
     // Scaled to zero and deleted: nothing is left on the machine.
     ok(&node, "kubectl scale deployment web --replicas=0");
     ok(&node, "kubectl delete deployment web");
-    ok(&node, "kubectl delete pod shared missing unhealthy dns");
+    ok(
+        &node,
+        "kubectl delete pod shared missing unhealthy dns burn",
+    );
     ok(&node, "kubectl delete pvc real-claim");
     kubeplay::wait_for("every container and sandbox to go", 60, || {
         let pods = json(&node, "kubectl get pods -o json");

@@ -30,8 +30,15 @@ pub fn serve(path: &str, _req: &Request) -> Result<Response, ApiError> {
         ["apis"] => json!({
             "kind": "APIGroupList",
             "apiVersion": "v1",
-            "groups": GROUPS.iter().map(|g| group(g)).collect::<Vec<_>>()
+            "groups": GROUPS.iter().map(|g| group(g)).chain([super::metrics::group()]).collect::<Vec<_>>()
         }),
+        ["apis", super::metrics::GROUP] => {
+            let mut doc = super::metrics::group();
+            doc["kind"] = json!("APIGroup");
+            doc["apiVersion"] = json!("v1");
+            doc
+        }
+        ["apis", super::metrics::GROUP, super::metrics::VERSION] => super::metrics::resource_list(),
         ["apis", g] if GROUPS.contains(g) => {
             let mut doc = group(g);
             doc["kind"] = json!("APIGroup");

@@ -18,6 +18,7 @@ pub mod authorization;
 pub mod defaults;
 pub mod discovery;
 mod handlers;
+pub mod metrics;
 pub mod patch;
 pub mod printers;
 pub mod registry;
@@ -341,6 +342,7 @@ impl ApiServer {
         }
         match target {
             Target::NonResource { path, .. } => discovery::serve(&path, req),
+            Target::Resource(info) if info.group == metrics::GROUP => metrics::serve(&info, &query),
             Target::Resource(info) => handlers::serve(self, &user, &info, req, &query, record),
         }
     }

@@ -122,6 +122,13 @@ pub enum NodeQuery {
     /// The same log, on a real machine: the CRI log file at `path` there, for the host to
     /// read (the answer's body is empty until it does).
     RemoteLog { node: String, path: String },
+    /// `metrics.k8s.io`: what pods (`pods`) or nodes use, filtered as asked.
+    Metrics {
+        pods: bool,
+        namespace: Option<String>,
+        name: Option<String>,
+        label_selector: String,
+    },
 }
 
 impl Response {

@@ -4,7 +4,7 @@
 //! in-tab cluster and tests drive it alike.
 //!
 //! Verbs: apply (`-f -` with a heredoc), get, describe, explain, delete, scale, set image, cordon,
-//! uncordon, drain, label, annotate, logs, rollout status|history|undo|restart, auth can-i,
+//! uncordon, drain, label, annotate, logs, top, rollout status|history|undo|restart, auth can-i,
 //! api-resources, version. Unknown ones answer as kubectl does.
 
 pub mod apply;
@@ -14,6 +14,7 @@ pub mod explain;
 mod get;
 mod rollout;
 mod set;
+mod top;
 mod verbs;
 
 use serde_json::Value;
@@ -124,6 +125,7 @@ pub fn run(api: &mut dyn Api, text: &str) -> Output {
         "drain" => verbs::drain(api, &parsed, rest),
         "label" | "annotate" => verbs::label(api, &parsed, rest, verb == "label"),
         "logs" => verbs::logs(api, &parsed, rest),
+        "top" => top::top(api, &parsed, rest),
         "rollout" => rollout::rollout(api, &parsed, rest),
         "set" => set::set(api, &parsed, rest),
         "auth" => verbs::can_i(api, &parsed, rest),
@@ -155,6 +157,7 @@ pub const HELP: &str = "kubectl controls the Kubernetes cluster running in this 
   cordon          Mark node as unschedulable
   uncordon        Mark node as schedulable
   drain           Drain node in preparation for maintenance
+  top             Display resource (CPU/memory) usage
 
  Troubleshooting and Debugging Commands:
   logs            Print the logs for a container in a pod

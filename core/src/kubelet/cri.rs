@@ -178,6 +178,9 @@ pub enum CriCall {
         timeout_seconds: i64,
         simulated_success: bool,
     },
+    /// What the node's running containers use (`ListContainerStats`): the kubelet's
+    /// housekeeping, read by the metrics API.
+    ListContainerStats {},
 }
 
 impl CriCall {
@@ -193,6 +196,7 @@ impl CriCall {
             CriCall::RemovePodSandbox { .. } => "RemovePodSandbox",
             CriCall::NodePublishVolume { .. } => "NodePublishVolume",
             CriCall::NodeUnpublishVolume { .. } => "NodeUnpublishVolume",
+            CriCall::ListContainerStats {} => "ListContainerStats",
             CriCall::Probe { action, .. } => match action {
                 ProbeAction::Exec { .. } => "ExecSync",
                 ProbeAction::HttpGet { .. } => "HTTPGet",
@@ -238,5 +242,17 @@ pub enum CriResult {
         success: bool,
         message: String,
     },
+    ContainerStats {
+        stats: Vec<ContainerStats>,
+    },
     Done,
+}
+
+/// CRI's `ContainerStats`, as much as the metrics API reads: CPU in nanocores (a rate over
+/// the runtime's last interval) and the memory working set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerStats {
+    pub container_id: String,
+    pub cpu_usage_nano_cores: i64,
+    pub memory_working_set_bytes: i64,
 }

@@ -242,6 +242,8 @@ enum Step {
     Unmount,
     StopSandbox,
     RemoveSandbox,
+    /// The node's housekeeping: what its running containers use.
+    Stats,
 }
 
 pub struct Kubelet {
@@ -257,6 +259,9 @@ pub struct Kubelet {
     /// Images present on the node (normalized names).
     images: BTreeSet<String>,
     timers: Vec<(i64, KubeletTimer)>,
+    /// The runtime's latest `ListContainerStats`, and when it came.
+    stats: Vec<cri::ContainerStats>,
+    stats_at: Option<crate::sim::Time>,
 }
 
 fn str_of(v: &Value) -> String {
@@ -276,6 +281,8 @@ impl Kubelet {
             outbox: Vec::new(),
             images,
             timers: Vec::new(),
+            stats: Vec::new(),
+            stats_at: None,
         }
     }
 
@@ -319,6 +326,63 @@ impl Kubelet {
         self.pods.clear();
         self.inflight.clear();
         self.outbox.clear();
+        self.stats.clear();
+        self.stats_at = None;
+    }
+
+    /// Housekeeping, every lease renewal (10 s): what the running containers use, from the
+    /// runtime (CRI `ListContainerStats`), for the metrics API. A node running nothing asks
+    /// nothing.
+    pub fn collect_stats(&mut self) {
+        let running = self.pods.values().any(|p| {
+            p.containers
+                .iter()
+                .any(|c| matches!(c.state, State::Running { .. }))
+        });
+        let asked = self
+            .inflight
+            .iter()
+            .any(|(_, _, s)| matches!(s, Step::Stats));
+        if !running {
+            self.stats.clear();
+        } else if !asked {
+            self.call("", Step::Stats, CriCall::ListContainerStats {});
+        }
+    }
+
+    /// What the pods here use, as the runtime last said, and when: pods whose containers
+    /// have figures, each with them.
+    pub fn usage(
+        &self,
+    ) -> (
+        Option<crate::sim::Time>,
+        Vec<crate::apiserver::metrics::PodUsage>,
+    ) {
+        let mut pods = Vec::new();
+        for ps in self.pods.values().filter(|p| !p.worker.terminating()) {
+            let containers: Vec<(String, i64, i64)> = ps
+                .containers
+                .iter()
+                .filter_map(|c| {
+                    let id = c.id.as_deref()?;
+                    let s = self.stats.iter().find(|s| s.container_id == id)?;
+                    Some((
+                        c.name.clone(),
+                        s.cpu_usage_nano_cores,
+                        s.memory_working_set_bytes,
+                    ))
+                })
+                .collect();
+            if !containers.is_empty() {
+                pods.push(crate::apiserver::metrics::PodUsage {
+                    namespace: ps.namespace.clone(),
+                    name: ps.name.clone(),
+                    labels: ps.pod["metadata"]["labels"].clone(),
+                    containers,
+                });
+            }
+        }
+        (self.stats_at, pods)
     }
 
     /// Lists this node's pods and handles each as if it had just been seen (after a restart).

@@ -168,13 +168,17 @@ impl Node {
         let Some(call) = r.sent.remove(&resp.id) else {
             return;
         };
-        // Probes run every few seconds per container: the trace keeps the failures.
-        if !matches!(call, CriCall::Probe { .. })
-            || resp
+        // Probes run every few seconds per container: the trace keeps the failures; the
+        // housekeeping's stats are not the pods' story.
+        let traced = match &call {
+            CriCall::ListContainerStats {} => false,
+            CriCall::Probe { .. } => resp
                 .result
                 .as_ref()
-                .is_ok_and(|r| matches!(r, CriResult::Probe { success: false, .. }))
-        {
+                .is_ok_and(|r| matches!(r, CriResult::Probe { success: false, .. })),
+            _ => true,
+        };
+        if traced {
             self.trace_call(ctx, resp.id, &call, &resp, took_ms);
         }
         self.kubelet.on_result(ctx, resp);
@@ -376,7 +380,12 @@ impl Node {
                         continue;
                     }
                 };
-                if matches!(req.call, CriCall::Probe { .. }) {
+                // Probes and housekeeping are answered at once and not traced (the flow
+                // shows what a pod goes through, not the node's bookkeeping).
+                if matches!(
+                    req.call,
+                    CriCall::Probe { .. } | CriCall::ListContainerStats {}
+                ) {
                     self.kubelet.on_result(ctx, resp);
                     continue;
                 }
@@ -435,6 +444,8 @@ impl Component for Node {
         }
         if token == HEARTBEAT {
             self.kubelet.renew_lease(ctx);
+            self.kubelet.collect_stats();
+            self.pump(ctx);
             ctx.after(LEASE_RENEW_MS, HEARTBEAT);
             return;
         }

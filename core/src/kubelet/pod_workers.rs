@@ -27,6 +27,13 @@ impl Kubelet {
         else {
             return;
         };
+        if let Step::Stats = step {
+            if let Ok(CriResult::ContainerStats { stats }) = resp.result {
+                self.stats = stats;
+                self.stats_at = Some(ctx.now);
+            }
+            return;
+        }
         if !self.pods.contains_key(&uid) {
             return;
         }

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::cri::{CriCall, CriRequest, CriResponse, CriResult};
+use super::cri::{ContainerStats, CriCall, CriRequest, CriResponse, CriResult};
 use crate::scheduler::plugins::image_locality::normalized_image;
 
 /// Images every simulated registry knows, with their sizes; pulling anything else fails as an
@@ -30,8 +30,8 @@ pub struct SimRuntime {
     next_id: u64,
     /// Image reference → size.
     pub images: BTreeMap<String, i64>,
-    /// Container id → when it exits after starting (ms) and with which code.
-    containers: BTreeMap<String, Option<(i64, i64)>>,
+    /// Container id → how it behaves.
+    containers: BTreeMap<String, SimContainer>,
     /// Container id → image, and the lines it has written (what `kubectl logs` reads).
     images_of: BTreeMap<String, String>,
     logs: BTreeMap<String, Vec<String>>,
@@ -39,6 +39,27 @@ pub struct SimRuntime {
     pub registry_reachable: bool,
     /// Containers started and not yet stopped or exited.
     running: BTreeSet<String>,
+}
+
+/// A simulated container: when it exits after starting (ms) and with which code, and what
+/// it uses while it runs.
+#[derive(Clone, Copy, Debug)]
+struct SimContainer {
+    exit: Option<(i64, i64)>,
+    cpu_nano_cores: i64,
+    memory_bytes: i64,
+}
+
+/// What a simulated container uses: a quarter of its CPU request (1m without one) and of its
+/// memory limit (8 MiB without one) — an idle web server's share, steady.
+fn usage_of(config: &super::cri::ContainerConfig) -> (i64, i64) {
+    let cpu = (config.cpu_request_millis.max(4) / 4) * 1_000_000;
+    let memory = if config.memory_limit_bytes > 0 {
+        config.memory_limit_bytes / 4
+    } else {
+        8 << 20
+    };
+    (cpu, memory)
 }
 
 /// What a container of `image` writes when it starts: nginx's entrypoint, or nothing.
@@ -173,8 +194,13 @@ impl SimRuntime {
             }
             CriCall::CreateContainer { config, .. } => {
                 let id = self.id("container-");
-                self.containers
-                    .insert(id.clone(), exit_plan(&config.argv(), &config.annotations));
+                let (cpu_nano_cores, memory_bytes) = usage_of(config);
+                let container = SimContainer {
+                    exit: exit_plan(&config.argv(), &config.annotations),
+                    cpu_nano_cores,
+                    memory_bytes,
+                };
+                self.containers.insert(id.clone(), container);
                 self.images_of.insert(id.clone(), config.image.clone());
                 (Ok(CriResult::Container { container_id: id }), 10)
             }
@@ -203,6 +229,21 @@ impl SimRuntime {
                 0,
             ),
             CriCall::RemovePodSandbox { .. } => (Ok(CriResult::Done), 30),
+            CriCall::ListContainerStats {} => {
+                let stats = self
+                    .running
+                    .iter()
+                    .filter_map(|id| {
+                        let c = self.containers.get(id)?;
+                        Some(ContainerStats {
+                            container_id: id.clone(),
+                            cpu_usage_nano_cores: c.cpu_nano_cores,
+                            memory_working_set_bytes: c.memory_bytes,
+                        })
+                    })
+                    .collect();
+                (Ok(CriResult::ContainerStats { stats }), 0)
+            }
             CriCall::NodePublishVolume { driver, .. }
             | CriCall::NodeUnpublishVolume { driver, .. } => {
                 if driver == CSI_DRIVER {
@@ -217,7 +258,7 @@ impl SimRuntime {
 
     /// When a started container will exit, if it will: `(after ms, exit code)`.
     pub fn exit_plan_of(&self, container_id: &str) -> Option<(i64, i64)> {
-        self.containers.get(container_id).copied().flatten()
+        self.containers.get(container_id).and_then(|c| c.exit)
     }
 
     /// What a container has written (its log file).

@@ -710,3 +710,62 @@ fn logs_are_the_api_servers_pods_log_answered_by_the_kubelet() {
         out.stdout
     );
 }
+
+/// The kubelet's housekeeping asks the runtime what its containers use (CRI
+/// `ListContainerStats`, untraced), and the metrics API serves it: `kubectl top` reads it.
+#[test]
+fn top_reads_the_metrics_api_from_the_kubelets_housekeeping() {
+    let mut c = Cluster::with_nodes(Config::default(), 1);
+    let out = crate::kubectl::run(&mut c, "top pods");
+    assert_eq!(out.stderr, "error: metrics not available yet");
+    let web = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "c", "image": "nginx:1.14.2",
+                 "resources": {"requests": {"cpu": "200m"}, "limits": {"memory": "64Mi"}}}]}});
+    call(
+        &mut c,
+        Method::Post,
+        "/api/v1/namespaces/default/pods",
+        Some(web),
+    );
+    c.world.advance(25_000);
+    // A quarter of the request and of the limit: the simulated runtime's steady figures.
+    assert_eq!(
+        crate::kubectl::run(&mut c, "top pods").stdout,
+        "NAME   CPU(cores)   MEMORY(bytes)\nweb    50m          16Mi\n"
+    );
+    assert_eq!(
+        crate::kubectl::run(&mut c, "top pods -l app=other").stderr,
+        "error: metrics not available yet"
+    );
+    assert_eq!(
+        crate::kubectl::run(&mut c, "top node").stdout,
+        "NAME     CPU(cores)   CPU(%)   MEMORY(bytes)   MEMORY(%)\nnode-1   50m          1%       16Mi            0%\n"
+    );
+    assert_eq!(
+        crate::kubectl::run(&mut c, "top pod nothere").stderr,
+        "Error from server (NotFound): podmetrics.metrics.k8s.io \"nothere\" not found"
+    );
+    let pm = c
+        .handle(
+            &Request::new(
+                Method::Get,
+                "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/web",
+            )
+            .bearer(ADMIN_TOKEN),
+        )
+        .value();
+    assert_eq!(pm["kind"], "PodMetrics");
+    assert_eq!(
+        pm["containers"][0]["usage"],
+        json!({"cpu": "50000000n", "memory": "16384Ki"})
+    );
+    let groups = call(&mut c, Method::Get, "/apis", None);
+    assert!(groups["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["name"] == "metrics.k8s.io"));
+    // Housekeeping is not the pod's story: no stats call in the trace.
+    assert!(!c.world.trace().events().any(|e| matches!(&e.kind,
+        crate::trace::TraceKind::Cri { method, .. } if method.contains("Stats"))));
+}

@@ -244,6 +244,7 @@ impl CriCall {
                 ("timeout_seconds", int(*timeout_seconds)),
                 ("simulated_success", Value::Bool(*simulated_success)),
             ]),
+            CriCall::ListContainerStats {} => obj(Vec::new()),
         };
         // The variant's name as serde writes it (`method()` names probes by their kind).
         let name = match self {
@@ -381,6 +382,7 @@ mod tests {
                 simulated_success: false,
             },
         ];
+        let calls = calls.into_iter().chain([CriCall::ListContainerStats {}]);
         let mut messages: Vec<SessionCall> = calls
             .into_iter()
             .enumerate()

@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::{JoinedNode, SessionEvent};
-use crate::kubelet::cri::{CriResult, DnsConfig};
+use crate::kubelet::cri::{ContainerStats, CriResult, DnsConfig};
 
 /// The one key of an externally tagged value, and what it holds.
 fn tag(v: &Value) -> Result<(&str, &Value), String> {
@@ -119,6 +119,20 @@ impl CriResult {
                 success: boolean(b, "success")?,
                 message: string(b, "message")?,
             },
+            "ContainerStats" => {
+                let list = field(b, "stats")?
+                    .as_array()
+                    .ok_or("`stats` is not a list")?;
+                let mut stats = Vec::new();
+                for c in list {
+                    stats.push(ContainerStats {
+                        container_id: string(c, "container_id")?,
+                        cpu_usage_nano_cores: int(c, "cpu_usage_nano_cores")?,
+                        memory_working_set_bytes: int(c, "memory_working_set_bytes")?,
+                    });
+                }
+                CriResult::ContainerStats { stats }
+            }
             other => return Err(format!("unknown variant `{other}`")),
         })
     }
@@ -222,6 +236,13 @@ mod tests {
                 message: "HTTP probe failed with statuscode: 404".into(),
             }),
             Ok(CriResult::Done),
+            Ok(CriResult::ContainerStats {
+                stats: vec![ContainerStats {
+                    container_id: "c1".into(),
+                    cpu_usage_nano_cores: 2_500_000,
+                    memory_working_set_bytes: 3 << 20,
+                }],
+            }),
             Err("rpc error: code = NotFound".into()),
         ];
         let mut events = vec![

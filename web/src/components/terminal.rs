@@ -105,6 +105,7 @@ pub fn complete(cluster: &Cluster, line: &str) -> Option<String> {
             "drain",
             "label",
             "logs",
+            "top",
             "rollout",
             "set",
             "auth",

@@ -9,7 +9,9 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use kubeplay_core::kubelet::cri::{ContainerConfig, CriCall, CriResult, SandboxConfig};
+use kubeplay_core::kubelet::cri::{
+    ContainerConfig, ContainerStats, CriCall, CriResult, SandboxConfig,
+};
 use tonic::Status;
 
 use super::policy::{self, Policy};
@@ -120,6 +122,37 @@ impl RealRuntime {
         format!("/kubeplay/{}/pod{uid}", self.settings.node)
     }
 
+    /// What this bridge's running containers use (CRI `ListContainerStats`): CPU in
+    /// nanocores over containerd's last interval (0 at its first sample), the memory working
+    /// set.
+    async fn container_stats(&self) -> Result<CriResult, String> {
+        let mut rt = self.cri.runtime.clone();
+        let filter = v1::ContainerStatsFilter {
+            label_selector: [(INSTANCE_LABEL.to_string(), self.settings.instance.clone())].into(),
+            ..Default::default()
+        };
+        let listed = rt
+            .list_container_stats(v1::ListContainerStatsRequest {
+                filter: Some(filter),
+            })
+            .await
+            .map_err(rpc)?
+            .into_inner();
+        let value = |v: Option<v1::UInt64Value>| {
+            v.map_or(0, |v| i64::try_from(v.value).unwrap_or(i64::MAX))
+        };
+        let stats = listed
+            .stats
+            .into_iter()
+            .map(|s| ContainerStats {
+                container_id: s.attributes.map(|a| a.id).unwrap_or_default(),
+                cpu_usage_nano_cores: value(s.cpu.and_then(|c| c.usage_nano_cores)),
+                memory_working_set_bytes: value(s.memory.and_then(|m| m.working_set_bytes)),
+            })
+            .collect();
+        Ok(CriResult::ContainerStats { stats })
+    }
+
     /// Carries out one call.
     pub async fn handle(&self, call: CriCall) -> Result<CriResult, String> {
         let mut rt = self.cri.runtime.clone();
@@ -170,6 +203,7 @@ impl RealRuntime {
                 self.remove_sandbox(&sandbox_id).await?;
                 Ok(CriResult::Done)
             }
+            CriCall::ListContainerStats {} => self.container_stats().await,
             CriCall::Probe {
                 container_id,
                 action,

@@ -23,6 +23,8 @@ const RW: &[&str] = &[
 
 fn view_rules() -> Vec<Value> {
     vec![
+        // system:aggregated-metrics-reader, aggregated into view upstream.
+        rule(READ, &["metrics.k8s.io"], &["pods", "nodes"]),
         rule(
             READ,
             &[""],
