@@ -23,7 +23,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response as HttpResponse;
 use axum::Router;
 use kubeplay_core::apiserver::{
-    ApiServer, Method, NodeQuery, Request, Response, MAX_REQUEST_BODY_BYTES,
+    ApiServer, Impersonation, Method, NodeQuery, Request, Response, MAX_REQUEST_BODY_BYTES,
 };
 use kubeplay_core::cluster::Cluster;
 use kubeplay_core::sim::Time;
@@ -253,6 +253,7 @@ async fn serve(State(door): State<Door>, req: HttpRequest) -> HttpResponse {
         accept: header_str(header::ACCEPT),
         body: bytes,
         value: None,
+        impersonate: impersonation(&parts.headers),
     };
     let timeout = query_u64(&request.query, "timeoutSeconds");
     let mut response = door.handle(&request);
@@ -276,6 +277,27 @@ async fn serve(State(door): State<Door>, req: HttpRequest) -> HttpResponse {
             .body(Body::from(response.bytes().into_owned()))
             .unwrap_or_default(),
     }
+}
+
+/// The `Impersonate-User`, `-Group` (repeated) and `-Uid` headers, if any.
+fn impersonation(headers: &header::HeaderMap) -> Option<Impersonation> {
+    let all = |name: &str| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect()
+    };
+    let user = all("impersonate-user").into_iter().next()?;
+    Some(Impersonation {
+        user,
+        groups: all("impersonate-group"),
+        uid: all("impersonate-uid")
+            .into_iter()
+            .next()
+            .unwrap_or_default(),
+    })
 }
 
 fn query_u64(query: &str, key: &str) -> Option<u64> {

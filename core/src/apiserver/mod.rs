@@ -42,7 +42,7 @@ use authentication::{TokenAuthenticator, UserInfo};
 use authorization::rbac::{forbidden_message, RbacIndex, Role, RoleBinding};
 use authorization::{Attributes, Decision};
 use request::{parse_target, Query, Target};
-pub use request::{Method, NodeQuery, Request, Response};
+pub use request::{Impersonation, Method, NodeQuery, Request, Response};
 pub use status::ApiError;
 
 /// Bodies over this size are refused with 413, as kube-apiserver's 3 MiB limit does.
@@ -111,6 +111,8 @@ pub struct ApiServer {
     audit: AuditLog,
     /// The next ClusterIP to hand out, as an offset into 10.96.0.0/12.
     next_cluster_ip: u32,
+    /// The request being served is a dry run (`dryRun=All`): everything runs but the write.
+    dry_run: bool,
 }
 
 impl ApiServer {
@@ -134,6 +136,7 @@ impl ApiServer {
             next_watch: 0,
             audit: AuditLog::new(10_000),
             next_cluster_ip: 1,
+            dry_run: false,
         };
         server.bootstrap();
         server
@@ -261,6 +264,7 @@ impl ApiServer {
             Ok(r) => r,
             Err(e) => Response::error(&e),
         };
+        self.dry_run = false;
         record.code = response.code;
         // Reads are frequent and say little; the log keeps writes, watches and every failure.
         if !matches!(record.verb.as_str(), "get" | "list") || response.code >= 400 {
@@ -288,6 +292,10 @@ impl ApiServer {
             "authentication",
             &format!("user {:?} groups {:?}", user.name, user.groups),
         ));
+        let user = match &req.impersonate {
+            Some(wanted) => self.impersonate(user, wanted, record)?,
+            None => user,
+        };
         if req.body.len() > MAX_REQUEST_BODY_BYTES {
             return Err(ApiError::TooLarge {
                 limit: MAX_REQUEST_BODY_BYTES,
@@ -340,11 +348,97 @@ impl ApiServer {
                 });
             }
         }
+        if let Target::Resource(info) = &target {
+            let writes = matches!(
+                info.verb,
+                "create" | "update" | "patch" | "delete" | "deletecollection"
+            );
+            if writes && dry_run_requested(&query, req)? {
+                self.dry_run = true;
+                record
+                    .stages
+                    .push(stage("dryRun", "All: every stage runs, nothing is stored"));
+            }
+        }
         match target {
             Target::NonResource { path, .. } => discovery::serve(&path, req),
             Target::Resource(info) if info.group == metrics::GROUP => metrics::serve(&info, &query),
             Target::Resource(info) => handlers::serve(self, &user, &info, req, &query, record),
         }
+    }
+
+    /// The user a request acts as (`Impersonate-*`), once RBAC allows the requester to
+    /// `impersonate` each of it — the user (or service account), every group, the uid — as
+    /// kube-apiserver's impersonation filter checks; the audit record names both.
+    fn impersonate(
+        &mut self,
+        requester: UserInfo,
+        wanted: &request::Impersonation,
+        record: &mut AuditEvent,
+    ) -> Result<UserInfo, ApiError> {
+        let check = |resource: &str, group: &str, namespace: &str, name: &str| Attributes {
+            verb: "impersonate".into(),
+            group: group.into(),
+            resource: resource.into(),
+            subresource: String::new(),
+            namespace: namespace.into(),
+            name: name.into(),
+            path: None,
+        };
+        let service_account = wanted
+            .user
+            .strip_prefix("system:serviceaccount:")
+            .and_then(|rest| rest.split_once(':'));
+        let mut checks = vec![match service_account {
+            Some((ns, name)) => check("serviceaccounts", "", ns, name),
+            None => check("users", "", "", &wanted.user),
+        }];
+        checks.extend(wanted.groups.iter().map(|g| check("groups", "", "", g)));
+        if !wanted.uid.is_empty() {
+            checks.push(check("uids", "authentication.k8s.io", "", &wanted.uid));
+        }
+        for attrs in checks {
+            if self.authorize(&requester, &attrs) == Decision::Deny {
+                let message = forbidden_message(&requester, &attrs);
+                record
+                    .stages
+                    .push(stage("impersonation", &format!("denied: {message}")));
+                return Err(ApiError::Forbidden {
+                    message,
+                    name: attrs.name,
+                    group: attrs.group,
+                    resource: attrs.resource,
+                });
+            }
+        }
+        let mut groups = wanted.groups.clone();
+        if let Some((ns, _)) = service_account {
+            for g in [
+                "system:serviceaccounts".to_string(),
+                format!("system:serviceaccounts:{ns}"),
+            ] {
+                if !groups.contains(&g) {
+                    groups.push(g);
+                }
+            }
+        }
+        if !groups.iter().any(|g| g == "system:authenticated") {
+            groups.push("system:authenticated".into());
+        }
+        let user = UserInfo {
+            name: wanted.user.clone(),
+            uid: wanted.uid.clone(),
+            groups,
+        };
+        record.user = format!("{} (as {})", requester.name, user.name);
+        record.stages.push(stage(
+            "impersonation",
+            &format!(
+                "{:?} acts as user {:?} groups {:?}",
+                requester.name, user.name, user.groups
+            ),
+        ));
+        Ok(user)
     }
 
     fn rbac_index(&mut self) -> &RbacIndex {
@@ -430,6 +524,37 @@ impl ApiServer {
     }
 }
 
+/// `dryRun`: absent, or `All` (the one value kube-apiserver supports).
+/// A delete says it in its `DeleteOptions` body (`"dryRun": ["All"]`), as kubectl sends it.
+fn dry_run_requested(query: &Query, req: &Request) -> Result<bool, ApiError> {
+    let mut asked: Vec<String> = query
+        .get("dryRun")
+        .map(str::to_string)
+        .into_iter()
+        .collect();
+    if req.method == Method::Delete && req.has_body() {
+        if let Ok(options) = handlers::decode_body(req) {
+            asked.extend(
+                options["dryRun"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|v| v.as_str().unwrap_or_default().to_string()),
+            );
+        }
+    }
+    let mut dry = false;
+    for value in asked.iter().filter(|v| !v.is_empty()) {
+        if value != "All" {
+            return Err(ApiError::bad_request(format!(
+                "dryRun: Unsupported value: \"{value}\": supported values: \"All\""
+            )));
+        }
+        dry = true;
+    }
+    Ok(dry)
+}
+
 fn stage(name: &str, outcome: &str) -> Stage {
     Stage {
         name: name.to_string(),
@@ -448,5 +573,7 @@ impl admission::Lookup for Store {
     }
 }
 
+#[cfg(test)]
+mod dry_run_tests;
 #[cfg(test)]
 mod tests;

@@ -42,6 +42,16 @@ pub struct Request {
     /// A JSON body handed over as a value by an in-process client (the components, the
     /// page): the same document as `body` would hold, without printing and parsing it.
     pub value: Option<Value>,
+    /// `Impersonate-User`, `-Group`, `-Uid` (kubectl `--as`, `--as-group`, `--as-uid`).
+    pub impersonate: Option<Impersonation>,
+}
+
+/// Who the requester asks to act as.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Impersonation {
+    pub user: String,
+    pub groups: Vec<String>,
+    pub uid: String,
 }
 
 impl Request {
@@ -56,6 +66,7 @@ impl Request {
             accept: None,
             body: Vec::new(),
             value: None,
+            impersonate: None,
         }
     }
 

@@ -161,13 +161,20 @@ pub(super) fn delete_one(
             let Some(revision) = write_if_unmodified(s, &key, kv.mod_revision, put) else {
                 return Err(conflict(res, name));
             };
-            record.resource_version = Some(revision);
-            record.stages.push(stage("storage", &format!("marked {key} for deletion (propagationPolicy={}, grace {grace}s) at revision {}", opts.propagation, revision)));
-            obj = ApiServer::decode(
-                s.store
-                    .get(&key)
-                    .ok_or_else(|| ApiError::internal("object vanished"))?,
-            )?;
+            if s.dry_run {
+                record.stages.push(stage(
+                    "storage",
+                    &format!("dry run: {key} not marked for deletion"),
+                ));
+            } else {
+                record.resource_version = Some(revision);
+                record.stages.push(stage("storage", &format!("marked {key} for deletion (propagationPolicy={}, grace {grace}s) at revision {}", opts.propagation, revision)));
+                obj = ApiServer::decode(
+                    s.store
+                        .get(&key)
+                        .ok_or_else(|| ApiError::internal("object vanished"))?,
+                )?;
+            }
         } else {
             record
                 .stages
@@ -180,14 +187,20 @@ pub(super) fn delete_one(
         else {
             return Err(conflict(res, name));
         };
-        record.resource_version = Some(revision);
-        record.stages.push(stage(
-            "storage",
-            &format!(
-                "deleted {key} (propagationPolicy={}) at revision {}",
-                opts.propagation, revision
-            ),
-        ));
+        if s.dry_run {
+            record
+                .stages
+                .push(stage("storage", &format!("dry run: {key} not deleted")));
+        } else {
+            record.resource_version = Some(revision);
+            record.stages.push(stage(
+                "storage",
+                &format!(
+                    "deleted {key} (propagationPolicy={}) at revision {}",
+                    opts.propagation, revision
+                ),
+            ));
+        }
         response_object = obj;
     }
     if res.kind == "Pod" || graceful {

@@ -166,11 +166,15 @@ pub(super) fn bind(
     let Some(revision) = write_if_unmodified(s, &key, kv.mod_revision, put) else {
         return Err(conflict(pods, pod_name));
     };
-    record.resource_version = Some(revision);
-    record.stages.push(stage(
-        "storage",
-        &format!("bound {ns}/{pod_name} to {node} at revision {}", revision),
-    ));
+    if s.dry_run {
+        record.stages.push(stage("storage", "dry run: not bound"));
+    } else {
+        record.resource_version = Some(revision);
+        record.stages.push(stage(
+            "storage",
+            &format!("bound {ns}/{pod_name} to {node} at revision {}", revision),
+        ));
+    }
     Ok(Response::json(
         201,
         &success_status(json!({"name": pod_name, "kind": "pods"})),

@@ -72,16 +72,23 @@ pub(super) fn create(
             name,
         });
     };
-    record.resource_version = Some(revision);
-    record.stages.push(stage(
-        "storage",
-        &format!("created {key} at revision {}", revision),
-    ));
-    let created = ApiServer::decode(
-        s.store
-            .get(&key)
-            .ok_or_else(|| ApiError::internal("created object vanished"))?,
-    )?;
+    let created = if s.dry_run {
+        record
+            .stages
+            .push(stage("storage", &format!("dry run: {key} not created")));
+        obj
+    } else {
+        record.resource_version = Some(revision);
+        record.stages.push(stage(
+            "storage",
+            &format!("created {key} at revision {}", revision),
+        ));
+        ApiServer::decode(
+            s.store
+                .get(&key)
+                .ok_or_else(|| ApiError::internal("created object vanished"))?,
+        )?
+    };
     let mut r = respond(201, created, req, res, query, s.now);
     r.warnings = warnings;
     Ok(r)
@@ -142,6 +149,11 @@ pub(super) fn write_if_unmodified(
     mod_revision: i64,
     op: Op,
 ) -> Option<i64> {
+    if s.dry_run {
+        // Everything up to here ran; the compare is checked, nothing is written.
+        let current = s.store.get(key).map_or(0, |kv| kv.mod_revision);
+        return (current == mod_revision).then(|| s.store.revision());
+    }
     let resp = s.store.txn(Txn {
         compares: vec![Compare::mod_revision(key, mod_revision)],
         success: vec![op],
@@ -191,9 +203,12 @@ pub(super) fn allocate_cluster_ip(s: &mut ApiServer, svc: &mut Value) {
     {
         return;
     }
-    // 10.96.0.0/12, handed out in order; .1 is the `kubernetes` Service as upstream.
+    // 10.96.0.0/12, handed out in order; .1 is the `kubernetes` Service as upstream. A dry
+    // run shows the address a create would get, and keeps it free.
     let n = s.next_cluster_ip;
-    s.next_cluster_ip += 1;
+    if !s.dry_run {
+        s.next_cluster_ip += 1;
+    }
     let ip = format!("10.{}.{}.{}", 96 + (n >> 16), (n >> 8) & 0xFF, n & 0xFF);
     spec["clusterIP"] = json!(ip);
     spec["clusterIPs"] = json!([ip]);
@@ -288,8 +303,13 @@ pub(super) fn update(
     let Some(revision) = write_if_unmodified(s, &key, old_kv.mod_revision, op) else {
         return Err(conflict(res, name));
     };
-    record.resource_version = Some(revision);
-    let out = if finalizers_done {
+    let out = if s.dry_run {
+        record
+            .stages
+            .push(stage("storage", &format!("dry run: {key} not updated")));
+        obj
+    } else if finalizers_done {
+        record.resource_version = Some(revision);
         record.stages.push(stage(
             "storage",
             &format!(
@@ -299,6 +319,7 @@ pub(super) fn update(
         ));
         obj
     } else {
+        record.resource_version = Some(revision);
         record.stages.push(stage(
             "storage",
             &format!("updated {key} at revision {}", revision),
