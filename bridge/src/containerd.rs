@@ -9,6 +9,7 @@
 //! (own bridge device, `isGateway`), `host-local` IPAM over the node's pod CIDR, and
 //! `portmap` for `hostPort`s.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -127,12 +128,15 @@ impl Containerd {
         std::fs::write(dir.join("config.toml"), config(&settings, &socket))?;
         std::fs::write(dir.join("cni/10-kubeplay.conflist"), conflist(&settings))?;
         let log = std::fs::File::create(dir.join("containerd.log"))?;
+        // A process group of its own: a terminal's Ctrl-C reaches the bridge alone, which
+        // reaps its pods through containerd first and stops it after.
         let child = Command::new("containerd")
             .arg("--config")
             .arg(dir.join("config.toml"))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
+            .process_group(0)
             .spawn()
             .context("starting containerd")?;
         let mut me = Containerd {
