@@ -20,7 +20,7 @@ mod verbs;
 use serde_json::Value;
 
 use crate::apiserver::registry::{Resource, RESOURCES};
-use crate::apiserver::{Method, Request, Response};
+use crate::apiserver::{Impersonation, Method, Request, Response};
 
 pub use args::split;
 
@@ -113,22 +113,117 @@ pub fn run(api: &mut dyn Api, text: &str) -> Output {
     let Some(verb) = parsed.positional.first().cloned() else {
         return Output::ok(HELP);
     };
+    let dry_run = match parsed.flag("dry-run") {
+        None | Some("none") => false,
+        Some("server") => true,
+        Some(other) => {
+            return Output::error(format!(
+                "error: --dry-run={other} is not supported in this terminal: use --dry-run=server (the API server checks everything and stores nothing)"
+            ))
+        }
+    };
+    let impersonate = parsed.flag("as").map(|user| Impersonation {
+        user: user.to_string(),
+        groups: parsed
+            .flag("as-group")
+            .map(str::to_string)
+            .into_iter()
+            .collect(),
+        uid: parsed.flag("as-uid").unwrap_or_default().to_string(),
+    });
+    if !dry_run && impersonate.is_none() {
+        return dispatch(api, &parsed, &verb, &stdin);
+    }
+    let mut flagged = Flagged {
+        api,
+        dry_run,
+        impersonate,
+    };
+    let mut out = dispatch(&mut flagged, &parsed, &verb, &stdin);
+    if dry_run && out.code == 0 {
+        out.stdout = mark_dry_run(&out.stdout);
+    }
+    out
+}
+
+/// `--dry-run=server` and `--as`/`--as-group`/`--as-uid`: every request of the command
+/// carries them, as kubectl's client sets them.
+struct Flagged<'a> {
+    api: &'a mut dyn Api,
+    dry_run: bool,
+    impersonate: Option<Impersonation>,
+}
+
+impl Api for Flagged<'_> {
+    fn send(&mut self, mut req: Request) -> Response {
+        if self.dry_run && req.method != Method::Get {
+            let sep = if req.query.is_empty() { "" } else { "&" };
+            req.query = format!("{}{sep}dryRun=All", req.query);
+        }
+        if let Some(who) = &self.impersonate {
+            req.impersonate = Some(who.clone());
+        }
+        self.api.send(req)
+    }
+
+    fn now(&self) -> crate::sim::Time {
+        self.api.now()
+    }
+
+    fn explain_docs(&self) -> Option<&Value> {
+        self.api.explain_docs()
+    }
+}
+
+/// kubectl's `(server dry run)` after each line that reports a change.
+fn mark_dry_run(stdout: &str) -> String {
+    const DONE: &[&str] = &[
+        "created",
+        "configured",
+        "scaled",
+        "labeled",
+        "annotated",
+        "deleted",
+        "patched",
+        "cordoned",
+        "uncordoned",
+        "drained",
+        "updated",
+        "restarted",
+        "evicted",
+    ];
+    let mut out = String::new();
+    for line in stdout.lines() {
+        out.push_str(line);
+        if line
+            .split_whitespace()
+            .last()
+            .is_some_and(|w| DONE.contains(&w))
+        {
+            out.push_str(" (server dry run)");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn dispatch(api: &mut dyn Api, parsed: &args::Parsed, verb: &str, stdin: &str) -> Output {
     let rest = &parsed.positional[1..];
-    match verb.as_str() {
-        "apply" => apply::apply(api, &parsed, &stdin),
-        "get" => get::get(api, &parsed, rest),
-        "describe" => describe::describe(api, &parsed, rest),
+    match verb {
+        "apply" => apply::apply(api, parsed, stdin),
+        "get" => get::get(api, parsed, rest),
+        "describe" => describe::describe(api, parsed, rest),
         "explain" => explain::explain(api, rest),
-        "delete" => verbs::delete(api, &parsed, rest),
-        "scale" => verbs::scale(api, &parsed, rest),
+        "delete" => verbs::delete(api, parsed, rest),
+        "scale" => verbs::scale(api, parsed, rest),
         "cordon" | "uncordon" => verbs::cordon(api, rest, verb == "cordon"),
-        "drain" => verbs::drain(api, &parsed, rest),
-        "label" | "annotate" => verbs::label(api, &parsed, rest, verb == "label"),
-        "logs" => verbs::logs(api, &parsed, rest),
-        "top" => top::top(api, &parsed, rest),
-        "rollout" => rollout::rollout(api, &parsed, rest),
-        "set" => set::set(api, &parsed, rest),
-        "auth" => verbs::can_i(api, &parsed, rest),
+        "drain" => verbs::drain(api, parsed, rest),
+        "label" | "annotate" => verbs::label(api, parsed, rest, verb == "label"),
+        "logs" => verbs::logs(api, parsed, rest),
+        "top" => top::top(api, parsed, rest),
+        "rollout" => rollout::rollout(api, parsed, rest),
+        "set" => set::set(api, parsed, rest),
+        "auth" => verbs::can_i(api, parsed, rest),
         "api-resources" => Output::ok(verbs::api_resources()),
         "version" => Output::ok(
             "Client Version: v1.32.0 (kubeplay terminal)\nServer Version: v1.32.0\n",

@@ -383,3 +383,41 @@ fn set_image_and_the_rollout_verbs() {
         "error: no rollbacker or history viewer has been implemented for Pod"
     );
 }
+
+/// `--dry-run=server` and `--as` in the terminal, as real kubectl sends them: every request
+/// of the command carries `dryRun=All` or the impersonation; nothing silently goes through as
+/// a plain write.
+#[test]
+fn dry_run_and_impersonation_travel_with_every_request() {
+    let mut c = cluster();
+    web(&mut c);
+    let revision = c.world.api_ref().revision();
+    let out = run(&mut c, "scale deployment web --replicas=5 --dry-run=server");
+    assert_eq!(out.stdout, "deployment.apps/web scaled (server dry run)\n");
+    let out = run(&mut c, "delete deployment web --dry-run=server");
+    assert_eq!(
+        out.stdout,
+        "deployment.apps \"web\" deleted (server dry run)\n"
+    );
+    assert_eq!(c.world.api_ref().revision(), revision, "nothing stored");
+    let stored: serde_json::Value =
+        serde_json::from_str(&run(&mut c, "get deployment web -o json").stdout).unwrap();
+    assert_eq!(stored["spec"]["replicas"], 3);
+    assert!(
+        run(&mut c, "scale deployment web --replicas=1 --dry-run=client")
+            .stderr
+            .contains("--dry-run=server")
+    );
+    let denied = run(
+        &mut c,
+        "get pods --as=system:serviceaccount:default:default",
+    );
+    assert_eq!(
+        denied.stderr,
+        "Error from server (Forbidden): pods is forbidden: User \"system:serviceaccount:default:default\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\""
+    );
+    assert_eq!(
+        run(&mut c, "auth can-i create pods --as=someone").stdout,
+        "no\n"
+    );
+}
