@@ -335,18 +335,7 @@ impl ApiServer {
         }
         match self.authorize(&user, &attrs) {
             Decision::Allow { reason } => record.stages.push(stage("authorization", &reason)),
-            Decision::Deny => {
-                let message = forbidden_message(&user, &attrs);
-                record
-                    .stages
-                    .push(stage("authorization", &format!("denied: {message}")));
-                return Err(ApiError::Forbidden {
-                    message,
-                    name: attrs.name,
-                    group: attrs.group,
-                    resource: attrs.resource,
-                });
-            }
+            Decision::Deny => return Err(denied(&user, attrs, "authorization", record)),
         }
         if let Target::Resource(info) = &target {
             let writes = matches!(
@@ -399,16 +388,7 @@ impl ApiServer {
         }
         for attrs in checks {
             if self.authorize(&requester, &attrs) == Decision::Deny {
-                let message = forbidden_message(&requester, &attrs);
-                record
-                    .stages
-                    .push(stage("impersonation", &format!("denied: {message}")));
-                return Err(ApiError::Forbidden {
-                    message,
-                    name: attrs.name,
-                    group: attrs.group,
-                    resource: attrs.resource,
-                });
+                return Err(denied(&requester, attrs, "impersonation", record));
             }
         }
         let mut groups = wanted.groups.clone();
@@ -553,6 +533,18 @@ fn dry_run_requested(query: &Query, req: &Request) -> Result<bool, ApiError> {
         dry = true;
     }
     Ok(dry)
+}
+
+/// RBAC said no: the audit stage says so, and the client gets kube-apiserver's Forbidden.
+fn denied(user: &UserInfo, attrs: Attributes, at: &str, record: &mut AuditEvent) -> ApiError {
+    let message = forbidden_message(user, &attrs);
+    record.stages.push(stage(at, &format!("denied: {message}")));
+    ApiError::Forbidden {
+        message,
+        name: attrs.name,
+        group: attrs.group,
+        resource: attrs.resource,
+    }
 }
 
 fn stage(name: &str, outcome: &str) -> Stage {

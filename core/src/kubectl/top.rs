@@ -23,6 +23,20 @@ fn memory(usage: &Value) -> String {
     format!("{}Mi", milli(&usage["memory"]) / 1000 / (1 << 20))
 }
 
+/// The metrics at `path`: one object (`single`) or a list's items.
+fn fetch(api: &mut dyn Api, path: &str, single: bool) -> Result<Vec<Value>, Output> {
+    let answer = send(api, Method::Get, path);
+    if answer.code >= 400 {
+        return Err(server_error(&answer));
+    }
+    let v = answer.into_value();
+    Ok(if single {
+        vec![v]
+    } else {
+        v["items"].as_array().cloned().unwrap_or_default()
+    })
+}
+
 pub fn top(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
     let (what, name) = (
         rest.first().map(String::as_str),
@@ -47,14 +61,9 @@ pub fn top(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
                 Some(n) => format!("{base}/{n}"),
                 None => format!("{base}{selector}"),
             };
-            let answer = send(api, Method::Get, &path);
-            if answer.code >= 400 {
-                return server_error(&answer);
-            }
-            let v = answer.value();
-            let mut items: Vec<Value> = match name {
-                Some(_) => vec![v],
-                None => v["items"].as_array().cloned().unwrap_or_default(),
+            let mut items = match fetch(api, &path, name.is_some()) {
+                Ok(items) => items,
+                Err(e) => return e,
             };
             if items.is_empty() {
                 return Output::error("error: metrics not available yet");
@@ -104,14 +113,9 @@ pub fn top(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
                 Some(n) => format!("/apis/metrics.k8s.io/v1beta1/nodes/{n}"),
                 None => format!("/apis/metrics.k8s.io/v1beta1/nodes{selector}"),
             };
-            let answer = send(api, Method::Get, &path);
-            if answer.code >= 400 {
-                return server_error(&answer);
-            }
-            let v = answer.value();
-            let items: Vec<Value> = match name {
-                Some(_) => vec![v],
-                None => v["items"].as_array().cloned().unwrap_or_default(),
+            let items = match fetch(api, &path, name.is_some()) {
+                Ok(items) => items,
+                Err(e) => return e,
             };
             let nodes = send(api, Method::Get, "/api/v1/nodes").value();
             let allocatable = |node: &str| {
