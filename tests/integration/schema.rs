@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use k8s_openapi::api::{
-    apps, authorization, coordination, core, policy, rbac, scheduling, storage,
+    apps, authentication, authorization, coordination, core, policy, rbac, scheduling, storage,
 };
 use kubeplay_core::apiserver::registry::{Resource, RESOURCES};
 use kubeplay_core::apiserver::schema;
@@ -47,6 +47,7 @@ fn round_trip(kind: &str, v: Value) -> Result<Value, serde_json::Error> {
         "Deployment" => typed::<apps::v1::Deployment>(v),
         "ReplicaSet" => typed::<apps::v1::ReplicaSet>(v),
         "StatefulSet" => typed::<apps::v1::StatefulSet>(v),
+        "SelfSubjectReview" => typed::<authentication::v1::SelfSubjectReview>(v),
         "SelfSubjectAccessReview" => typed::<authorization::v1::SelfSubjectAccessReview>(v),
         "SelfSubjectRulesReview" => typed::<authorization::v1::SelfSubjectRulesReview>(v),
         "Lease" => typed::<coordination::v1::Lease>(v),
@@ -160,6 +161,8 @@ fn by_hand() -> Vec<Value> {
       {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
        "spec": {"resourceAttributes": {"verb": "get", "resource": "pods"}}},
       {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview", "spec": {"namespace": "default"}},
+      {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview", "metadata": {},
+       "status": {"userInfo": {"username": "ann", "groups": ["g", "system:authenticated"]}}},
       {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "n1"},
        "spec": {"holderIdentity": "n1", "leaseDurationSeconds": 40, "renewTime": "2026-01-01T00:00:10.123456789Z",
                 "acquireTime": "2026-01-01T00:00:00Z"}},

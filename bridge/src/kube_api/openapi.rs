@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::{
-    apps, authorization, coordination, core, policy, rbac, scheduling, storage,
+    apps, authentication, authorization, coordination, core, policy, rbac, scheduling, storage,
 };
 use kubeplay_core::apiserver::registry::{Resource, RESOURCES};
 use schemars::{generate::SchemaSettings, JsonSchema, SchemaGenerator};
@@ -43,6 +43,7 @@ fn schema_ref(gen: &mut SchemaGenerator, kind: &str) -> Option<Value> {
         "Deployment" => r::<apps::v1::Deployment>(gen),
         "ReplicaSet" => r::<apps::v1::ReplicaSet>(gen),
         "StatefulSet" => r::<apps::v1::StatefulSet>(gen),
+        "SelfSubjectReview" => r::<authentication::v1::SelfSubjectReview>(gen),
         "SelfSubjectAccessReview" => r::<authorization::v1::SelfSubjectAccessReview>(gen),
         "SelfSubjectRulesReview" => r::<authorization::v1::SelfSubjectRulesReview>(gen),
         "Lease" => r::<coordination::v1::Lease>(gen),

@@ -26,6 +26,7 @@ const FILES: &[&str] = &[
     include_str!("../../proto/apimachinery/pkg/util/intstr/generated.proto"),
     include_str!("../../proto/api/core/v1/generated.proto"),
     include_str!("../../proto/api/apps/v1/generated.proto"),
+    include_str!("../../proto/api/authentication/v1/selfsubjectreview.proto"),
     include_str!("../../proto/api/authorization/v1/generated.proto"),
     include_str!("../../proto/api/autoscaling/v1/generated.proto"),
     include_str!("../../proto/api/coordination/v1/generated.proto"),

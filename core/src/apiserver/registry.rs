@@ -149,6 +149,10 @@ pub static RESOURCES: &[Resource] = &[
     resource!("apps", "statefulsets", "statefulset", "StatefulSet", "api.apps.v1.StatefulSet",
         namespaced: true, short: &["sts"], categories: &["all"], verbs: ALL,
         sub: &["scale", "status"], generation: true, status: true),
+    resource!("authentication.k8s.io", "selfsubjectreviews", "selfsubjectreview",
+        "SelfSubjectReview", "api.authentication.v1.SelfSubjectReview",
+        namespaced: false, short: &[], categories: &[], verbs: CREATE_ONLY, sub: &[],
+        generation: false, status: false),
     resource!("authorization.k8s.io", "selfsubjectaccessreviews", "selfsubjectaccessreview",
         "SelfSubjectAccessReview", "api.authorization.v1.SelfSubjectAccessReview",
         namespaced: false, short: &[], categories: &[], verbs: CREATE_ONLY, sub: &[],
@@ -185,6 +189,7 @@ pub static RESOURCES: &[Resource] = &[
 /// The API groups served, in the order discovery lists them (the legacy core group aside).
 pub const GROUPS: &[&str] = &[
     "apps",
+    "authentication.k8s.io",
     "authorization.k8s.io",
     "coordination.k8s.io",
     "policy",

@@ -164,11 +164,18 @@ pub fn policy() -> Vec<Value> {
     let discovery = json!([{"verbs": ["get"], "nonResourceURLs": [
         "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/readyz", "/version",
         "/version/", "/openapi", "/openapi/*"]}]);
-    let self_review = vec![rule(
-        &["create"],
-        &["authorization.k8s.io"],
-        &["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
-    )];
+    let self_review = vec![
+        rule(
+            &["create"],
+            &["authorization.k8s.io"],
+            &["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+        ),
+        rule(
+            &["create"],
+            &["authentication.k8s.io"],
+            &["selfsubjectreviews"],
+        ),
+    ];
     let scheduler = vec![
         rule(
             READ,

@@ -28,7 +28,7 @@ mod write;
 
 use delete::{delete, delete_collection, delete_one, DeleteOptions};
 use read::{get_object, list, respond};
-use reviews::{self_subject_access_review, self_subject_rules_review};
+use reviews::{self_subject_access_review, self_subject_review, self_subject_rules_review};
 use subresources::{bind, evict, pod_log, scale_of, update_scale};
 use write::{conflict, create, no_finalizers, store_object, update, write_if_unmodified};
 
@@ -110,6 +110,7 @@ pub fn serve(
             }
             "selfsubjectaccessreviews" => self_subject_access_review(s, user, req),
             "selfsubjectrulesreviews" => self_subject_rules_review(s, user, req),
+            "selfsubjectreviews" => Ok(self_subject_review(user)),
             _ => create(s, res, ns, user, req, query, record),
         },
         ("update", Some("scale")) => {

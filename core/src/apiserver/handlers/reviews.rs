@@ -1,4 +1,5 @@
-//! SelfSubjectAccessReview and SelfSubjectRulesReview: what the requester may do.
+//! SelfSubjectAccessReview and SelfSubjectRulesReview: what the requester may do;
+//! SelfSubjectReview (`kubectl auth whoami`): who the requester is, impersonation applied.
 
 use super::*;
 
@@ -70,4 +71,20 @@ pub(super) fn self_subject_rules_review(
     review["apiVersion"] = json!("authorization.k8s.io/v1");
     review["kind"] = json!("SelfSubjectRulesReview");
     Ok(Response::json(201, &review))
+}
+
+/// `authentication.k8s.io/v1` SelfSubjectReview: the user the request was served as.
+pub(super) fn self_subject_review(user: &UserInfo) -> Response {
+    let mut info = json!({"username": user.name, "groups": user.groups});
+    if !user.uid.is_empty() {
+        info["uid"] = json!(user.uid);
+    }
+    Response::json(
+        201,
+        &json!({
+            "kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"creationTimestamp": null},
+            "status": {"userInfo": info},
+        }),
+    )
 }
