@@ -32,7 +32,8 @@ fn the_page_borrows_a_real_machine() {
     ));
     wd.type_into("#bridge-token", &lender.token);
     wd.click("#bridge-connect");
-    let node = &lender.node;
+    let node = lender.node.clone();
+    let node = &node;
     let joined = format!("It joined this cluster as node {node}");
     assert!(
         wd.wait_until(Duration::from_secs(20), |wd| text(wd, "#bridge-state")
@@ -136,5 +137,29 @@ fn the_page_borrows_a_real_machine() {
         wd.execute("return document.querySelector('#timeline').disabled;"),
         serde_json::Value::Bool(false),
         "with the machine gone, the run can go back in time again"
+    );
+
+    // Connected again, the machine comes back as the same node with a fresh kubelet: the
+    // Deployment's pods, still bound there, run again as new containers.
+    wd.click("#bridge-connect");
+    assert!(
+        wd.wait_until(Duration::from_secs(20), |wd| text(wd, "#bridge-state")
+            .contains(&joined)),
+        "{}",
+        text(&wd, "#bridge-state")
+    );
+    assert!(
+        wd.wait_until(Duration::from_secs(120), |wd| count(wd, &running) == 2),
+        "the pods run again on the machine: {}",
+        wd.text(".map")
+    );
+    // The bridge itself going away: the page says so, and the node has lost its machine.
+    let node_name = node.clone();
+    drop(lender);
+    assert!(
+        wd.wait_until(Duration::from_secs(30), |wd| text(wd, "#bridge-state")
+            == format!("The bridge closed the connection: node {node_name} lost its machine (its containers are removed there).")),
+        "{}",
+        text(&wd, "#bridge-state")
     );
 }
