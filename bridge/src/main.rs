@@ -248,22 +248,11 @@ async fn reap(node: &kubeplay_bridge::real_node::RealNode) {
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> anyhow::Result<()> {
-    let args = parse_args()?;
-    // A KubeSchedulerConfiguration, as kube-scheduler's `--config`.
-    let scheduler = match &args.scheduler_config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
-            SchedulerConfig::parse(&text)
-                .map_err(|e| anyhow::anyhow!("{path}: invalid KubeSchedulerConfiguration: {e}"))?
-        }
-        None => SchedulerConfig::default(),
-    };
-    let config = Config {
-        seed: args.seed,
-        ..Config::default()
-    };
+/// The node agent's door: its listener (bound first, so a port in use stops the bridge before
+/// it writes a kubeconfig) and its token and allowed origins.
+async fn agent_door(
+    args: &Args,
+) -> anyhow::Result<(tokio::net::TcpListener, node_agent::AgentConfig)> {
     // The agent's door speaks plain ws:// (its token would cross the network in clear): it
     // listens on loopback only until it has TLS.
     let agent_addr: std::net::SocketAddr = args
@@ -297,10 +286,30 @@ async fn main() -> anyhow::Result<()> {
         agent.local_addr()?,
         allowed_origins.join(", ")
     );
-    let agent_config = node_agent::AgentConfig {
+    let config = node_agent::AgentConfig {
         token,
         allowed_origins,
     };
+    Ok((agent, config))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    // A KubeSchedulerConfiguration, as kube-scheduler's `--config`.
+    let scheduler = match &args.scheduler_config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+            SchedulerConfig::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{path}: invalid KubeSchedulerConfiguration: {e}"))?
+        }
+        None => SchedulerConfig::default(),
+    };
+    let config = Config {
+        seed: args.seed,
+        ..Config::default()
+    };
+    let (agent, agent_config) = agent_door(&args).await?;
     let stop = stop_signal();
     if args.lend {
         // No door: the machine waits for a client's cluster to borrow it.

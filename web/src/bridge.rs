@@ -291,6 +291,29 @@ fn on_session_event(text: &str, state: &Conn, session: &Session) -> Option<Conn>
     }
 }
 
+/// The bridge's answer to the hello: welcomed (then the page asks for the machine), refused,
+/// or not understood.
+fn handshake(text: &str, ws: &WebSocket) -> Conn {
+    match FromBridge::from_json(text) {
+        Ok(FromBridge::Welcome { version, nodes }) if version == VERSION => {
+            say(ws, &SessionCall::Join {});
+            Conn::Connected {
+                version,
+                nodes,
+                lent: Lent::Joining,
+                said: None,
+            }
+        }
+        Ok(FromBridge::Welcome { version, .. }) => Conn::Failed(format!(
+            "the bridge speaks node protocol version {version}, this page version {VERSION}"
+        )),
+        Ok(FromBridge::Refused { reason }) => Conn::Refused(reason),
+        Err(e) => Conn::Failed(format!(
+            "the bridge said something this page does not understand ({e})"
+        )),
+    }
+}
+
 /// Opens a connection to the bridge at `url`; `changed` is called whenever its state moves
 /// (and with it, possibly, the cluster: a node joined or lost).
 pub fn connect(
@@ -354,24 +377,7 @@ pub fn connect(
                 }
                 return;
             }
-            let next = match FromBridge::from_json(&text) {
-                Ok(FromBridge::Welcome { version, nodes }) if version == VERSION => {
-                    say(&ws, &SessionCall::Join {});
-                    Conn::Connected {
-                        version,
-                        nodes,
-                        lent: Lent::Joining,
-                        said: None,
-                    }
-                }
-                Ok(FromBridge::Welcome { version, .. }) => Conn::Failed(format!(
-                    "the bridge speaks node protocol version {version}, this page version {VERSION}"
-                )),
-                Ok(FromBridge::Refused { reason }) => Conn::Refused(reason),
-                Err(e) => Conn::Failed(format!(
-                    "the bridge said something this page does not understand ({e})"
-                )),
-            };
+            let next = handshake(&text, &ws);
             // Nothing more to hear on a connection that did not end in a welcome.
             if !matches!(next, Conn::Connected { .. }) {
                 let _ = ws.close();

@@ -47,114 +47,120 @@ pub fn top(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
         .map(|s| format!("?labelSelector={s}"))
         .unwrap_or_default();
     match what {
-        Some("pod" | "pods" | "po") => {
-            let all = p.all_namespaces();
-            let base = if all {
-                "/apis/metrics.k8s.io/v1beta1/pods".to_string()
-            } else {
-                format!(
-                    "/apis/metrics.k8s.io/v1beta1/namespaces/{}/pods",
-                    p.namespace()
-                )
-            };
-            let path = match name {
-                Some(n) => format!("{base}/{n}"),
-                None => format!("{base}{selector}"),
-            };
-            let mut items = match fetch(api, &path, name.is_some()) {
-                Ok(items) => items,
-                Err(e) => return e,
-            };
-            if items.is_empty() {
-                return Output::error("error: metrics not available yet");
-            }
-            let key = |m: &Value| {
-                format!(
-                    "{}/{}",
-                    m["metadata"]["namespace"].as_str().unwrap_or_default(),
-                    m["metadata"]["name"].as_str().unwrap_or_default()
-                )
-            };
-            crate::collections::sort_by_key(&mut items, key);
-            let mut rows = vec![Vec::new()];
-            if all {
-                rows[0].push("NAMESPACE".to_string());
-            }
-            rows[0].extend(["NAME", "CPU(cores)", "MEMORY(bytes)"].map(String::from));
-            for m in &items {
-                let (mut c, mut mem) = (0i128, 0i128);
-                for container in m["containers"].as_array().into_iter().flatten() {
-                    c += milli(&container["usage"]["cpu"]);
-                    mem += milli(&container["usage"]["memory"]);
-                }
-                let mut row = Vec::new();
-                if all {
-                    row.push(
-                        m["metadata"]["namespace"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_string(),
-                    );
-                }
-                row.push(
-                    m["metadata"]["name"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                );
-                row.push(format!("{c}m"));
-                row.push(format!("{}Mi", mem / 1000 / (1 << 20)));
-                rows.push(row);
-            }
-            Output::ok(align(&rows))
-        }
-        Some("node" | "nodes" | "no") => {
-            let path = match name {
-                Some(n) => format!("/apis/metrics.k8s.io/v1beta1/nodes/{n}"),
-                None => format!("/apis/metrics.k8s.io/v1beta1/nodes{selector}"),
-            };
-            let items = match fetch(api, &path, name.is_some()) {
-                Ok(items) => items,
-                Err(e) => return e,
-            };
-            let nodes = send(api, Method::Get, "/api/v1/nodes").value();
-            let allocatable = |node: &str| {
-                nodes["items"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .find(|n| n["metadata"]["name"] == node)
-                    .map(|n| n["status"]["allocatable"].clone())
-                    .unwrap_or(Value::Null)
-            };
-            let mut rows = vec![
-                ["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)"]
-                    .map(String::from)
-                    .to_vec(),
-            ];
-            for m in &items {
-                let node = m["metadata"]["name"].as_str().unwrap_or_default();
-                let alloc = allocatable(node);
-                let share = |used: i128, of: i128| {
-                    if of > 0 {
-                        format!("{}%", used * 100 / of)
-                    } else {
-                        "<unknown>".to_string()
-                    }
-                };
-                let usage = &m["usage"];
-                rows.push(vec![
-                    node.to_string(),
-                    cpu(usage),
-                    share(milli(&usage["cpu"]), milli(&alloc["cpu"])),
-                    memory(usage),
-                    share(milli(&usage["memory"]), milli(&alloc["memory"])),
-                ]);
-            }
-            Output::ok(align(&rows))
-        }
+        Some("pod" | "pods" | "po") => top_pods(api, p, name, &selector),
+        Some("node" | "nodes" | "no") => top_nodes(api, name, &selector),
         _ => Output::error(
             "error: unknown command \"top\" without a resource: use \"top pod\" or \"top node\"",
         ),
     }
+}
+
+/// `top pod [NAME]`: each pod's containers summed.
+fn top_pods(api: &mut dyn Api, p: &Parsed, name: Option<&str>, selector: &str) -> Output {
+    let all = p.all_namespaces();
+    let base = if all {
+        "/apis/metrics.k8s.io/v1beta1/pods".to_string()
+    } else {
+        format!(
+            "/apis/metrics.k8s.io/v1beta1/namespaces/{}/pods",
+            p.namespace()
+        )
+    };
+    let path = match name {
+        Some(n) => format!("{base}/{n}"),
+        None => format!("{base}{selector}"),
+    };
+    let mut items = match fetch(api, &path, name.is_some()) {
+        Ok(items) => items,
+        Err(e) => return e,
+    };
+    if items.is_empty() {
+        return Output::error("error: metrics not available yet");
+    }
+    let key = |m: &Value| {
+        format!(
+            "{}/{}",
+            m["metadata"]["namespace"].as_str().unwrap_or_default(),
+            m["metadata"]["name"].as_str().unwrap_or_default()
+        )
+    };
+    crate::collections::sort_by_key(&mut items, key);
+    let mut rows = vec![Vec::new()];
+    if all {
+        rows[0].push("NAMESPACE".to_string());
+    }
+    rows[0].extend(["NAME", "CPU(cores)", "MEMORY(bytes)"].map(String::from));
+    for m in &items {
+        let (mut c, mut mem) = (0i128, 0i128);
+        for container in m["containers"].as_array().into_iter().flatten() {
+            c += milli(&container["usage"]["cpu"]);
+            mem += milli(&container["usage"]["memory"]);
+        }
+        let mut row = Vec::new();
+        if all {
+            row.push(
+                m["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+        }
+        row.push(
+            m["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+        row.push(format!("{c}m"));
+        row.push(format!("{}Mi", mem / 1000 / (1 << 20)));
+        rows.push(row);
+    }
+    Output::ok(align(&rows))
+}
+
+/// `top node [NAME]`: each node's usage, and its share of what the node can allocate.
+fn top_nodes(api: &mut dyn Api, name: Option<&str>, selector: &str) -> Output {
+    let path = match name {
+        Some(n) => format!("/apis/metrics.k8s.io/v1beta1/nodes/{n}"),
+        None => format!("/apis/metrics.k8s.io/v1beta1/nodes{selector}"),
+    };
+    let items = match fetch(api, &path, name.is_some()) {
+        Ok(items) => items,
+        Err(e) => return e,
+    };
+    let nodes = send(api, Method::Get, "/api/v1/nodes").value();
+    let allocatable = |node: &str| {
+        nodes["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|n| n["metadata"]["name"] == node)
+            .map(|n| n["status"]["allocatable"].clone())
+            .unwrap_or(Value::Null)
+    };
+    let mut rows = vec![
+        ["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for m in &items {
+        let node = m["metadata"]["name"].as_str().unwrap_or_default();
+        let alloc = allocatable(node);
+        let share = |used: i128, of: i128| {
+            if of > 0 {
+                format!("{}%", used * 100 / of)
+            } else {
+                "<unknown>".to_string()
+            }
+        };
+        let usage = &m["usage"];
+        rows.push(vec![
+            node.to_string(),
+            cpu(usage),
+            share(milli(&usage["cpu"]), milli(&alloc["cpu"])),
+            memory(usage),
+            share(milli(&usage["memory"]), milli(&alloc["memory"])),
+        ]);
+    }
+    Output::ok(align(&rows))
 }

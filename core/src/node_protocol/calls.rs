@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::SessionCall;
-use crate::kubelet::cri::{CriCall, ProbeAction, SecurityContext};
+use crate::kubelet::cri::{ContainerConfig, CriCall, ProbeAction, SandboxConfig, SecurityContext};
 
 fn s(v: &str) -> Value {
     Value::String(v.to_string())
@@ -111,6 +111,74 @@ impl ProbeAction {
     }
 }
 
+/// A `SandboxConfig`, field by field.
+fn sandbox_value(c: &SandboxConfig) -> Value {
+    let ports = c
+        .port_mappings
+        .iter()
+        .map(|p| {
+            obj(vec![
+                ("protocol", s(&p.protocol)),
+                ("container_port", int(p.container_port.into())),
+                ("host_port", int(p.host_port.into())),
+                ("host_ip", s(&p.host_ip)),
+            ])
+        })
+        .collect();
+    let dns = c.dns.as_ref().map_or(Value::Null, |d| {
+        obj(vec![
+            ("servers", strings(&d.servers)),
+            ("searches", strings(&d.searches)),
+            ("options", strings(&d.options)),
+        ])
+    });
+    obj(vec![
+        ("hostname", s(&c.hostname)),
+        ("log_directory", s(&c.log_directory)),
+        ("port_mappings", Value::Array(ports)),
+        ("host_network", Value::Bool(c.host_network)),
+        ("host_pid", Value::Bool(c.host_pid)),
+        ("host_ipc", Value::Bool(c.host_ipc)),
+        ("dns", dns),
+    ])
+}
+
+/// A `ContainerConfig`, field by field.
+fn container_value(c: &ContainerConfig) -> Value {
+    let envs = c
+        .envs
+        .iter()
+        .map(|(k, v)| Value::Array(vec![s(k), s(v)]))
+        .collect();
+    let mounts = c
+        .mounts
+        .iter()
+        .map(|m| {
+            obj(vec![
+                ("container_path", s(&m.container_path)),
+                ("host_path", s(&m.host_path)),
+                ("readonly", Value::Bool(m.readonly)),
+            ])
+        })
+        .collect();
+    obj(vec![
+        ("name", s(&c.name)),
+        ("attempt", int(c.attempt.into())),
+        ("image", s(&c.image)),
+        ("command", strings(&c.command)),
+        ("args", strings(&c.args)),
+        ("working_dir", s(&c.working_dir)),
+        ("envs", Value::Array(envs)),
+        ("mounts", Value::Array(mounts)),
+        ("log_path", s(&c.log_path)),
+        ("cpu_limit_millis", int(c.cpu_limit_millis)),
+        ("cpu_request_millis", int(c.cpu_request_millis)),
+        ("memory_limit_bytes", int(c.memory_limit_bytes)),
+        ("security", c.security.to_value()),
+        ("annotations", map(&c.annotations)),
+    ])
+}
+
 impl CriCall {
     fn to_value(&self) -> Value {
         let body = match self {
@@ -119,85 +187,19 @@ impl CriCall {
                 namespace,
                 name,
                 attempt,
-                config: c,
-            } => {
-                let ports = c
-                    .port_mappings
-                    .iter()
-                    .map(|p| {
-                        obj(vec![
-                            ("protocol", s(&p.protocol)),
-                            ("container_port", int(p.container_port.into())),
-                            ("host_port", int(p.host_port.into())),
-                            ("host_ip", s(&p.host_ip)),
-                        ])
-                    })
-                    .collect();
-                let config = obj(vec![
-                    ("hostname", s(&c.hostname)),
-                    ("log_directory", s(&c.log_directory)),
-                    ("port_mappings", Value::Array(ports)),
-                    ("host_network", Value::Bool(c.host_network)),
-                    ("host_pid", Value::Bool(c.host_pid)),
-                    ("host_ipc", Value::Bool(c.host_ipc)),
-                    (
-                        "dns",
-                        c.dns.as_ref().map_or(Value::Null, |d| {
-                            obj(vec![
-                                ("servers", strings(&d.servers)),
-                                ("searches", strings(&d.searches)),
-                                ("options", strings(&d.options)),
-                            ])
-                        }),
-                    ),
-                ]);
-                obj(vec![
-                    ("pod_uid", s(pod_uid)),
-                    ("namespace", s(namespace)),
-                    ("name", s(name)),
-                    ("attempt", int((*attempt).into())),
-                    ("config", config),
-                ])
-            }
+                config,
+            } => obj(vec![
+                ("pod_uid", s(pod_uid)),
+                ("namespace", s(namespace)),
+                ("name", s(name)),
+                ("attempt", int((*attempt).into())),
+                ("config", sandbox_value(config)),
+            ]),
             CriCall::PullImage { image } => obj(vec![("image", s(image))]),
-            CriCall::CreateContainer {
-                sandbox_id,
-                config: c,
-            } => {
-                let envs = c
-                    .envs
-                    .iter()
-                    .map(|(k, v)| Value::Array(vec![s(k), s(v)]))
-                    .collect();
-                let mounts = c
-                    .mounts
-                    .iter()
-                    .map(|m| {
-                        obj(vec![
-                            ("container_path", s(&m.container_path)),
-                            ("host_path", s(&m.host_path)),
-                            ("readonly", Value::Bool(m.readonly)),
-                        ])
-                    })
-                    .collect();
-                let config = obj(vec![
-                    ("name", s(&c.name)),
-                    ("attempt", int(c.attempt.into())),
-                    ("image", s(&c.image)),
-                    ("command", strings(&c.command)),
-                    ("args", strings(&c.args)),
-                    ("working_dir", s(&c.working_dir)),
-                    ("envs", Value::Array(envs)),
-                    ("mounts", Value::Array(mounts)),
-                    ("log_path", s(&c.log_path)),
-                    ("cpu_limit_millis", int(c.cpu_limit_millis)),
-                    ("cpu_request_millis", int(c.cpu_request_millis)),
-                    ("memory_limit_bytes", int(c.memory_limit_bytes)),
-                    ("security", c.security.to_value()),
-                    ("annotations", map(&c.annotations)),
-                ]);
-                obj(vec![("sandbox_id", s(sandbox_id)), ("config", config)])
-            }
+            CriCall::CreateContainer { sandbox_id, config } => obj(vec![
+                ("sandbox_id", s(sandbox_id)),
+                ("config", container_value(config)),
+            ]),
             CriCall::StartContainer { container_id } => {
                 obj(vec![("container_id", s(container_id))])
             }
