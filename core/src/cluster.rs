@@ -1,7 +1,7 @@
 //! A whole control plane in one [`World`]: the API server, kube-controller-manager's
 //! controllers and the scheduler — what the page runs in the tab and the bridge runs headless.
 
-use crate::apiserver::{Config, NodeQuery, Request, Response};
+use crate::apiserver::{Config, Delegated, Request, Response};
 use std::collections::BTreeMap;
 
 use crate::kubelet::cri::{CriRequest, CriResponse};
@@ -234,27 +234,39 @@ impl Cluster {
     }
 
     /// Serves a request as the API server does, and answers what the API server hands to a
-    /// kubelet (a pod's log) from that node's kubelet: a simulated node's at once, a real
-    /// node's as the path of the log file there ([`NodeQuery::RemoteLog`]), for the host to
-    /// read.
+    /// component: a pod's log from its node's kubelet (a simulated node's at once, a real
+    /// node's as the path of the log file there, [`Delegated::RemoteLog`], for the host to
+    /// read), the metrics API from the kubelets, a scheduling decision from the scheduler.
     pub fn handle(&mut self, req: &Request) -> Response {
         let mut resp = self.world.api().handle(req);
-        match resp.node_query.take() {
-            Some(NodeQuery::Logs {
+        match resp.delegated.take() {
+            Some(Delegated::Logs {
                 node,
                 namespace,
                 pod,
                 container,
             }) => resp = self.kubelet_logs(&node, &namespace, &pod, &container),
-            Some(query @ NodeQuery::Metrics { .. }) => resp = self.metrics(&query),
+            Some(query @ Delegated::Metrics { .. }) => resp = self.metrics(&query),
+            Some(Delegated::Decision { namespace, pod }) => {
+                resp = match self.decision_for(&format!("{namespace}/{pod}")) {
+                    Some(d) => {
+                        Response::json_value(200, serde_json::to_value(&d).unwrap_or_default())
+                    }
+                    None => Response::error(&crate::apiserver::ApiError::NotFound {
+                        group: String::new(),
+                        resource: "schedulingdecisions".into(),
+                        name: pod,
+                    }),
+                }
+            }
             // Not the kubelets' to answer here: for the host.
-            other => resp.node_query = other,
+            other => resp.delegated = other,
         }
         resp
     }
 
     /// `metrics.k8s.io`, from each powered node's housekeeping figures.
-    fn metrics(&mut self, query: &NodeQuery) -> Response {
+    fn metrics(&mut self, query: &Delegated) -> Response {
         let nodes_list = self.world.api().handle(
             &Request::new(crate::apiserver::Method::Get, "/api/v1/nodes")
                 .bearer(crate::apiserver::ADMIN_TOKEN),
@@ -296,7 +308,7 @@ impl Cluster {
                 .container_log_path(namespace, pod, Some(container))
             {
                 let mut answer = Response::raw(200, "text/plain", Vec::new());
-                answer.node_query = Some(NodeQuery::RemoteLog {
+                answer.delegated = Some(Delegated::RemoteLog {
                     node: node.to_string(),
                     path,
                 });

@@ -23,7 +23,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response as HttpResponse;
 use axum::Router;
 use kubeplay_core::apiserver::{
-    ApiServer, Impersonation, Method, NodeQuery, Request, Response, MAX_REQUEST_BODY_BYTES,
+    ApiServer, Delegated, Impersonation, Method, Request, Response, MAX_REQUEST_BODY_BYTES,
 };
 use kubeplay_core::cluster::Cluster;
 use kubeplay_core::sim::Time;
@@ -257,7 +257,7 @@ async fn serve(State(door): State<Door>, req: HttpRequest) -> HttpResponse {
     };
     let timeout = query_u64(&request.query, "timeoutSeconds");
     let mut response = door.handle(&request);
-    if let Some(NodeQuery::RemoteLog { node, path }) = response.node_query.take() {
+    if let Some(Delegated::RemoteLog { node, path }) = response.delegated.take() {
         response = read_remote_log(&door, &node, path).await;
     }
     let mut http = HttpResponse::builder()
@@ -326,21 +326,18 @@ fn plain(code: StatusCode, text: &str) -> HttpResponse {
 /// `GET /kubeplay/scheduler/decisions/<namespace>/<pod>`: the scheduler's latest decision
 /// about a pod — every node, every plugin's verdict and score — for tools and the page.
 fn serve_decision(door: &Door, authorization: Option<&str>, pod: &str) -> HttpResponse {
-    let guard = door.lock();
-    if guard.world.api_ref().authenticate(authorization).is_none() {
-        let err = kubeplay_core::apiserver::ApiError::Unauthorized;
-        return json_response(401, err.status().to_string());
-    }
-    match guard
-        .decision_for(pod)
-        .and_then(|d| serde_json::to_vec(&d).ok())
-    {
-        Some(body) => json_response(200, body),
-        None => plain(
-            StatusCode::NOT_FOUND,
-            "no scheduling decision recorded for this pod",
-        ),
-    }
+    // The pod's `schedulingdecision` subresource: authenticated, authorized (`get
+    // pods/schedulingdecision`) and audited by the API server, answered by the scheduler.
+    let Some((ns, name)) = pod.split_once('/') else {
+        return plain(StatusCode::NOT_FOUND, "404 page not found");
+    };
+    let mut request = Request::new(
+        Method::Get,
+        &format!("/api/v1/namespaces/{ns}/pods/{name}/schedulingdecision"),
+    );
+    request.authorization = authorization.map(str::to_string);
+    let response = door.handle(&request);
+    json_response(response.code, response.bytes().into_owned())
 }
 
 /// A real node's container log, read where the node is (the API server and the kubelet

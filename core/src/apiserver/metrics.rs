@@ -1,12 +1,12 @@
 //! The resource metrics API, `metrics.k8s.io/v1beta1` — what metrics-server serves upstream,
 //! as an aggregated API, from the kubelets' figures. Here the pipeline authenticates and
-//! authorizes the request and hands it on as a [`NodeQuery::Metrics`]; whoever owns the
+//! authorizes the request and hands it on as a [`Delegated::Metrics`]; whoever owns the
 //! kubelets (`Cluster::handle`) answers it with [`answer`] from their housekeeping (CRI
 //! `ListContainerStats`, every 10 s). `kubectl top` reads it.
 
 use serde_json::{json, Value};
 
-use super::request::{NodeQuery, Query, RequestInfo, Response};
+use super::request::{Delegated, Query, RequestInfo, Response};
 use super::selectors::Selector;
 use super::status::ApiError;
 use crate::sim::Time;
@@ -50,7 +50,7 @@ pub fn serve(info: &RequestInfo, query: &Query) -> Result<Response, ApiError> {
     let label_selector = query.get("labelSelector").unwrap_or_default().to_string();
     Selector::parse(&label_selector).map_err(ApiError::bad_request)?;
     let mut answer = Response::raw(200, "application/json", Vec::new());
-    answer.node_query = Some(NodeQuery::Metrics {
+    answer.delegated = Some(Delegated::Metrics {
         pods,
         namespace: info.namespace.clone(),
         name: info.name.clone(),
@@ -93,9 +93,9 @@ fn metadata(name: &str, namespace: Option<&str>, labels: &Value, now: Time) -> V
     m
 }
 
-/// The answer to a [`NodeQuery::Metrics`] from the nodes' figures (`now`: the server's clock).
-pub fn answer(query: &NodeQuery, nodes: &[NodeUsage], now: Time) -> Response {
-    let NodeQuery::Metrics {
+/// The answer to a [`Delegated::Metrics`] from the nodes' figures (`now`: the server's clock).
+pub fn answer(query: &Delegated, nodes: &[NodeUsage], now: Time) -> Response {
+    let Delegated::Metrics {
         pods,
         namespace,
         name,

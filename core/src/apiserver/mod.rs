@@ -42,7 +42,7 @@ use authentication::{TokenAuthenticator, UserInfo};
 use authorization::rbac::{forbidden_message, RbacIndex, Role, RoleBinding};
 use authorization::{Attributes, Decision};
 use request::{parse_target, Query, Target};
-pub use request::{Impersonation, Method, NodeQuery, Request, Response};
+pub use request::{Delegated, Impersonation, Method, Request, Response};
 pub use status::ApiError;
 
 /// Bodies over this size are refused with 413, as kube-apiserver's 3 MiB limit does.

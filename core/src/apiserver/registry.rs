@@ -128,7 +128,7 @@ pub static RESOURCES: &[Resource] = &[
         verbs: ALL, sub: &["status"], generation: false, status: true),
     resource!("", "pods", "pod", "Pod", "api.core.v1.Pod", namespaced: true,
         short: &["po"], categories: &["all"], verbs: ALL,
-        sub: &["binding", "eviction", "log", "status"], generation: false, status: true),
+        sub: &["binding", "eviction", "log", "schedulingdecision", "status"], generation: false, status: true),
     resource!("", "secrets", "secret", "Secret", "api.core.v1.Secret", namespaced: true,
         short: &[], categories: &[], verbs: ALL, sub: &[], generation: false, status: false),
     resource!("", "serviceaccounts", "serviceaccount", "ServiceAccount",

@@ -114,15 +114,18 @@ pub struct Response {
     /// `Warning` headers (`299 - "..."`), e.g. unknown fields under `fieldValidation=Warn`.
     pub warnings: Vec<String>,
     pub watch: Option<super::watch::WatchId>,
-    /// A read the pipeline let through that a node's kubelet answers (kube-apiserver proxies
-    /// it to the kubelet): whoever owns the kubelets fills the body in
-    /// (`Cluster::handle`).
-    pub node_query: Option<NodeQuery>,
+    /// A read the pipeline let through that a component answers — a node's kubelet (which
+    /// kube-apiserver proxies to), the scheduler: whoever owns the components fills the body
+    /// in (`Cluster::handle`).
+    pub delegated: Option<Delegated>,
 }
 
-/// What a node's kubelet is asked, on behalf of a request the API server authorized.
+/// What a component is asked, on behalf of a request the API server authorized.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NodeQuery {
+pub enum Delegated {
+    /// `pods/schedulingdecision`: the scheduler's latest decision about the pod (kubeplay's
+    /// own subresource: every node and plugin's verdict, as the page's decision table shows).
+    Decision { namespace: String, pod: String },
     /// `pods/log`: the log of a pod's container on `node`.
     Logs {
         node: String,
@@ -155,7 +158,7 @@ impl Response {
             json: Some(body),
             warnings: Vec::new(),
             watch: None,
-            node_query: None,
+            delegated: None,
         }
     }
 
@@ -168,7 +171,7 @@ impl Response {
             json: None,
             warnings: Vec::new(),
             watch: None,
-            node_query: None,
+            delegated: None,
         }
     }
 

@@ -8,7 +8,7 @@
 
 use std::rc::Rc;
 
-use kubeplay_core::apiserver::{NodeQuery, Request, Response, ADMIN_TOKEN};
+use kubeplay_core::apiserver::{Delegated, Request, Response, ADMIN_TOKEN};
 use kubeplay_core::kubelet::cri::{CriRequest, CriResponse};
 use kubeplay_core::node_protocol::JoinedNode;
 
@@ -31,7 +31,7 @@ pub(super) struct Terminal<'a> {
 impl kubeplay_core::kubectl::Api for Terminal<'_> {
     fn send(&mut self, req: Request) -> Response {
         let mut answer = self.cluster.handle(&req.bearer(ADMIN_TOKEN));
-        if let Some(NodeQuery::RemoteLog { node, path }) = answer.node_query.take() {
+        if let Some(Delegated::RemoteLog { node, path }) = answer.delegated.take() {
             self.log_read = Some((node, path));
         }
         answer

@@ -35,6 +35,7 @@ fn view_rules() -> Vec<Value> {
                 "persistentvolumeclaims",
                 "pods",
                 "pods/log",
+                "pods/schedulingdecision",
                 "pods/status",
                 "replicationcontrollers",
                 "services",

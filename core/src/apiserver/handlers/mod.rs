@@ -69,7 +69,7 @@ pub fn serve(
         Some("scale") => matches!(info.verb, "get" | "update" | "patch"),
         Some("binding") | Some("eviction") => info.verb == "create",
         Some("finalize") => info.verb == "update",
-        Some("log") => info.verb == "get",
+        Some("log" | "schedulingdecision") => info.verb == "get",
         Some(_) => false,
         None => res.serves(info.verb),
     };
@@ -80,6 +80,15 @@ pub fn serve(
     let name = info.name.as_deref().unwrap_or_default();
     match (info.verb, sub) {
         ("get", Some("log")) => pod_log(s, res, ns, name, query),
+        ("get", Some("schedulingdecision")) => {
+            get_object(s, res, ns, name)?;
+            let mut answer = Response::raw(200, "application/json", Vec::new());
+            answer.delegated = Some(super::Delegated::Decision {
+                namespace: ns.unwrap_or_default().to_string(),
+                pod: name.to_string(),
+            });
+            Ok(answer)
+        }
         ("get", Some("scale")) => {
             let obj = get_object(s, res, ns, name)?;
             Ok(Response::json(200, &scale_of(res, &obj)))

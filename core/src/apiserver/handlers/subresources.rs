@@ -225,7 +225,7 @@ pub(super) fn evict(
 }
 
 /// `GET pods/<name>/log`: checked as kube-apiserver's `LogLocation` checks it, then handed to
-/// the pod's kubelet (the answer's [`NodeQuery`](crate::apiserver::NodeQuery)).
+/// the pod's kubelet (the answer's [`Delegated`](crate::apiserver::Delegated)).
 pub(super) fn pod_log(
     s: &mut ApiServer,
     res: &'static Resource,
@@ -262,7 +262,7 @@ pub(super) fn pod_log(
         )));
     }
     let mut answer = Response::raw(200, "text/plain", Vec::new());
-    answer.node_query = Some(crate::apiserver::NodeQuery::Logs {
+    answer.delegated = Some(crate::apiserver::Delegated::Logs {
         node: node.to_string(),
         namespace: ns.unwrap_or_default().to_string(),
         pod: name.to_string(),
