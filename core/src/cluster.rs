@@ -236,7 +236,8 @@ impl Cluster {
     /// Serves a request as the API server does, and answers what the API server hands to a
     /// component: a pod's log from its node's kubelet (a simulated node's at once, a real
     /// node's as the path of the log file there, [`Delegated::RemoteLog`], for the host to
-    /// read), the metrics API from the kubelets, a scheduling decision from the scheduler.
+    /// read), the metrics API from the kubelets, a scheduling decision from the scheduler, a
+    /// simulated node's power switch.
     pub fn handle(&mut self, req: &Request) -> Response {
         let mut resp = self.world.api().handle(req);
         match resp.delegated.take() {
@@ -247,6 +248,15 @@ impl Cluster {
                 container,
             }) => resp = self.kubelet_logs(&node, &namespace, &pod, &container),
             Some(query @ Delegated::Metrics { .. }) => resp = self.metrics(&query),
+            Some(Delegated::Power { node, on }) => {
+                if self.is_remote_node(&node) {
+                    resp = Response::error(&crate::apiserver::ApiError::bad_request(format!(
+                        "node {node} is a real machine: its power is not the playground's to switch"
+                    )));
+                } else {
+                    self.set_node_power(&node, on);
+                }
+            }
             Some(Delegated::Decision { namespace, pod }) => {
                 resp = match self.decision_for(&format!("{namespace}/{pod}")) {
                     Some(d) => {

@@ -363,73 +363,23 @@ async fn read_remote_log(door: &Door, node: &str, path: String) -> Response {
 
 /// `POST /kubeplay/nodes/<node>/power-off` and `…/power-on`: chaos for the simulated nodes.
 /// Cutting power stops the node's kubelet (no heartbeats, no answers); restoring it restarts
-/// the kubelet. Needs the right to update nodes.
+/// the kubelet. Needs the right to create nodes/power.
 fn serve_power(door: &Door, authorization: Option<&str>, method: &str, rest: &str) -> HttpResponse {
-    let json = |code: u16, body: String| json_response(code, body);
     let (node, on) = match rest.rsplit_once('/') {
-        Some((node, "power-off")) => (node.to_string(), false),
-        Some((node, "power-on")) => (node.to_string(), true),
+        Some((node, "power-off")) => (node, false),
+        Some((node, "power-on")) => (node, true),
         _ => return plain(StatusCode::NOT_FOUND, "404 page not found"),
     };
     if method != "POST" {
         return plain(StatusCode::METHOD_NOT_ALLOWED, "use POST");
     }
-    let mut guard = door.lock();
-    let Some(user) = guard.world.api_ref().authenticate(authorization) else {
-        return json(
-            401,
-            kubeplay_core::apiserver::ApiError::Unauthorized
-                .status()
-                .to_string(),
-        );
-    };
-    let attrs = kubeplay_core::apiserver::authorization::Attributes {
-        verb: "update".into(),
-        group: String::new(),
-        resource: "nodes".into(),
-        subresource: "status".into(),
-        namespace: String::new(),
-        name: node.clone(),
-        path: None,
-    };
-    if guard.world.api().authorize(&user, &attrs)
-        == kubeplay_core::apiserver::authorization::Decision::Deny
-    {
-        let message =
-            kubeplay_core::apiserver::authorization::rbac::forbidden_message(&user, &attrs);
-        let err = kubeplay_core::apiserver::ApiError::Forbidden {
-            message,
-            name: node,
-            group: String::new(),
-            resource: "nodes".into(),
-        };
-        return json(403, err.status().to_string());
-    }
-    if guard.is_remote_node(&node) {
-        let err = kubeplay_core::apiserver::ApiError::bad_request(format!(
-            "node {node} is a real machine: its power is not the playground's to switch"
-        ));
-        return json(400, err.status().to_string());
-    }
-    if !guard.set_node_power(&node, on) {
-        return json(
-            404,
-            kubeplay_core::apiserver::ApiError::NotFound {
-                group: String::new(),
-                resource: "nodes".into(),
-                name: node,
-            }
-            .status()
-            .to_string(),
-        );
-    }
-    let rev = guard.world.api().revision();
-    drop(guard);
-    door.notify(rev);
-    json(
-        200,
-        serde_json::json!({"node": node, "powered": on}).to_string(),
-    )
+    // The node's `power` subresource: authenticated, authorized (`create nodes/power`) and
+    // audited by the API server, switched by the cluster.
+    let mut request = Request::new(Method::Post, &format!("/api/v1/nodes/{node}/power"))
+        .json(&serde_json::json!({"on": on}));
+    request.authorization = authorization.map(str::to_string);
+    let response = door.handle(&request);
+    json_response(response.code, response.bytes().into_owned())
 }
 
 fn serve_openapi(door: &Door, path: &str) -> HttpResponse {

@@ -118,7 +118,7 @@ pub static RESOURCES: &[Resource] = &[
         short: &["ns"], categories: &[], verbs: ALL, sub: &["status", "finalize"],
         generation: false, status: true),
     resource!("", "nodes", "node", "Node", "api.core.v1.Node", namespaced: false,
-        short: &["no"], categories: &[], verbs: ALL, sub: &["status"], generation: false,
+        short: &["no"], categories: &[], verbs: ALL, sub: &["power", "status"], generation: false,
         status: true),
     resource!("", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim",
         "api.core.v1.PersistentVolumeClaim", namespaced: true, short: &["pvc"], categories: &[],

@@ -126,6 +126,9 @@ pub enum Delegated {
     /// `pods/schedulingdecision`: the scheduler's latest decision about the pod (kubeplay's
     /// own subresource: every node and plugin's verdict, as the page's decision table shows).
     Decision { namespace: String, pod: String },
+    /// `nodes/power` (kubeplay's own, the playground's chaos): cut or restore a simulated
+    /// node's power.
+    Power { node: String, on: bool },
     /// `pods/log`: the log of a pod's container on `node`.
     Logs {
         node: String,

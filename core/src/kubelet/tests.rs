@@ -769,3 +769,44 @@ fn top_reads_the_metrics_api_from_the_kubelets_housekeeping() {
     assert!(!c.world.trace().events().any(|e| matches!(&e.kind,
         crate::trace::TraceKind::Cri { method, .. } if method.contains("Stats"))));
 }
+
+/// A simulated node's power switch is its `power` subresource: RBAC'd, a dry run switches
+/// nothing, and a real machine's power is not the playground's to switch.
+#[test]
+fn the_power_switch_is_a_nodes_power_subresource() {
+    let mut c = Cluster::with_nodes(Config::default(), 1);
+    let node = crate::kubelet::NodeConfig::simulated("box", "2", "4Gi", "10.89.0.0/24", "10.0.0.1");
+    c.add_remote_node(node, &Default::default()).unwrap();
+    let mut power = |c: &mut Cluster, token: &str, path: &str, on: bool| {
+        c.handle(
+            &Request::new(Method::Post, path)
+                .bearer(token)
+                .json(&json!({"on": on})),
+        )
+    };
+    let viewer = power(
+        &mut c,
+        crate::apiserver::VIEWER_TOKEN,
+        "/api/v1/nodes/node-1/power",
+        false,
+    );
+    assert_eq!(viewer.code, 403);
+    assert!(c.node_powered("node-1"));
+    let dry = power(
+        &mut c,
+        ADMIN_TOKEN,
+        "/api/v1/nodes/node-1/power?dryRun=All",
+        false,
+    );
+    assert_eq!((dry.code, c.node_powered("node-1")), (200, true));
+    let off = power(&mut c, ADMIN_TOKEN, "/api/v1/nodes/node-1/power", false);
+    assert_eq!(off.value(), json!({"node": "node-1", "powered": false}));
+    assert!(!c.node_powered("node-1"));
+    let real = power(&mut c, ADMIN_TOKEN, "/api/v1/nodes/box/power", false);
+    assert_eq!(real.code, 400);
+    assert!(c.node_powered("box"));
+    assert_eq!(
+        power(&mut c, ADMIN_TOKEN, "/api/v1/nodes/nothere/power", false).code,
+        404
+    );
+}

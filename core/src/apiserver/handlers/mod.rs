@@ -67,7 +67,7 @@ pub fn serve(
     let verb_ok = match sub {
         Some("status") => matches!(info.verb, "get" | "update" | "patch"),
         Some("scale") => matches!(info.verb, "get" | "update" | "patch"),
-        Some("binding") | Some("eviction") => info.verb == "create",
+        Some("binding") | Some("eviction") | Some("power") => info.verb == "create",
         Some("finalize") => info.verb == "update",
         Some("log" | "schedulingdecision") => info.verb == "get",
         Some(_) => false,
@@ -102,6 +102,21 @@ pub fn serve(
         ("create", Some("binding")) => {
             let body = decode_body(req)?;
             bind(s, user, ns.unwrap_or_default(), name, &body, record)
+        }
+        ("create", Some("power")) => {
+            get_object(s, res, ns, name)?;
+            let on = decode_body(req)?["on"]
+                .as_bool()
+                .ok_or_else(|| ApiError::bad_request("power: `on` must be true or false"))?;
+            let mut answer = Response::json(200, &json!({"node": name, "powered": on}));
+            // A dry run switches nothing.
+            if !s.dry_run {
+                answer.delegated = Some(super::Delegated::Power {
+                    node: name.to_string(),
+                    on,
+                });
+            }
+            Ok(answer)
         }
         ("create", Some("eviction")) => {
             let body = decode_body(req)?;
