@@ -777,7 +777,7 @@ fn the_power_switch_is_a_nodes_power_subresource() {
     let mut c = Cluster::with_nodes(Config::default(), 1);
     let node = crate::kubelet::NodeConfig::simulated("box", "2", "4Gi", "10.89.0.0/24", "10.0.0.1");
     c.add_remote_node(node, &Default::default()).unwrap();
-    let mut power = |c: &mut Cluster, token: &str, path: &str, on: bool| {
+    let power = |c: &mut Cluster, token: &str, path: &str, on: bool| {
         c.handle(
             &Request::new(Method::Post, path)
                 .bearer(token)
