@@ -275,6 +275,18 @@ pub struct FieldSelector {
     pub requirements: Vec<(String, bool, String)>,
 }
 
+/// The `labelSelector` and `fieldSelector` of a list, watch or deletecollection of `kind`,
+/// parsed and checked (a field selector names only fields the kind supports).
+pub fn from_query(
+    kind: &str,
+    query: &super::request::Query,
+) -> Result<(Selector, FieldSelector), String> {
+    let label = Selector::parse(query.get("labelSelector").unwrap_or_default())?;
+    let field = FieldSelector::parse(query.get("fieldSelector").unwrap_or_default())?;
+    field.check_supported(kind)?;
+    Ok((label, field))
+}
+
 impl FieldSelector {
     pub fn parse(s: &str) -> Result<FieldSelector, String> {
         let mut requirements = Vec::new();

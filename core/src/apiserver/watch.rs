@@ -52,13 +52,8 @@ pub fn start(
     req: &Request,
     query: &Query,
 ) -> Result<Response, ApiError> {
-    let label = Selector::parse(query.get("labelSelector").unwrap_or_default())
-        .map_err(ApiError::bad_request)?;
-    let field = FieldSelector::parse(query.get("fieldSelector").unwrap_or_default())
-        .map_err(ApiError::bad_request)?;
-    field
-        .check_supported(res.kind)
-        .map_err(ApiError::bad_request)?;
+    let (label, field) =
+        super::selectors::from_query(res.kind, query).map_err(ApiError::bad_request)?;
     let rv_param = query.get("resourceVersion").unwrap_or_default();
     let prefix = res.key_prefix(ns);
     let mut session = WatchSession {

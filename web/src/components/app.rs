@@ -268,6 +268,7 @@ fn small_cluster() -> Html {
         let selected = selected.clone();
         Callback::from(move |pod: String| selected.set(Some(pod)))
     };
+    let real_node_running = cluster.has_real_node_running();
     html! {
         <div class="app">
             <header>
@@ -279,8 +280,8 @@ fn small_cluster() -> Html {
                     <button id="next-event" onclick={next_event} title="Run to the next thing that happens: a timer firing or a watch event delivered">{"Next event"}</button>
                     { speed_picker("speed", &speed_tenths) }
                     <input id="timeline" type="range" min="0" max={(*seconds).max(1).to_string()}
-                        value={seconds.to_string()} onchange={on_scrub} disabled={cluster.has_real_node_running()}
-                        title={if cluster.has_real_node_running() { "A real machine is joined: its containers really ran, so this run cannot go back in time (disconnect the bridge first)" } else { "" }}
+                        value={seconds.to_string()} onchange={on_scrub} disabled={real_node_running}
+                        title={if real_node_running { "A real machine is joined: its containers really ran, so this run cannot go back in time (disconnect the bridge first)" } else { "" }}
                         aria-label="Timeline: go back to an earlier moment of the run" />
                     <span class="time" aria-label="virtual time">{format!("t = {} s", *seconds)}</span>
                     <span class="revision" aria-label="etcd revision">{format!("etcd revision {}", *revision)}</span>

@@ -222,13 +222,8 @@ pub(super) fn delete_collection(
     record: &mut AuditEvent,
 ) -> Result<Response, ApiError> {
     let opts = delete_options(req, query)?;
-    let label = Selector::parse(query.get("labelSelector").unwrap_or_default())
-        .map_err(ApiError::bad_request)?;
-    let field = FieldSelector::parse(query.get("fieldSelector").unwrap_or_default())
-        .map_err(ApiError::bad_request)?;
-    field
-        .check_supported(res.kind)
-        .map_err(ApiError::bad_request)?;
+    let (label, field) =
+        crate::apiserver::selectors::from_query(res.kind, query).map_err(ApiError::bad_request)?;
     let names: Vec<(Option<String>, String)> = s
         .store
         .range(&res.key_prefix(ns), None, 0)

@@ -14,7 +14,7 @@ use super::authentication::UserInfo;
 use super::patch::{self, PatchType};
 use super::registry::{self, Resource};
 use super::request::{Query, Request, RequestInfo, Response};
-use super::selectors::{FieldSelector, Selector};
+use super::selectors::Selector;
 use super::status::{success_status, ApiError};
 use super::{defaults, printers, schema, stage, strategy, validation, ApiServer};
 use crate::api::meta;

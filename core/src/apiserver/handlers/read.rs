@@ -43,13 +43,8 @@ pub(super) fn list(
     req: &Request,
     query: &Query,
 ) -> Result<Response, ApiError> {
-    let label = Selector::parse(query.get("labelSelector").unwrap_or_default())
-        .map_err(ApiError::bad_request)?;
-    let field = FieldSelector::parse(query.get("fieldSelector").unwrap_or_default())
-        .map_err(ApiError::bad_request)?;
-    field
-        .check_supported(res.kind)
-        .map_err(ApiError::bad_request)?;
+    let (label, field) =
+        crate::apiserver::selectors::from_query(res.kind, query).map_err(ApiError::bad_request)?;
     let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(0);
     let prefix = res.key_prefix(ns);
     let start_after = match query.get("continue").filter(|c| !c.is_empty()) {
