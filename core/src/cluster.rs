@@ -22,9 +22,6 @@ pub struct Cluster {
     pub explain_docs: Option<serde_json::Value>,
 }
 
-/// Images every simulated node starts with.
-pub const PRELOADED_IMAGES: &[&str] = &["registry.k8s.io/pause:3.10"];
-
 impl Cluster {
     pub fn new(config: Config) -> Cluster {
         Cluster::with_scheduler(config, SchedulerConfig::default())

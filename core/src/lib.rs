@@ -1,34 +1,44 @@
-//! kubeplay's control plane.
+//! kubeplay's control plane, put together.
 //!
-//! Components, named as Kubernetes names them:
-//! - [`store`]: the etcd of the playground — MVCC key-value store with watches.
-//! - [`apiserver`]: the request pipeline (authentication, authorization, admission,
-//!   validation) in front of the store, and the only component that touches it.
-//! - [`controllers`]: kube-controller-manager's controllers (deployment, replicaset,
-//!   daemonset, statefulset, garbage collector, namespace, node lifecycle, volume binder).
-//! - [`kubectl`]: a kubectl interpreter for the page's terminal.
-//! - [`kubelet`]: the sans-IO kubelet and the simulated node it drives.
-//! - [`trace`], [`scenario`]: the record of what happened, and scenarios as data.
-//! - [`scheduler`]: the scheduling framework and its in-tree plugins.
-//! - [`client`]: how components talk to the API server (requests, informers).
-//! - [`sim`]: the virtual clock, the seeded RNG and the event loop ([`sim::World`]).
-//! - [`cluster`]: all of it together.
+//! `core/` is a folder of crates, one per layer, each depending only on those below it (a
+//! cycle or an upward import does not compile):
 //!
-//! Architecture invariant: this crate knows no async runtime, browser, network, thread or wall
-//! clock. Progress happens only when its owner calls into it.
+//! - `kubeplay-apimachinery` ([`api`], [`yaml`], [`selectors`](apiserver::selectors),
+//!   [`clock`], [`rng`]): what every component shares about API values, and determinism.
+//! - `kubeplay-store` ([`store`]): the etcd of the playground — MVCC key-value store with
+//!   watches.
+//! - `kubeplay-apiserver` ([`apiserver`]): the request pipeline (authentication,
+//!   authorization, admission, validation) in front of the store, and the only component
+//!   that touches it.
+//! - `kubeplay-client` ([`client`], [`trace`]): what a component has — the API client,
+//!   informers, the event recorder, its [`Ctx`](client::Ctx) — and the record it adds to.
+//! - `kubeplay-scheduler` ([`scheduler`]): the scheduling framework and its in-tree plugins.
+//! - `kubeplay-controllers` ([`controllers`]): kube-controller-manager's controllers.
+//! - `kubeplay-kubelet` ([`kubelet`], [`node_protocol`]): the sans-IO kubelet, the simulated
+//!   runtime, and the protocol its calls cross to a real node.
+//! - `kubeplay-kubectl` ([`kubectl`]): a kubectl interpreter over any API.
+//! - this crate: the event loop that runs them ([`sim::World`]), the [`cluster`], the
+//!   [`scenario`]s.
+//!
+//! The page and the bridge use this crate; its re-exports keep one name per layer.
+//!
+//! Architecture invariant: no crate of core knows an async runtime, browser, network, thread
+//! or wall clock. Progress happens only when its owner calls into it.
 
-pub mod api;
-pub mod apiserver;
-pub mod client;
+pub use apimachinery::{api, clock, collections, rng, yaml};
+pub use apiserver;
+pub use client;
+pub use client::trace;
+pub use controllers;
+pub use kubectl;
+pub use kubelet;
+pub use kubelet::node_protocol;
+pub use scheduler;
+pub use store;
+
 pub mod cluster;
-pub mod collections;
-pub mod controllers;
-pub mod kubectl;
-pub mod kubelet;
-pub mod node_protocol;
 pub mod scenario;
-pub mod scheduler;
 pub mod sim;
-pub mod store;
-pub mod trace;
-pub mod yaml;
+
+#[cfg(test)]
+mod tests;

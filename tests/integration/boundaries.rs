@@ -1,5 +1,5 @@
 //! Architecture invariants, checked: core knows no async runtime, browser, network, thread or
-//! wall clock (ARCHITECTURE.md, invariant 1).
+//! wall clock (ARCHITECTURE.md, invariant 1), and its crates follow the layers.
 
 use std::path::Path;
 use std::process::Command;
@@ -68,9 +68,9 @@ fn core_has_no_runtime_browser_or_network_dependency() {
 #[test]
 fn core_never_reads_the_wall_clock_or_spawns() {
     let mut offenders = Vec::new();
-    let mut stack = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("core/src")];
+    let mut stack = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("core")];
     while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("core/src").flatten() {
+        for entry in std::fs::read_dir(&dir).expect("core/").flatten() {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
@@ -99,4 +99,65 @@ fn core_never_reads_the_wall_clock_or_spawns() {
         "core must run on the virtual clock, single-threaded:\n{}",
         offenders.join("\n")
     );
+}
+
+/// The layers of core, bottom first. A crate may depend on crates of the layers below it;
+/// Cargo refuses cycles, this test refuses the upward and sideways edges Cargo would allow.
+const LAYERS: &[&[&str]] = &[
+    &["kubeplay-apimachinery"],
+    &["kubeplay-store"],
+    &["kubeplay-apiserver"],
+    &["kubeplay-client"],
+    &["kubeplay-scheduler"],
+    &[
+        "kubeplay-controllers",
+        "kubeplay-kubelet",
+        "kubeplay-kubectl",
+    ],
+    &["kubeplay-core"],
+];
+
+#[test]
+fn core_crates_depend_only_on_the_layers_below() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args([
+            "metadata",
+            "--offline",
+            "--no-deps",
+            "--format-version",
+            "1",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
+    let layer_of = |name: &str| LAYERS.iter().position(|l| l.contains(&name));
+    let mut seen = Vec::new();
+    let mut wrong = Vec::new();
+    for package in meta["packages"].as_array().expect("packages") {
+        let name = package["name"].as_str().unwrap_or_default();
+        let Some(layer) = layer_of(name) else {
+            continue;
+        };
+        seen.push(name.to_string());
+        for dep in package["dependencies"].as_array().expect("dependencies") {
+            // Dev-dependencies may reach up (a test may build a whole world); the crates may not.
+            if dep["kind"].as_str() == Some("dev") {
+                continue;
+            }
+            let dep_name = dep["name"].as_str().unwrap_or_default();
+            if dep_name.starts_with("kubeplay-") && layer_of(dep_name).is_none_or(|l| l >= layer) {
+                wrong.push(format!("{name} -> {dep_name}"));
+            }
+        }
+    }
+    let expected: usize = LAYERS.iter().map(|l| l.len()).sum();
+    assert_eq!(seen.len(), expected, "core crates found: {seen:?}");
+    assert!(wrong.is_empty(), "edges against the layers: {wrong:?}");
 }

@@ -34,6 +34,7 @@ use serde_json::Value;
 
 use crate::apiserver::{registry, Config, Method, Request, ADMIN_TOKEN};
 use crate::client;
+pub use crate::clock::parse_duration;
 use crate::cluster::Cluster;
 use crate::kubelet::node::NodeSpec;
 use crate::scheduler::profile::SchedulerConfig;
@@ -234,22 +235,6 @@ pub struct CrashTarget {
 
 fn default_namespace() -> String {
     "default".into()
-}
-
-/// `10s` → 10 000 ms.
-pub fn parse_duration(s: &str) -> Result<i64, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (n, unit) = s.split_at(split);
-    let n: i64 = n.parse().map_err(|_| format!("bad duration {s:?}"))?;
-    let ms = match unit {
-        "ms" => Some(n),
-        "s" | "" => n.checked_mul(1000),
-        "m" => n.checked_mul(60_000),
-        "h" => n.checked_mul(3_600_000),
-        _ => return Err(format!("bad duration unit in {s:?}")),
-    };
-    ms.ok_or_else(|| format!("duration {s:?} is too long"))
 }
 
 pub(crate) fn send(cluster: &mut Cluster, req: Request) -> Value {

@@ -14,52 +14,11 @@ use std::collections::{BTreeMap, BinaryHeap};
 
 use serde_json::Value;
 
-use super::{Rng, Time};
+use super::{Component, ComponentId, Ctx, Rng, Time};
 use crate::apiserver::watch::WatchId;
 use crate::apiserver::{ApiServer, Config};
+use crate::client::Effects;
 use crate::trace::{Trace, TraceKind};
-
-/// Index of a component in its world.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ComponentId(pub usize);
-
-/// A control-plane component: a controller, the scheduler, a kubelet.
-pub trait Component: std::any::Any + Send {
-    fn name(&self) -> &str;
-    /// Called once when added: open watches, set the first timers.
-    fn start(&mut self, ctx: &mut Ctx);
-    /// One event of one of this component's watches (`{"type": …, "object": …}`).
-    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value);
-    /// A timer this component set fired.
-    fn on_timer(&mut self, ctx: &mut Ctx, token: u64);
-}
-
-/// What a component may do while handling an event.
-pub struct Ctx<'a> {
-    pub api: &'a mut ApiServer,
-    pub now: Time,
-    pub rng: &'a mut Rng,
-    timers: Vec<(Time, u64)>,
-    watches: Vec<WatchId>,
-    notes: Vec<TraceKind>,
-}
-
-impl Ctx<'_> {
-    /// Adds an event of this component to the trace (a CRI call, say).
-    pub fn trace(&mut self, kind: TraceKind) {
-        self.notes.push(kind);
-    }
-
-    /// Wakes this component with `token` after `ms` milliseconds of virtual time.
-    pub fn after(&mut self, ms: i64, token: u64) {
-        self.timers.push((self.now.plus_millis(ms.max(0)), token));
-    }
-
-    /// Routes a watch opened through the API server to this component.
-    pub fn own_watch(&mut self, id: WatchId) {
-        self.watches.push(id);
-    }
-}
 
 #[derive(Debug)]
 enum Wakeup {
@@ -213,16 +172,13 @@ impl World {
         let Some(mut component) = self.components.get_mut(id.0).and_then(Option::take) else {
             return;
         };
-        let mut ctx = Ctx {
-            api: &mut self.api,
-            now: self.now,
-            rng: &mut self.rng,
-            timers: Vec::new(),
-            watches: Vec::new(),
-            notes: Vec::new(),
-        };
+        let mut ctx = Ctx::new(&mut self.api, self.now, &mut self.rng);
         f(component.as_mut(), &mut ctx);
-        let (timers, watches, notes) = (ctx.timers, ctx.watches, ctx.notes);
+        let Effects {
+            timers,
+            watches,
+            notes,
+        } = ctx.into_effects();
         let name = component.name().to_string();
         self.components[id.0] = Some(component);
         self.collect_requests(&name);

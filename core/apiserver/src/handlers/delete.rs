@@ -1,0 +1,250 @@
+//! delete and deletecollection: options (grace period, preconditions, propagation
+//! policy), graceful deletion, finalizers.
+
+use super::*;
+
+/// The options of a delete, from the body (`DeleteOptions`) and the query.
+pub(super) struct DeleteOptions {
+    pub(super) grace: Option<i64>,
+    pub(super) propagation: String,
+    pub(super) uid: Option<String>,
+    pub(super) resource_version: Option<String>,
+}
+
+pub(super) fn delete_options(req: &Request, query: &Query) -> Result<DeleteOptions, ApiError> {
+    let body: Value = if !req.has_body() {
+        json!({})
+    } else {
+        decode_body(req)?
+    };
+    let grace = body["gracePeriodSeconds"]
+        .as_i64()
+        .or_else(|| query.get("gracePeriodSeconds").and_then(|g| g.parse().ok()));
+    let mut propagation = body["propagationPolicy"]
+        .as_str()
+        .or(query.get("propagationPolicy"))
+        .unwrap_or("Background")
+        .to_string();
+    if body["orphanDependents"] == json!(true) {
+        propagation = "Orphan".into();
+    }
+    if !["Background", "Foreground", "Orphan"].contains(&propagation.as_str()) {
+        return Err(ApiError::Invalid {
+            group: "meta.k8s.io".into(),
+            kind: "DeleteOptions.meta.k8s.io".into(),
+            name: String::new(),
+            causes: vec![crate::status::FieldError::not_supported(
+                "propagationPolicy",
+                propagation.as_str(),
+                &["Foreground", "Background", "Orphan"],
+            )],
+        });
+    }
+    Ok(DeleteOptions {
+        grace,
+        propagation,
+        uid: body
+            .pointer("/preconditions/uid")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        resource_version: body
+            .pointer("/preconditions/resourceVersion")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    })
+}
+
+pub(super) fn delete(
+    s: &mut ApiServer,
+    res: &'static Resource,
+    ns: Option<&str>,
+    name: &str,
+    req: &Request,
+    query: &Query,
+    record: &mut AuditEvent,
+) -> Result<Response, ApiError> {
+    let opts = delete_options(req, query)?;
+    delete_one(s, res, ns, name, &opts, record)
+}
+
+pub(super) fn delete_one(
+    s: &mut ApiServer,
+    res: &'static Resource,
+    ns: Option<&str>,
+    name: &str,
+    opts: &DeleteOptions,
+    record: &mut AuditEvent,
+) -> Result<Response, ApiError> {
+    let key = res.key(ns, name);
+    let kv = s
+        .store
+        .get(&key)
+        .cloned()
+        .ok_or_else(|| not_found(res, name))?;
+    let mut obj = ApiServer::decode(&kv)?;
+    if let Some(uid) = &opts.uid {
+        if uid != meta::uid(&obj) {
+            return Err(ApiError::Conflict {
+                group: res.group.into(),
+                resource: res.qualified_name(),
+                name: name.into(),
+                detail: format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    meta::uid(&obj)
+                ),
+            });
+        }
+    }
+    if let Some(rv) = &opts.resource_version {
+        if *rv != kv.mod_revision.to_string() {
+            return Err(ApiError::Conflict { group: res.group.into(), resource: res.qualified_name(), name: name.into(), detail: format!("Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}", kv.mod_revision) });
+        }
+    }
+    let mut finalizers: Vec<Value> = obj
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let add = match opts.propagation.as_str() {
+        "Foreground" => Some("foregroundDeletion"),
+        "Orphan" => Some("orphan"),
+        _ => None,
+    };
+    if let Some(f) = add {
+        if !finalizers.contains(&json!(f)) {
+            finalizers.push(json!(f));
+        }
+    }
+    // A bound, running pod is deleted gracefully: the kubelet stops it, then removes it.
+    let pod_grace = if res.kind == "Pod" {
+        let bound = !obj
+            .pointer("/spec/nodeName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .is_empty();
+        let terminal = matches!(
+            obj.pointer("/status/phase").and_then(Value::as_str),
+            Some("Succeeded" | "Failed")
+        );
+        let grace = opts.grace.unwrap_or_else(|| {
+            obj.pointer("/spec/terminationGracePeriodSeconds")
+                .and_then(Value::as_i64)
+                .unwrap_or(30)
+        });
+        (bound && !terminal && grace > 0).then_some(grace)
+    } else {
+        None
+    };
+    // A namespace waits for the namespace controller to empty it (`spec.finalizers`).
+    let namespace_finalizers = res.kind == "Namespace" && !no_finalizers(&obj, "/spec/finalizers");
+    let graceful = !finalizers.is_empty() || pod_grace.is_some() || namespace_finalizers;
+    let response_object;
+    if graceful {
+        if obj.pointer("/metadata/deletionTimestamp").is_none() {
+            let grace = pod_grace.unwrap_or(0);
+            let m = meta::metadata_mut(&mut obj);
+            m.insert(
+                "deletionTimestamp".into(),
+                json!(s.now.plus_secs(grace).rfc3339()),
+            );
+            m.insert("deletionGracePeriodSeconds".into(), json!(grace));
+            if !finalizers.is_empty() {
+                m.insert("finalizers".into(), Value::Array(finalizers));
+            }
+            if namespace_finalizers {
+                obj["status"]["phase"] = json!("Terminating");
+            }
+            let put = Op::Put {
+                key: key.clone(),
+                value: store_object(&obj)?,
+            };
+            let Some(revision) = write_if_unmodified(s, &key, kv.mod_revision, put) else {
+                return Err(conflict(res, name));
+            };
+            if s.dry_run {
+                record.stages.push(stage(
+                    "storage",
+                    &format!("dry run: {key} not marked for deletion"),
+                ));
+            } else {
+                record.resource_version = Some(revision);
+                record.stages.push(stage("storage", &format!("marked {key} for deletion (propagationPolicy={}, grace {grace}s) at revision {}", opts.propagation, revision)));
+                obj = ApiServer::decode(
+                    s.store
+                        .get(&key)
+                        .ok_or_else(|| ApiError::internal("object vanished"))?,
+                )?;
+            }
+        } else {
+            record
+                .stages
+                .push(stage("storage", "already being deleted"));
+        }
+        response_object = obj;
+    } else {
+        let Some(revision) =
+            write_if_unmodified(s, &key, kv.mod_revision, Op::Delete { key: key.clone() })
+        else {
+            return Err(conflict(res, name));
+        };
+        if s.dry_run {
+            record
+                .stages
+                .push(stage("storage", &format!("dry run: {key} not deleted")));
+        } else {
+            record.resource_version = Some(revision);
+            record.stages.push(stage(
+                "storage",
+                &format!(
+                    "deleted {key} (propagationPolicy={}) at revision {}",
+                    opts.propagation, revision
+                ),
+            ));
+        }
+        response_object = obj;
+    }
+    if res.kind == "Pod" || graceful {
+        return Ok(Response::json(200, &response_object));
+    }
+    let mut details = json!({"name": name, "kind": res.name, "uid": meta::uid(&response_object)});
+    if !res.group.is_empty() {
+        details["group"] = json!(res.group);
+    }
+    Ok(Response::json(200, &success_status(details)))
+}
+
+pub(super) fn delete_collection(
+    s: &mut ApiServer,
+    res: &'static Resource,
+    ns: Option<&str>,
+    req: &Request,
+    query: &Query,
+    record: &mut AuditEvent,
+) -> Result<Response, ApiError> {
+    let opts = delete_options(req, query)?;
+    let (label, field) =
+        crate::request::from_query(res.kind, query).map_err(ApiError::bad_request)?;
+    let names: Vec<(Option<String>, String)> = s
+        .store
+        .range(&res.key_prefix(ns), None, 0)
+        .kvs
+        .iter()
+        .filter_map(|kv| ApiServer::decode(kv).ok())
+        .filter(|o| label.matches(o) && field.matches(res.kind, o))
+        .map(|o| {
+            (
+                Some(meta::namespace(&o).to_string()).filter(|n| !n.is_empty()),
+                meta::name(&o).to_string(),
+            )
+        })
+        .collect();
+    let mut items = Vec::new();
+    for (ns, name) in names {
+        let r = delete_one(s, res, ns.as_deref(), &name, &opts, record)?;
+        items.push(r.value());
+    }
+    Ok(Response::json(
+        200,
+        &json!({"kind": format!("{}List", res.kind), "apiVersion": res.api_version(), "metadata": {"resourceVersion": s.store.revision().to_string()}, "items": items}),
+    ))
+}

@@ -1,0 +1,469 @@
+//! What every Deployment strategy shares (`sync.go` upstream): finding or creating the
+//! ReplicaSet of the current pod template, scaling ReplicaSets, the status and its
+//! conditions, and the cleanup of old ReplicaSets past `revisionHistoryLimit`.
+
+use serde_json::{json, Value};
+
+use apimachinery::api::owner;
+use apimachinery::clock::Time;
+use client::events::Recorder;
+use client::Ctx;
+use client::{self, Client, ClientError};
+
+pub const REVISION: &str = "deployment.kubernetes.io/revision";
+pub const DESIRED_REPLICAS: &str = "deployment.kubernetes.io/desired-replicas";
+pub const MAX_REPLICAS: &str = "deployment.kubernetes.io/max-replicas";
+pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
+
+pub type SyncResult = Result<(), ClientError>;
+
+/// `spec.replicas` of a Deployment or ReplicaSet (defaulted to 1 by the API server).
+pub fn replicas(obj: &Value) -> i64 {
+    obj["spec"]["replicas"].as_i64().unwrap_or(1)
+}
+
+fn status_count(obj: &Value, field: &str) -> i64 {
+    obj["status"][field].as_i64().unwrap_or(0)
+}
+
+pub fn available(obj: &Value) -> i64 {
+    status_count(obj, "availableReplicas")
+}
+
+pub fn revision(rs: &Value) -> i64 {
+    rs["metadata"]["annotations"][REVISION]
+        .as_str()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0)
+}
+
+fn created(rs: &Value) -> (Time, String) {
+    let t = rs["metadata"]["creationTimestamp"]
+        .as_str()
+        .and_then(Time::parse_rfc3339)
+        .unwrap_or_default();
+    (t, apimachinery::api::meta::name(rs).to_string())
+}
+
+/// The `pod-template-hash` of a template: FNV-32a of its JSON, written in Kubernetes'
+/// consonant-and-digit alphabet digit by digit (`ComputeHash` + `SafeEncodeString`).
+/// The JSON is canonical (keys sorted), so the hash depends on the template, not on the order
+/// its fields were last written in.
+pub fn template_hash(template: &Value, collision_count: i64) -> String {
+    let mut text = String::new();
+    canonical_json(template, &mut text);
+    if collision_count > 0 {
+        text.push_str(&collision_count.to_string());
+    }
+    let hash = text.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    const ALPHANUMS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    hash.to_string()
+        .bytes()
+        .map(|d| ALPHANUMS[usize::from(d) % ALPHANUMS.len()] as char)
+        .collect()
+}
+
+fn canonical_json(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            apimachinery::collections::sort(&mut keys);
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                canonical_json(&m[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical_json(x, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// Whether a ReplicaSet's template is the Deployment's, the hash label aside
+/// (`EqualIgnoreHash`).
+pub fn same_template(rs: &Value, d: &Value) -> bool {
+    let mut t = rs["spec"]["template"].clone();
+    if let Some(labels) = t
+        .pointer_mut("/metadata/labels")
+        .and_then(Value::as_object_mut)
+    {
+        labels.remove(POD_TEMPLATE_HASH);
+        if labels.is_empty() {
+            if let Some(m) = t["metadata"].as_object_mut() {
+                m.remove("labels");
+            }
+        }
+    }
+    t == d["spec"]["template"]
+}
+
+/// The ReplicaSet of the current template, and the others oldest first.
+pub fn split(d: &Value, mut owned: Vec<Value>) -> (Option<Value>, Vec<Value>) {
+    apimachinery::collections::sort_by_key(&mut owned, created);
+    let pos = owned.iter().position(|rs| same_template(rs, d));
+    let new = pos.map(|i| owned.remove(i));
+    (new, owned)
+}
+
+/// The controller's hands for one sync.
+pub struct Sync<'a, 'c> {
+    pub client: &'a Client,
+    pub recorder: &'a mut Recorder,
+    pub ctx: &'a mut Ctx<'c>,
+}
+
+impl Sync<'_, '_> {
+    /// Creates the ReplicaSet of the Deployment's current template with `replicas`.
+    pub fn create_new_rs(
+        &mut self,
+        d: &Value,
+        olds: &[Value],
+        count: i64,
+    ) -> Result<Value, ClientError> {
+        let collision = d["status"]["collisionCount"].as_i64().unwrap_or(0);
+        let hash = template_hash(&d["spec"]["template"], collision);
+        let name = format!("{}-{hash}", apimachinery::api::meta::name(d));
+        let ns = apimachinery::api::meta::namespace(d).to_string();
+        let max_revision = olds.iter().map(revision).max().unwrap_or(0);
+        let mut template = d["spec"]["template"].clone();
+        template["metadata"]["labels"][POD_TEMPLATE_HASH] = json!(hash);
+        let mut selector = d["spec"]["selector"].clone();
+        selector["matchLabels"][POD_TEMPLATE_HASH] = json!(hash);
+        let max_surge = super::rolling::max_surge(d);
+        let rs = json!({
+            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {
+                "name": name, "namespace": ns, "labels": template["metadata"]["labels"],
+                "annotations": {
+                    REVISION: (max_revision + 1).to_string(),
+                    DESIRED_REPLICAS: replicas(d).to_string(),
+                    MAX_REPLICAS: (replicas(d) + max_surge).to_string(),
+                },
+                "ownerReferences": [owner::controller_ref(d, "apps/v1", "Deployment")],
+            },
+            "spec": {"replicas": count, "minReadySeconds": d["spec"]["minReadySeconds"].as_i64().unwrap_or(0),
+                     "selector": selector, "template": template},
+        });
+        let created = self.client.create(
+            self.ctx,
+            client::resource("apps", "replicasets"),
+            Some(&ns),
+            &rs,
+        )?;
+        if count > 0 {
+            self.scaled_event(d, &name, 0, count);
+        }
+        self.set_deployment_revision(d, max_revision + 1)?;
+        Ok(created)
+    }
+
+    /// An existing ReplicaSet that becomes the current one again (a rollback, or a template
+    /// changed back) takes the next revision, as `getNewReplicaSet` does.
+    pub fn bump_revision(&mut self, new: Value, olds: &[Value]) -> Result<Value, ClientError> {
+        let max_old = olds.iter().map(revision).max().unwrap_or(0);
+        if revision(&new) > max_old {
+            return Ok(new);
+        }
+        let patch = json!({"metadata": {"annotations": {REVISION: (max_old + 1).to_string()}}});
+        let ns = apimachinery::api::meta::namespace(&new).to_string();
+        self.client.patch(
+            self.ctx,
+            client::resource("apps", "replicasets"),
+            Some(&ns),
+            apimachinery::api::meta::name(&new),
+            &patch,
+        )
+    }
+
+    /// The Deployment carries the revision of its newest ReplicaSet.
+    pub fn set_deployment_revision(&mut self, d: &Value, rev: i64) -> SyncResult {
+        if d["metadata"]["annotations"][REVISION].as_str() == Some(rev.to_string().as_str()) {
+            return Ok(());
+        }
+        let patch = json!({"metadata": {"annotations": {REVISION: rev.to_string()}}});
+        let ns = apimachinery::api::meta::namespace(d);
+        self.client.patch(
+            self.ctx,
+            client::resource("apps", "deployments"),
+            Some(ns),
+            apimachinery::api::meta::name(d),
+            &patch,
+        )?;
+        Ok(())
+    }
+
+    fn scaled_event(&mut self, d: &Value, rs_name: &str, from: i64, to: i64) {
+        let direction = if to > from { "up" } else { "down" };
+        let message = format!("Scaled {direction} replica set {rs_name} from {from} to {to}");
+        self.recorder.normal(
+            self.ctx,
+            d,
+            "apps/v1",
+            "Deployment",
+            "ScalingReplicaSet",
+            message,
+        );
+    }
+
+    /// Sets a ReplicaSet's replicas (and the annotations that record the Deployment's size).
+    pub fn scale(&mut self, d: &Value, rs: &Value, to: i64) -> Result<Value, ClientError> {
+        let from = replicas(rs);
+        let desired = replicas(d).to_string();
+        let max = (replicas(d) + super::rolling::max_surge(d)).to_string();
+        if from == to
+            && rs["metadata"]["annotations"][DESIRED_REPLICAS].as_str() == Some(desired.as_str())
+        {
+            return Ok(rs.clone());
+        }
+        let patch = json!({"metadata": {"annotations": {DESIRED_REPLICAS: desired, MAX_REPLICAS: max}}, "spec": {"replicas": to}});
+        let ns = apimachinery::api::meta::namespace(rs);
+        let scaled = self.client.patch(
+            self.ctx,
+            client::resource("apps", "replicasets"),
+            Some(ns),
+            apimachinery::api::meta::name(rs),
+            &patch,
+        )?;
+        if from != to {
+            self.scaled_event(d, apimachinery::api::meta::name(rs), from, to);
+        }
+        Ok(scaled)
+    }
+
+    /// A paused Deployment is only scaled, never rolled (`sync` upstream).
+    pub fn sync_paused(&mut self, d: &Value, owned: Vec<Value>) -> SyncResult {
+        let (new, olds) = split(d, owned);
+        let mut all = olds.clone();
+        if let Some(new) = &new {
+            let updated = if replicas(new) != replicas(d) && olds.iter().all(|o| replicas(o) == 0) {
+                self.scale(d, new, replicas(d))?
+            } else {
+                new.clone()
+            };
+            all.push(updated);
+        }
+        let new = all.last().filter(|_| new.is_some()).cloned();
+        self.sync_status(d, &all, new.as_ref(), false)
+    }
+
+    /// Deletes old, scaled-down ReplicaSets beyond `revisionHistoryLimit`, oldest revision
+    /// first (`cleanupDeployment`): of the `len - limit` oldest, those with no replicas.
+    pub fn cleanup(&mut self, d: &Value, olds: &[Value]) -> SyncResult {
+        let limit = d["spec"]["revisionHistoryLimit"]
+            .as_i64()
+            .unwrap_or(10)
+            .max(0) as usize;
+        let mut cleanable: Vec<&Value> = olds
+            .iter()
+            .filter(|rs| rs.pointer("/metadata/deletionTimestamp").is_none())
+            .collect();
+        if cleanable.len() <= limit {
+            return Ok(());
+        }
+        apimachinery::collections::sort_by_key(&mut cleanable, |rs| revision(rs));
+        let diff = cleanable.len() - limit;
+        for rs in cleanable.into_iter().take(diff) {
+            if replicas(rs) != 0 || status_count(rs, "replicas") != 0 {
+                continue;
+            }
+            let ns = apimachinery::api::meta::namespace(rs);
+            match self.client.delete(
+                self.ctx,
+                client::resource("apps", "replicasets"),
+                Some(ns),
+                apimachinery::api::meta::name(rs),
+                &json!({}),
+            ) {
+                Ok(_) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Computes and writes the Deployment's status (`syncRolloutStatus`).
+    pub fn sync_status(
+        &mut self,
+        d: &Value,
+        all: &[Value],
+        new: Option<&Value>,
+        created_now: bool,
+    ) -> SyncResult {
+        let want = replicas(d);
+        let sum = |f: &str| all.iter().map(|rs| status_count(rs, f)).sum::<i64>();
+        let total = sum("replicas");
+        let updated = new.map_or(0, |rs| status_count(rs, "replicas"));
+        let available_count = sum("availableReplicas");
+        let max_unavailable = super::rolling::max_unavailable(d);
+        let now = self.ctx.now.rfc3339();
+        let old_conditions = d["status"]["conditions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let mut conditions = Vec::new();
+        let (avail_status, avail_reason, avail_message) =
+            if available_count >= want - max_unavailable {
+                (
+                    "True",
+                    "MinimumReplicasAvailable",
+                    "Deployment has minimum availability.",
+                )
+            } else {
+                (
+                    "False",
+                    "MinimumReplicasUnavailable",
+                    "Deployment does not have minimum availability.",
+                )
+            };
+        conditions.push(condition(
+            &old_conditions,
+            "Available",
+            avail_status,
+            avail_reason,
+            avail_message.to_string(),
+            &now,
+        ));
+        let new_name = new
+            .map(|rs| apimachinery::api::meta::name(rs).to_string())
+            .unwrap_or_default();
+        let complete =
+            updated == want && available(new.unwrap_or(&Value::Null)) == want && total == want;
+        let previous = old_conditions
+            .iter()
+            .find(|c| c["type"] == "Progressing")
+            .cloned();
+        let progressed = d["status"]["updatedReplicas"].as_i64().unwrap_or(0) != updated
+            || d["status"]["availableReplicas"].as_i64().unwrap_or(0) != available_count
+            || d["status"]["readyReplicas"].as_i64().unwrap_or(0) != sum("readyReplicas");
+        let deadline = d["spec"]["progressDeadlineSeconds"].as_i64().unwrap_or(600);
+        let progressing = if complete {
+            condition(
+                &old_conditions,
+                "Progressing",
+                "True",
+                "NewReplicaSetAvailable",
+                format!("ReplicaSet \"{new_name}\" has successfully progressed."),
+                &now,
+            )
+        } else if created_now {
+            condition(
+                &old_conditions,
+                "Progressing",
+                "True",
+                "NewReplicaSetCreated",
+                format!("Created new replica set \"{new_name}\""),
+                &now,
+            )
+        } else if previous.is_none() {
+            condition(
+                &old_conditions,
+                "Progressing",
+                "True",
+                "FoundNewReplicaSet",
+                format!("Found new replica set \"{new_name}\""),
+                &now,
+            )
+        } else if progressed {
+            condition(
+                &old_conditions,
+                "Progressing",
+                "True",
+                "ReplicaSetUpdated",
+                format!("ReplicaSet \"{new_name}\" is progressing."),
+                &now,
+            )
+        } else {
+            let prev = previous.clone().unwrap_or_default();
+            let last = prev["lastUpdateTime"]
+                .as_str()
+                .and_then(Time::parse_rfc3339)
+                .unwrap_or(self.ctx.now);
+            if prev["reason"] != "NewReplicaSetAvailable"
+                && last.plus_secs(deadline) <= self.ctx.now
+            {
+                condition(
+                    &old_conditions,
+                    "Progressing",
+                    "False",
+                    "ProgressDeadlineExceeded",
+                    format!("ReplicaSet \"{new_name}\" has timed out progressing."),
+                    &now,
+                )
+            } else {
+                prev
+            }
+        };
+        conditions.push(progressing);
+        let mut status = json!({
+            "observedGeneration": d["metadata"]["generation"],
+            "replicas": total,
+            "updatedReplicas": updated,
+            "readyReplicas": sum("readyReplicas"),
+            "availableReplicas": available_count,
+            "unavailableReplicas": (want - available_count).max(0),
+            "conditions": conditions,
+        });
+        if let Some(c) = d["status"].get("collisionCount") {
+            status["collisionCount"] = c.clone();
+        }
+        if let Some(m) = status.as_object_mut() {
+            m.retain(|k, v| k == "observedGeneration" || k == "conditions" || *v != json!(0));
+        }
+        if d["status"] == status {
+            return Ok(());
+        }
+        let ns = apimachinery::api::meta::namespace(d);
+        self.client.replace_status(
+            self.ctx,
+            client::resource("apps", "deployments"),
+            Some(ns),
+            apimachinery::api::meta::name(d),
+            &status,
+        )?;
+        Ok(())
+    }
+}
+
+/// A condition, keeping `lastTransitionTime` when the status did not flip and
+/// `lastUpdateTime` when nothing changed at all.
+fn condition(
+    old: &[Value],
+    type_: &str,
+    status: &str,
+    reason: &str,
+    message: String,
+    now: &str,
+) -> Value {
+    let prev = old.iter().find(|c| c["type"] == type_);
+    let same_status = prev.is_some_and(|p| p["status"] == status);
+    let unchanged = same_status
+        && prev.is_some_and(|p| p["reason"] == reason && p["message"] == message.as_str());
+    let transition = if same_status {
+        prev.map_or(json!(now), |p| p["lastTransitionTime"].clone())
+    } else {
+        json!(now)
+    };
+    let update = if unchanged {
+        prev.map_or(json!(now), |p| p["lastUpdateTime"].clone())
+    } else {
+        json!(now)
+    };
+    json!({"type": type_, "status": status, "lastUpdateTime": update, "lastTransitionTime": transition, "reason": reason, "message": message})
+}

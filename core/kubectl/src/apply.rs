@@ -1,0 +1,138 @@
+//! `kubectl apply -f -`: every document of a manifest is created when absent, else merged
+//! into the live object (a JSON merge patch — client-side apply without the
+//! last-applied bookkeeping), and reported as kubectl does: `deployment.apps/web created`,
+//! `configured` or `unchanged`. The page's manifest editor applies through the same code.
+
+use serde_json::Value;
+
+use super::args::Parsed;
+use super::{object_ref, Api, Output};
+use apiserver::{registry, Method, Request};
+use client::{collection_path, object_path};
+
+/// Why a document was not applied: the server's `Status` reason (empty when the client
+/// refused it) and message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApplyError {
+    pub reason: String,
+    pub message: String,
+}
+
+/// Applies each document of `yaml` (objects without a namespace go to `namespace`); one
+/// result per document.
+pub fn apply_manifest(
+    api: &mut dyn Api,
+    yaml: &str,
+    namespace: &str,
+) -> Vec<Result<String, ApplyError>> {
+    let mut out = Vec::new();
+    for doc in apimachinery::yaml::documents(yaml) {
+        match doc {
+            Ok(Value::Null) => {}
+            Ok(obj) => out.push(apply_object(api, obj, namespace)),
+            Err(e) => {
+                out.push(Err(ApplyError {
+                    reason: String::new(),
+                    message: format!("error parsing manifest: {e}"),
+                }));
+                // The parser cannot go on past a broken document.
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn apply_object(api: &mut dyn Api, obj: Value, namespace: &str) -> Result<String, ApplyError> {
+    let api_version = obj["apiVersion"].as_str().unwrap_or_default();
+    let kind = obj["kind"].as_str().unwrap_or_default();
+    let res = registry::find_kind(api_version, kind).ok_or_else(|| ApplyError {
+        reason: String::new(),
+        message: format!(
+            "resource mapping not found for name: {:?} namespace: \"\" from \"STDIN\": no matches for kind \"{kind}\" in version \"{api_version}\"",
+            obj["metadata"]["name"].as_str().unwrap_or_default()
+        ),
+    })?;
+    let ns = obj
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or(namespace)
+        .to_string();
+    let ns = res.namespaced.then_some(ns.as_str());
+    let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+    let failed = |resp: &apiserver::Response| {
+        let body = resp.value();
+        ApplyError {
+            reason: body["reason"].as_str().unwrap_or_default().to_string(),
+            message: body["message"]
+                .as_str()
+                .unwrap_or("request failed")
+                .to_string(),
+        }
+    };
+    let existing = api.send(Request::new(Method::Get, &object_path(res, ns, name)));
+    let verb = if existing.code == 404 || name.is_empty() {
+        let created = api.send(Request::new(Method::Post, &collection_path(res, ns)).json(&obj));
+        if created.code >= 400 {
+            return Err(failed(&created));
+        }
+        "created"
+    } else {
+        let patch = Request::new(Method::Patch, &object_path(res, ns, name))
+            .body("application/merge-patch+json", obj.to_string());
+        let patched = api.send(patch);
+        if patched.code >= 400 {
+            return Err(failed(&patched));
+        }
+        let rv = |v: Value| v["metadata"]["resourceVersion"].clone();
+        if rv(patched.value()) == rv(existing.value()) {
+            "unchanged"
+        } else {
+            "configured"
+        }
+    };
+    Ok(format!("{} {verb}", object_ref(res, name)))
+}
+
+/// The verb: `kubectl apply -f -` with the manifest on standard input.
+pub fn apply(api: &mut dyn Api, p: &Parsed, stdin: &str) -> Output {
+    match p.flag("filename") {
+        Some("-") => {}
+        Some(file) => {
+            return Output::error(format!(
+                "error: the path \"{file}\" does not exist (the terminal has no files: use `-f -` with a heredoc, or the editor)"
+            ))
+        }
+        None => {
+            return Output::error(
+                "error: must specify one of -f and -k\n\nUse `kubectl apply -f - <<EOF` … `EOF`, or the manifest editor.",
+            )
+        }
+    }
+    if stdin.trim().is_empty() {
+        return Output::error("error: no objects passed to apply");
+    }
+    let mut out = Output::default();
+    for result in apply_manifest(api, stdin, p.namespace()) {
+        match result {
+            Ok(line) => {
+                out.stdout.push_str(&line);
+                out.stdout.push('\n');
+            }
+            Err(e) => {
+                let line = if e.reason.is_empty() {
+                    format!("error: {}", e.message)
+                } else {
+                    format!(
+                        "Error from server ({}): error when applying \"STDIN\": {}",
+                        e.reason, e.message
+                    )
+                };
+                out.stderr.push_str(&line);
+                out.stderr.push('\n');
+                out.code = 1;
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,208 @@
+//! `kubectl get`: asks the API server for a Table (as kubectl does) and prints its columns
+//! aligned as kubectl's tabwriter does; `-o wide|name|yaml|json`, `-n`, `-A`, `-l`,
+//! `--show-labels`, `--no-headers`.
+
+use serde_json::{json, Value};
+
+use super::args::Parsed;
+use super::{object_ref, server_error, targets, Api, Output};
+use apiserver::{Method, Request};
+use client::{collection_path, object_path};
+
+const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
+
+/// Aligns rows as kubectl's tabwriter: every column but the last padded to its widest cell
+/// plus three spaces.
+pub fn align(rows: &[Vec<String>]) -> String {
+    align_with(rows, 3)
+}
+
+/// Aligns rows with `gap` spaces after the widest cell of each column (`describe` uses 2).
+pub fn align_with(rows: &[Vec<String>], gap: usize) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            line.push_str(cell);
+            if c + 1 < row.len() {
+                let pad = widths[c] - cell.chars().count() + gap;
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn cell(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "<none>".into(),
+        other => other.to_string(),
+    }
+}
+
+fn labels_of(obj: &Value) -> String {
+    let labels: Vec<String> = obj["metadata"]["labels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+        .collect();
+    if labels.is_empty() {
+        "<none>".into()
+    } else {
+        labels.join(",")
+    }
+}
+
+pub fn get(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
+    let (res, names) = match targets(rest) {
+        Ok(t) => t,
+        Err(out) => return out,
+    };
+    let all = p.all_namespaces() && names.is_empty();
+    let ns = (res.namespaced && !all).then(|| p.namespace().to_string());
+    let output = p.flag("output").unwrap_or("");
+    if !matches!(output, "" | "wide" | "name" | "yaml" | "json") {
+        return Output::error(format!(
+            "error: unable to match a printer suitable for the output format \"{output}\", allowed formats are: json,name,wide,yaml"
+        ));
+    }
+    let table = output.is_empty() || output == "wide";
+    let accept = if table { TABLE } else { "application/json" };
+    // One Table (or list) per request: the collection, or each named object.
+    let mut answers = Vec::new();
+    if names.is_empty() {
+        let mut path = collection_path(res, ns.as_deref());
+        if let Some(sel) = p.flag("selector") {
+            path.push_str(&format!(
+                "?labelSelector={}",
+                sel.replace('=', "%3D").replace(',', "%2C")
+            ));
+        }
+        let resp = api.send(Request::new(Method::Get, &path).accept(accept));
+        if resp.code >= 400 {
+            return server_error(&resp);
+        }
+        answers.push(resp.value());
+    } else {
+        let mut errors = Vec::new();
+        for name in &names {
+            let path = object_path(res, ns.as_deref(), name);
+            let resp = api.send(Request::new(Method::Get, &path).accept(accept));
+            if resp.code >= 400 {
+                errors.push(server_error(&resp).stderr);
+            } else {
+                answers.push(resp.value());
+            }
+        }
+        if !errors.is_empty() && answers.is_empty() {
+            return Output::error(errors.join("\n"));
+        }
+    }
+    let objects: Vec<Value> = answers
+        .iter()
+        .flat_map(|a| match a["items"].as_array() {
+            Some(items) => items.clone(),
+            None if a["kind"] != "Table" => vec![a.clone()],
+            None => Vec::new(),
+        })
+        .collect();
+    match output {
+        "name" => {
+            let lines: Vec<String> = objects
+                .iter()
+                .map(|o| object_ref(res, o["metadata"]["name"].as_str().unwrap_or_default()))
+                .collect();
+            return Output::ok(lines.iter().map(|l| format!("{l}\n")).collect::<String>());
+        }
+        "yaml" | "json" => {
+            let doc = if objects.len() == 1 && !names.is_empty() {
+                objects[0].clone()
+            } else {
+                json!({"apiVersion": "v1", "items": objects, "kind": "List", "metadata": {"resourceVersion": ""}})
+            };
+            let text = if output == "json" {
+                serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+            } else {
+                apimachinery::yaml::to_string(&doc)
+            };
+            return Output::ok(text);
+        }
+        _ => {}
+    }
+    // Tables: the columns the server offers, priority 0 unless wide.
+    let first = answers.iter().find(|a| a["kind"] == "Table");
+    let Some(first) = first else {
+        return Output::ok("");
+    };
+    let wide = output == "wide";
+    let columns: Vec<(usize, String)> = first["columnDefinitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter(|(_, c)| wide || c["priority"].as_i64().unwrap_or(0) == 0)
+        .map(|(i, c)| {
+            (
+                i,
+                c["name"].as_str().unwrap_or_default().to_ascii_uppercase(),
+            )
+        })
+        .collect();
+    let rows: Vec<&Value> = answers
+        .iter()
+        .flat_map(|a| a["rows"].as_array().into_iter().flatten())
+        .collect();
+    if rows.is_empty() {
+        let message = match &ns {
+            Some(ns) => format!("No resources found in {ns} namespace."),
+            None => "No resources found".to_string(),
+        };
+        return Output {
+            stderr: message,
+            ..Output::default()
+        };
+    }
+    let show_labels = p.has("show-labels");
+    let namespaced_all = all && res.namespaced;
+    let mut lines = Vec::new();
+    let mut header: Vec<String> = Vec::new();
+    if namespaced_all {
+        header.push("NAMESPACE".into());
+    }
+    header.extend(columns.iter().map(|(_, n)| n.clone()));
+    if show_labels {
+        header.push("LABELS".into());
+    }
+    // Without the header its widths do not count either, as in kubectl.
+    if !p.has("no-headers") {
+        lines.push(header);
+    }
+    for row in rows {
+        let mut line = Vec::new();
+        if namespaced_all {
+            line.push(cell(&row["object"]["metadata"]["namespace"]));
+        }
+        for (i, _) in &columns {
+            line.push(cell(&row["cells"][*i]));
+        }
+        if show_labels {
+            line.push(labels_of(&row["object"]));
+        }
+        lines.push(line);
+    }
+    Output::ok(align(&lines))
+}

@@ -1,7 +1,0 @@
-//! Helpers over Kubernetes API values shared by every component: resource quantities and the
-//! accessors of object metadata.
-
-pub mod diff;
-pub mod meta;
-pub mod quantity;
-pub mod volume;
