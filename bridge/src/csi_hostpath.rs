@@ -16,6 +16,7 @@ use std::process::Command;
 use tonic::{Request, Response, Status};
 
 use crate::cri::csi;
+use crate::host::is_mounted;
 use csi::identity_server::{Identity, IdentityServer};
 use csi::node_server::{Node, NodeServer};
 
@@ -32,29 +33,6 @@ pub struct HostPathPlugin {
     pub target_root: PathBuf,
     /// hostPath volumes must be its direct children.
     pub host_path_root: PathBuf,
-}
-
-/// Whether `path` is a mount point (as `/proc/self/mountinfo` lists them).
-pub fn is_mounted(path: &Path) -> bool {
-    let wanted = path.display().to_string();
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .any(|mount_point| mount_point == wanted)
-}
-
-/// The mount points at or under `dir`, deepest first (the order to unmount them in).
-pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(PathBuf::from)
-        .filter(|m| m.starts_with(dir))
-        .collect();
-    out.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
-    out
 }
 
 fn run(cmd: &mut Command) -> Result<(), Status> {

@@ -16,6 +16,7 @@
 pub mod containerd;
 pub mod cri;
 pub mod csi_hostpath;
+pub mod host;
 pub mod images;
 pub mod kube_api;
 pub mod kubeconfig;

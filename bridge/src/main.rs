@@ -205,7 +205,7 @@ async fn start_node(
     let name = args
         .node_name
         .clone()
-        .unwrap_or_else(|| node_agent::this_machine().name);
+        .unwrap_or_else(|| kubeplay_bridge::host::this_machine().name);
     let state_dir = std::path::absolute(state_dir)?;
     let mut settings =
         kubeplay_bridge::real_node::RealNodeSettings::new(&name, &state_dir, pod_cidr, bridge);

@@ -22,7 +22,7 @@ use axum::routing::get;
 use axum::Router;
 use kubeplay_core::kubelet::cri::CriCall;
 use kubeplay_core::node_protocol::{
-    read_call, FromBridge, RealNode, SessionCall, SessionEvent, ToBridge, VERSION,
+    read_call, FromBridge, SessionCall, SessionEvent, ToBridge, VERSION,
 };
 
 use crate::real_node;
@@ -130,7 +130,7 @@ fn answer(hello: Result<ToBridge, String>, config: &AgentConfig) -> FromBridge {
         }
         Ok(ToBridge::Hello { .. }) => FromBridge::Welcome {
             version: VERSION,
-            nodes: vec![this_machine()],
+            nodes: vec![crate::host::this_machine()],
         },
         Err(e) => refused(format!("the first message must be a hello: {e}")),
     }
@@ -311,39 +311,5 @@ async fn take(
             let _ = events.send(SessionEvent::Log { id, text });
             None
         }
-    }
-}
-
-fn read_trimmed(path: &str) -> Option<String> {
-    std::fs::read_to_string(path)
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-}
-
-/// This machine, as its kernel describes it.
-pub fn this_machine() -> RealNode {
-    let memory_kib = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .unwrap_or_default();
-    let socket = "/run/containerd/containerd.sock";
-    let runtime = if std::path::Path::new(socket).exists() {
-        format!("containerd ({socket})")
-    } else {
-        format!("no containerd socket at {socket}")
-    };
-    RealNode {
-        name: read_trimmed("/proc/sys/kernel/hostname").unwrap_or_else(|| "localhost".into()),
-        os: std::env::consts::OS.into(),
-        arch: std::env::consts::ARCH.into(),
-        kernel: read_trimmed("/proc/sys/kernel/osrelease").unwrap_or_default(),
-        cpus: std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
-        memory_bytes: memory_kib * 1024,
-        runtime,
     }
 }

@@ -1,4 +1,4 @@
-//! The API server's decoder (`core/src/apiserver/schema`): its types are the served OpenAPI
+//! The API server's decoder (`core/apiserver/src/schema`): its types are the served OpenAPI
 //! documents' types, and it writes every object exactly as the Go types would — which the
 //! k8s-openapi types (generated from the same definitions) stand in for here.
 
@@ -11,12 +11,12 @@ use kubeplay_core::apiserver::registry::{Resource, RESOURCES};
 use kubeplay_core::apiserver::schema;
 use serde_json::Value;
 
-/// `core/src/apiserver/schema/types.json` is generated from the OpenAPI documents the door
+/// `core/apiserver/src/schema/types.json` is generated from the OpenAPI documents the door
 /// serves; `UPDATE_EXPECT=1` rewrites it.
 #[test]
 fn decoder_types_match_the_served_openapi() {
     kubeplay::check_generated(
-        "core/src/apiserver/schema/types.json",
+        "core/apiserver/src/schema/types.json",
         &kubeplay_bridge::kube_api::schema::decoder_schema(),
         "cargo test --test integration schema",
     );

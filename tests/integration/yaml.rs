@@ -1,4 +1,4 @@
-//! Core's YAML (`core/src/yaml`) against `serde_yaml` (libyaml), the library it replaced in
+//! Core's YAML (`core/apimachinery/src/yaml`) against `serde_yaml` (libyaml), the library it replaced in
 //! the page: the same values read from every YAML file in the repository and every manifest
 //! inside them, and the same text written for every object the scenarios store and for
 //! strings chosen to be awkward.

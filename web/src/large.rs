@@ -1,5 +1,5 @@
 //! Large clusters (hundreds to thousands of nodes): the control plane runs in a Web Worker
-//! ([`crate::worker`]) so the page never waits for it, and the map is a canvas drawn from a
+//! (`worker.rs`) so the page never waits for it, and the map is a canvas drawn from a
 //! compact [`Summary`] instead of a list of elements per node and pod.
 //!
 //! The summary comes from a [`MapIndex`] kept current from two watches (nodes, pods) as the

@@ -1,4 +1,4 @@
-//! The field types the API server decodes objects with (`core/src/apiserver/schema/types.json`),
+//! The field types the API server decodes objects with (`core/apiserver/src/schema/types.json`),
 //! boiled down from the same OpenAPI documents the door serves.
 //!
 //! The API server checks every body against its kind's Go types (wrong types are a 400, unknown

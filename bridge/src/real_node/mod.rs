@@ -215,7 +215,7 @@ impl RealNode {
             }
         });
         let csi = connect_csi(&csi_socket).await?;
-        let machine = crate::node_agent::this_machine();
+        let machine = crate::host::this_machine();
         std::fs::create_dir_all(&settings.host_path_root)?;
         // The hostPath root must not hold the node's own state (containerd's socket).
         anyhow::ensure!(
@@ -271,7 +271,7 @@ impl RealNode {
     /// The Node as the kubelet registers it: this machine's CPUs and memory, the taint and
     /// label of a real node, containerd's version, the kubelet's directories here.
     pub async fn node_config(&self) -> anyhow::Result<NodeConfig> {
-        let machine = crate::node_agent::this_machine();
+        let machine = crate::host::this_machine();
         let s = &self.settings;
         let mut labels = BTreeMap::new();
         for (k, v) in [

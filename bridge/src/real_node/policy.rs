@@ -170,7 +170,7 @@ impl Policy {
         let parts: Vec<&str> = rest.iter().filter_map(|p| p.to_str()).collect();
         match parts.as_slice() {
             ["kubernetes.io~csi", name, "mount"] if is_label(name) => {
-                if crate::csi_hostpath::is_mounted(path) {
+                if crate::host::is_mounted(path) {
                     Ok(path.to_path_buf())
                 } else {
                     Err(format!("volume {name} is not published on this node"))

@@ -5,6 +5,10 @@ use serde_json::Value;
 
 use super::status::ApiError;
 
+/// A watch session of the API server, polled by its owner (`ApiServer::poll_watch`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WatchId(pub u64);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
     Get,
@@ -113,7 +117,7 @@ pub struct Response {
     json: Option<Value>,
     /// `Warning` headers (`299 - "..."`), e.g. unknown fields under `fieldValidation=Warn`.
     pub warnings: Vec<String>,
-    pub watch: Option<super::watch::WatchId>,
+    pub watch: Option<WatchId>,
     /// A read the pipeline let through that a component answers — a node's kubelet (which
     /// kube-apiserver proxies to), the scheduler: whoever owns the components fills the body
     /// in (`Cluster::handle`).

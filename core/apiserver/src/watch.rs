@@ -18,11 +18,11 @@ use super::registry::Resource;
 use super::request::{Query, Request, Response};
 use super::selectors::{FieldSelector, Selector};
 use super::status::ApiError;
+use super::watch_index::decode_both;
 use super::ApiServer;
 use store::{Event, EventType, StoreError};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct WatchId(pub u64);
+pub use super::request::WatchId;
 
 pub struct WatchSession {
     store_watch: Option<store::WatchId>,
@@ -210,20 +210,6 @@ impl WatchSession {
         };
         Some(self.event(kind, obj.clone(), now))
     }
-}
-
-/// A store event's object after and before the write, decoded, both at the write's revision.
-pub(super) fn decode_both(ev: &Event) -> (Option<Value>, Option<Value>) {
-    let decode = |kv: &store::KeyValue| -> Option<Value> {
-        let mut kv = kv.clone();
-        kv.mod_revision = ev.revision.main;
-        ApiServer::decode(&kv).ok()
-    };
-    let new = match ev.kind {
-        EventType::Put => decode(&ev.kv),
-        EventType::Delete => None,
-    };
-    (new, ev.prev_kv.as_ref().and_then(decode))
 }
 
 impl WatchSession {}

@@ -7,11 +7,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde_json::Value;
+
 use super::registry::Resource;
+use super::request::WatchId;
 use super::selectors::FieldSelector;
 use super::status::ApiError;
-use super::watch::{decode_both, WatchId};
 use super::ApiServer;
+use store::{Event, EventType};
 
 pub(super) struct NodeIndex {
     store_watch: store::WatchId,
@@ -124,4 +127,18 @@ impl ApiServer {
             }
         }
     }
+}
+
+/// A store event's object after and before the write, decoded, both at the write's revision.
+pub(super) fn decode_both(ev: &Event) -> (Option<Value>, Option<Value>) {
+    let decode = |kv: &store::KeyValue| -> Option<Value> {
+        let mut kv = kv.clone();
+        kv.mod_revision = ev.revision.main;
+        ApiServer::decode(&kv).ok()
+    };
+    let new = match ev.kind {
+        EventType::Put => decode(&ev.kv),
+        EventType::Delete => None,
+    };
+    (new, ev.prev_kv.as_ref().and_then(decode))
 }

@@ -143,9 +143,7 @@ impl Kubelet {
         // Present by the name pods ask for (the runtime's reference may be a digest).
         let c = &self.pods[uid].containers[i];
         self.images
-            .insert(scheduler::plugins::image_locality::normalized_image(
-                &c.image,
-            ));
+            .insert(apimachinery::api::image::normalized_image(&c.image));
         let took = ctx.now.millis() - c.pull_started.map_or(ctx.now.millis(), |t| t.millis());
         let secs = format!("{}s", apimachinery::clock::seconds(took));
         let message = format!("Successfully pulled image \"{}\" in {secs} ({secs} including waiting). Image size: {size_bytes} bytes.", c.image);
@@ -397,7 +395,7 @@ impl Kubelet {
             return;
         };
         let (image, sandbox) = (c.image.clone(), ps.sandbox.clone().unwrap_or_default());
-        let normalized = scheduler::plugins::image_locality::normalized_image(&image);
+        let normalized = apimachinery::api::image::normalized_image(&image);
         let present = self.images.contains(&normalized);
         let must_pull = c.pull_policy == "Always" || (c.pull_policy != "Never" && !present);
         if must_pull {

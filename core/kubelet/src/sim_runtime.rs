@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::cri::{ContainerStats, CriCall, CriRequest, CriResponse, CriResult};
-use scheduler::plugins::image_locality::normalized_image;
+use apimachinery::api::image::normalized_image;
 
 /// Images every simulated registry knows, with their sizes; pulling anything else fails as an
 /// unreachable registry would.

@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 
 use crate::apiserver::{Config, Method, Request, ADMIN_TOKEN};
-use crate::controllers::deployment::sync::{template_hash, REVISION};
+use crate::controllers::deployment::util::{template_hash, REVISION};
 use crate::controllers::deployment::*;
 use crate::controllers::replicaset::ReplicaSetController;
 use crate::sim::World;

@@ -12,8 +12,8 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlCanvasElement, HtmlInputElement, HtmlSelectElement, MessageEvent, Worker};
 use yew::prelude::*;
 
-use super::app::TICK_MS;
 use super::gallery::EXAMPLES;
+use super::speed::{speed_picker, TICK_MS};
 use crate::large::{Engine, Op, Reply, Summary};
 
 /// Where the engine runs: a Web Worker (the page), or the page's own thread (tests, and
@@ -512,7 +512,7 @@ pub fn large_cluster(props: &Props) -> Html {
             <div class="clock" role="group" aria-label="Time controls">
                 <button id="large-play" onclick={toggle} aria-pressed={(*playing).to_string()}>{ if *playing { "Pause" } else { "Play" } }</button>
                 <button id="large-step" onclick={step}>{"Step 1 s"}</button>
-                { super::app::speed_picker("large-speed", &speed_tenths) }
+                { speed_picker("large-speed", &speed_tenths) }
                 <span class="time">{format!("t = {} s", s.seconds)}</span>
                 <span class="revision">{format!("etcd revision {}", s.revision)}</span>
                 <span class="where">{ if backend.in_worker { "control plane in a Web Worker" } else { "control plane in the page" } }</span>

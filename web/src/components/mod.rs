@@ -11,4 +11,5 @@ pub mod large_map;
 pub mod manifest_editor;
 pub mod narrator;
 pub mod object_table;
+pub mod speed;
 pub mod terminal;

@@ -95,7 +95,7 @@ impl RealRuntime {
         // A volume still mounted (the bridge stopping under a running pod) is unmounted
         // first: removing through a bind mount would delete the volume's data.
         let dir = self.settings.root_dir.join("pods").join(uid);
-        for mount in csi_hostpath::mounts_under(&dir) {
+        for mount in crate::host::mounts_under(&dir) {
             let _ = csi_hostpath::unmount(&mount);
         }
         let _ = std::fs::remove_dir_all(dir);

@@ -2,6 +2,7 @@
 //! accessors of object metadata.
 
 pub mod diff;
+pub mod image;
 pub mod meta;
 pub mod owner;
 pub mod quantity;

@@ -9,6 +9,7 @@
 mod recreate;
 mod rolling;
 pub mod sync;
+pub mod util;
 
 use serde_json::Value;
 

@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use super::sync::{replicas, split, Sync, SyncResult};
+use super::sync::{Sync, SyncResult};
+use super::util::{replicas, revision, split};
 
 pub fn rollout(s: &mut Sync, d: &Value, owned: Vec<Value>) -> SyncResult {
     let (new, mut olds) = split(d, owned);
@@ -26,7 +27,7 @@ pub fn rollout(s: &mut Sync, d: &Value, owned: Vec<Value>) -> SyncResult {
     };
     let mut all = olds.clone();
     if let Some(mut rs) = new {
-        s.set_deployment_revision(d, super::sync::revision(&rs))?;
+        s.set_deployment_revision(d, revision(&rs))?;
         if !old_pods_running && replicas(&rs) != replicas(d) {
             rs = s.scale(d, &rs, replicas(d))?;
         }

@@ -10,58 +10,8 @@
 
 use serde_json::Value;
 
-use super::sync::{available, replicas, split, Sync, SyncResult};
-
-/// An `intstr` of the strategy against `total`: an absolute count, or a percentage rounded up
-/// (surge) or down (unavailable) (`GetScaledValueFromIntOrPercent`).
-fn scaled(value: &Value, total: i64, round_up: bool) -> i64 {
-    match value {
-        Value::Number(n) => n.as_i64().unwrap_or(0),
-        Value::String(s) => {
-            let pct: i64 = s.trim_end_matches('%').parse().unwrap_or(0);
-            let x = pct * total;
-            if round_up {
-                (x + 99) / 100
-            } else {
-                x / 100
-            }
-        }
-        _ => 0,
-    }
-}
-
-fn fenceposts(d: &Value) -> (i64, i64) {
-    let ru = &d["spec"]["strategy"]["rollingUpdate"];
-    if d["spec"]["strategy"]["type"] != "RollingUpdate" {
-        return (0, 0);
-    }
-    let total = replicas(d);
-    let surge = scaled(
-        ru.get("maxSurge").unwrap_or(&Value::from("25%")),
-        total,
-        true,
-    );
-    let unavailable = scaled(
-        ru.get("maxUnavailable").unwrap_or(&Value::from("25%")),
-        total,
-        false,
-    );
-    // Both zero would make progress impossible: allow one unavailable (`ResolveFenceposts`).
-    if surge == 0 && unavailable == 0 {
-        (0, 1)
-    } else {
-        (surge, unavailable)
-    }
-}
-
-pub fn max_surge(d: &Value) -> i64 {
-    fenceposts(d).0
-}
-
-/// Never more than `replicas` (`MaxUnavailable`).
-pub fn max_unavailable(d: &Value) -> i64 {
-    fenceposts(d).1.min(replicas(d))
-}
+use super::sync::{Sync, SyncResult};
+use super::util::{available, max_surge, max_unavailable, replicas, revision, split};
 
 /// How big the new ReplicaSet may be now (`NewRSNewReplicas`).
 pub fn new_rs_new_replicas(d: &Value, all_pods: i64, new_rs_replicas: i64) -> i64 {
@@ -86,7 +36,7 @@ pub fn rollout(s: &mut Sync, d: &Value, owned: Vec<Value>) -> SyncResult {
         }
     };
     if !created_now {
-        s.set_deployment_revision(d, super::sync::revision(&new))?;
+        s.set_deployment_revision(d, revision(&new))?;
     }
 
     // Scale up (`reconcileNewReplicaSet`).

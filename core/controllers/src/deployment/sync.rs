@@ -10,116 +10,12 @@ use client::events::Recorder;
 use client::Ctx;
 use client::{self, Client, ClientError};
 
-pub const REVISION: &str = "deployment.kubernetes.io/revision";
-pub const DESIRED_REPLICAS: &str = "deployment.kubernetes.io/desired-replicas";
-pub const MAX_REPLICAS: &str = "deployment.kubernetes.io/max-replicas";
-pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
-
 pub type SyncResult = Result<(), ClientError>;
 
-/// `spec.replicas` of a Deployment or ReplicaSet (defaulted to 1 by the API server).
-pub fn replicas(obj: &Value) -> i64 {
-    obj["spec"]["replicas"].as_i64().unwrap_or(1)
-}
-
-fn status_count(obj: &Value, field: &str) -> i64 {
-    obj["status"][field].as_i64().unwrap_or(0)
-}
-
-pub fn available(obj: &Value) -> i64 {
-    status_count(obj, "availableReplicas")
-}
-
-pub fn revision(rs: &Value) -> i64 {
-    rs["metadata"]["annotations"][REVISION]
-        .as_str()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(0)
-}
-
-fn created(rs: &Value) -> (Time, String) {
-    let t = rs["metadata"]["creationTimestamp"]
-        .as_str()
-        .and_then(Time::parse_rfc3339)
-        .unwrap_or_default();
-    (t, apimachinery::api::meta::name(rs).to_string())
-}
-
-/// The `pod-template-hash` of a template: FNV-32a of its JSON, written in Kubernetes'
-/// consonant-and-digit alphabet digit by digit (`ComputeHash` + `SafeEncodeString`).
-/// The JSON is canonical (keys sorted), so the hash depends on the template, not on the order
-/// its fields were last written in.
-pub fn template_hash(template: &Value, collision_count: i64) -> String {
-    let mut text = String::new();
-    canonical_json(template, &mut text);
-    if collision_count > 0 {
-        text.push_str(&collision_count.to_string());
-    }
-    let hash = text.bytes().fold(0x811c_9dc5u32, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    });
-    const ALPHANUMS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    hash.to_string()
-        .bytes()
-        .map(|d| ALPHANUMS[usize::from(d) % ALPHANUMS.len()] as char)
-        .collect()
-}
-
-fn canonical_json(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            apimachinery::collections::sort(&mut keys);
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                canonical_json(&m[k], out);
-            }
-            out.push('}');
-        }
-        Value::Array(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                canonical_json(x, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
-    }
-}
-
-/// Whether a ReplicaSet's template is the Deployment's, the hash label aside
-/// (`EqualIgnoreHash`).
-pub fn same_template(rs: &Value, d: &Value) -> bool {
-    let mut t = rs["spec"]["template"].clone();
-    if let Some(labels) = t
-        .pointer_mut("/metadata/labels")
-        .and_then(Value::as_object_mut)
-    {
-        labels.remove(POD_TEMPLATE_HASH);
-        if labels.is_empty() {
-            if let Some(m) = t["metadata"].as_object_mut() {
-                m.remove("labels");
-            }
-        }
-    }
-    t == d["spec"]["template"]
-}
-
-/// The ReplicaSet of the current template, and the others oldest first.
-pub fn split(d: &Value, mut owned: Vec<Value>) -> (Option<Value>, Vec<Value>) {
-    apimachinery::collections::sort_by_key(&mut owned, created);
-    let pos = owned.iter().position(|rs| same_template(rs, d));
-    let new = pos.map(|i| owned.remove(i));
-    (new, owned)
-}
+use super::util::{
+    available, max_surge, max_unavailable, replicas, revision, split, status_count, template_hash,
+    DESIRED_REPLICAS, MAX_REPLICAS, POD_TEMPLATE_HASH, REVISION,
+};
 
 /// The controller's hands for one sync.
 pub struct Sync<'a, 'c> {
@@ -145,7 +41,7 @@ impl Sync<'_, '_> {
         template["metadata"]["labels"][POD_TEMPLATE_HASH] = json!(hash);
         let mut selector = d["spec"]["selector"].clone();
         selector["matchLabels"][POD_TEMPLATE_HASH] = json!(hash);
-        let max_surge = super::rolling::max_surge(d);
+        let max_surge = max_surge(d);
         let rs = json!({
             "apiVersion": "apps/v1", "kind": "ReplicaSet",
             "metadata": {
@@ -225,7 +121,7 @@ impl Sync<'_, '_> {
     pub fn scale(&mut self, d: &Value, rs: &Value, to: i64) -> Result<Value, ClientError> {
         let from = replicas(rs);
         let desired = replicas(d).to_string();
-        let max = (replicas(d) + super::rolling::max_surge(d)).to_string();
+        let max = (replicas(d) + max_surge(d)).to_string();
         if from == to
             && rs["metadata"]["annotations"][DESIRED_REPLICAS].as_str() == Some(desired.as_str())
         {
@@ -311,7 +207,7 @@ impl Sync<'_, '_> {
         let total = sum("replicas");
         let updated = new.map_or(0, |rs| status_count(rs, "replicas"));
         let available_count = sum("availableReplicas");
-        let max_unavailable = super::rolling::max_unavailable(d);
+        let max_unavailable = max_unavailable(d);
         let now = self.ctx.now.rfc3339();
         let old_conditions = d["status"]["conditions"]
             .as_array()

@@ -297,7 +297,7 @@ impl PodInfo {
                 nz.memory = DEFAULT_MEMORY_REQUEST;
             }
             non_zero.add(&nz);
-            images.push(crate::plugins::image_locality::normalized_image(
+            images.push(apimachinery::api::image::normalized_image(
                 c["image"].as_str().unwrap_or_default(),
             ));
             for p in c["ports"].as_array().into_iter().flatten() {
