@@ -6,4 +6,4 @@ mod world;
 pub use crate::client::{Component, ComponentId, Ctx};
 pub use crate::clock::{parse_rfc3339_micros, rfc3339, seconds, Time, EPOCH};
 pub use crate::rng::Rng;
-pub use world::World;
+pub use world::{Profiler, World};

@@ -57,6 +57,11 @@ impl Ord for Scheduled {
     }
 }
 
+/// Told who is working, for a host that measures where the time goes (the scale harness):
+/// called with a component's name when one of its handlers starts and with `None` when it
+/// returns. Core never reads a clock; the host's hook may.
+pub type Profiler = Box<dyn FnMut(Option<&str>) + Send>;
+
 pub struct World {
     now: Time,
     seq: u64,
@@ -71,6 +76,7 @@ pub struct World {
     trace: Trace,
     /// The last audit event moved into the trace.
     audit_seen: u64,
+    profiler: Option<Profiler>,
 }
 
 impl World {
@@ -91,6 +97,7 @@ impl World {
             watch_latency_ms: 1,
             trace: Trace::default(),
             audit_seen,
+            profiler: None,
         }
     }
 
@@ -167,11 +174,19 @@ impl World {
         &self.trace
     }
 
+    /// Installs (or removes) the hook told which component is working.
+    pub fn set_profiler(&mut self, profiler: Option<Profiler>) {
+        self.profiler = profiler;
+    }
+
     fn dispatch(&mut self, id: ComponentId, f: impl FnOnce(&mut dyn Component, &mut Ctx)) {
         self.collect_requests("kubectl");
         let Some(mut component) = self.components.get_mut(id.0).and_then(Option::take) else {
             return;
         };
+        if let Some(p) = &mut self.profiler {
+            p(Some(component.name()));
+        }
         let mut ctx = Ctx::new(&mut self.api, self.now, &mut self.rng);
         f(component.as_mut(), &mut ctx);
         let Effects {
@@ -179,6 +194,9 @@ impl World {
             watches,
             notes,
         } = ctx.into_effects();
+        if let Some(p) = &mut self.profiler {
+            p(None);
+        }
         let name = component.name().to_string();
         self.components[id.0] = Some(component);
         self.collect_requests(&name);
