@@ -11,6 +11,7 @@
 //! - Orphan Pods matching the selector are adopted (an owner reference is patched on).
 
 mod pods;
+mod tally;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,6 +25,7 @@ use apiserver::watch::WatchId;
 use client::{self, Client, Informer, InformerEvent};
 use client::{Component, Ctx};
 pub use pods::{deletion_rank, is_active, is_available, is_ready};
+use tally::{Tallies, Tally};
 
 /// At most this many creations or deletions per sync (`burstReplicas`).
 pub const BURST_REPLICAS: usize = 500;
@@ -38,6 +40,8 @@ pub struct ReplicaSetController {
     /// controller (the adoptable): a sync reads its own pods, not its namespace's.
     by_controller: BTreeMap<String, BTreeSet<String>>,
     orphans: BTreeMap<String, BTreeSet<String>>,
+    /// Each set's counts of its pods, kept from the same events.
+    tallies: Tallies,
     queue: WorkQueue,
     expectations: Expectations,
 }
@@ -52,6 +56,7 @@ impl Default for ReplicaSetController {
             pods: Informer::default(),
             by_controller: BTreeMap::new(),
             orphans: BTreeMap::new(),
+            tallies: Tallies::default(),
             queue: WorkQueue::default(),
             expectations: Expectations::default(),
         }
@@ -79,6 +84,9 @@ impl ReplicaSetController {
             InformerEvent::Deleted(p) => (Some(p), None),
         };
         if let Some((owned, at, key)) = old.map(place) {
+            if owned {
+                self.tallies.count(&at, old.unwrap_or(&Value::Null), false);
+            }
             let index = if owned {
                 &mut self.by_controller
             } else {
@@ -92,6 +100,9 @@ impl ReplicaSetController {
             }
         }
         if let Some((owned, at, key)) = new.map(place) {
+            if owned {
+                self.tallies.count(&at, new.unwrap_or(&Value::Null), true);
+            }
             let index = if owned {
                 &mut self.by_controller
             } else {
@@ -126,56 +137,37 @@ impl ReplicaSetController {
             self.expectations.forget(rs_key);
             return;
         };
-        let ns = apimachinery::api::meta::namespace(&rs).to_string();
         let uid = apimachinery::api::meta::uid(&rs).to_string();
         let Ok(selector) = Selector::from_label_selector(&rs["spec"]["selector"]) else {
             return;
         };
         let deleting = rs.pointer("/metadata/deletionTimestamp").is_some();
-        // The informer's pods are borrowed, not copied: a sync runs after every change of
-        // any of the set's pods, and copying them all each time was most of its cost.
-        let pods = |keys: Option<&BTreeSet<String>>| {
-            keys.into_iter()
-                .flatten()
-                .filter_map(|k| self.pods.get(k))
-                .collect::<Vec<&Value>>()
+        let adopted = if deleting {
+            Vec::new()
+        } else {
+            self.adopt_orphans(ctx, &rs, &selector)
         };
-        let mut active: Vec<&Value> = pods(self.by_controller.get(&uid))
-            .into_iter()
-            .filter(|p| is_active(p))
-            .collect();
-        let orphans: Vec<&Value> = pods(self.orphans.get(&ns))
-            .into_iter()
-            .filter(|pod| {
-                selector.matches(pod)
-                    && pod.pointer("/metadata/deletionTimestamp").is_none()
-                    && !deleting
-            })
-            .collect();
-        let adopted: Vec<Value> = orphans
-            .into_iter()
-            .filter_map(|pod| {
-                // Adopt the orphan.
-                let mut refs = pod
-                    .pointer("/metadata/ownerReferences")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                refs.push(owner::controller_ref(&rs, "apps/v1", "ReplicaSet"));
-                let patch =
-                    json!({"metadata": {"ownerReferences": refs, "uid": pod["metadata"]["uid"]}});
-                self.client
-                    .patch(
-                        ctx,
-                        client::resource("", "pods"),
-                        Some(&ns),
-                        apimachinery::api::meta::name(pod),
-                        &patch,
-                    )
-                    .ok()
-            })
-            .collect();
-        active.extend(adopted.iter().filter(|p| is_active(p)));
+        // The counts are the tally's, kept from events, plus the pods adopted just now.
+        let mut tally = self.tallies.get(&uid);
+        for pod in &adopted {
+            let t = self.tallies.of(&uid, pod);
+            tally.active += t.active;
+            tally.ready += t.ready;
+            tally.labeled += t.labeled;
+        }
+        // The set's active pods, borrowed from the informer: walked only when pods are to be
+        // deleted or counted as available after minReadySeconds.
+        let (pods, by_controller) = (&self.pods, &self.by_controller);
+        let active = || -> Vec<&Value> {
+            by_controller
+                .get(&uid)
+                .into_iter()
+                .flatten()
+                .filter_map(|k| pods.get(k))
+                .chain(adopted.iter())
+                .filter(|p| is_active(p))
+                .collect()
+        };
         if self.expectations.satisfied(rs_key, ctx.now) && !deleting {
             manage_replicas(
                 &self.client,
@@ -183,27 +175,75 @@ impl ReplicaSetController {
                 ctx,
                 rs_key,
                 &rs,
+                tally.active,
                 &active,
             );
         }
-        update_status(&self.client, &mut self.queue, ctx, rs_key, &rs, &active);
+        update_status(
+            &self.client,
+            &mut self.queue,
+            ctx,
+            rs_key,
+            &rs,
+            tally,
+            &active,
+        );
+    }
+
+    /// Adopts the namespace's controller-less pods that `rs`'s selector matches (an owner
+    /// reference patched on); the pods as patched.
+    fn adopt_orphans(&self, ctx: &mut Ctx, rs: &Value, selector: &Selector) -> Vec<Value> {
+        let ns = apimachinery::api::meta::namespace(rs);
+        let orphans: Vec<&Value> = self
+            .orphans
+            .get(ns)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.pods.get(k))
+            .filter(|pod| {
+                selector.matches(pod) && pod.pointer("/metadata/deletionTimestamp").is_none()
+            })
+            .collect();
+        orphans
+            .into_iter()
+            .filter_map(|pod| {
+                let mut refs = pod
+                    .pointer("/metadata/ownerReferences")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                refs.push(owner::controller_ref(rs, "apps/v1", "ReplicaSet"));
+                let patch =
+                    json!({"metadata": {"ownerReferences": refs, "uid": pod["metadata"]["uid"]}});
+                self.client
+                    .patch(
+                        ctx,
+                        client::resource("", "pods"),
+                        Some(ns),
+                        apimachinery::api::meta::name(pod),
+                        &patch,
+                    )
+                    .ok()
+            })
+            .collect()
     }
 }
 
 /// Creates or deletes pods towards `spec.replicas`, under expectations.
-fn manage_replicas(
+fn manage_replicas<'a>(
     kube: &Client,
     expectations: &mut Expectations,
     ctx: &mut Ctx,
     rs_key: &str,
     rs: &Value,
-    active: &[&Value],
+    active_count: usize,
+    active: &dyn Fn() -> Vec<&'a Value>,
 ) {
     let want = rs["spec"]["replicas"].as_i64().unwrap_or(1).max(0) as usize;
     let ns = apimachinery::api::meta::namespace(rs).to_string();
     let pods_res = client::resource("", "pods");
-    if active.len() < want {
-        let n = (want - active.len()).min(BURST_REPLICAS);
+    if active_count < want {
+        let n = (want - active_count).min(BURST_REPLICAS);
         expectations.expect(rs_key, n as i64, 0, ctx.now);
         let pod = pods::from_template(rs);
         // slowStartBatch: 1, 2, 4, … stop at the first batch with a failure.
@@ -224,9 +264,9 @@ fn manage_replicas(
             }
             batch *= 2;
         }
-    } else if active.len() > want {
-        let n = (active.len() - want).min(BURST_REPLICAS);
-        let mut ranked: Vec<&Value> = active.to_vec();
+    } else if active_count > want {
+        let n = (active_count - want).min(BURST_REPLICAS);
+        let mut ranked: Vec<&Value> = active();
         apimachinery::collections::sort_by_key(&mut ranked, |p| deletion_rank(p, ctx.now));
         expectations.expect(rs_key, 0, n as i64, ctx.now);
         for pod in ranked.into_iter().take(n) {
@@ -242,27 +282,29 @@ fn manage_replicas(
 }
 
 /// Writes what the controller sees into the ReplicaSet's status.
-fn update_status(
+fn update_status<'a>(
     kube: &Client,
     queue: &mut WorkQueue,
     ctx: &mut Ctx,
     rs_key: &str,
     rs: &Value,
-    active: &[&Value],
+    tally: Tally,
+    active: &dyn Fn() -> Vec<&'a Value>,
 ) {
     let min_ready = rs["spec"]["minReadySeconds"].as_i64().unwrap_or(0);
-    let template_labels = Selector::from_label_selector(
-        &json!({"matchLabels": rs["spec"]["template"]["metadata"]["labels"]}),
-    )
-    .unwrap_or_default();
-    let ready = active.iter().filter(|p| is_ready(p)).count();
-    let available = active
-        .iter()
-        .filter(|p| is_available(p, min_ready, ctx.now))
-        .count();
-    let labeled = active.iter().filter(|p| template_labels.matches(p)).count();
+    let ready = tally.ready;
+    // Without minReadySeconds a ready pod is available; with it, each one's time counts.
+    let available = if min_ready == 0 {
+        ready
+    } else {
+        active()
+            .iter()
+            .filter(|p| is_available(p, min_ready, ctx.now))
+            .count()
+    };
+    let labeled = tally.labeled;
     let mut status = json!({
-        "replicas": active.len(),
+        "replicas": tally.active,
         "fullyLabeledReplicas": labeled,
         "readyReplicas": ready,
         "availableReplicas": available,
@@ -303,6 +345,14 @@ impl Component for ReplicaSetController {
         if Some(watch) == self.rs_watch {
             if let Some(change) = self.replicasets.apply(event) {
                 let rs = change.object();
+                let uid = apimachinery::api::meta::uid(rs);
+                if let InformerEvent::Deleted(_) = change {
+                    self.tallies.forget(uid);
+                } else {
+                    let (pods, mine) = (&self.pods, self.by_controller.get(uid));
+                    let of_rs = mine.into_iter().flatten().filter_map(|k| pods.get(k));
+                    self.tallies.template_seen(uid, rs, of_rs);
+                }
                 self.queue.add(
                     ctx,
                     key(
