@@ -44,7 +44,7 @@ fn session() -> Vec<String> {
         table["rows"][0]["cells"].to_string(),
         events
             .iter()
-            .map(|e| e["type"].as_str().unwrap_or_default())
+            .map(|e| e.kind.as_str())
             .collect::<Vec<_>>()
             .join(","),
     ]

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::cluster::Cluster;
-use kubeplay_core::apiserver::watch::WatchId;
+use kubeplay_core::apiserver::watch::{WatchEvent, WatchId};
 use kubeplay_core::scheduler::framework::{PodInfo, Resources};
 
 /// What the page asks of the worker. Every request is answered with a [`Reply`].
@@ -315,15 +315,15 @@ impl MapIndex {
         i
     }
 
-    fn on_node(&mut self, event: &Value) {
-        let node = &event["object"];
+    fn on_node(&mut self, event: &WatchEvent) {
+        let node = &*event.object;
         let name = kubeplay_core::api::meta::name(node);
         if name.is_empty() {
             return;
         }
         let i = self.node_position(name);
         let row = &mut self.nodes[i];
-        if event["type"] == "DELETED" {
+        if event.is_deleted() {
             row.state = b'U';
             return;
         }
@@ -342,8 +342,8 @@ impl MapIndex {
         row.allocatable_milli_cpu = Resources::from_list(&node["status"]["allocatable"]).milli_cpu;
     }
 
-    fn on_pod(&mut self, event: &Value) {
-        let pod = &event["object"];
+    fn on_pod(&mut self, event: &WatchEvent) {
+        let pod = &*event.object;
         let key = key_of(pod);
         if let Some(old) = self.pods.remove(&key) {
             if let Some(row) = old.node.and_then(|i| self.nodes.get_mut(i)) {
@@ -354,7 +354,7 @@ impl MapIndex {
                 self.totals[slot] = self.totals[slot].saturating_sub(1);
             }
         }
-        if event["type"] == "DELETED" {
+        if event.is_deleted() {
             return;
         }
         let node = pod["spec"]["nodeName"]

@@ -86,7 +86,7 @@ fn a_dry_run_answers_what_would_be_and_stores_nothing() {
     assert_eq!(s.revision(), start, "nothing was written");
     assert_eq!(
         s.poll_watch(watch).unwrap_or_default(),
-        Vec::<Value>::new(),
+        Vec::<watch::WatchEvent>::new(),
         "no watch event"
     );
     // The audit log marks them.

@@ -105,6 +105,8 @@ pub struct ApiServer {
     ready: BTreeSet<watch::WatchId>,
     /// Every kubelet's pod watch, fed from one store watch.
     node_index: Option<watch_index::NodeIndex>,
+    /// Objects decoded for watches, shared by the watchers of each write.
+    decoded: watch::DecodeCache,
     /// Whether the audit log keeps what each mutating admission plugin changed (a diff per
     /// plugin costs a copy of the object; the page's request inspector wants it).
     admission_patches: bool,
@@ -133,6 +135,7 @@ impl ApiServer {
             session_of: BTreeMap::new(),
             ready: BTreeSet::new(),
             node_index: None,
+            decoded: watch::DecodeCache::default(),
             admission_patches: false,
             next_watch: 0,
             audit: AuditLog::new(10_000),

@@ -391,7 +391,7 @@ fn watch_from_revision_with_selector_and_gone() {
         .poll_watch(w)
         .unwrap()
         .iter()
-        .map(|e| e["type"].as_str().unwrap().to_string())
+        .map(|e| e.kind.as_str().to_string())
         .collect();
     assert_eq!(
         types,
@@ -421,9 +421,9 @@ fn watch_from_revision_with_selector_and_gone() {
         .watch
         .unwrap();
     let events = s.poll_watch(old).unwrap();
-    assert_eq!(events[0]["type"], "ERROR");
-    assert_eq!(events[0]["object"]["code"], 410);
-    assert_eq!(events[0]["object"]["reason"], "Expired");
+    assert_eq!(events[0].kind, watch::EventType::Error);
+    assert_eq!(events[0].object["code"], 410);
+    assert_eq!(events[0].object["reason"], "Expired");
     assert!(
         s.poll_watch(old).is_none(),
         "the watch ends after its error"
@@ -782,8 +782,8 @@ fn pod_watches_by_node_see_their_own_pods_only() {
             .map(|e| {
                 format!(
                     "{} {}",
-                    e["type"].as_str().unwrap(),
-                    e["object"]["metadata"]["name"].as_str().unwrap()
+                    e.kind.as_str(),
+                    e.object["metadata"]["name"].as_str().unwrap()
                 )
             })
             .collect()

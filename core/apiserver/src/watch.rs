@@ -9,7 +9,8 @@
 //! The session is pull-based (sans-IO): the owner of the connection calls
 //! [`ApiServer::poll_watch`] whenever the store may have moved.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
@@ -18,11 +19,112 @@ use super::registry::Resource;
 use super::request::{Query, Request, Response};
 use super::selectors::{FieldSelector, Selector};
 use super::status::ApiError;
-use super::watch_index::decode_both;
 use super::ApiServer;
-use store::{Event, EventType, StoreError};
+use store::{Event, KeyValue, StoreError};
 
 pub use super::request::WatchId;
+
+/// What a watch event says happened (`watch.EventType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventType {
+    Added,
+    Modified,
+    Deleted,
+    Bookmark,
+    Error,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+            EventType::Bookmark => "BOOKMARK",
+            EventType::Error => "ERROR",
+        }
+    }
+}
+
+/// One watch event (`{"type": …, "object": …}` on the wire). The object is shared: a write
+/// is decoded once, however many watchers — every controller, the scheduler, the page — it
+/// goes to, and their informers keep that one copy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WatchEvent {
+    pub kind: EventType,
+    pub object: Arc<Value>,
+}
+
+impl WatchEvent {
+    pub fn new(kind: EventType, object: impl Into<Arc<Value>>) -> WatchEvent {
+        WatchEvent {
+            kind,
+            object: object.into(),
+        }
+    }
+
+    pub fn is_deleted(&self) -> bool {
+        self.kind == EventType::Deleted
+    }
+
+    /// The event as the wire carries it.
+    pub fn to_value(&self) -> Value {
+        json!({"type": self.kind.as_str(), "object": &*self.object})
+    }
+}
+
+impl serde::Serialize for WatchEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("type", self.kind.as_str())?;
+        map.serialize_entry("object", &*self.object)?;
+        map.end()
+    }
+}
+
+/// Objects decoded for watches, by key, revision and whether it is the value before the
+/// write: the watchers of one write share one decode. Bounded; a miss only decodes again.
+#[derive(Debug, Default)]
+pub(super) struct DecodeCache {
+    objects: BTreeMap<(Arc<str>, i64, bool), Arc<Value>>,
+    order: VecDeque<(Arc<str>, i64, bool)>,
+}
+
+/// Writes whose objects the cache holds (a burst's watchers poll right after it).
+const DECODE_CACHE_ENTRIES: usize = 4096;
+
+impl DecodeCache {
+    /// `kv` decoded as of revision `rv` (its own, or the write's for a previous value).
+    pub(super) fn decode(&mut self, kv: &KeyValue, rv: i64, prev: bool) -> Option<Arc<Value>> {
+        let key = (Arc::clone(&kv.key), rv, prev);
+        if let Some(obj) = self.objects.get(&key) {
+            return Some(Arc::clone(obj));
+        }
+        let mut kv = kv.clone();
+        kv.mod_revision = rv;
+        let obj = Arc::new(ApiServer::decode(&kv).ok()?);
+        if self.order.len() >= DECODE_CACHE_ENTRIES {
+            if let Some(old) = self.order.pop_front() {
+                self.objects.remove(&old);
+            }
+        }
+        self.order.push_back(key.clone());
+        self.objects.insert(key, Arc::clone(&obj));
+        Some(obj)
+    }
+
+    /// A store event's object after and before the write, both at the write's revision.
+    pub(super) fn decode_both(&mut self, ev: &Event) -> (Option<Arc<Value>>, Option<Arc<Value>>) {
+        let rv = ev.revision.main;
+        let new = match ev.kind {
+            store::EventType::Put => self.decode(&ev.kv, rv, false),
+            store::EventType::Delete => None,
+        };
+        let old = ev.prev_kv.as_ref().and_then(|kv| self.decode(kv, rv, true));
+        (new, old)
+    }
+}
 
 pub struct WatchSession {
     store_watch: Option<store::WatchId>,
@@ -31,7 +133,7 @@ pub struct WatchSession {
     field: FieldSelector,
     name: Option<String>,
     /// Events ready to send (the initial state, or a terminal error).
-    pub(super) pending: VecDeque<Value>,
+    pub(super) pending: VecDeque<WatchEvent>,
     table: bool,
     include_object: Option<String>,
     /// Table watches send column definitions with the first event only.
@@ -74,9 +176,12 @@ pub fn start(
     if rv_param.is_empty() || rv_param == "0" {
         // "Get state and start at most recent": synthetic ADDED events for what exists now.
         for kv in s.store.range(&prefix, None, 0).kvs {
-            let obj = ApiServer::decode(&kv)?;
+            let obj = match s.decoded.decode(&kv, kv.mod_revision, false) {
+                Some(obj) => obj,
+                None => Arc::new(ApiServer::decode(&kv)?),
+            };
             if session.selects(&obj) {
-                let ev = session.event("ADDED", obj, s.now);
+                let ev = session.event(EventType::Added, obj, s.now);
                 session.pending.push_back(ev);
             }
         }
@@ -119,7 +224,7 @@ pub fn start(
                 };
                 session
                     .pending
-                    .push_back(json!({"type": "ERROR", "object": err.status()}));
+                    .push_back(WatchEvent::new(EventType::Error, err.status()));
             }
             Err(e) => return Err(ApiError::internal(e.to_string())),
         }
@@ -150,13 +255,18 @@ impl WatchSession {
             && self.field.matches(self.res.kind, obj)
     }
 
-    fn event(&mut self, kind: &str, obj: Value, now: apimachinery::clock::Time) -> Value {
+    fn event(
+        &mut self,
+        kind: EventType,
+        obj: Arc<Value>,
+        now: apimachinery::clock::Time,
+    ) -> WatchEvent {
         if self.table {
             let columns = !self.sent_columns;
             self.sent_columns = true;
             let mut table = printers::table(
                 self.res.kind,
-                std::slice::from_ref(&obj),
+                std::slice::from_ref(&*obj),
                 self.include_object.as_deref(),
                 now,
             );
@@ -164,70 +274,75 @@ impl WatchSession {
                 table["columnDefinitions"] = Value::Null;
             }
             table["metadata"] = json!({"resourceVersion": obj["metadata"]["resourceVersion"]});
-            return json!({"type": kind, "object": table});
+            return WatchEvent::new(kind, table);
         }
-        json!({"type": kind, "object": obj})
+        WatchEvent::new(kind, obj)
     }
 
     /// The watch event for one store event, if this session sees it.
-    fn translate(&mut self, ev: &Event, now: apimachinery::clock::Time) -> Option<Value> {
+    fn translate(
+        &mut self,
+        ev: &Event,
+        now: apimachinery::clock::Time,
+        decoded: &mut DecodeCache,
+    ) -> Option<WatchEvent> {
         let rv = ev.revision.main;
-        let decode = |kv: &store::KeyValue| -> Option<Value> {
-            let mut kv = kv.clone();
-            kv.mod_revision = rv;
-            ApiServer::decode(&kv).ok()
-        };
         // Without selectors every object is in: the event's kind follows from the store's
         // event alone, and only the object sent is decoded (most watchers — every
         // controller's — are like this; decoding the previous value too doubled their work).
         if self.name.is_none() && self.label.is_empty() && self.field.requirements.is_empty() {
             let (kind, obj) = match (ev.kind, &ev.prev_kv) {
-                (EventType::Put, None) => ("ADDED", decode(&ev.kv)?),
-                (EventType::Put, Some(_)) => ("MODIFIED", decode(&ev.kv)?),
-                (EventType::Delete, prev) => ("DELETED", decode(prev.as_ref()?)?),
+                (store::EventType::Put, None) => {
+                    (EventType::Added, decoded.decode(&ev.kv, rv, false)?)
+                }
+                (store::EventType::Put, Some(_)) => {
+                    (EventType::Modified, decoded.decode(&ev.kv, rv, false)?)
+                }
+                (store::EventType::Delete, prev) => (
+                    EventType::Deleted,
+                    decoded.decode(prev.as_ref()?, rv, true)?,
+                ),
             };
             return Some(self.event(kind, obj, now));
         }
-        let (new, old) = decode_both(ev);
-        self.judge(new.as_ref(), old.as_ref(), now)
+        let (new, old) = decoded.decode_both(ev);
+        self.judge(new, old, now)
     }
 
     /// The event for a write that turned `old` into `new` (either absent), if this session
     /// sees it: entering its view is `ADDED`, leaving it `DELETED`.
     pub(super) fn judge(
         &mut self,
-        new: Option<&Value>,
-        old: Option<&Value>,
+        new: Option<Arc<Value>>,
+        old: Option<Arc<Value>>,
         now: apimachinery::clock::Time,
-    ) -> Option<Value> {
-        let new_in = new.is_some_and(|o| self.selects(o));
-        let old_in = old.is_some_and(|o| self.selects(o));
+    ) -> Option<WatchEvent> {
+        let new_in = new.as_ref().is_some_and(|o| self.selects(o));
+        let old_in = old.as_ref().is_some_and(|o| self.selects(o));
         let (kind, obj) = match (old_in, new_in) {
-            (false, true) => ("ADDED", new?),
-            (true, true) => ("MODIFIED", new?),
-            (true, false) => ("DELETED", new.or(old)?),
+            (false, true) => (EventType::Added, new?),
+            (true, true) => (EventType::Modified, new?),
+            (true, false) => (EventType::Deleted, new.or(old)?),
             (false, false) => return None,
         };
-        Some(self.event(kind, obj.clone(), now))
+        Some(self.event(kind, obj, now))
     }
 }
 
-impl WatchSession {}
-
 impl ApiServer {
     /// Takes the events of a watch that are ready; `None` if the watch is unknown or closed.
-    pub fn poll_watch(&mut self, id: WatchId) -> Option<Vec<Value>> {
+    pub fn poll_watch(&mut self, id: WatchId) -> Option<Vec<WatchEvent>> {
         self.route_node_index();
         self.ready.remove(&id);
         let session = self.watches.get_mut(&id)?;
-        let mut out: Vec<Value> = session.pending.drain(..).collect();
+        let mut out: Vec<WatchEvent> = session.pending.drain(..).collect();
         if let Some(w) = session.store_watch {
             let events = self.store.take_events(w).ok()?;
             let now = self.now;
             let session = self.watches.get_mut(&id)?;
             for ev in &events {
                 session.last_rv = ev.revision.main;
-                if let Some(e) = session.translate(ev, now) {
+                if let Some(e) = session.translate(ev, now, &mut self.decoded) {
                     out.push(e);
                 }
             }
@@ -246,7 +361,7 @@ impl ApiServer {
 
     /// A `BOOKMARK` event carrying the latest revision the watch has seen, when the client
     /// allowed bookmarks.
-    pub fn bookmark(&mut self, id: WatchId) -> Option<Value> {
+    pub fn bookmark(&mut self, id: WatchId) -> Option<WatchEvent> {
         let session = self.watches.get(&id)?;
         if !session.bookmarks || !session.pending.is_empty() {
             return None;
@@ -260,10 +375,10 @@ impl ApiServer {
             return None;
         }
         let rv = session.last_rv.max(self.store.revision());
-        Some(json!({
-            "type": "BOOKMARK",
-            "object": {"kind": session.res.kind, "apiVersion": session.res.api_version(), "metadata": {"resourceVersion": rv.to_string()}}
-        }))
+        Some(WatchEvent::new(
+            EventType::Bookmark,
+            json!({"kind": session.res.kind, "apiVersion": session.res.api_version(), "metadata": {"resourceVersion": rv.to_string()}}),
+        ))
     }
 
     pub fn cancel_watch(&mut self, id: WatchId) {

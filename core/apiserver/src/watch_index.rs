@@ -7,14 +7,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
-
 use super::registry::Resource;
 use super::request::WatchId;
 use super::selectors::FieldSelector;
 use super::status::ApiError;
 use super::ApiServer;
-use store::{Event, EventType};
 
 pub(super) struct NodeIndex {
     store_watch: store::WatchId,
@@ -105,9 +102,9 @@ impl ApiServer {
             .unwrap_or_default();
         let now = self.now;
         for ev in &events {
-            let (new, old) = decode_both(ev);
+            let (new, old) = self.decoded.decode_both(ev);
             let mut targets = BTreeSet::new();
-            for node in [node_of(new.as_ref()), node_of(old.as_ref())]
+            for node in [node_of(new.as_deref()), node_of(old.as_deref())]
                 .into_iter()
                 .flatten()
             {
@@ -120,25 +117,11 @@ impl ApiServer {
                     continue;
                 };
                 session.last_rv = ev.revision.main;
-                if let Some(e) = session.judge(new.as_ref(), old.as_ref(), now) {
+                if let Some(e) = session.judge(new.clone(), old.clone(), now) {
                     session.pending.push_back(e);
                     self.ready.insert(id);
                 }
             }
         }
     }
-}
-
-/// A store event's object after and before the write, decoded, both at the write's revision.
-pub(super) fn decode_both(ev: &Event) -> (Option<Value>, Option<Value>) {
-    let decode = |kv: &store::KeyValue| -> Option<Value> {
-        let mut kv = kv.clone();
-        kv.mod_revision = ev.revision.main;
-        ApiServer::decode(&kv).ok()
-    };
-    let new = match ev.kind {
-        EventType::Put => decode(&ev.kv),
-        EventType::Delete => None,
-    };
-    (new, ev.prev_kv.as_ref().and_then(decode))
 }

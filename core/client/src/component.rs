@@ -7,9 +7,8 @@
 
 use apimachinery::clock::Time;
 use apimachinery::rng::Rng;
-use apiserver::watch::WatchId;
+use apiserver::watch::{WatchEvent, WatchId};
 use apiserver::ApiServer;
-use serde_json::Value;
 
 use crate::trace::TraceKind;
 
@@ -22,8 +21,8 @@ pub trait Component: std::any::Any + Send {
     fn name(&self) -> &str;
     /// Called once when added: open watches, set the first timers.
     fn start(&mut self, ctx: &mut Ctx);
-    /// One event of one of this component's watches (`{"type": …, "object": …}`).
-    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value);
+    /// One event of one of this component's watches.
+    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &WatchEvent);
     /// A timer this component set fired.
     fn on_timer(&mut self, ctx: &mut Ctx, token: u64);
 }

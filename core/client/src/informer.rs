@@ -3,15 +3,18 @@
 //! what it knows lags the store by the watch's delivery — as in Kubernetes.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use apiserver::watch::{EventType, WatchEvent};
 use serde_json::Value;
 
-/// What changed in the cache.
+/// What changed in the cache. The objects are the watch event's, shared with every other
+/// informer the event went to.
 #[derive(Clone, Debug, PartialEq)]
 pub enum InformerEvent {
-    Added(Value),
-    Updated { old: Value, new: Value },
-    Deleted(Value),
+    Added(Arc<Value>),
+    Updated { old: Arc<Value>, new: Arc<Value> },
+    Deleted(Arc<Value>),
 }
 
 impl InformerEvent {
@@ -27,7 +30,7 @@ impl InformerEvent {
 /// Objects by `namespace/name` (or `name` for cluster-scoped ones).
 #[derive(Clone, Debug, Default)]
 pub struct Informer {
-    objects: BTreeMap<String, Value>,
+    objects: BTreeMap<String, Arc<Value>>,
 }
 
 pub fn key_of(obj: &Value) -> String {
@@ -41,25 +44,27 @@ pub fn key_of(obj: &Value) -> String {
 }
 
 impl Informer {
-    /// Applies one watch event (`{"type": …, "object": …}`) to the cache.
-    pub fn apply(&mut self, event: &Value) -> Option<InformerEvent> {
-        let obj = event.get("object")?.clone();
+    /// Applies one watch event to the cache.
+    pub fn apply(&mut self, event: &WatchEvent) -> Option<InformerEvent> {
+        let obj = Arc::clone(&event.object);
         let key = key_of(&obj);
-        match event["type"].as_str()? {
-            "ADDED" | "MODIFIED" => match self.objects.insert(key, obj.clone()) {
-                Some(old) => Some(InformerEvent::Updated { old, new: obj }),
-                None => Some(InformerEvent::Added(obj)),
-            },
-            "DELETED" => {
+        match event.kind {
+            EventType::Added | EventType::Modified => {
+                match self.objects.insert(key, Arc::clone(&obj)) {
+                    Some(old) => Some(InformerEvent::Updated { old, new: obj }),
+                    None => Some(InformerEvent::Added(obj)),
+                }
+            }
+            EventType::Deleted => {
                 self.objects.remove(&key);
                 Some(InformerEvent::Deleted(obj))
             }
-            _ => None,
+            EventType::Bookmark | EventType::Error => None,
         }
     }
 
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.objects.get(key)
+        self.objects.get(key).map(|o| &**o)
     }
 
     /// Objects in `namespace`, in key order.
@@ -68,11 +73,11 @@ impl Informer {
         self.objects
             .range(prefix.clone()..)
             .take_while(move |(k, _)| k.starts_with(&prefix))
-            .map(|(_, v)| v)
+            .map(|(_, v)| &**v)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Value> {
-        self.objects.values()
+        self.objects.values().map(|v| &**v)
     }
 
     pub fn len(&self) -> usize {

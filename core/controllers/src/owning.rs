@@ -3,11 +3,9 @@
 //! owner keys. A change to an owner queues it; a change to an owned object queues its
 //! controller (`owner::controller_key`).
 
-use serde_json::Value;
-
 use super::queue::{WorkQueue, SYNC};
 use apimachinery::api::owner;
-use apiserver::watch::WatchId;
+use apiserver::watch::{WatchEvent, WatchId};
 use client::Ctx;
 use client::{self, Client, Informer};
 
@@ -44,7 +42,7 @@ impl OwnerWatches {
         self.owned_watch = client.open_watch(ctx, owned.0, owned.1);
     }
 
-    pub fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value) {
+    pub fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &WatchEvent) {
         if Some(watch) == self.owner_watch {
             if let Some(change) = self.owners.apply(event) {
                 self.queue.add(ctx, client::key_of(change.object()), 0);

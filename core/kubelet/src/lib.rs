@@ -33,6 +33,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
+use apiserver::watch::{EventType, WatchEvent};
 use client::events::Recorder;
 use client::Ctx;
 use client::{self, Client};
@@ -408,11 +409,11 @@ impl Kubelet {
             .cloned()
             .collect();
         for uid in gone {
-            let event = json!({"type": "DELETED", "object": {"metadata": {"uid": uid}}});
-            self.on_pod_event(ctx, &event);
+            let gone = json!({"metadata": {"uid": uid}});
+            self.on_pod_event(ctx, &WatchEvent::new(EventType::Deleted, gone));
         }
         for pod in pods {
-            self.on_pod_event(ctx, &json!({"type": "MODIFIED", "object": pod}));
+            self.on_pod_event(ctx, &WatchEvent::new(EventType::Modified, pod));
         }
     }
 
@@ -435,10 +436,10 @@ impl Kubelet {
     }
 
     /// One event of the watch on this node's pods.
-    pub fn on_pod_event(&mut self, ctx: &mut Ctx, event: &Value) {
-        let pod = &event["object"];
+    pub fn on_pod_event(&mut self, ctx: &mut Ctx, event: &WatchEvent) {
+        let pod = &*event.object;
         let uid = str_of(&pod["metadata"]["uid"]);
-        if event["type"] == "DELETED" {
+        if event.is_deleted() {
             // Removed without us (a force delete): tear down what is still running.
             let Some(ps) = self.pods.get(&uid) else {
                 return;

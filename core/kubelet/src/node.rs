@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::cri::{CriCall, CriRequest, CriResponse, CriResult};
 use super::sim_runtime::SimRuntime;
 use super::{Kubelet, KubeletTimer, NodeConfig, LEASE_RENEW_MS};
-use apiserver::watch::WatchId;
+use apiserver::watch::{WatchEvent, WatchId};
 use client::trace::TraceKind;
 use client::{Component, Ctx};
 
@@ -430,7 +430,7 @@ impl Component for Node {
         ctx.after(LEASE_RENEW_MS, HEARTBEAT);
     }
 
-    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value) {
+    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &WatchEvent) {
         if Some(watch) == self.pod_watch && self.powered && !self.partitioned {
             self.kubelet.on_pod_event(ctx, event);
             self.pump(ctx);

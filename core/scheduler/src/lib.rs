@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use apiserver::watch::WatchId;
+use apiserver::watch::{EventType, WatchEvent, WatchId};
 use apiserver::{Method, Request};
 use client::events::Recorder;
 use client::{self, Client};
@@ -260,11 +260,11 @@ impl Scheduler {
         }
     }
 
-    fn on_pod(&mut self, ctx: &mut Ctx, event: &Value) {
-        let pod = &event["object"];
+    fn on_pod(&mut self, ctx: &mut Ctx, event: &WatchEvent) {
+        let pod = &*event.object;
         let info = PodInfo::from_pod(pod);
         let key = info.key();
-        let gone = event["type"] == "DELETED" || info.terminal;
+        let gone = event.is_deleted() || info.terminal;
         if gone {
             self.pending.remove(&key);
             self.queue.delete(&key);
@@ -291,7 +291,7 @@ impl Scheduler {
         let nominated = info.nominated_node_name.clone();
         self.nominate(&info, &nominated);
         self.pending.insert(key.clone(), Arc::new(info));
-        if event["type"] == "ADDED" {
+        if event.kind == EventType::Added {
             self.queue.add(&key, priority, ctx.now);
             self.ensure_cycle(ctx);
         }
@@ -673,13 +673,12 @@ impl Component for Scheduler {
         self.pod_watch = self.client.open_watch(ctx, "", "pods");
     }
 
-    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value) {
+    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &WatchEvent) {
         if Some(watch) == self.pod_watch {
             self.on_pod(ctx, event);
         } else if Some(watch) == self.node_watch {
-            self.snap
-                .set_node(&event["object"], event["type"] == "DELETED");
-            if event["type"] != "DELETED" {
+            self.snap.set_node(&event.object, event.is_deleted());
+            if !event.is_deleted() {
                 self.cluster_event(ctx);
             }
         } else if let Some((_, kind)) = self.other_watches.iter().find(|(w, _)| *w == watch) {

@@ -169,9 +169,9 @@ impl Snapshot {
     }
 
     /// Applies a watch event on one of the plugin-consulted kinds.
-    pub fn apply(&mut self, kind: Kind, event: &Value) {
-        let obj = &event["object"];
-        let deleted = event["type"] == "DELETED";
+    pub fn apply(&mut self, kind: Kind, event: &apiserver::watch::WatchEvent) {
+        let obj = &*event.object;
+        let deleted = event.is_deleted();
         let name = apimachinery::api::meta::name(obj).to_string();
         let ns = apimachinery::api::meta::namespace(obj).to_string();
         let key = format!("{ns}/{name}");

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 use serde_json::Value;
 
 use super::{Component, ComponentId, Ctx, Rng, Time};
-use crate::apiserver::watch::WatchId;
+use crate::apiserver::watch::{WatchEvent, WatchId};
 use crate::apiserver::{ApiServer, Config};
 use crate::client::Effects;
 use crate::trace::{Trace, TraceKind};
@@ -29,7 +29,7 @@ enum Wakeup {
     Watch {
         component: ComponentId,
         watch: WatchId,
-        event: Value,
+        event: WatchEvent,
     },
 }
 
@@ -272,10 +272,10 @@ impl World {
                 event,
             } => {
                 if let Some(Some(c)) = self.components.get(component.0) {
-                    let obj = &event["object"];
+                    let obj = &*event.object;
                     let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
                     let kind = TraceKind::Delivery {
-                        event: s(&event["type"]),
+                        event: event.kind.as_str().to_string(),
                         kind: s(&obj["kind"]),
                         namespace: s(&obj["metadata"]["namespace"]),
                         name: s(&obj["metadata"]["name"]),

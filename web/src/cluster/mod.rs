@@ -457,7 +457,10 @@ impl Cluster {
     }
 
     /// The events an observer's watch has gathered since the last call.
-    pub fn poll(&self, watch: kubeplay_core::apiserver::watch::WatchId) -> Vec<Value> {
+    pub fn poll(
+        &self,
+        watch: kubeplay_core::apiserver::watch::WatchId,
+    ) -> Vec<kubeplay_core::apiserver::watch::WatchEvent> {
         let mut inner = self.inner.borrow_mut();
         inner.world.api().poll_watch(watch).unwrap_or_default()
     }

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::expectations::Expectations;
 use super::queue::{WorkQueue, SYNC};
 use apimachinery::api::owner;
-use apiserver::watch::WatchId;
+use apiserver::watch::{WatchEvent, WatchId};
 use client::{self, Client, Informer};
 use client::{Component, Ctx};
 use scheduler::framework::{NodeInfo, PodInfo};
@@ -243,7 +243,7 @@ impl Component for DaemonSetController {
         }
     }
 
-    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value) {
+    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &WatchEvent) {
         match self.watches.get(&watch).copied() {
             Some("daemonsets") => {
                 if let Some(change) = self.daemonsets.apply(event) {

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::owning::OwnerWatches;
 use apimachinery::api::owner;
-use apiserver::watch::WatchId;
+use apiserver::watch::{WatchEvent, WatchId};
 use client::events::Recorder;
 use client::Client;
 use client::{Component, Ctx};
@@ -93,7 +93,7 @@ impl Component for DeploymentController {
         self.watches.start(&self.client, ctx, owners, owned);
     }
 
-    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value) {
+    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &WatchEvent) {
         self.watches.on_watch(ctx, watch, event);
     }
 

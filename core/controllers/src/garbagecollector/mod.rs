@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 use super::queue::{WorkQueue, SYNC};
 use apiserver::registry::{self, Resource};
-use apiserver::watch::WatchId;
+use apiserver::watch::{WatchEvent, WatchId};
 use client::{self, Client};
 use client::{Component, Ctx};
 
@@ -74,8 +74,8 @@ fn str_list(v: &Value) -> Vec<String> {
 }
 
 impl GarbageCollector {
-    fn observe(&mut self, ctx: &mut Ctx, resource: &'static Resource, event: &Value) {
-        let obj = &event["object"];
+    fn observe(&mut self, ctx: &mut Ctx, resource: &'static Resource, event: &WatchEvent) {
+        let obj = &*event.object;
         let uid = apimachinery::api::meta::uid(obj).to_string();
         if uid.is_empty() {
             return;
@@ -88,7 +88,7 @@ impl GarbageCollector {
                 }
             }
         }
-        let deleted = event["type"] == "DELETED";
+        let deleted = event.is_deleted();
         let deleting = obj.pointer("/metadata/deletionTimestamp").is_some();
         let finalizers = str_list(&obj["metadata"]["finalizers"]);
         // Its dependents need a look only when this object goes, starts going, or its
@@ -298,7 +298,7 @@ impl Component for GarbageCollector {
         }
     }
 
-    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value) {
+    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &WatchEvent) {
         if let Some(res) = self.watches.get(&watch).copied() {
             self.observe(ctx, res, event);
         }

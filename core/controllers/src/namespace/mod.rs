@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::queue::{WorkQueue, SYNC};
 use apiserver::registry::RESOURCES;
-use apiserver::watch::WatchId;
+use apiserver::watch::{WatchEvent, WatchId};
 use apiserver::{Method, Request};
 use client::{self, Client, Informer};
 use client::{Component, Ctx};
@@ -101,7 +101,7 @@ impl Component for NamespaceController {
         self.watch = self.client.open_watch(ctx, "", "namespaces");
     }
 
-    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value) {
+    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &WatchEvent) {
         if Some(watch) == self.watch {
             if let Some(change) = self.namespaces.apply(event) {
                 self.queue.add(ctx, client::key_of(change.object()), 0);

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use apimachinery::clock::Time;
-use apiserver::watch::WatchId;
+use apiserver::watch::{WatchEvent, WatchId};
 use client::events::Recorder;
 use client::{self, Client, Informer};
 use client::{Component, Ctx};
@@ -343,14 +343,14 @@ impl Component for NodeLifecycleController {
         ctx.after(NODE_MONITOR_PERIOD_MS, MONITOR);
     }
 
-    fn on_watch(&mut self, _ctx: &mut Ctx, watch: WatchId, event: &Value) {
+    fn on_watch(&mut self, _ctx: &mut Ctx, watch: WatchId, event: &WatchEvent) {
         if Some(watch) == self.node_watch {
             self.nodes.apply(event);
         } else if Some(watch) == self.lease_watch {
             self.leases.apply(event);
         } else if Some(watch) == self.pod_watch {
-            if event["type"] == "DELETED" {
-                let key = client::key_of(&event["object"]);
+            if event.is_deleted() {
+                let key = client::key_of(&event.object);
                 self.evicted.remove(&key);
             }
             self.pods.apply(event);

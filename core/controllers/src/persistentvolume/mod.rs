@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::queue::{WorkQueue, SYNC};
 use apimachinery::api::volume::{available_for, capacity, class_name, satisfies};
-use apiserver::watch::WatchId;
+use apiserver::watch::{WatchEvent, WatchId};
 use apiserver::{Method, Request};
 use client::events::Recorder;
 use client::{self, Client, Informer};
@@ -234,7 +234,7 @@ impl Component for PersistentVolumeController {
         ];
     }
 
-    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value) {
+    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &WatchEvent) {
         let Some(i) = self.watches.iter().position(|w| *w == Some(watch)) else {
             return;
         };

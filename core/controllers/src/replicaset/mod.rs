@@ -21,7 +21,7 @@ use super::expectations::Expectations;
 use super::queue::{WorkQueue, SYNC};
 use apimachinery::api::owner;
 use apimachinery::selectors::Selector;
-use apiserver::watch::WatchId;
+use apiserver::watch::{WatchEvent, WatchId};
 use client::{self, Client, Informer, InformerEvent};
 use client::{Component, Ctx};
 pub use pods::{deletion_rank, is_active, is_available, is_ready};
@@ -78,7 +78,7 @@ impl ReplicaSetController {
                 None => (false, ns, key),
             }
         };
-        let (old, new) = match change {
+        let (old, new): (Option<&Value>, Option<&Value>) = match change {
             InformerEvent::Added(p) => (None, Some(p)),
             InformerEvent::Updated { old, new } => (Some(old), Some(new)),
             InformerEvent::Deleted(p) => (Some(p), None),
@@ -341,7 +341,7 @@ impl Component for ReplicaSetController {
         self.pod_watch = self.client.open_watch(ctx, "", "pods");
     }
 
-    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value) {
+    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &WatchEvent) {
         if Some(watch) == self.rs_watch {
             if let Some(change) = self.replicasets.apply(event) {
                 let rs = change.object();

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::owning::OwnerWatches;
 use crate::replicaset::{is_active, is_ready};
 use apimachinery::api::owner;
-use apiserver::watch::WatchId;
+use apiserver::watch::{WatchEvent, WatchId};
 use client::{self, Client};
 use client::{Component, Ctx};
 
@@ -173,7 +173,7 @@ impl Component for StatefulSetController {
         self.watches.start(&self.client, ctx, owners, owned);
     }
 
-    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &Value) {
+    fn on_watch(&mut self, ctx: &mut Ctx, watch: WatchId, event: &WatchEvent) {
         self.watches.on_watch(ctx, watch, event);
     }
 

@@ -1,5 +1,6 @@
 //! Victims and the node chosen, as DefaultPreemption chooses them.
 
+use apiserver::watch::{EventType, WatchEvent};
 use serde_json::json;
 
 use super::*;
@@ -86,8 +87,11 @@ fn disruption_budgets_are_respected_when_possible() {
     ]);
     snap.apply(
         crate::snapshot::Kind::PodDisruptionBudget,
-        &json!({"type": "ADDED", "object": {"metadata": {"name": "db", "namespace": "default"},
-            "spec": {"selector": {"matchLabels": {"app": "db"}}}, "status": {"disruptionsAllowed": 0}}}),
+        &WatchEvent::new(
+            EventType::Added,
+            json!({"metadata": {"name": "db", "namespace": "default"},
+                "spec": {"selector": {"matchLabels": {"app": "db"}}}, "status": {"disruptionsAllowed": 0}}),
+        ),
     );
     let urgent = sized("urgent", "2", 100, json!({}));
     assert_eq!(run(&snap, &urgent), Ok(("n1".into(), vec!["a".into()])));

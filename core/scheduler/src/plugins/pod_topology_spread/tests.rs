@@ -1,6 +1,7 @@
 //! Cases from the documented behaviour of topology spread constraints
 //! (concepts/scheduling-eviction/topology-spread-constraints).
 
+use apiserver::watch::{EventType, WatchEvent};
 use std::sync::Arc;
 
 use serde_json::json;
@@ -164,8 +165,11 @@ fn system_defaults_spread_a_replica_sets_pods() {
     assert_eq!(raw, [0, 0, 0]);
     snap.apply(
         crate::snapshot::Kind::ReplicaSet,
-        &json!({"type": "ADDED", "object": {"metadata": {"name": "foo-rs", "namespace": "default"},
-            "spec": {"selector": {"matchLabels": {"app": "foo"}}}}}),
+        &WatchEvent::new(
+            EventType::Added,
+            json!({"metadata": {"name": "foo-rs", "namespace": "default"},
+                "spec": {"selector": {"matchLabels": {"app": "foo"}}}}),
+        ),
     );
     let (_, normalized) = scores_in(&snap, &PodTopologySpread::default(), &plain);
     assert!(
