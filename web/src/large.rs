@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::cluster::Cluster;
+use kubeplay_core::api::pod::PodHealth;
 use kubeplay_core::apiserver::watch::{WatchEvent, WatchId};
 use kubeplay_core::scheduler::framework::{PodInfo, Resources};
 
@@ -224,24 +225,11 @@ enum PodClass {
 }
 
 fn pod_class(pod: &Value) -> PodClass {
-    if pod.pointer("/metadata/deletionTimestamp").is_some() {
-        return PodClass::Done;
-    }
-    let waiting = pod
-        .pointer("/status/containerStatuses")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.pointer("/state/waiting/reason").and_then(Value::as_str))
-        .find(|r| *r != "ContainerCreating" && *r != "PodInitializing");
-    match (
-        pod.pointer("/status/phase").and_then(Value::as_str),
-        waiting,
-    ) {
-        (_, Some(_)) | (Some("Failed"), _) => PodClass::Failing,
-        (Some("Running"), None) => PodClass::Running,
-        (Some("Succeeded"), None) => PodClass::Done,
-        _ => PodClass::Pending,
+    match kubeplay_core::api::pod::summarize(pod).health() {
+        PodHealth::Running => PodClass::Running,
+        PodHealth::Pending => PodClass::Pending,
+        PodHealth::Failing => PodClass::Failing,
+        PodHealth::Terminating | PodHealth::Completed => PodClass::Done,
     }
 }
 
@@ -327,12 +315,7 @@ impl MapIndex {
             row.state = b'U';
             return;
         }
-        let ready = node["status"]["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|c| c["type"] == "Ready")
-            .map(|c| c["status"] == "True");
+        let ready = kubeplay_core::api::node::ready(node);
         row.state = match (ready, node["spec"]["unschedulable"] == true) {
             (Some(true), true) => b'C',
             (Some(true), false) => b'R',

@@ -4,7 +4,9 @@
 
 use serde_json::{json, Value};
 
-use apimachinery::api::meta::str_at;
+use apimachinery::api::meta::{is_condition_true, str_at};
+use apimachinery::api::node;
+use apimachinery::api::pod::{self, PodSummary};
 use apimachinery::clock::Time;
 
 /// Whether an `Accept` header asks for a Table.
@@ -378,106 +380,13 @@ fn cells(kind: &str, o: &Value, now: Time) -> Vec<Value> {
 }
 
 fn pod_cells(o: &Value, now: Time) -> Vec<Value> {
-    let statuses = o["status"]["containerStatuses"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let total = o["spec"]["containers"].as_array().map_or(0, |c| c.len());
-    let mut ready = 0;
-    let mut restarts = 0;
-    let mut last_restart: Option<Time> = None;
-    let mut reason = o["status"]["reason"]
-        .as_str()
-        .unwrap_or_else(|| o["status"]["phase"].as_str().unwrap_or_default())
-        .to_string();
-    let init_statuses = o["status"]["initContainerStatuses"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let init_total = o["spec"]["initContainers"]
-        .as_array()
-        .map_or(0, |c| c.len());
-    let mut initializing = false;
-    for (i, c) in init_statuses.iter().enumerate() {
-        restarts += c["restartCount"].as_i64().unwrap_or(0);
-        let term = &c["state"]["terminated"];
-        if term.is_object() && term["exitCode"].as_i64() == Some(0) {
-            continue;
-        }
-        initializing = true;
-        reason = if term.is_object() {
-            match term["reason"].as_str() {
-                Some(r) if !r.is_empty() => format!("Init:{r}"),
-                _ => format!("Init:ExitCode:{}", term["exitCode"].as_i64().unwrap_or(0)),
-            }
-        } else if let Some(r) = c["state"]["waiting"]["reason"]
-            .as_str()
-            .filter(|r| !r.is_empty() && *r != "PodInitializing")
-        {
-            format!("Init:{r}")
-        } else {
-            format!("Init:{i}/{init_total}")
-        };
-        break;
-    }
-    if !initializing {
-        let mut has_running = false;
-        for c in statuses.iter().rev() {
-            restarts += c["restartCount"].as_i64().unwrap_or(0);
-            if let Some(t) = c["lastState"]["terminated"]["finishedAt"]
-                .as_str()
-                .and_then(Time::parse_rfc3339)
-            {
-                last_restart = Some(last_restart.map_or(t, |l| l.max(t)));
-            }
-            let st = &c["state"];
-            if let Some(r) = st["waiting"]["reason"].as_str().filter(|r| !r.is_empty()) {
-                reason = r.to_string();
-            } else if st["terminated"].is_object() {
-                reason = match st["terminated"]["reason"].as_str() {
-                    Some(r) if !r.is_empty() => r.to_string(),
-                    _ => match st["terminated"]["signal"].as_i64() {
-                        Some(s) if s != 0 => format!("Signal:{s}"),
-                        _ => format!(
-                            "ExitCode:{}",
-                            st["terminated"]["exitCode"].as_i64().unwrap_or(0)
-                        ),
-                    },
-                };
-            } else if st["running"].is_object() && c["ready"].as_bool() == Some(true) {
-                has_running = true;
-                ready += 1;
-            } else if st["running"].is_object() {
-                has_running = true;
-            }
-        }
-        if reason == "Completed" && has_running {
-            let pod_ready = o["status"]["conditions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|c| c["type"] == "Ready" && c["status"] == "True");
-            reason = if pod_ready {
-                "Running".into()
-            } else {
-                "NotReady".into()
-            };
-        }
-    } else {
-        for c in &statuses {
-            restarts += c["restartCount"].as_i64().unwrap_or(0);
-        }
-    }
-    let phase = o["status"]["phase"].as_str().unwrap_or_default();
-    if o.pointer("/metadata/deletionTimestamp").is_some()
-        && !matches!(phase, "Succeeded" | "Failed")
-    {
-        reason = if o["status"]["reason"] == "NodeLost" {
-            "Unknown".into()
-        } else {
-            "Terminating".into()
-        };
-    }
+    let PodSummary {
+        ready,
+        total,
+        status: reason,
+        restarts,
+        last_restart,
+    } = pod::summarize(o);
     let restarts_cell = match last_restart {
         Some(t) if restarts > 0 => format!(
             "{restarts} ({} ago)",
@@ -496,19 +405,11 @@ fn pod_cells(o: &Value, now: Time) -> Vec<Value> {
     let gates_cell = if gates == 0 {
         "<none>".to_string()
     } else {
-        let conds = o["status"]["conditions"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
         let true_count = o["spec"]["readinessGates"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|g| {
-                conds
-                    .iter()
-                    .any(|c| c["type"] == g["conditionType"] && c["status"] == "True")
-            })
+            .filter(|g| is_condition_true(o, g["conditionType"].as_str().unwrap_or_default()))
             .count();
         format!("{true_count}/{gates}")
     };
@@ -526,15 +427,7 @@ fn pod_cells(o: &Value, now: Time) -> Vec<Value> {
 }
 
 fn node_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
-    let conditions = o["status"]["conditions"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let mut status = match conditions.iter().find(|c| c["type"] == "Ready") {
-        Some(c) if c["status"] == "True" => "Ready".to_string(),
-        Some(_) => "NotReady".to_string(),
-        None => "Unknown".to_string(),
-    };
+    let mut status = node::status(o).to_string();
     if o["spec"]["unschedulable"] == json!(true) {
         status.push_str(",SchedulingDisabled");
     }

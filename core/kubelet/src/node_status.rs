@@ -65,11 +65,7 @@ impl Kubelet {
             .client
             .send(ctx, apiserver::Request::new(apiserver::Method::Get, &path))
             .value();
-        let ready = node["status"]["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True");
+        let ready = apimachinery::api::node::ready(&node) == Some(true);
         if ready || node.get("status").is_none() {
             return;
         }

@@ -2,6 +2,7 @@
 //! simulated nodes) on the virtual clock, and the client actions the page takes on it — the
 //! same requests kubectl makes, with the same answers.
 
+use kubeplay_core::api::pod::PodHealth;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -187,7 +188,9 @@ pub struct NodeView {
 pub struct PodChip {
     pub namespace: String,
     pub name: String,
+    /// The STATUS kubectl shows, and the colour it takes on the map.
     pub status: String,
+    pub health: PodHealth,
     /// `status.podIP`, once the sandbox has one.
     pub ip: String,
 }
@@ -200,10 +203,12 @@ impl PodChip {
                 .unwrap_or_default()
                 .to_string()
         };
+        let summary = kubeplay_core::api::pod::summarize(pod);
         PodChip {
             namespace: meta("namespace"),
             name: meta("name"),
-            status: status_of("Pod", pod),
+            health: summary.health(),
+            status: summary.status,
             ip: pod["status"]["podIP"]
                 .as_str()
                 .unwrap_or_default()
@@ -232,29 +237,8 @@ fn status_of(kind: &str, o: &Value) -> String {
     };
     let n = |p: &str| o.pointer(p).and_then(Value::as_i64).unwrap_or(0);
     match kind {
-        "Pod" if o.pointer("/metadata/deletionTimestamp").is_some() => "Terminating".into(),
-        "Pod" => {
-            let waiting = s("/status/containerStatuses/0/state/waiting/reason");
-            if waiting.is_empty()
-                || waiting == "ContainerCreating" && s("/status/phase") == "Running"
-            {
-                s("/status/phase")
-            } else {
-                waiting
-            }
-        }
-        "Node" => o["status"]["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|c| c["type"] == "Ready")
-            .map_or("Unknown".into(), |c| {
-                if c["status"] == "True" {
-                    "Ready".into()
-                } else {
-                    "NotReady".into()
-                }
-            }),
+        "Pod" => kubeplay_core::api::pod::summarize(o).status,
+        "Node" => kubeplay_core::api::node::status(o).into(),
         "Deployment" | "StatefulSet" => format!(
             "{}/{} ready",
             n("/status/readyReplicas"),

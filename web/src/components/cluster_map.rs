@@ -4,6 +4,7 @@
 //! selected pod — clicking a pod also opens the scheduler's decision about it — crashing its
 //! container or deleting it.
 
+use kubeplay_core::api::pod::PodHealth;
 use yew::prelude::*;
 
 use crate::cluster::{Cluster, PodChip};
@@ -22,12 +23,12 @@ pub struct Props {
 
 /// A CSS class for a pod's status, as people read colours: running green, waiting amber,
 /// failing red, going grey.
-fn status_class(status: &str) -> &'static str {
-    match status {
-        "Running" | "Succeeded" => "running",
-        "Pending" | "ContainerCreating" | "PodInitializing" => "pending",
-        "Terminating" => "terminating",
-        _ => "failing",
+fn status_class(health: PodHealth) -> &'static str {
+    match health {
+        PodHealth::Running | PodHealth::Completed => "running",
+        PodHealth::Pending => "pending",
+        PodHealth::Terminating => "terminating",
+        PodHealth::Failing => "failing",
     }
 }
 
@@ -45,7 +46,7 @@ fn chip(p: &PodChip, real: bool, on_select: &Callback<String>) -> Html {
     let what = if real { ", a real container" } else { "" };
     html! {
         <li>
-            <button class={classes!("pod", status_class(&p.status), real.then_some("real"))} data-status={p.status.clone()}
+            <button class={classes!("pod", status_class(p.health), real.then_some("real"))} data-status={p.status.clone()}
                 data-ip={p.ip.clone()} title={format!("{key}: {}{ip}{what}", p.status)} {onclick}>
                 <span class="pod-name">{&p.name}</span>
                 <span class="pod-status">{&p.status}</span>

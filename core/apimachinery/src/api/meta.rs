@@ -39,3 +39,16 @@ pub fn metadata_mut(obj: &mut Value) -> &mut serde_json::Map<String, Value> {
         _ => unreachable!("metadata is an object"),
     }
 }
+
+/// The condition of `type_` in an object's `status.conditions`, if it has one.
+pub fn condition<'a>(obj: &'a Value, type_: &str) -> Option<&'a Value> {
+    obj["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)
+}
+
+/// Whether the object's condition of `type_` is `True`.
+pub fn is_condition_true(obj: &Value, type_: &str) -> bool {
+    condition(obj, type_).is_some_and(|c| c["status"] == "True")
+}

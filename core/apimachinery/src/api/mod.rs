@@ -4,6 +4,8 @@
 pub mod diff;
 pub mod image;
 pub mod meta;
+pub mod node;
 pub mod owner;
+pub mod pod;
 pub mod quantity;
 pub mod volume;

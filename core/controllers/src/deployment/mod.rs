@@ -70,7 +70,8 @@ impl DeploymentController {
         if result.is_err() {
             // A conflict or a stale cache: the watch brings fresh objects; try again soon.
             self.watches.queue.add(ctx, key.to_string(), 1000);
-        } else if d["status"]["conditions"][1]["reason"] != "NewReplicaSetAvailable"
+        } else if apimachinery::api::meta::condition(&d, "Progressing")
+            .is_none_or(|c| c["reason"] != "NewReplicaSetAvailable")
             && d["spec"]["paused"] != Value::Bool(true)
         {
             // Look again when the progress deadline would pass, so a stalled rollout is

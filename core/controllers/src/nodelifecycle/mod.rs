@@ -62,10 +62,7 @@ impl Default for NodeLifecycleController {
 }
 
 fn ready_condition(node: &Value) -> Option<&Value> {
-    node["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == "Ready")
+    apimachinery::api::meta::condition(node, "Ready")
 }
 
 fn has_taint(node: &Value, key: &str, effect: &str) -> bool {

@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use apimachinery::api::meta::{condition, is_condition_true};
 use apimachinery::api::owner;
 use apimachinery::clock::Time;
 
@@ -31,14 +32,11 @@ pub fn is_active(pod: &Value) -> bool {
 }
 
 fn ready_condition(pod: &Value) -> Option<&Value> {
-    pod["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == "Ready")
+    condition(pod, "Ready")
 }
 
 pub fn is_ready(pod: &Value) -> bool {
-    ready_condition(pod).is_some_and(|c| c["status"] == "True")
+    is_condition_true(pod, "Ready")
 }
 
 /// Ready for at least `min_ready_seconds` (`IsPodAvailable`).
