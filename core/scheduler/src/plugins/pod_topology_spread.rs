@@ -48,11 +48,27 @@ impl PodTopologySpread {
 /// constraints and what makes a node count for it (node selector, affinity, tolerations).
 #[derive(Clone, PartialEq)]
 struct CountsKey {
+    /// Whether a node counts only with every constraint's topology key (PreFilter, and
+    /// PreScore of a pod's own constraints) or with any (PreScore of the system defaults).
+    require_all: bool,
     namespace: String,
     constraints: Vec<SpreadConstraint>,
     node_selector: BTreeMap<String, String>,
     affinity: serde_json::Value,
     tolerations: Vec<crate::framework::Toleration>,
+}
+
+impl CountsKey {
+    fn new(pod: &PodInfo, constraints: Vec<SpreadConstraint>, require_all: bool) -> CountsKey {
+        CountsKey {
+            require_all,
+            namespace: pod.namespace.clone(),
+            constraints,
+            node_selector: pod.node_selector.clone(),
+            affinity: pod.affinity.clone(),
+            tolerations: pod.tolerations.clone(),
+        }
+    }
 }
 
 /// Counts per constraint and domain, true as of change `position` of the snapshot. Every
@@ -70,13 +86,14 @@ const CACHED_SETS: usize = 16;
 
 /// Adds what `node` holds (or, with `change`, one pod placed or removed) to `counts`.
 fn tally(
-    constraints: &[SpreadConstraint],
+    key: &CountsKey,
     pod: &PodInfo,
     node: &NodeInfo,
     counts: &mut [BTreeMap<String, i64>],
     change: Option<(&PodInfo, i64)>,
 ) {
-    if !has_all_keys(node, constraints) {
+    let constraints = &key.constraints;
+    if key.require_all && !has_all_keys(node, constraints) {
         return;
     }
     for (i, c) in constraints.iter().enumerate() {
@@ -96,11 +113,11 @@ fn tally(
                 }
             }
         };
-        let domain = &node.labels[&c.topology_key];
+        let domain = node.labels.get(&c.topology_key).map_or("", String::as_str);
         match counts[i].get_mut(domain) {
             Some(v) => *v += n,
             None => {
-                counts[i].insert(domain.clone(), n);
+                counts[i].insert(domain.to_string(), n);
             }
         }
     }
@@ -198,13 +215,7 @@ impl PodTopologySpread {
                 if let Some(changes) = snap.changes_since(entry.position) {
                     for ch in changes {
                         if let Some(node) = snap.node(&ch.node) {
-                            tally(
-                                &key.constraints,
-                                pod,
-                                node,
-                                &mut entry.counts,
-                                Some((&ch.pod, ch.delta)),
-                            );
+                            tally(key, pod, node, &mut entry.counts, Some((&ch.pod, ch.delta)));
                         }
                     }
                     entry.position = end;
@@ -215,7 +226,7 @@ impl PodTopologySpread {
         }
         let mut counts = vec![BTreeMap::new(); key.constraints.len()];
         for node in &snap.nodes {
-            tally(&key.constraints, pod, node, &mut counts, None);
+            tally(key, pod, node, &mut counts, None);
         }
         if cache.len() == CACHED_SETS {
             cache.remove(0);
@@ -245,13 +256,7 @@ impl Plugin for PodTopologySpread {
         if constraints.is_empty() {
             return Status::skip();
         }
-        let key = CountsKey {
-            namespace: pod.namespace.clone(),
-            constraints,
-            node_selector: pod.node_selector.clone(),
-            affinity: pod.affinity.clone(),
-            tolerations: pod.tolerations.clone(),
-        };
+        let key = CountsKey::new(pod, constraints, true);
         let counts = self.counts(snap, pod, &key);
         let mut s = FilterState {
             min: vec![0; key.constraints.len()],
@@ -371,18 +376,25 @@ impl Plugin for PodTopologySpread {
                 ((size + 2) as f64).ln()
             })
             .collect();
-        // Count matching pods over every node the pod could use, in the candidates' domains.
-        for node in &snap.nodes {
-            if require_all && !has_all_keys(node, &constraints) {
-                continue;
-            }
+        // Matching pods per domain over every node the pod could use — from the same index
+        // PreFilter keeps (a walk of every node's pods per pod, upstream's way, grew with
+        // the cluster) — kept for the candidates' domains. Hostname counts are per node, in
+        // Score.
+        let by_domain: Vec<SpreadConstraint> = constraints
+            .iter()
+            .filter(|c| c.topology_key != HOSTNAME)
+            .cloned()
+            .collect();
+        if !by_domain.is_empty() {
+            let key = CountsKey::new(pod, by_domain, require_all);
+            let mut all = self.counts(snap, pod, &key).into_iter();
             for (i, c) in constraints.iter().enumerate() {
-                if c.topology_key == HOSTNAME || !included(c, pod, node) {
+                if c.topology_key == HOSTNAME {
                     continue;
                 }
-                let domain = node.labels.get(&c.topology_key).map_or("", String::as_str);
-                if let Some(n) = counts[i].get_mut(domain) {
-                    *n += matching_pods(node, c, &pod.namespace);
+                let all = all.next().unwrap_or_default();
+                for (domain, n) in counts[i].iter_mut() {
+                    *n += all.get(domain).copied().unwrap_or(0);
                 }
             }
         }

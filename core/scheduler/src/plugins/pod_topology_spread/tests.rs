@@ -219,3 +219,36 @@ fn cached_counts_follow_the_snapshot() {
         [Code::Success, u, Code::Success, Code::Success]
     );
 }
+
+/// PreScore reads its per-zone counts from the same kept index: a plugin that has scored
+/// before scores as one that counts afresh, as pods come and go.
+#[test]
+fn kept_score_counts_equal_fresh_ones() {
+    let nodes = [
+        zone_node("n1", "a", &[foo("a")]),
+        zone_node("n2", "b", &[]),
+        zone_node("n3", "b", &[]),
+    ];
+    let mut snap = snapshot_with(&nodes);
+    snap.apply(
+        crate::snapshot::Kind::ReplicaSet,
+        &WatchEvent::new(
+            EventType::Added,
+            json!({"metadata": {"name": "foo-rs", "namespace": "default"},
+                "spec": {"selector": {"matchLabels": {"app": "foo"}}}}),
+        ),
+    );
+    let kept = PodTopologySpread::default();
+    let plain = pod("new", json!({"app": "foo"}), json!({}));
+    let fresh = |snap: &Snapshot| scores_in(snap, &PodTopologySpread::default(), &plain);
+    assert_eq!(scores_in(&snap, &kept, &plain), fresh(&snap));
+    let (b, c) = (Arc::new(foo("b")), Arc::new(foo("c")));
+    snap.add_pod(&b, "n2");
+    snap.add_pod(&c, "n3");
+    let after = scores_in(&snap, &kept, &plain);
+    assert_eq!(after, fresh(&snap));
+    // Zone b now holds two of the set: n1 (zone a, one pod) scores best.
+    assert!(after.1[0] > after.1[1], "{after:?}");
+    snap.remove_pod(&b, "n2");
+    assert_eq!(scores_in(&snap, &kept, &plain), fresh(&snap));
+}
