@@ -81,25 +81,8 @@ pub(super) fn delete_one(
         .get(&key)
         .cloned()
         .ok_or_else(|| not_found(res, name))?;
-    let mut obj = ApiServer::decode(&kv)?;
-    if let Some(uid) = &opts.uid {
-        if uid != meta::uid(&obj) {
-            return Err(ApiError::Conflict {
-                group: res.group.into(),
-                resource: res.qualified_name(),
-                name: name.into(),
-                detail: format!(
-                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                    meta::uid(&obj)
-                ),
-            });
-        }
-    }
-    if let Some(rv) = &opts.resource_version {
-        if *rv != kv.mod_revision.to_string() {
-            return Err(ApiError::Conflict { group: res.group.into(), resource: res.qualified_name(), name: name.into(), detail: format!("Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}", kv.mod_revision) });
-        }
-    }
+    let obj = ApiServer::decode(&kv)?;
+    check_preconditions(res, name, &obj, kv.mod_revision, opts)?;
     let mut finalizers: Vec<Value> = obj
         .pointer("/metadata/finalizers")
         .and_then(Value::as_array)
@@ -115,94 +98,27 @@ pub(super) fn delete_one(
             finalizers.push(json!(f));
         }
     }
-    // A bound, running pod is deleted gracefully: the kubelet stops it, then removes it.
-    let pod_grace = if res.kind == "Pod" {
-        let bound = !obj
-            .pointer("/spec/nodeName")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .is_empty();
-        let terminal = matches!(
-            obj.pointer("/status/phase").and_then(Value::as_str),
-            Some("Succeeded" | "Failed")
-        );
-        let grace = opts.grace.unwrap_or_else(|| {
-            obj.pointer("/spec/terminationGracePeriodSeconds")
-                .and_then(Value::as_i64)
-                .unwrap_or(30)
-        });
-        (bound && !terminal && grace > 0).then_some(grace)
-    } else {
-        None
-    };
+    let pod_grace = pod_grace(res, &obj, opts);
     // A namespace waits for the namespace controller to empty it (`spec.finalizers`).
     let namespace_finalizers = res.kind == "Namespace" && !no_finalizers(&obj, "/spec/finalizers");
     let graceful = !finalizers.is_empty() || pod_grace.is_some() || namespace_finalizers;
-    let response_object;
-    if graceful {
-        if obj.pointer("/metadata/deletionTimestamp").is_none() {
-            let grace = pod_grace.unwrap_or(0);
-            let m = meta::metadata_mut(&mut obj);
-            m.insert(
-                "deletionTimestamp".into(),
-                json!(s.now.plus_secs(grace).rfc3339()),
-            );
-            m.insert("deletionGracePeriodSeconds".into(), json!(grace));
-            if !finalizers.is_empty() {
-                m.insert("finalizers".into(), Value::Array(finalizers));
-            }
-            if namespace_finalizers {
-                obj["status"]["phase"] = json!("Terminating");
-            }
-            let put = Op::Put {
-                key: key.clone(),
-                value: store_object(&obj)?,
-            };
-            let Some(revision) = write_if_unmodified(s, &key, kv.mod_revision, put) else {
-                return Err(conflict(res, name));
-            };
-            if s.dry_run {
-                record.stages.push(stage(
-                    "storage",
-                    &format!("dry run: {key} not marked for deletion"),
-                ));
-            } else {
-                record.resource_version = Some(revision);
-                record.stages.push(stage("storage", &format!("marked {key} for deletion (propagationPolicy={}, grace {grace}s) at revision {}", opts.propagation, revision)));
-                obj = ApiServer::decode(
-                    s.store
-                        .get(&key)
-                        .ok_or_else(|| ApiError::internal("object vanished"))?,
-                )?;
-            }
-        } else {
-            record
-                .stages
-                .push(stage("storage", "already being deleted"));
-        }
-        response_object = obj;
-    } else {
-        let Some(revision) =
-            write_if_unmodified(s, &key, kv.mod_revision, Op::Delete { key: key.clone() })
-        else {
-            return Err(conflict(res, name));
+    let target = Target {
+        res,
+        name,
+        key: &key,
+        mod_revision: kv.mod_revision,
+    };
+    let response_object = if graceful {
+        let marks = Marks {
+            finalizers,
+            grace: pod_grace.unwrap_or(0),
+            terminating_namespace: namespace_finalizers,
         };
-        if s.dry_run {
-            record
-                .stages
-                .push(stage("storage", &format!("dry run: {key} not deleted")));
-        } else {
-            record.resource_version = Some(revision);
-            record.stages.push(stage(
-                "storage",
-                &format!(
-                    "deleted {key} (propagationPolicy={}) at revision {}",
-                    opts.propagation, revision
-                ),
-            ));
-        }
-        response_object = obj;
-    }
+        mark_for_deletion(s, &target, obj, marks, opts, record)?
+    } else {
+        remove(s, &target, opts, record)?;
+        obj
+    };
     if res.kind == "Pod" || graceful {
         return Ok(Response::json(200, &response_object));
     }
@@ -211,6 +127,163 @@ pub(super) fn delete_one(
         details["group"] = json!(res.group);
     }
     Ok(Response::json(200, &success_status(details)))
+}
+
+/// The object a delete is about, as read.
+struct Target<'a> {
+    res: &'static Resource,
+    name: &'a str,
+    key: &'a str,
+    mod_revision: i64,
+}
+
+/// What a graceful delete writes onto the object.
+struct Marks {
+    finalizers: Vec<Value>,
+    grace: i64,
+    terminating_namespace: bool,
+}
+
+/// The delete's `preconditions` (uid, resourceVersion) against the stored object.
+fn check_preconditions(
+    res: &'static Resource,
+    name: &str,
+    obj: &Value,
+    mod_revision: i64,
+    opts: &DeleteOptions,
+) -> Result<(), ApiError> {
+    let failed = |detail: String| ApiError::Conflict {
+        group: res.group.into(),
+        resource: res.qualified_name(),
+        name: name.into(),
+        detail,
+    };
+    if let Some(uid) = &opts.uid {
+        if uid != meta::uid(obj) {
+            return Err(failed(format!(
+                "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                meta::uid(obj)
+            )));
+        }
+    }
+    if let Some(rv) = &opts.resource_version {
+        if *rv != mod_revision.to_string() {
+            return Err(failed(format!("Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {mod_revision}")));
+        }
+    }
+    Ok(())
+}
+
+/// A bound, running pod is deleted gracefully: the kubelet stops it, then removes it.
+fn pod_grace(res: &'static Resource, obj: &Value, opts: &DeleteOptions) -> Option<i64> {
+    if res.kind != "Pod" {
+        return None;
+    }
+    let bound = !obj
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .is_empty();
+    let terminal = matches!(
+        obj.pointer("/status/phase").and_then(Value::as_str),
+        Some("Succeeded" | "Failed")
+    );
+    let grace = opts.grace.unwrap_or_else(|| {
+        obj.pointer("/spec/terminationGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .unwrap_or(30)
+    });
+    (bound && !terminal && grace > 0).then_some(grace)
+}
+
+/// Sets `deletionTimestamp` (and the finalizers the propagation asks for); the object as
+/// stored, or as it would be on a dry run.
+fn mark_for_deletion(
+    s: &mut ApiServer,
+    target: &Target,
+    mut obj: Value,
+    marks: Marks,
+    opts: &DeleteOptions,
+    record: &mut AuditEvent,
+) -> Result<Value, ApiError> {
+    let key = target.key;
+    if obj.pointer("/metadata/deletionTimestamp").is_some() {
+        record
+            .stages
+            .push(stage("storage", "already being deleted"));
+        return Ok(obj);
+    }
+    let grace = marks.grace;
+    let m = meta::metadata_mut(&mut obj);
+    m.insert(
+        "deletionTimestamp".into(),
+        json!(s.now.plus_secs(grace).rfc3339()),
+    );
+    m.insert("deletionGracePeriodSeconds".into(), json!(grace));
+    if !marks.finalizers.is_empty() {
+        m.insert("finalizers".into(), Value::Array(marks.finalizers));
+    }
+    if marks.terminating_namespace {
+        obj["status"]["phase"] = json!("Terminating");
+    }
+    let put = Op::Put {
+        key: key.to_string(),
+        value: store_object(&obj)?,
+    };
+    let Some(revision) = write_if_unmodified(s, key, target.mod_revision, put) else {
+        return Err(conflict(target.res, target.name));
+    };
+    if s.dry_run {
+        record.stages.push(stage(
+            "storage",
+            &format!("dry run: {key} not marked for deletion"),
+        ));
+        return Ok(obj);
+    }
+    record.resource_version = Some(revision);
+    record.stages.push(stage(
+        "storage",
+        &format!(
+            "marked {key} for deletion (propagationPolicy={}, grace {grace}s) at revision {}",
+            opts.propagation, revision
+        ),
+    ));
+    ApiServer::decode(
+        s.store
+            .get(key)
+            .ok_or_else(|| ApiError::internal("object vanished"))?,
+    )
+}
+
+/// Removes the object from the store (unless a dry run).
+fn remove(
+    s: &mut ApiServer,
+    target: &Target,
+    opts: &DeleteOptions,
+    record: &mut AuditEvent,
+) -> Result<(), ApiError> {
+    let key = target.key;
+    let delete = Op::Delete {
+        key: key.to_string(),
+    };
+    let Some(revision) = write_if_unmodified(s, key, target.mod_revision, delete) else {
+        return Err(conflict(target.res, target.name));
+    };
+    if s.dry_run {
+        record
+            .stages
+            .push(stage("storage", &format!("dry run: {key} not deleted")));
+    } else {
+        record.resource_version = Some(revision);
+        record.stages.push(stage(
+            "storage",
+            &format!(
+                "deleted {key} (propagationPolicy={}) at revision {}",
+                opts.propagation, revision
+            ),
+        ));
+    }
+    Ok(())
 }
 
 pub(super) fn delete_collection(

@@ -17,6 +17,16 @@ use super::util::{
     DESIRED_REPLICAS, MAX_REPLICAS, POD_TEMPLATE_HASH, REVISION,
 };
 
+/// The replica counts a Deployment's progress is judged by.
+#[derive(Clone, Copy)]
+struct Progress {
+    want: i64,
+    total: i64,
+    updated: i64,
+    available: i64,
+    ready: i64,
+}
+
 /// The controller's hands for one sync.
 pub struct Sync<'a, 'c> {
     pub client: &'a Client,
@@ -236,76 +246,14 @@ impl Sync<'_, '_> {
             avail_message.to_string(),
             &now,
         ));
-        let new_name = new
-            .map(|rs| apimachinery::api::meta::name(rs).to_string())
-            .unwrap_or_default();
-        let complete =
-            updated == want && available(new.unwrap_or(&Value::Null)) == want && total == want;
-        let previous = old_conditions
-            .iter()
-            .find(|c| c["type"] == "Progressing")
-            .cloned();
-        let progressed = d["status"]["updatedReplicas"].as_i64().unwrap_or(0) != updated
-            || d["status"]["availableReplicas"].as_i64().unwrap_or(0) != available_count
-            || d["status"]["readyReplicas"].as_i64().unwrap_or(0) != sum("readyReplicas");
-        let deadline = d["spec"]["progressDeadlineSeconds"].as_i64().unwrap_or(600);
-        let progressing = if complete {
-            condition(
-                &old_conditions,
-                "Progressing",
-                "True",
-                "NewReplicaSetAvailable",
-                format!("ReplicaSet \"{new_name}\" has successfully progressed."),
-                &now,
-            )
-        } else if created_now {
-            condition(
-                &old_conditions,
-                "Progressing",
-                "True",
-                "NewReplicaSetCreated",
-                format!("Created new replica set \"{new_name}\""),
-                &now,
-            )
-        } else if previous.is_none() {
-            condition(
-                &old_conditions,
-                "Progressing",
-                "True",
-                "FoundNewReplicaSet",
-                format!("Found new replica set \"{new_name}\""),
-                &now,
-            )
-        } else if progressed {
-            condition(
-                &old_conditions,
-                "Progressing",
-                "True",
-                "ReplicaSetUpdated",
-                format!("ReplicaSet \"{new_name}\" is progressing."),
-                &now,
-            )
-        } else {
-            let prev = previous.clone().unwrap_or_default();
-            let last = prev["lastUpdateTime"]
-                .as_str()
-                .and_then(Time::parse_rfc3339)
-                .unwrap_or(self.ctx.now);
-            if prev["reason"] != "NewReplicaSetAvailable"
-                && last.plus_secs(deadline) <= self.ctx.now
-            {
-                condition(
-                    &old_conditions,
-                    "Progressing",
-                    "False",
-                    "ProgressDeadlineExceeded",
-                    format!("ReplicaSet \"{new_name}\" has timed out progressing."),
-                    &now,
-                )
-            } else {
-                prev
-            }
+        let progress = Progress {
+            want,
+            total,
+            updated,
+            available: available_count,
+            ready: sum("readyReplicas"),
         };
+        let progressing = self.progressing(d, &old_conditions, new, progress, created_now, &now);
         conditions.push(progressing);
         let mut status = json!({
             "observedGeneration": d["metadata"]["generation"],
@@ -334,6 +282,96 @@ impl Sync<'_, '_> {
             &status,
         )?;
         Ok(())
+    }
+
+    /// The `Progressing` condition (`DeploymentProgressing` and `DeploymentTimedOut`): complete,
+    /// a new ReplicaSet created or found, progress made, or the deadline passed without any.
+    fn progressing(
+        &self,
+        d: &Value,
+        old_conditions: &[Value],
+        new: Option<&Value>,
+        progress: Progress,
+        created_now: bool,
+        now: &str,
+    ) -> Value {
+        let new_name = new
+            .map(|rs| apimachinery::api::meta::name(rs).to_string())
+            .unwrap_or_default();
+        let Progress {
+            want,
+            total,
+            updated,
+            available: available_count,
+            ready,
+        } = progress;
+        let complete =
+            updated == want && available(new.unwrap_or(&Value::Null)) == want && total == want;
+        let previous = old_conditions
+            .iter()
+            .find(|c| c["type"] == "Progressing")
+            .cloned();
+        let progressed = d["status"]["updatedReplicas"].as_i64().unwrap_or(0) != updated
+            || d["status"]["availableReplicas"].as_i64().unwrap_or(0) != available_count
+            || d["status"]["readyReplicas"].as_i64().unwrap_or(0) != ready;
+        let deadline = d["spec"]["progressDeadlineSeconds"].as_i64().unwrap_or(600);
+        if complete {
+            condition(
+                old_conditions,
+                "Progressing",
+                "True",
+                "NewReplicaSetAvailable",
+                format!("ReplicaSet \"{new_name}\" has successfully progressed."),
+                now,
+            )
+        } else if created_now {
+            condition(
+                old_conditions,
+                "Progressing",
+                "True",
+                "NewReplicaSetCreated",
+                format!("Created new replica set \"{new_name}\""),
+                now,
+            )
+        } else if previous.is_none() {
+            condition(
+                old_conditions,
+                "Progressing",
+                "True",
+                "FoundNewReplicaSet",
+                format!("Found new replica set \"{new_name}\""),
+                now,
+            )
+        } else if progressed {
+            condition(
+                old_conditions,
+                "Progressing",
+                "True",
+                "ReplicaSetUpdated",
+                format!("ReplicaSet \"{new_name}\" is progressing."),
+                now,
+            )
+        } else {
+            let prev = previous.clone().unwrap_or_default();
+            let last = prev["lastUpdateTime"]
+                .as_str()
+                .and_then(Time::parse_rfc3339)
+                .unwrap_or(self.ctx.now);
+            if prev["reason"] != "NewReplicaSetAvailable"
+                && last.plus_secs(deadline) <= self.ctx.now
+            {
+                condition(
+                    old_conditions,
+                    "Progressing",
+                    "False",
+                    "ProgressDeadlineExceeded",
+                    format!("ReplicaSet \"{new_name}\" has timed out progressing."),
+                    now,
+                )
+            } else {
+                prev
+            }
+        }
     }
 }
 
