@@ -84,46 +84,7 @@ fn columns(kind: &str) -> Vec<Column> {
             col("Nominated Node", "string", 1),
             col("Readiness Gates", "string", 1),
         ],
-        "Deployment" => vec![
-            col("Name", "string", 0),
-            col("Ready", "string", 0),
-            col("Up-to-date", "string", 0),
-            col("Available", "string", 0),
-            age,
-            col("Containers", "string", 1),
-            col("Images", "string", 1),
-            col("Selector", "string", 1),
-        ],
-        "ReplicaSet" => vec![
-            col("Name", "string", 0),
-            col("Desired", "integer", 0),
-            col("Current", "integer", 0),
-            col("Ready", "integer", 0),
-            age,
-            col("Containers", "string", 1),
-            col("Images", "string", 1),
-            col("Selector", "string", 1),
-        ],
-        "DaemonSet" => vec![
-            col("Name", "string", 0),
-            col("Desired", "integer", 0),
-            col("Current", "integer", 0),
-            col("Ready", "integer", 0),
-            col("Up-to-date", "integer", 0),
-            col("Available", "integer", 0),
-            col("Node Selector", "string", 0),
-            age,
-            col("Containers", "string", 1),
-            col("Images", "string", 1),
-            col("Selector", "string", 1),
-        ],
-        "StatefulSet" => vec![
-            col("Name", "string", 0),
-            col("Ready", "string", 0),
-            age,
-            col("Containers", "string", 1),
-            col("Images", "string", 1),
-        ],
+        "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet" => workload_columns(kind, age),
         "Node" => vec![
             col("Name", "string", 0),
             col("Status", "string", 0),
@@ -193,6 +154,53 @@ fn columns(kind: &str) -> Vec<Column> {
     }
 }
 
+/// The columns of the workload kinds (`kubectl get deployments`, …, `-o wide` included).
+fn workload_columns(kind: &str, age: Column) -> Vec<Column> {
+    match kind {
+        "Deployment" => vec![
+            col("Name", "string", 0),
+            col("Ready", "string", 0),
+            col("Up-to-date", "string", 0),
+            col("Available", "string", 0),
+            age,
+            col("Containers", "string", 1),
+            col("Images", "string", 1),
+            col("Selector", "string", 1),
+        ],
+        "ReplicaSet" => vec![
+            col("Name", "string", 0),
+            col("Desired", "integer", 0),
+            col("Current", "integer", 0),
+            col("Ready", "integer", 0),
+            age,
+            col("Containers", "string", 1),
+            col("Images", "string", 1),
+            col("Selector", "string", 1),
+        ],
+        "DaemonSet" => vec![
+            col("Name", "string", 0),
+            col("Desired", "integer", 0),
+            col("Current", "integer", 0),
+            col("Ready", "integer", 0),
+            col("Up-to-date", "integer", 0),
+            col("Available", "integer", 0),
+            col("Node Selector", "string", 0),
+            age,
+            col("Containers", "string", 1),
+            col("Images", "string", 1),
+            col("Selector", "string", 1),
+        ],
+        "StatefulSet" => vec![
+            col("Name", "string", 0),
+            col("Ready", "string", 0),
+            age,
+            col("Containers", "string", 1),
+            col("Images", "string", 1),
+        ],
+        _ => vec![col("Name", "string", 0), age],
+    }
+}
+
 fn or_none(s: String) -> Value {
     if s.is_empty() {
         json!("<none>")
@@ -239,9 +247,50 @@ fn selector_string(sel: &Value) -> String {
 fn cells(kind: &str, o: &Value, now: Time) -> Vec<Value> {
     let name = json!(str_at(o, "/metadata/name"));
     let age = json!(age(str_at(o, "/metadata/creationTimestamp"), now));
-    let containers = |p: &str| o.pointer(p).and_then(Value::as_array);
     match kind {
         "Pod" => pod_cells(o, now),
+        "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet" => {
+            workload_cells(kind, o, name, age)
+        }
+        "Node" => node_cells(o, name, age),
+        "Namespace" => vec![name, json!(str_at(o, "/status/phase")), age],
+        "Service" => service_cells(o, name, age),
+        "ConfigMap" => {
+            let n = o["data"].as_object().map_or(0, |m| m.len())
+                + o["binaryData"].as_object().map_or(0, |m| m.len());
+            vec![name, json!(n), age]
+        }
+        "Secret" => vec![
+            name,
+            json!(str_at(o, "/type")),
+            json!(o["data"].as_object().map_or(0, |m| m.len())),
+            age,
+        ],
+        "ServiceAccount" => vec![
+            name,
+            json!(o["secrets"].as_array().map_or(0, |m| m.len())),
+            age,
+        ],
+        "Event" => event_cells(o, now),
+        "Lease" => vec![name, json!(str_at(o, "/spec/holderIdentity")), age],
+        "PriorityClass" => vec![
+            name,
+            json!(int(o, "/value")),
+            json!(o["globalDefault"].as_bool().unwrap_or(false)),
+            age,
+            json!(str_at(o, "/preemptionPolicy")),
+        ],
+        "RoleBinding" | "ClusterRoleBinding" | "PodDisruptionBudget" => {
+            policy_cells(kind, o, name, age)
+        }
+        _ => vec![name, json!(str_at(o, "/metadata/creationTimestamp"))],
+    }
+}
+
+/// The cells of the workload kinds: Deployments, ReplicaSets, DaemonSets, StatefulSets.
+fn workload_cells(kind: &str, o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let containers = |p: &str| o.pointer(p).and_then(Value::as_array);
+    match kind {
         "Deployment" => {
             let cs = containers("/spec/template/spec/containers");
             vec![
@@ -304,34 +353,13 @@ fn cells(kind: &str, o: &Value, now: Time) -> Vec<Value> {
                 json!(joined(cs, "/image")),
             ]
         }
-        "Node" => node_cells(o, name, age),
-        "Namespace" => vec![name, json!(str_at(o, "/status/phase")), age],
-        "Service" => service_cells(o, name, age),
-        "ConfigMap" => {
-            let n = o["data"].as_object().map_or(0, |m| m.len())
-                + o["binaryData"].as_object().map_or(0, |m| m.len());
-            vec![name, json!(n), age]
-        }
-        "Secret" => vec![
-            name,
-            json!(str_at(o, "/type")),
-            json!(o["data"].as_object().map_or(0, |m| m.len())),
-            age,
-        ],
-        "ServiceAccount" => vec![
-            name,
-            json!(o["secrets"].as_array().map_or(0, |m| m.len())),
-            age,
-        ],
-        "Event" => event_cells(o, now),
-        "Lease" => vec![name, json!(str_at(o, "/spec/holderIdentity")), age],
-        "PriorityClass" => vec![
-            name,
-            json!(int(o, "/value")),
-            json!(o["globalDefault"].as_bool().unwrap_or(false)),
-            age,
-            json!(str_at(o, "/preemptionPolicy")),
-        ],
+        _ => vec![name, age],
+    }
+}
+
+/// The cells of the access and disruption kinds: role bindings, PodDisruptionBudgets.
+fn policy_cells(kind: &str, o: &Value, name: Value, age: Value) -> Vec<Value> {
+    match kind {
         "RoleBinding" | "ClusterRoleBinding" => {
             let subjects = o["subjects"].as_array().cloned().unwrap_or_default();
             let of = |k: &str| {
@@ -375,7 +403,7 @@ fn cells(kind: &str, o: &Value, now: Time) -> Vec<Value> {
                 age,
             ]
         }
-        _ => vec![name, json!(str_at(o, "/metadata/creationTimestamp"))],
+        _ => vec![name, age],
     }
 }
 

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::args::Parsed;
 use super::{object_ref, server_error, targets, Api, Output};
+use apiserver::registry::Resource;
 use apiserver::{Method, Request};
 use client::{collection_path, object_path};
 
@@ -82,10 +83,35 @@ pub fn get(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
     }
     let table = output.is_empty() || output == "wide";
     let accept = if table { TABLE } else { "application/json" };
-    // One Table (or list) per request: the collection, or each named object.
+    let answers = match fetch(api, p, res, ns.as_deref(), &names, accept) {
+        Ok(answers) => answers,
+        Err(out) => return out,
+    };
+    match output {
+        "name" | "yaml" | "json" => print_objects(res, &answers, output, !names.is_empty()),
+        _ => {
+            let view = TableView {
+                wide: output == "wide",
+                namespace: ns.as_deref(),
+                namespace_column: all && res.namespaced,
+            };
+            print_tables(p, &answers, &view)
+        }
+    }
+}
+
+/// One Table (or list) per request: the collection, or each named object.
+fn fetch(
+    api: &mut dyn Api,
+    p: &Parsed,
+    res: &Resource,
+    ns: Option<&str>,
+    names: &[&str],
+    accept: &str,
+) -> Result<Vec<Value>, Output> {
     let mut answers = Vec::new();
     if names.is_empty() {
-        let mut path = collection_path(res, ns.as_deref());
+        let mut path = collection_path(res, ns);
         if let Some(sel) = p.flag("selector") {
             path.push_str(&format!(
                 "?labelSelector={}",
@@ -94,24 +120,29 @@ pub fn get(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
         }
         let resp = api.send(Request::new(Method::Get, &path).accept(accept));
         if resp.code >= 400 {
-            return server_error(&resp);
+            return Err(server_error(&resp));
         }
         answers.push(resp.value());
-    } else {
-        let mut errors = Vec::new();
-        for name in &names {
-            let path = object_path(res, ns.as_deref(), name);
-            let resp = api.send(Request::new(Method::Get, &path).accept(accept));
-            if resp.code >= 400 {
-                errors.push(server_error(&resp).stderr);
-            } else {
-                answers.push(resp.value());
-            }
-        }
-        if !errors.is_empty() && answers.is_empty() {
-            return Output::error(errors.join("\n"));
+        return Ok(answers);
+    }
+    let mut errors = Vec::new();
+    for name in names {
+        let path = object_path(res, ns, name);
+        let resp = api.send(Request::new(Method::Get, &path).accept(accept));
+        if resp.code >= 400 {
+            errors.push(server_error(&resp).stderr);
+        } else {
+            answers.push(resp.value());
         }
     }
+    if !errors.is_empty() && answers.is_empty() {
+        return Err(Output::error(errors.join("\n")));
+    }
+    Ok(answers)
+}
+
+/// `-o name|yaml|json`: the objects themselves (one named object alone, else a List).
+fn print_objects(res: &Resource, answers: &[Value], output: &str, named: bool) -> Output {
     let objects: Vec<Value> = answers
         .iter()
         .flat_map(|a| match a["items"].as_array() {
@@ -120,41 +151,45 @@ pub fn get(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
             None => Vec::new(),
         })
         .collect();
-    match output {
-        "name" => {
-            let lines: Vec<String> = objects
-                .iter()
-                .map(|o| object_ref(res, o["metadata"]["name"].as_str().unwrap_or_default()))
-                .collect();
-            return Output::ok(lines.iter().map(|l| format!("{l}\n")).collect::<String>());
-        }
-        "yaml" | "json" => {
-            let doc = if objects.len() == 1 && !names.is_empty() {
-                objects[0].clone()
-            } else {
-                json!({"apiVersion": "v1", "items": objects, "kind": "List", "metadata": {"resourceVersion": ""}})
-            };
-            let text = if output == "json" {
-                serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
-            } else {
-                apimachinery::yaml::to_string(&doc)
-            };
-            return Output::ok(text);
-        }
-        _ => {}
+    if output == "name" {
+        let lines: Vec<String> = objects
+            .iter()
+            .map(|o| object_ref(res, o["metadata"]["name"].as_str().unwrap_or_default()))
+            .collect();
+        return Output::ok(lines.iter().map(|l| format!("{l}\n")).collect::<String>());
     }
-    // Tables: the columns the server offers, priority 0 unless wide.
-    let first = answers.iter().find(|a| a["kind"] == "Table");
-    let Some(first) = first else {
+    let doc = if objects.len() == 1 && named {
+        objects[0].clone()
+    } else {
+        json!({"apiVersion": "v1", "items": objects, "kind": "List", "metadata": {"resourceVersion": ""}})
+    };
+    let text = if output == "json" {
+        serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+    } else {
+        apimachinery::yaml::to_string(&doc)
+    };
+    Output::ok(text)
+}
+
+/// How a table is printed: `-o wide`, the namespace asked for, a NAMESPACE column (`-A`).
+struct TableView<'a> {
+    wide: bool,
+    namespace: Option<&'a str>,
+    namespace_column: bool,
+}
+
+/// Tables: the columns the server offers (priority 0 unless wide), aligned as kubectl's
+/// tabwriter aligns them.
+fn print_tables(p: &Parsed, answers: &[Value], view: &TableView) -> Output {
+    let Some(first) = answers.iter().find(|a| a["kind"] == "Table") else {
         return Output::ok("");
     };
-    let wide = output == "wide";
     let columns: Vec<(usize, String)> = first["columnDefinitions"]
         .as_array()
         .into_iter()
         .flatten()
         .enumerate()
-        .filter(|(_, c)| wide || c["priority"].as_i64().unwrap_or(0) == 0)
+        .filter(|(_, c)| view.wide || c["priority"].as_i64().unwrap_or(0) == 0)
         .map(|(i, c)| {
             (
                 i,
@@ -167,7 +202,7 @@ pub fn get(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
         .flat_map(|a| a["rows"].as_array().into_iter().flatten())
         .collect();
     if rows.is_empty() {
-        let message = match &ns {
+        let message = match view.namespace {
             Some(ns) => format!("No resources found in {ns} namespace."),
             None => "No resources found".to_string(),
         };
@@ -177,10 +212,9 @@ pub fn get(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
         };
     }
     let show_labels = p.has("show-labels");
-    let namespaced_all = all && res.namespaced;
     let mut lines = Vec::new();
     let mut header: Vec<String> = Vec::new();
-    if namespaced_all {
+    if view.namespace_column {
         header.push("NAMESPACE".into());
     }
     header.extend(columns.iter().map(|(_, n)| n.clone()));
@@ -193,7 +227,7 @@ pub fn get(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
     }
     for row in rows {
         let mut line = Vec::new();
-        if namespaced_all {
+        if view.namespace_column {
             line.push(cell(&row["object"]["metadata"]["namespace"]));
         }
         for (i, _) in &columns {

@@ -48,6 +48,73 @@ pub fn serve(
     query: &Query,
     record: &mut AuditEvent,
 ) -> Result<Response, ApiError> {
+    let res = route(info)?;
+    let sub = info.subresource.as_deref();
+    let ns = info.namespace.as_deref();
+    let name = info.name.as_deref().unwrap_or_default();
+    match (info.verb, sub) {
+        ("get", Some("log")) => pod_log(s, res, ns, name, query),
+        ("get", Some("schedulingdecision")) => {
+            get_object(s, res, ns, name)?;
+            let mut answer = Response::raw(200, "application/json", Vec::new());
+            answer.delegated = Some(super::Delegated::Decision {
+                namespace: ns.unwrap_or_default().to_string(),
+                pod: name.to_string(),
+            });
+            Ok(answer)
+        }
+        ("get", Some("scale")) => {
+            let obj = get_object(s, res, ns, name)?;
+            Ok(Response::json(200, &scale_of(res, &obj)))
+        }
+        ("get", _) => {
+            let obj = get_object(s, res, ns, name)?;
+            Ok(respond(200, obj, req, res, query, s.now))
+        }
+        ("list", _) => list(s, res, ns, req, query),
+        ("watch", _) => super::watch::start(s, res, ns, info.name.as_deref(), req, query),
+        ("create", Some("binding")) => {
+            let body = decode_body(req)?;
+            bind(s, user, ns.unwrap_or_default(), name, &body, record)
+        }
+        ("create", Some("power")) => power(s, res, ns, name, req),
+        ("create", Some("eviction")) => {
+            let body = decode_body(req)?;
+            evict(s, ns.unwrap_or_default(), name, &body, record)
+        }
+        ("create", None) => match res.name {
+            "bindings" => {
+                let body = decode_body(req)?;
+                let pod = body
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                bind(s, user, ns.unwrap_or_default(), &pod, &body, record)
+            }
+            "selfsubjectaccessreviews" => self_subject_access_review(s, user, req),
+            "selfsubjectrulesreviews" => self_subject_rules_review(s, user, req),
+            "selfsubjectreviews" => Ok(self_subject_review(user)),
+            _ => create(s, res, ns, user, req, query, record),
+        },
+        ("update", Some("scale")) => {
+            let scale = decode_body(req)?;
+            update_scale(s, res, ns, name, &scale, user, req, query, record)
+        }
+        ("update", _) => {
+            let obj = decode_body(req)?;
+            update(s, res, ns, name, obj, sub, user, req, query, record)
+        }
+        ("patch", _) => patch_object(s, res, info, user, req, query, record),
+        ("delete", _) => delete(s, res, ns, name, req, query, record),
+        ("deletecollection", _) => delete_collection(s, res, ns, req, query, record),
+        _ => Err(ApiError::MethodNotAllowed),
+    }
+}
+
+/// The resource a request names, if it serves the request's verb on the subresource named,
+/// with or without a namespace as it must.
+fn route(info: &RequestInfo) -> Result<&'static registry::Resource, ApiError> {
     let res =
         registry::find(&info.group, &info.version, &info.resource).ok_or(ApiError::NoRoute)?;
     if res.namespaced != info.namespace.is_some()
@@ -76,104 +143,66 @@ pub fn serve(
     if !verb_ok {
         return Err(ApiError::MethodNotAllowed);
     }
-    let ns = info.namespace.as_deref();
-    let name = info.name.as_deref().unwrap_or_default();
-    match (info.verb, sub) {
-        ("get", Some("log")) => pod_log(s, res, ns, name, query),
-        ("get", Some("schedulingdecision")) => {
-            get_object(s, res, ns, name)?;
-            let mut answer = Response::raw(200, "application/json", Vec::new());
-            answer.delegated = Some(super::Delegated::Decision {
-                namespace: ns.unwrap_or_default().to_string(),
-                pod: name.to_string(),
-            });
-            Ok(answer)
-        }
-        ("get", Some("scale")) => {
-            let obj = get_object(s, res, ns, name)?;
-            Ok(Response::json(200, &scale_of(res, &obj)))
-        }
-        ("get", _) => {
-            let obj = get_object(s, res, ns, name)?;
-            Ok(respond(200, obj, req, res, query, s.now))
-        }
-        ("list", _) => list(s, res, ns, req, query),
-        ("watch", _) => super::watch::start(s, res, ns, info.name.as_deref(), req, query),
-        ("create", Some("binding")) => {
-            let body = decode_body(req)?;
-            bind(s, user, ns.unwrap_or_default(), name, &body, record)
-        }
-        ("create", Some("power")) => {
-            get_object(s, res, ns, name)?;
-            let on = decode_body(req)?["on"]
-                .as_bool()
-                .ok_or_else(|| ApiError::bad_request("power: `on` must be true or false"))?;
-            let mut answer = Response::json(200, &json!({"node": name, "powered": on}));
-            // A dry run switches nothing.
-            if !s.dry_run {
-                answer.delegated = Some(super::Delegated::Power {
-                    node: name.to_string(),
-                    on,
-                });
-            }
-            Ok(answer)
-        }
-        ("create", Some("eviction")) => {
-            let body = decode_body(req)?;
-            evict(s, ns.unwrap_or_default(), name, &body, record)
-        }
-        ("create", None) => match res.name {
-            "bindings" => {
-                let body = decode_body(req)?;
-                let pod = body
-                    .pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
-                bind(s, user, ns.unwrap_or_default(), &pod, &body, record)
-            }
-            "selfsubjectaccessreviews" => self_subject_access_review(s, user, req),
-            "selfsubjectrulesreviews" => self_subject_rules_review(s, user, req),
-            "selfsubjectreviews" => Ok(self_subject_review(user)),
-            _ => create(s, res, ns, user, req, query, record),
-        },
-        ("update", Some("scale")) => {
-            let scale = decode_body(req)?;
-            update_scale(s, res, ns, name, &scale, user, req, query, record)
-        }
-        ("update", _) => {
-            let obj = decode_body(req)?;
-            update(s, res, ns, name, obj, sub, user, req, query, record)
-        }
-        ("patch", _) => {
-            let ct = req.content_type.as_deref().unwrap_or_default();
-            let pt = PatchType::from_content_type(ct).ok_or_else(|| ApiError::UnsupportedMediaType {
-                message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json".to_string(),
-            })?;
-            if pt == PatchType::Apply {
-                return Err(ApiError::UnsupportedMediaType {
-                    message: "server-side apply (application/apply-patch+yaml) is not supported yet; use client-side kubectl apply".into(),
-                });
-            }
-            let current = get_object(s, res, ns, name)?;
-            if sub == Some("scale") {
-                let scale = scale_of(res, &current);
-                let patched =
-                    patch::apply(&scale, &req.body, pt, "Scale").map_err(ApiError::bad_request)?;
-                return update_scale(s, res, ns, name, &patched, user, req, query, record);
-            }
-            let patched =
-                patch::apply(&current, &req.body, pt, res.kind).map_err(ApiError::bad_request)?;
-            record.stages.push(stage(
-                "patch",
-                &format!("{pt:?} patch applied to the current object"),
-            ));
-            update(s, res, ns, name, patched, sub, user, req, query, record)
-        }
-        ("delete", _) => delete(s, res, ns, name, req, query, record),
-        ("deletecollection", _) => delete_collection(s, res, ns, req, query, record),
-        _ => Err(ApiError::MethodNotAllowed),
+    Ok(res)
+}
+
+/// `nodes/power` (kubeplay's chaos switch): answered by the cluster, which owns the node.
+fn power(
+    s: &mut ApiServer,
+    res: &'static registry::Resource,
+    ns: Option<&str>,
+    name: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    get_object(s, res, ns, name)?;
+    let on = decode_body(req)?["on"]
+        .as_bool()
+        .ok_or_else(|| ApiError::bad_request("power: `on` must be true or false"))?;
+    let mut answer = Response::json(200, &json!({"node": name, "powered": on}));
+    // A dry run switches nothing.
+    if !s.dry_run {
+        answer.delegated = Some(super::Delegated::Power {
+            node: name.to_string(),
+            on,
+        });
     }
+    Ok(answer)
+}
+
+/// A patch of any kind kubectl sends but server-side apply's, of an object or its `scale`.
+fn patch_object(
+    s: &mut ApiServer,
+    res: &'static registry::Resource,
+    info: &RequestInfo,
+    user: &UserInfo,
+    req: &Request,
+    query: &Query,
+    record: &mut AuditEvent,
+) -> Result<Response, ApiError> {
+    let (ns, sub) = (info.namespace.as_deref(), info.subresource.as_deref());
+    let name = info.name.as_deref().unwrap_or_default();
+    let ct = req.content_type.as_deref().unwrap_or_default();
+    let pt = PatchType::from_content_type(ct).ok_or_else(|| ApiError::UnsupportedMediaType {
+        message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json".to_string(),
+    })?;
+    if pt == PatchType::Apply {
+        return Err(ApiError::UnsupportedMediaType {
+            message: "server-side apply (application/apply-patch+yaml) is not supported yet; use client-side kubectl apply".into(),
+        });
+    }
+    let current = get_object(s, res, ns, name)?;
+    if sub == Some("scale") {
+        let scale = scale_of(res, &current);
+        let patched =
+            patch::apply(&scale, &req.body, pt, "Scale").map_err(ApiError::bad_request)?;
+        return update_scale(s, res, ns, name, &patched, user, req, query, record);
+    }
+    let patched = patch::apply(&current, &req.body, pt, res.kind).map_err(ApiError::bad_request)?;
+    record.stages.push(stage(
+        "patch",
+        &format!("{pt:?} patch applied to the current object"),
+    ));
+    update(s, res, ns, name, patched, sub, user, req, query, record)
 }
 
 /// Parses a request body as JSON (or YAML, which kubectl never sends but people do).
