@@ -395,43 +395,59 @@ impl Scheduler {
             }
         }
         if feasible.is_empty() {
-            let mut message = fit_error_message(total, &reasons);
-            let mut nominated = None;
-            if profile.preemption && total > 0 {
-                let outcome = preemption::preempt(
-                    &self.snap,
-                    profile,
-                    &state,
-                    &pod,
-                    &record.examined,
-                    &self.nominated,
-                    &mut *ctx.rng,
-                );
-                match outcome {
-                    Ok(c) => {
-                        let node = self.snap.nodes[c.node].name.to_string();
-                        record.preemption = Some(Preemption {
-                            nominated_node: Some(node.clone()),
-                            victims: c.victims.iter().map(|v| v.key()).collect(),
-                            message: None,
-                        });
-                        self.evict_victims(ctx, &pod, &node, &c.victims);
-                        nominated = Some(node);
-                    }
-                    Err(msg) => {
-                        message = format!("{message} preemption: {msg}");
-                        record.preemption = Some(Preemption {
-                            message: Some(msg),
-                            ..Preemption::default()
-                        });
-                    }
-                }
-            }
-            self.unschedulable(ctx, &pod, record, message, nominated);
+            self.post_filter(ctx, pi, &pod, &state, record, &reasons);
             return;
         }
         let chosen = self.score_and_select(ctx, pi, &pod, &mut state, &feasible, &mut record);
         self.reserve_and_bind(ctx, pi, pod, &state, chosen, record);
+    }
+
+    /// No node fits: PostFilter (preemption, if the profile has it) and the pod marked
+    /// unschedulable with upstream's `FitError` message, preemption's part included.
+    fn post_filter(
+        &mut self,
+        ctx: &mut Ctx,
+        pi: usize,
+        pod: &Arc<PodInfo>,
+        state: &CycleState,
+        mut record: CycleRecord,
+        reasons: &BTreeMap<String, usize>,
+    ) {
+        let profile = &self.config.profiles[pi];
+        let total = self.snap.nodes.len();
+        let mut message = fit_error_message(total, reasons);
+        let mut nominated = None;
+        if profile.preemption && total > 0 {
+            let outcome = preemption::preempt(
+                &self.snap,
+                profile,
+                state,
+                pod,
+                &record.examined,
+                &self.nominated,
+                &mut *ctx.rng,
+            );
+            match outcome {
+                Ok(c) => {
+                    let node = self.snap.nodes[c.node].name.to_string();
+                    record.preemption = Some(Preemption {
+                        nominated_node: Some(node.clone()),
+                        victims: c.victims.iter().map(|v| v.key()).collect(),
+                        message: None,
+                    });
+                    self.evict_victims(ctx, pod, &node, &c.victims);
+                    nominated = Some(node);
+                }
+                Err(msg) => {
+                    message = format!("{message} preemption: {msg}");
+                    record.preemption = Some(Preemption {
+                        message: Some(msg),
+                        ..Preemption::default()
+                    });
+                }
+            }
+        }
+        self.unschedulable(ctx, pod, record, message, nominated);
     }
 
     /// PreScore, Score, NormalizeScore and the weighted pick; returns the chosen node's index.

@@ -84,40 +84,7 @@ impl Profile {
     /// A profile from its `KubeSchedulerProfile` document (`index` for error paths).
     pub fn from_config(doc: &Value, index: usize, global_pct: usize) -> Result<Profile, String> {
         let path = format!("profiles[{index}].plugins");
-        let mut multi: PointList = DEFAULT_PLUGINS
-            .iter()
-            .map(|(n, w)| (n.to_string(), *w))
-            .collect();
-        merge(
-            &mut multi,
-            &doc["plugins"]["multiPoint"],
-            &format!("{path}.multiPoint"),
-        )?;
-        let at = |point: Point, key: &str| -> Result<PointList, String> {
-            let mut list: PointList = multi
-                .iter()
-                .filter(|(n, _)| plugins::points(n).is_some_and(|p| p.contains(&point)))
-                .cloned()
-                .collect();
-            merge(&mut list, &doc["plugins"][key], &format!("{path}.{key}"))?;
-            if let Some((name, _)) = list
-                .iter()
-                .find(|(n, _)| !plugins::points(n).is_some_and(|p| p.contains(&point)))
-            {
-                return Err(format!(
-                    "{path}.{key}: plugin \"{name}\" does not extend {key}"
-                ));
-            }
-            Ok(list)
-        };
-        let lists = [
-            at(Point::PreFilter, "preFilter")?,
-            at(Point::Filter, "filter")?,
-            at(Point::PostFilter, "postFilter")?,
-            at(Point::PreScore, "preScore")?,
-            at(Point::Score, "score")?,
-            at(Point::PreBind, "preBind")?,
-        ];
+        let lists = point_lists(doc, &path)?;
         let args_of = |name: &str| -> &Value {
             doc["pluginConfig"]
                 .as_array()
@@ -205,6 +172,45 @@ impl Profile {
             .collect();
         Ok(profile)
     }
+}
+
+/// Each extension point's plugins and weights (PreFilter, Filter, PostFilter, PreScore, Score,
+/// PreBind): the defaults, changed by `multiPoint`, then by the point's own enable/disable.
+fn point_lists(doc: &Value, path: &str) -> Result<[PointList; 6], String> {
+    let mut multi: PointList = DEFAULT_PLUGINS
+        .iter()
+        .map(|(n, w)| (n.to_string(), *w))
+        .collect();
+    merge(
+        &mut multi,
+        &doc["plugins"]["multiPoint"],
+        &format!("{path}.multiPoint"),
+    )?;
+    let at = |point: Point, key: &str| -> Result<PointList, String> {
+        let mut list: PointList = multi
+            .iter()
+            .filter(|(n, _)| plugins::points(n).is_some_and(|p| p.contains(&point)))
+            .cloned()
+            .collect();
+        merge(&mut list, &doc["plugins"][key], &format!("{path}.{key}"))?;
+        if let Some((name, _)) = list
+            .iter()
+            .find(|(n, _)| !plugins::points(n).is_some_and(|p| p.contains(&point)))
+        {
+            return Err(format!(
+                "{path}.{key}: plugin \"{name}\" does not extend {key}"
+            ));
+        }
+        Ok(list)
+    };
+    Ok([
+        at(Point::PreFilter, "preFilter")?,
+        at(Point::Filter, "filter")?,
+        at(Point::PostFilter, "postFilter")?,
+        at(Point::PreScore, "preScore")?,
+        at(Point::Score, "score")?,
+        at(Point::PreBind, "preBind")?,
+    ])
 }
 
 impl SchedulerConfig {

@@ -115,6 +115,29 @@ impl Expect {
                 failures.push(format!("pending pods: want {want}, got {pending}"));
             }
         }
+        self.check_pods(cluster, &mut failures);
+        if !self.events.is_empty() {
+            let events = list(cluster, "/api/v1/namespaces/default/events");
+            let seen: Vec<String> = events
+                .iter()
+                .map(|e| format!("{} {}", s(&e["reason"]), s(&e["message"])))
+                .collect();
+            for want in &self.events {
+                if !seen.contains(want) {
+                    failures.push(format!("no event {want:?}; events: {seen:#?}"));
+                }
+            }
+        }
+        self.check_objects(cluster, &mut failures);
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("expect: {}", failures.join("; ")))
+        }
+    }
+
+    /// `pods:`: each named pod gone, or on its node, in its phase, nominated where asked.
+    fn check_pods(&self, cluster: &mut Cluster, failures: &mut Vec<String>) {
         for (name, want) in &self.pods {
             let pod = send(
                 cluster,
@@ -151,18 +174,10 @@ impl Expect {
                 }
             }
         }
-        if !self.events.is_empty() {
-            let events = list(cluster, "/api/v1/namespaces/default/events");
-            let seen: Vec<String> = events
-                .iter()
-                .map(|e| format!("{} {}", s(&e["reason"]), s(&e["message"])))
-                .collect();
-            for want in &self.events {
-                if !seen.contains(want) {
-                    failures.push(format!("no event {want:?}; events: {seen:#?}"));
-                }
-            }
-        }
+    }
+
+    /// `objects:`: fields of any object, by dotted path.
+    fn check_objects(&self, cluster: &mut Cluster, failures: &mut Vec<String>) {
         for (target, fields) in &self.objects {
             let obj = match super::object_path(target) {
                 Ok(path) => send(cluster, Request::new(Method::Get, &path)),
@@ -182,11 +197,6 @@ impl Expect {
                     failures.push(format!("{target} {field}: want {want:?}, got {got:?}"));
                 }
             }
-        }
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("expect: {}", failures.join("; ")))
         }
     }
 }

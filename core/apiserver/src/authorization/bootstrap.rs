@@ -156,28 +156,9 @@ fn user(name: &str) -> Value {
     json!([{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": name}])
 }
 
-/// Cluster roles, then their bindings, in the order they are created at start.
-pub fn policy() -> Vec<Value> {
-    let everything = json!([
-        {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]},
-        {"verbs": ["*"], "nonResourceURLs": ["*"]}
-    ]);
-    let discovery = json!([{"verbs": ["get"], "nonResourceURLs": [
-        "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/readyz", "/version",
-        "/version/", "/openapi", "/openapi/*"]}]);
-    let self_review = vec![
-        rule(
-            &["create"],
-            &["authorization.k8s.io"],
-            &["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
-        ),
-        rule(
-            &["create"],
-            &["authentication.k8s.io"],
-            &["selfsubjectreviews"],
-        ),
-    ];
-    let scheduler = vec![
+/// What kube-scheduler may do (`system:kube-scheduler`).
+fn scheduler_rules() -> Vec<Value> {
+    vec![
         rule(
             READ,
             &[""],
@@ -212,8 +193,12 @@ pub fn policy() -> Vec<Value> {
             &["coordination.k8s.io"],
             &["leases"],
         ),
-    ];
-    let node = vec![
+    ]
+}
+
+/// What a kubelet may do (`system:node`, with the node authorizer's scope left out).
+fn node_rules() -> Vec<Value> {
+    vec![
         rule(
             READ,
             &[""],
@@ -243,6 +228,29 @@ pub fn policy() -> Vec<Value> {
             &["coordination.k8s.io"],
             &["leases"],
         ),
+    ]
+}
+
+/// Cluster roles, then their bindings, in the order they are created at start.
+pub fn policy() -> Vec<Value> {
+    let everything = json!([
+        {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]},
+        {"verbs": ["*"], "nonResourceURLs": ["*"]}
+    ]);
+    let discovery = json!([{"verbs": ["get"], "nonResourceURLs": [
+        "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/readyz", "/version",
+        "/version/", "/openapi", "/openapi/*"]}]);
+    let self_review = vec![
+        rule(
+            &["create"],
+            &["authorization.k8s.io"],
+            &["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+        ),
+        rule(
+            &["create"],
+            &["authentication.k8s.io"],
+            &["selfsubjectreviews"],
+        ),
     ];
     vec![
         cluster_role(
@@ -261,12 +269,12 @@ pub fn policy() -> Vec<Value> {
             serde_json::from_value(discovery).unwrap_or_default(),
         ),
         cluster_role("system:basic-user", self_review),
-        cluster_role("system:kube-scheduler", scheduler),
+        cluster_role("system:kube-scheduler", scheduler_rules()),
         cluster_role(
             "system:kube-controller-manager",
             vec![rule(&["*"], &["*"], &["*"])],
         ),
-        cluster_role("system:node", node),
+        cluster_role("system:node", node_rules()),
         cluster_role_binding("cluster-admin", "cluster-admin", group("system:masters")),
         cluster_role_binding(
             "system:discovery",

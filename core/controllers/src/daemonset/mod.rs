@@ -167,6 +167,20 @@ impl DaemonSetController {
                 );
             }
         }
+        self.update_status(ctx, &ds, desired, scheduled, ready);
+    }
+
+    /// Writes what the sync counted into the DaemonSet's status (zero counts left out, as
+    /// Go's omitempty does, except those upstream always writes).
+    fn update_status(
+        &self,
+        ctx: &mut Ctx,
+        ds: &Value,
+        desired: usize,
+        scheduled: usize,
+        ready: usize,
+    ) {
+        let ns = apimachinery::api::meta::namespace(ds);
         let mut status = json!({
             "desiredNumberScheduled": desired,
             "currentNumberScheduled": scheduled,
@@ -176,8 +190,8 @@ impl DaemonSetController {
             "numberMisscheduled": 0,
             "observedGeneration": ds["metadata"]["generation"],
         });
-        if (desired as usize) > ready {
-            status["numberUnavailable"] = json!(desired as usize - ready);
+        if desired > ready {
+            status["numberUnavailable"] = json!(desired - ready);
         }
         if let Some(m) = status.as_object_mut() {
             m.retain(|k, v| {
@@ -193,8 +207,8 @@ impl DaemonSetController {
             let _ = self.client.replace_status(
                 ctx,
                 client::resource("apps", "daemonsets"),
-                Some(&ns),
-                apimachinery::api::meta::name(&ds),
+                Some(ns),
+                apimachinery::api::meta::name(ds),
                 &status,
             );
         }
