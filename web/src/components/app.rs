@@ -1,6 +1,8 @@
 //! The root: owns the cluster handle, runs its clock while playing (at the chosen speed),
 //! and re-renders the views when the store moves.
 
+use std::rc::Rc;
+
 use gloo_timers::callback::Interval;
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
@@ -116,9 +118,10 @@ pub fn app() -> Html {
     html! { <SmallCluster /> }
 }
 
-/// Three nodes with every view: the flow diagram, narrator, inspectors and terminal.
-#[function_component(SmallCluster)]
-fn small_cluster() -> Html {
+/// The cluster a shared link (`#scenario=…`) replays, or a fresh one, and why the link
+/// could not be opened.
+#[hook]
+fn use_opened_cluster() -> (Rc<Cluster>, Option<String>) {
     // A shared link (`#scenario=…`) replays its run; otherwise a fresh cluster.
     let opened = use_memo((), |_| {
         let fragment = web_sys::window()
@@ -134,48 +137,44 @@ fn small_cluster() -> Html {
         let c = opened.0.clone();
         move |_| c
     });
-    let open_error = opened.1.clone();
-    let share = use_state(|| None::<(String, String)>);
-    let revision = use_state(|| cluster.revision());
-    let seconds = use_state(|| cluster.elapsed_seconds());
-    let playing = use_state(|| true);
-    let speed_tenths = use_state(|| 10u32);
-    let selected = use_state(|| None::<String>);
-    let refresh = {
-        let (cluster, revision, seconds) = (cluster.clone(), revision.clone(), seconds.clone());
-        Callback::from(move |_: ()| {
-            revision.set(cluster.revision());
-            seconds.set(cluster.elapsed_seconds());
-        })
-    };
-    {
-        let (cluster, refresh) = (cluster.clone(), refresh.clone());
-        use_effect_with((*playing, *speed_tenths), move |(playing, speed)| {
-            let virtual_ms = i64::from(TICK_MS) * i64::from(*speed) / 10;
-            let interval = playing.then(|| {
-                Interval::new(TICK_MS, move || {
-                    cluster.advance(virtual_ms);
-                    refresh.emit(());
-                })
-            });
-            move || drop(interval)
+    (cluster, opened.1.clone())
+}
+
+/// Advances the cluster each tick while playing, at the chosen speed.
+#[hook]
+fn use_cluster_clock(
+    cluster: Rc<Cluster>,
+    refresh: Callback<()>,
+    playing: bool,
+    speed_tenths: u32,
+) {
+    use_effect_with((playing, speed_tenths), move |(playing, speed)| {
+        let virtual_ms = i64::from(TICK_MS) * i64::from(*speed) / 10;
+        let interval = playing.then(|| {
+            Interval::new(TICK_MS, move || {
+                cluster.advance(virtual_ms);
+                refresh.emit(());
+            })
         });
-    }
-    // The terminal's `explain` reads the API documentation: fetched once the page is up
-    // (from the page's own origin: it ships beside the wasm), so it costs the first paint
-    // nothing.
-    {
-        let cluster = cluster.clone();
-        use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Some(text) = fetch_text("explain.json").await {
-                    let _ = cluster.set_explain_docs(&text);
-                }
-            });
+        move || drop(interval)
+    });
+}
+
+/// Fetches the API documentation the terminal's `explain` reads, once the page is up.
+#[hook]
+fn use_explain_docs(cluster: Rc<Cluster>) {
+    use_effect_with((), move |_| {
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Some(text) = fetch_text("explain.json").await {
+                let _ = cluster.set_explain_docs(&text);
+            }
         });
-    }
-    // Once the first render is on screen the page is interactive: note when, for the
-    // measurements (`data-interactive-ms` on <body>, milliseconds since navigation).
+    });
+}
+
+/// Marks on <body> (`data-interactive-ms`) when the first render was on screen.
+#[hook]
+fn use_interactive_mark() {
     use_effect_with((), |_| {
         let window = web_sys::window();
         let ms = window
@@ -187,6 +186,55 @@ fn small_cluster() -> Html {
             let _ = body.set_attribute("data-interactive-ms", &(ms.round() as i64).to_string());
         }
     });
+}
+
+/// Goes back to the second picked on the timeline, and pauses there.
+fn scrub(
+    cluster: &Rc<Cluster>,
+    refresh: &Callback<()>,
+    playing: &UseStateHandle<bool>,
+) -> Callback<Event> {
+    let (cluster, refresh, playing) = (cluster.clone(), refresh.clone(), playing.clone());
+    Callback::from(move |e: Event| {
+        let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+        if let Ok(t) = input.value().parse::<i64>() {
+            playing.set(false);
+            if cluster.rewind_to(t).is_ok() {
+                refresh.emit(());
+            }
+        }
+    })
+}
+
+/// Offers a link that replays this run, and its scenario as a file.
+fn share_run(
+    cluster: &Rc<Cluster>,
+    share: &UseStateHandle<Option<(String, String)>>,
+) -> Callback<MouseEvent> {
+    let (cluster, share) = (cluster.clone(), share.clone());
+    Callback::from(move |_| {
+        let link = web_sys::window()
+            .and_then(|w| w.location().href().ok())
+            .map(|h| h.split('#').next().unwrap_or_default().to_string())
+            .unwrap_or_default();
+        share.set(Some((
+            format!("{link}{}", cluster.share_fragment()),
+            cluster.scenario_yaml(),
+        )));
+    })
+}
+
+/// The time controls: play or pause, step, next event, speed, the timeline, the clock and
+/// Share.
+fn time_controls(
+    cluster: &Rc<Cluster>,
+    refresh: &Callback<()>,
+    playing: &UseStateHandle<bool>,
+    speed_tenths: &UseStateHandle<u32>,
+    seconds: i64,
+    revision: i64,
+    share: &UseStateHandle<Option<(String, String)>>,
+) -> Html {
     let toggle = {
         let playing = playing.clone();
         Callback::from(move |_| playing.set(!*playing))
@@ -206,72 +254,87 @@ fn small_cluster() -> Html {
         })
     };
     // Scrubbing replays the run from its seed up to the chosen second, then waits there.
-    let on_scrub = {
-        let (cluster, refresh, playing) = (cluster.clone(), refresh.clone(), playing.clone());
-        Callback::from(move |e: Event| {
-            let input: web_sys::HtmlInputElement = e.target_unchecked_into();
-            if let Ok(t) = input.value().parse::<i64>() {
-                playing.set(false);
-                if cluster.rewind_to(t).is_ok() {
-                    refresh.emit(());
-                }
-            }
+    let on_scrub = scrub(cluster, refresh, playing);
+    let on_share = share_run(cluster, share);
+    let real_node_running = cluster.has_real_node_running();
+    html! {
+        <div class="clock" role="group" aria-label="Time controls">
+            <button id="play" onclick={toggle} aria-pressed={(**playing).to_string()}>{ if **playing { "Pause" } else { "Play" } }</button>
+            <button id="step" onclick={step}>{"Step 1 s"}</button>
+            <button id="next-event" onclick={next_event} title="Run to the next thing that happens: a timer firing or a watch event delivered">{"Next event"}</button>
+            { speed_picker("speed", speed_tenths) }
+            <input id="timeline" type="range" min="0" max={seconds.max(1).to_string()}
+                value={seconds.to_string()} onchange={on_scrub} disabled={real_node_running}
+                title={if real_node_running { "A real machine is joined: its containers really ran, so this run cannot go back in time (disconnect the bridge first)" } else { "" }}
+                aria-label="Timeline: go back to an earlier moment of the run" />
+            <span class="time" aria-label="virtual time">{format!("t = {seconds} s")}</span>
+            <span class="revision" aria-label="etcd revision">{format!("etcd revision {revision}")}</span>
+            <button id="share" onclick={on_share}>{"Share"}</button>
+        </div>
+    }
+}
+
+/// What shows above the views: a shared link that could not be opened, or the share link
+/// and its file.
+fn notices(open_error: Option<&str>, share: Option<&(String, String)>) -> Html {
+    // One stable slot (Yew then keeps the header's elements, and the focus on Share, when
+    // it appears).
+    html! {
+        <div class="notices">
+        if let Some(e) = open_error {
+            <p class="banner error" role="alert">{format!("The shared scenario could not be opened: {e}")}</p>
+        }
+        if let Some((link, yaml)) = share {
+            <div class="share" role="region" aria-label="Share this run">
+                <label>{"Link that replays this run "}
+                    <input id="share-link" readonly=true value={link.clone()} />
+                </label>
+                <a id="share-file" download="kubeplay-scenario.yaml"
+                    href={format!("data:text/yaml;charset=utf-8,{}", percent(yaml))}>{"Download the scenario"}</a>
+            </div>
+        }
+        </div>
+    }
+}
+
+/// Three nodes with every view: the flow diagram, narrator, inspectors and terminal.
+#[function_component(SmallCluster)]
+fn small_cluster() -> Html {
+    let (cluster, open_error) = use_opened_cluster();
+    let share = use_state(|| None::<(String, String)>);
+    let revision = use_state(|| cluster.revision());
+    let seconds = use_state(|| cluster.elapsed_seconds());
+    let playing = use_state(|| true);
+    let speed_tenths = use_state(|| 10u32);
+    let selected = use_state(|| None::<String>);
+    let refresh = {
+        let (cluster, revision, seconds) = (cluster.clone(), revision.clone(), seconds.clone());
+        Callback::from(move |_: ()| {
+            revision.set(cluster.revision());
+            seconds.set(cluster.elapsed_seconds());
         })
     };
-    let on_share = {
-        let (cluster, share) = (cluster.clone(), share.clone());
-        Callback::from(move |_| {
-            let link = web_sys::window()
-                .and_then(|w| w.location().href().ok())
-                .map(|h| h.split('#').next().unwrap_or_default().to_string())
-                .unwrap_or_default();
-            share.set(Some((
-                format!("{link}{}", cluster.share_fragment()),
-                cluster.scenario_yaml(),
-            )));
-        })
-    };
+    use_cluster_clock(cluster.clone(), refresh.clone(), *playing, *speed_tenths);
+    // The terminal's `explain` reads the API documentation: fetched once the page is up
+    // (from the page's own origin: it ships beside the wasm), so it costs the first paint
+    // nothing.
+    use_explain_docs(cluster.clone());
+    // Once the first render is on screen the page is interactive: note when, for the
+    // measurements (`data-interactive-ms` on <body>, milliseconds since navigation).
+    use_interactive_mark();
     let on_select = {
         let selected = selected.clone();
         Callback::from(move |pod: String| selected.set(Some(pod)))
     };
-    let real_node_running = cluster.has_real_node_running();
     html! {
         <div class="app">
             <header>
                 <h1>{"kubeplay"}</h1>
                 <p class="tagline">{"A Kubernetes control plane, compiled to WebAssembly, running in this tab."}</p>
-                <div class="clock" role="group" aria-label="Time controls">
-                    <button id="play" onclick={toggle} aria-pressed={(*playing).to_string()}>{ if *playing { "Pause" } else { "Play" } }</button>
-                    <button id="step" onclick={step}>{"Step 1 s"}</button>
-                    <button id="next-event" onclick={next_event} title="Run to the next thing that happens: a timer firing or a watch event delivered">{"Next event"}</button>
-                    { speed_picker("speed", &speed_tenths) }
-                    <input id="timeline" type="range" min="0" max={(*seconds).max(1).to_string()}
-                        value={seconds.to_string()} onchange={on_scrub} disabled={real_node_running}
-                        title={if real_node_running { "A real machine is joined: its containers really ran, so this run cannot go back in time (disconnect the bridge first)" } else { "" }}
-                        aria-label="Timeline: go back to an earlier moment of the run" />
-                    <span class="time" aria-label="virtual time">{format!("t = {} s", *seconds)}</span>
-                    <span class="revision" aria-label="etcd revision">{format!("etcd revision {}", *revision)}</span>
-                    <button id="share" onclick={on_share}>{"Share"}</button>
-                </div>
+                { time_controls(&cluster, &refresh, &playing, &speed_tenths, *seconds, *revision, &share) }
                 { size_picker(crate::cluster::NODES) }
             </header>
-            // One stable slot for what appears above the views (Yew then keeps the header's
-            // elements, and the focus on Share, when it appears).
-            <div class="notices">
-            if let Some(e) = &open_error {
-                <p class="banner error" role="alert">{format!("The shared scenario could not be opened: {e}")}</p>
-            }
-            if let Some((link, yaml)) = &*share {
-                <div class="share" role="region" aria-label="Share this run">
-                    <label>{"Link that replays this run "}
-                        <input id="share-link" readonly=true value={link.clone()} />
-                    </label>
-                    <a id="share-file" download="kubeplay-scenario.yaml"
-                        href={format!("data:text/yaml;charset=utf-8,{}", percent(yaml))}>{"Download the scenario"}</a>
-                </div>
-            }
-            </div>
+            { notices(open_error.as_deref(), share.as_ref()) }
             <main>
                 <ManifestEditor cluster={(*cluster).clone()} on_change={refresh.reform(|_| ())} />
                 <ClusterMap cluster={(*cluster).clone()} revision={*revision} on_select={on_select} on_change={refresh.reform(|_| ())} selected={(*selected).clone()} />

@@ -116,106 +116,122 @@ struct Arrow {
     class: &'static str,
 }
 
-#[function_component(FlowDiagram)]
-pub fn flow_diagram(props: &Props) -> Html {
-    let selected = use_state(|| None::<String>);
-    let events = props.cluster.recent_events(WINDOW);
-    let now = props.cluster.now();
-    let views = props.cluster.nodes();
-    let nodes: Vec<String> = views.iter().map(|n| n.name.clone()).collect();
-    let real: Vec<String> = views
-        .into_iter()
-        .filter(|n| n.real)
-        .map(|n| n.name)
-        .collect();
-    let kubelets = kubelet_boxes(&nodes);
-    let place = |id: &str| -> Option<(i32, i32)> {
-        BOXES
-            .iter()
-            .find(|b| b.id == id)
-            .map(|b| center(b.x, b.y))
-            .or_else(|| {
-                kubelets
-                    .iter()
-                    .find(|(n, _, _)| n == id)
-                    .map(|(_, x, y)| center(*x, *y))
-            })
-    };
+/// Where a box's centre is: a fixed box's, or a kubelet's.
+fn place(kubelets: &[(String, i32, i32)], id: &str) -> Option<(i32, i32)> {
+    BOXES
+        .iter()
+        .find(|b| b.id == id)
+        .map(|b| center(b.x, b.y))
+        .or_else(|| {
+            kubelets
+                .iter()
+                .find(|(n, _, _)| n == id)
+                .map(|(_, x, y)| center(*x, *y))
+        })
+}
+
+/// The arrow an event lights (keyed by its two ends), with the write to etcd a request
+/// made; `None` for a watch request.
+fn arrow_of(
+    kind: &TraceKind,
+    who: &str,
+    at: (i32, i32),
+    (api, etcd): ((i32, i32), (i32, i32)),
+    real: &[String],
+) -> Option<(String, Arrow, Option<Arrow>)> {
+    Some(match kind {
+        TraceKind::Request {
+            verb,
+            resource,
+            revision,
+            code,
+            ..
+        } => {
+            if verb == "watch" {
+                return None;
+            }
+            let write = revision.map(|rv| Arrow {
+                from: api,
+                to: etcd,
+                label: format!("txn rv={rv}"),
+                class: "write",
+            });
+            let rv = revision.map(|r| format!(" rv={r}")).unwrap_or_default();
+            (
+                format!("{who}>api"),
+                Arrow {
+                    from: at,
+                    to: api,
+                    label: format!("{verb} {resource}{rv} {code}"),
+                    class: "request",
+                },
+                write,
+            )
+        }
+        TraceKind::Delivery {
+            event,
+            kind,
+            revision,
+            ..
+        } => (
+            format!("api>{who}"),
+            Arrow {
+                from: api,
+                to: at,
+                label: format!("{event} {kind} rv={revision}"),
+                class: "watch",
+            },
+            None,
+        ),
+        // A real node's calls carry the time they really took on the machine.
+        TraceKind::Cri {
+            method, took_ms, ..
+        } => (
+            format!("{who}>runtime"),
+            Arrow {
+                from: (at.0, at.1 - 10),
+                to: (at.0, at.1 + 64),
+                label: if real.iter().any(|r| r == who) {
+                    format!("{method} {took_ms} ms")
+                } else {
+                    method.clone()
+                },
+                class: "cri",
+            },
+            None,
+        ),
+    })
+}
+
+/// The arrows lit in the last moments (the latest event per arrow), and the boxes they
+/// leave or reach.
+fn lit_arrows(
+    events: &[TraceEvent],
+    now: i64,
+    nodes: &[String],
+    real: &[String],
+    kubelets: &[(String, i32, i32)],
+) -> (Vec<(String, Arrow)>, Vec<String>) {
     let api = center(API.0, API.1);
-    let etcd = place("etcd").unwrap_or(api);
-    // The latest event per arrow within the lit window.
+    let etcd = place(kubelets, "etcd").unwrap_or(api);
     let mut arrows: Vec<(String, Arrow)> = Vec::new();
     let mut lit_boxes: Vec<String> = Vec::new();
     for e in events.iter().rev() {
-        if now.millis() - e.time.millis() > LIT_MS {
+        if now - e.time.millis() > LIT_MS {
             break;
         }
-        let who = box_of(&e.component, &nodes);
-        let Some(at) = place(&who) else { continue };
-        let (key, arrow) = match &e.kind {
-            TraceKind::Request {
-                verb,
-                resource,
-                revision,
-                code,
-                ..
-            } => {
-                if verb == "watch" {
-                    continue;
-                }
-                if let Some(rv) = revision {
-                    let write = Arrow {
-                        from: api,
-                        to: etcd,
-                        label: format!("txn rv={rv}"),
-                        class: "write",
-                    };
-                    if !arrows.iter().any(|(k, _)| k == "api>etcd") {
-                        arrows.push(("api>etcd".into(), write));
-                    }
-                }
-                let rv = revision.map(|r| format!(" rv={r}")).unwrap_or_default();
-                (
-                    format!("{who}>api"),
-                    Arrow {
-                        from: at,
-                        to: api,
-                        label: format!("{verb} {resource}{rv} {code}"),
-                        class: "request",
-                    },
-                )
-            }
-            TraceKind::Delivery {
-                event,
-                kind,
-                revision,
-                ..
-            } => (
-                format!("api>{who}"),
-                Arrow {
-                    from: api,
-                    to: at,
-                    label: format!("{event} {kind} rv={revision}"),
-                    class: "watch",
-                },
-            ),
-            // A real node's calls carry the time they really took on the machine.
-            TraceKind::Cri {
-                method, took_ms, ..
-            } => (
-                format!("{who}>runtime"),
-                Arrow {
-                    from: (at.0, at.1 - 10),
-                    to: (at.0, at.1 + 64),
-                    label: if real.contains(&who) {
-                        format!("{method} {took_ms} ms")
-                    } else {
-                        method.clone()
-                    },
-                    class: "cri",
-                },
-            ),
+        let who = box_of(&e.component, nodes);
+        let Some(at) = place(kubelets, &who) else {
+            continue;
         };
+        let Some((key, arrow, write)) = arrow_of(&e.kind, &who, at, (api, etcd), real) else {
+            continue;
+        };
+        if let Some(write) = write {
+            if !arrows.iter().any(|(k, _)| k == "api>etcd") {
+                arrows.push(("api>etcd".into(), write));
+            }
+        }
         if !lit_boxes.contains(&who) {
             lit_boxes.push(who.clone());
         }
@@ -223,40 +239,19 @@ pub fn flow_diagram(props: &Props) -> Html {
             arrows.push((key, arrow));
         }
     }
-    let select = |id: String| {
-        let selected = selected.clone();
-        Callback::from(move |_| selected.set(Some(id.clone())))
-    };
-    // Boxes are buttons for the keyboard too: Enter or Space opens one.
-    let select_key = |id: String| {
-        let selected = selected.clone();
-        Callback::from(move |e: KeyboardEvent| {
-            if e.key() == "Enter" || e.key() == " " {
-                e.prevent_default();
-                selected.set(Some(id.clone()));
-            }
-        })
-    };
-    let draw_box = |id: &str, label: &str, x: i32, y: i32| {
-        let lit = lit_boxes.iter().any(|b| b == id) || (id == "apiserver" && !arrows.is_empty());
-        html! {
-            <g class={classes!("box", lit.then_some("lit"), (selected.as_deref() == Some(id)).then_some("selected"))}
-                data-box={id.to_string()} onclick={select(id.to_string())} onkeydown={select_key(id.to_string())} role="button" tabindex="0"
-                aria-label={format!("{label}: show what passed through")}>
-                <rect x={x.to_string()} y={y.to_string()} width={W.to_string()} height={H.to_string()} rx="8" />
-                <text x={(x + W / 2).to_string()} y={(y + H / 2 + 5).to_string()} text-anchor="middle">{label.to_string()}</text>
-            </g>
-        }
-    };
-    let detail: Vec<&TraceEvent> = match selected.as_deref() {
-        None => Vec::new(),
-        Some("apiserver") => events
+    (arrows, lit_boxes)
+}
+
+/// The last events that passed through box `id`, most recent first.
+fn passed_through<'a>(events: &'a [TraceEvent], id: &str, nodes: &[String]) -> Vec<&'a TraceEvent> {
+    match id {
+        "apiserver" => events
             .iter()
             .rev()
             .filter(|e| matches!(e.kind, TraceKind::Request { .. }))
             .take(15)
             .collect(),
-        Some("etcd") => events
+        "etcd" => events
             .iter()
             .rev()
             .filter(|e| {
@@ -270,13 +265,116 @@ pub fn flow_diagram(props: &Props) -> Html {
             })
             .take(15)
             .collect(),
-        Some(id) => events
+        id => events
             .iter()
             .rev()
-            .filter(|e| box_of(&e.component, &nodes) == id)
+            .filter(|e| box_of(&e.component, nodes) == id)
             .take(15)
             .collect(),
+    }
+}
+
+/// A box, as a button that selects it (lit when something passed through it just now).
+fn render_box(
+    selected: &UseStateHandle<Option<String>>,
+    lit: bool,
+    id: &str,
+    label: &str,
+    x: i32,
+    y: i32,
+) -> Html {
+    let select = {
+        let (selected, id) = (selected.clone(), id.to_string());
+        Callback::from(move |_| selected.set(Some(id.clone())))
     };
+    // Boxes are buttons for the keyboard too: Enter or Space opens one.
+    let select_key = {
+        let (selected, id) = (selected.clone(), id.to_string());
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Enter" || e.key() == " " {
+                e.prevent_default();
+                selected.set(Some(id.clone()));
+            }
+        })
+    };
+    html! {
+        <g class={classes!("box", lit.then_some("lit"), (selected.as_deref() == Some(id)).then_some("selected"))}
+            data-box={id.to_string()} onclick={select} onkeydown={select_key} role="button" tabindex="0"
+            aria-label={format!("{label}: show what passed through")}>
+            <rect x={x.to_string()} y={y.to_string()} width={W.to_string()} height={H.to_string()} rx="8" />
+            <text x={(x + W / 2).to_string()} y={(y + H / 2 + 5).to_string()} text-anchor="middle">{label.to_string()}</text>
+        </g>
+    }
+}
+
+/// A lit arrow from box edge to box edge, its label on a dark plate.
+fn draw_arrow(key: &str, a: &Arrow) -> Html {
+    // Requests and watch events between the same two boxes run side by side,
+    // and each label sits near the component's end, on a dark plate.
+    let (dx, dy) = ((a.to.0 - a.from.0) as f64, (a.to.1 - a.from.1) as f64);
+    let len = (dx * dx + dy * dy).sqrt().max(1.0);
+    // From box edge to box edge, not centre to centre.
+    let exit = (f64::from(W) / 2.0 / dx.abs().max(1e-9))
+        .min(f64::from(H) / 2.0 / dy.abs().max(1e-9))
+        .min(0.45);
+    let (ex, ey) = (dx * exit, dy * exit);
+    let (nx, ny) = (-dy / len, dx / len);
+    let side = match a.class {
+        "watch" => -5.0,
+        "request" => 5.0,
+        _ => 0.0,
+    };
+    let (x1, y1) = (
+        a.from.0 as f64 + ex + nx * side,
+        a.from.1 as f64 + ey + ny * side,
+    );
+    let (x2, y2) = (
+        a.to.0 as f64 - ex + nx * side,
+        a.to.1 as f64 - ey + ny * side,
+    );
+    let t = match a.class {
+        "watch" => 0.72,
+        "request" => 0.28,
+        _ => 0.5,
+    };
+    let (lx, ly) = (
+        x1 + (x2 - x1) * t + nx * side * 2.6,
+        y1 + (y2 - y1) * t + ny * side * 2.6,
+    );
+    let width = a.label.chars().count() as f64 * 6.6 + 8.0;
+    // Whole pixels, without float formatting in the page.
+    let px = |v: f64| (v.round() as i64).to_string();
+    html! {
+        <g class={classes!("arrow", a.class)} data-arrow={key.to_string()}>
+            <line x1={px(x1)} y1={px(y1)} x2={px(x2)} y2={px(y2)} marker-end="url(#head)" />
+            <rect class="plate" x={px(lx - width / 2.0)} y={px(ly - 11.0)} width={px(width)} height="15" rx="3" />
+            <text x={px(lx)} y={px(ly)} text-anchor="middle">{a.label.clone()}</text>
+        </g>
+    }
+}
+
+#[function_component(FlowDiagram)]
+pub fn flow_diagram(props: &Props) -> Html {
+    let selected = use_state(|| None::<String>);
+    let events = props.cluster.recent_events(WINDOW);
+    let now = props.cluster.now();
+    let views = props.cluster.nodes();
+    let nodes: Vec<String> = views.iter().map(|n| n.name.clone()).collect();
+    let real: Vec<String> = views
+        .into_iter()
+        .filter(|n| n.real)
+        .map(|n| n.name)
+        .collect();
+    let kubelets = kubelet_boxes(&nodes);
+    let (arrows, lit_boxes) = lit_arrows(&events, now.millis(), &nodes, &real, &kubelets);
+    let draw_box = |id: &str, label: &str, x: i32, y: i32| {
+        let lit = lit_boxes.iter().any(|b| b == id) || (id == "apiserver" && !arrows.is_empty());
+        render_box(&selected, lit, id, label, x, y)
+    };
+    let detail = selected
+        .as_deref()
+        .map(|id| passed_through(&events, id, &nodes))
+        .unwrap_or_default();
     html! {
         <section class="flow" aria-label="Control-plane flow">
             <h2>{"What the control plane is doing"}</h2>
@@ -296,36 +394,7 @@ pub fn flow_diagram(props: &Props) -> Html {
                         </>
                     }
                 }) }
-                { for arrows.iter().map(|(key, a)| {
-                    // Requests and watch events between the same two boxes run side by side,
-                    // and each label sits near the component's end, on a dark plate.
-                    let (dx, dy) = ((a.to.0 - a.from.0) as f64, (a.to.1 - a.from.1) as f64);
-                    let len = (dx * dx + dy * dy).sqrt().max(1.0);
-                    // From box edge to box edge, not centre to centre.
-                    let exit = (f64::from(W) / 2.0 / dx.abs().max(1e-9))
-                        .min(f64::from(H) / 2.0 / dy.abs().max(1e-9))
-                        .min(0.45);
-                    let (ex, ey) = (dx * exit, dy * exit);
-                    let (nx, ny) = (-dy / len, dx / len);
-                    let side = match a.class { "watch" => -5.0, "request" => 5.0, _ => 0.0 };
-                    let (x1, y1) = (a.from.0 as f64 + ex + nx * side, a.from.1 as f64 + ey + ny * side);
-                    let (x2, y2) = (a.to.0 as f64 - ex + nx * side, a.to.1 as f64 - ey + ny * side);
-                    let t = match a.class { "watch" => 0.72, "request" => 0.28, _ => 0.5 };
-                    let (lx, ly) = (
-                        x1 + (x2 - x1) * t + nx * side * 2.6,
-                        y1 + (y2 - y1) * t + ny * side * 2.6,
-                    );
-                    let width = a.label.chars().count() as f64 * 6.6 + 8.0;
-                    // Whole pixels, without float formatting in the page.
-                    let px = |v: f64| (v.round() as i64).to_string();
-                    html! {
-                        <g class={classes!("arrow", a.class)} data-arrow={key.clone()}>
-                            <line x1={px(x1)} y1={px(y1)} x2={px(x2)} y2={px(y2)} marker-end="url(#head)" />
-                            <rect class="plate" x={px(lx - width / 2.0)} y={px(ly - 11.0)} width={px(width)} height="15" rx="3" />
-                            <text x={px(lx)} y={px(ly)} text-anchor="middle">{a.label.clone()}</text>
-                        </g>
-                    }
-                }) }
+                { for arrows.iter().map(|(key, a)| draw_arrow(key, a)) }
             </svg>
             if let Some(id) = selected.as_deref() {
                 <div class="passed">

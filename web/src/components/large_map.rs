@@ -290,141 +290,142 @@ pub struct Props {
     pub in_page: bool,
 }
 
-#[function_component(LargeCluster)]
-pub fn large_cluster(props: &Props) -> Html {
-    let summary = use_state(Summary::default);
-    let names = use_mut_ref(Vec::<String>::new);
-    let log = use_state(Vec::<String>::new);
-    let selected = use_state(|| None::<usize>);
-    let playing = use_state(|| true);
-    let speed_tenths = use_state(|| 10u32);
-    let canvas = use_node_ref();
-    let share_link = use_state(|| None::<String>);
-    let on_reply = {
-        let (summary, names, log, share_link) = (
-            summary.clone(),
-            names.clone(),
-            log.clone(),
-            share_link.clone(),
-        );
-        let lines = Rc::new(RefCell::new(Vec::<String>::new()));
-        Callback::from(move |r: Reply| {
-            if let Some(fragment) = &r.share {
-                let here = web_sys::window()
-                    .and_then(|w| w.location().href().ok())
-                    .unwrap_or_default();
-                let here = here.split('#').next().unwrap_or_default().to_string();
-                share_link.set(Some(format!("{here}{fragment}")));
-            }
-            if let Some(n) = &r.summary.names {
-                *names.borrow_mut() = n.clone();
-            }
-            if !r.output.is_empty() {
-                let mut l = lines.borrow_mut();
-                l.extend(r.output.lines().map(str::to_string));
-                let excess = l.len().saturating_sub(200);
-                l.drain(..excess);
-                log.set(l.clone());
-            }
-            summary.set(r.summary);
-        })
-    };
-    let backend = use_memo(
-        (
-            props.nodes,
-            props.seed,
-            props.in_page,
-            props.scenario.clone(),
-        ),
-        move |(nodes, seed, in_page, scenario)| {
-            let b = Backend::start(*in_page, on_reply);
-            b.send(&match scenario {
-                Some(yaml) => Op::Open {
-                    scenario: yaml.clone(),
-                },
-                None => Op::Start {
-                    nodes: *nodes,
-                    seed: *seed,
-                },
+/// What picks the cluster: a change starts a new backend.
+type ClusterKey = (u32, u64, bool, Option<String>);
+
+/// The props that pick the cluster, as the memo and the clock are keyed.
+fn cluster_key(props: &Props) -> ClusterKey {
+    (
+        props.nodes,
+        props.seed,
+        props.in_page,
+        props.scenario.clone(),
+    )
+}
+
+/// Takes in the engine's replies: the summary, the node names, a share link and the
+/// console's last 200 lines.
+fn reply_handler(
+    summary: UseStateHandle<Summary>,
+    names: Rc<RefCell<Vec<String>>>,
+    log: UseStateHandle<Vec<String>>,
+    share_link: UseStateHandle<Option<String>>,
+) -> Callback<Reply> {
+    let lines = Rc::new(RefCell::new(Vec::<String>::new()));
+    Callback::from(move |r: Reply| {
+        if let Some(fragment) = &r.share {
+            let here = web_sys::window()
+                .and_then(|w| w.location().href().ok())
+                .unwrap_or_default();
+            let here = here.split('#').next().unwrap_or_default().to_string();
+            share_link.set(Some(format!("{here}{fragment}")));
+        }
+        if let Some(n) = &r.summary.names {
+            *names.borrow_mut() = n.clone();
+        }
+        if !r.output.is_empty() {
+            let mut l = lines.borrow_mut();
+            l.extend(r.output.lines().map(str::to_string));
+            let excess = l.len().saturating_sub(200);
+            l.drain(..excess);
+            log.set(l.clone());
+        }
+        summary.set(r.summary);
+    })
+}
+
+/// Advances the engine's clock each tick while playing, at the chosen speed.
+#[hook]
+fn use_engine_clock(backend: Rc<Backend>, playing: bool, speed_tenths: u32, cluster: ClusterKey) {
+    // Keyed by the cluster too: a new backend gets the clock.
+    use_effect_with(
+        (playing, speed_tenths, cluster),
+        move |(playing, speed, _)| {
+            let ms = i64::from(TICK_MS) * i64::from(*speed) / 10;
+            let interval = playing.then(|| {
+                Interval::new(TICK_MS, move || {
+                    // A worker still busy with the last tick is not given another.
+                    if !backend.busy() {
+                        backend.send(&Op::Advance { ms });
+                    }
+                })
             });
-            b
+            move || drop(interval)
         },
     );
-    {
-        let backend = backend.clone();
-        // Keyed by the cluster too: a new backend gets the clock.
-        let cluster = (
-            props.nodes,
-            props.seed,
-            props.in_page,
-            props.scenario.clone(),
-        );
-        use_effect_with(
-            (*playing, *speed_tenths, cluster),
-            move |(playing, speed, _)| {
-                let ms = i64::from(TICK_MS) * i64::from(*speed) / 10;
-                let interval = playing.then(|| {
-                    Interval::new(TICK_MS, move || {
-                        // A worker still busy with the last tick is not given another.
-                        if !backend.busy() {
-                            backend.send(&Op::Advance { ms });
-                        }
-                    })
-                });
-                move || drop(interval)
-            },
-        );
-    }
-    {
-        let canvas = canvas.clone();
-        use_effect_with(((*summary).clone(), *selected), move |(s, selected)| {
-            if let Some(c) = canvas.cast::<HtmlCanvasElement>() {
-                draw(&c, s, *selected);
-            }
-        });
-    }
-    let on_click = {
-        let (canvas, selected, summary) = (canvas.clone(), selected.clone(), summary.clone());
-        Callback::from(move |e: MouseEvent| {
-            let Some(c) = canvas.cast::<HtmlCanvasElement>() else {
-                return;
-            };
-            let (cell, cols) = layout(summary.states.len(), c.width());
-            // The canvas may be drawn smaller than its pixels (a narrow window).
-            let scale = |offset: i32, pixels: u32, shown: i32| {
-                (f64::from(offset.max(0)) * f64::from(pixels) / f64::from(shown.max(1))) as u32
-            };
-            let x = scale(e.offset_x(), c.width(), c.client_width());
-            let y = scale(e.offset_y(), c.height(), c.client_height());
-            let i = (y / cell * cols + x / cell) as usize;
-            // Right of the last column is no node.
-            selected.set((x / cell < cols && i < summary.states.len()).then_some(i));
-        })
-    };
-    // Arrow keys move the selection over the map (keyboard users reach every node).
-    let on_key = {
-        let (canvas, selected, summary) = (canvas.clone(), selected.clone(), summary.clone());
-        Callback::from(move |e: KeyboardEvent| {
-            let n = summary.states.len();
-            let Some(c) = canvas.cast::<HtmlCanvasElement>().filter(|_| n > 0) else {
-                return;
-            };
-            let (_, cols) = layout(n, c.width());
-            let cols = cols as usize;
-            let at = selected.unwrap_or(0);
-            let next = match e.key().as_str() {
-                "ArrowRight" => (at + 1).min(n - 1),
-                "ArrowLeft" => at.saturating_sub(1),
-                "ArrowDown" if at + cols < n => at + cols,
-                "ArrowUp" => at.saturating_sub(cols),
-                "Home" => 0,
-                "End" => n - 1,
-                _ => return,
-            };
-            e.prevent_default();
-            selected.set(Some(next));
-        })
-    };
+}
+
+/// Redraws the map when the summary or the selection changes.
+#[hook]
+fn use_map_drawing(canvas: NodeRef, summary: Summary, selected: Option<usize>) {
+    use_effect_with((summary, selected), move |(s, selected)| {
+        if let Some(c) = canvas.cast::<HtmlCanvasElement>() {
+            draw(&c, s, *selected);
+        }
+    });
+}
+
+/// Selects the node clicked on the map (none right of the last column).
+fn map_click(
+    canvas: &NodeRef,
+    selected: &UseStateHandle<Option<usize>>,
+    summary: &UseStateHandle<Summary>,
+) -> Callback<MouseEvent> {
+    let (canvas, selected, summary) = (canvas.clone(), selected.clone(), summary.clone());
+    Callback::from(move |e: MouseEvent| {
+        let Some(c) = canvas.cast::<HtmlCanvasElement>() else {
+            return;
+        };
+        let (cell, cols) = layout(summary.states.len(), c.width());
+        // The canvas may be drawn smaller than its pixels (a narrow window).
+        let scale = |offset: i32, pixels: u32, shown: i32| {
+            (f64::from(offset.max(0)) * f64::from(pixels) / f64::from(shown.max(1))) as u32
+        };
+        let x = scale(e.offset_x(), c.width(), c.client_width());
+        let y = scale(e.offset_y(), c.height(), c.client_height());
+        let i = (y / cell * cols + x / cell) as usize;
+        // Right of the last column is no node.
+        selected.set((x / cell < cols && i < summary.states.len()).then_some(i));
+    })
+}
+
+/// Moves the selection over the map with the arrow keys, Home and End.
+fn map_keys(
+    canvas: &NodeRef,
+    selected: &UseStateHandle<Option<usize>>,
+    summary: &UseStateHandle<Summary>,
+) -> Callback<KeyboardEvent> {
+    let (canvas, selected, summary) = (canvas.clone(), selected.clone(), summary.clone());
+    Callback::from(move |e: KeyboardEvent| {
+        let n = summary.states.len();
+        let Some(c) = canvas.cast::<HtmlCanvasElement>().filter(|_| n > 0) else {
+            return;
+        };
+        let (_, cols) = layout(n, c.width());
+        let cols = cols as usize;
+        let at = selected.unwrap_or(0);
+        let next = match e.key().as_str() {
+            "ArrowRight" => (at + 1).min(n - 1),
+            "ArrowLeft" => at.saturating_sub(1),
+            "ArrowDown" if at + cols < n => at + cols,
+            "ArrowUp" => at.saturating_sub(cols),
+            "Home" => 0,
+            "End" => n - 1,
+            _ => return,
+        };
+        e.prevent_default();
+        selected.set(Some(next));
+    })
+}
+
+/// The time controls: play or pause, a step, the speed, the clock, where the engine runs,
+/// and Share.
+fn clock_bar(
+    backend: &Rc<Backend>,
+    playing: &UseStateHandle<bool>,
+    speed_tenths: &UseStateHandle<u32>,
+    s: &Summary,
+) -> Html {
     let share = {
         let backend = backend.clone();
         Callback::from(move |_| backend.send(&Op::Share))
@@ -437,7 +438,101 @@ pub fn large_cluster(props: &Props) -> Html {
         let backend = backend.clone();
         Callback::from(move |_| backend.send(&Op::Advance { ms: 1_000 }))
     };
-    let example = use_state(|| EXAMPLES[0].0.to_string());
+    html! {
+        <div class="clock" role="group" aria-label="Time controls">
+            <button id="large-play" onclick={toggle} aria-pressed={(**playing).to_string()}>{ if **playing { "Pause" } else { "Play" } }</button>
+            <button id="large-step" onclick={step}>{"Step 1 s"}</button>
+            { speed_picker("large-speed", speed_tenths) }
+            <span class="time">{format!("t = {} s", s.seconds)}</span>
+            <span class="revision">{format!("etcd revision {}", s.revision)}</span>
+            <span class="where">{ if backend.in_worker { "control plane in a Web Worker" } else { "control plane in the page" } }</span>
+            <button id="large-share" onclick={share}>{"Share"}</button>
+        </div>
+    }
+}
+
+/// The cluster's totals: nodes, Ready nodes, and pods by phase.
+fn totals(s: &Summary) -> Html {
+    let ready = s.ready_nodes();
+    html! {
+        <p class="totals" id="large-totals" data-nodes={s.states.len().to_string()} data-ready={ready.to_string()} data-running={s.running.to_string()}>
+            {format!("{} nodes, {} Ready · pods: {} Running, {} Pending, {} failing",
+                thousands(s.states.len()), thousands(ready), thousands(s.running as usize),
+                thousands(s.pending as usize), thousands(s.failing as usize))}
+        </p>
+    }
+}
+
+/// The map's legend: what each colour means.
+fn legend() -> Html {
+    html! {
+        <p class="legend" aria-hidden="true">
+            <span class="swatch" style={format!("background: {}", colour(b'R'))}></span>{"Ready"}
+            <span class="swatch" style={format!("background: {}", colour(b'C'))}></span>{"cordoned"}
+            <span class="swatch" style={format!("background: {}", colour(b'N'))}></span>{"NotReady"}
+            <span class="swatch" style="background: #7ee2a8"></span>{"CPU requested (fill)"}
+            <span class="swatch" style="background: #e7ecf5"></span>{"runs pods"}
+        </p>
+    }
+}
+
+/// Node `i`'s details with its power switch and network controls (`None` if it is unknown).
+fn node_detail(s: &Summary, names: &[String], backend: &Rc<Backend>, i: usize) -> Option<Html> {
+    let state = *s.states.as_bytes().get(i)?;
+    let name = names.get(i)?.clone();
+    let power = {
+        let (backend, name) = (backend.clone(), name.clone());
+        let on = state == b'N';
+        Callback::from(move |_| {
+            backend.send(&Op::Power {
+                node: name.clone(),
+                on,
+            })
+        })
+    };
+    let partition = |cut: bool| {
+        let (backend, name) = (backend.clone(), name.clone());
+        Callback::from(move |_| {
+            backend.send(&Op::Partition {
+                node: name.clone(),
+                cut,
+            })
+        })
+    };
+    Some(html! {
+        <div class="node-detail" aria-live="polite">
+            <strong>{&name}</strong>
+            <span>{state_word(state)}</span>
+            <span>{format!("cpu requested {}%", s.cpu.get(i).copied().unwrap_or(0))}</span>
+            <span>{format!("{} pod(s)", s.pods.get(i).copied().unwrap_or(0))}</span>
+            <button class="power" id="large-power" onclick={power}>
+                { if state == b'N' { "Power on" } else { "Power off" } }
+            </button>
+            <button onclick={partition(true)} title="Cut its network to the API server">{"Partition"}</button>
+            <button onclick={partition(false)} title="Heal its network">{"Heal"}</button>
+        </div>
+    })
+}
+
+/// Sends the kubectl line typed (on Enter) and clears the input.
+fn kubectl_command(backend: &Rc<Backend>) -> Callback<KeyboardEvent> {
+    let backend = backend.clone();
+    Callback::from(move |e: KeyboardEvent| {
+        if e.key() != "Enter" {
+            return;
+        }
+        let input: HtmlInputElement = e.target_unchecked_into();
+        let line = input.value();
+        let line = line.trim().trim_start_matches("kubectl ").to_string();
+        if !line.is_empty() {
+            backend.send(&Op::Kubectl { line });
+        }
+        input.set_value("");
+    })
+}
+
+/// The console: an example manifest to apply, a kubectl input and what came back.
+fn console(backend: &Rc<Backend>, example: &UseStateHandle<String>, log: &[String]) -> Html {
     let on_example = {
         let example = example.clone();
         Callback::from(move |e: Event| {
@@ -453,71 +548,66 @@ pub fn large_cluster(props: &Props) -> Html {
             }
         })
     };
-    let on_command = {
-        let backend = backend.clone();
-        Callback::from(move |e: KeyboardEvent| {
-            if e.key() != "Enter" {
-                return;
-            }
-            let input: HtmlInputElement = e.target_unchecked_into();
-            let line = input.value();
-            let line = line.trim().trim_start_matches("kubectl ").to_string();
-            if !line.is_empty() {
-                backend.send(&Op::Kubectl { line });
-            }
-            input.set_value("");
-        })
-    };
+    html! {
+        <div class="large-console">
+            <label>{"Example "}
+                <select onchange={on_example} aria-label="Example manifest">
+                    { for EXAMPLES.iter().map(|(id, title, _)| html! {
+                        <option value={*id} selected={*id == example.as_str()}>{*title}</option>
+                    }) }
+                </select>
+            </label>
+            <button id="large-apply" onclick={apply}>{"Apply"}</button>
+            <input id="large-kubectl" type="text" placeholder="kubectl get deployments" onkeydown={kubectl_command(backend)}
+                aria-label="kubectl command" spellcheck="false" autocomplete="off" />
+            <pre id="large-output" aria-live="polite" hidden={log.is_empty()}>{ for log.iter().map(|l| html! { <>{l}{"\n"}</> }) }</pre>
+        </div>
+    }
+}
+
+#[function_component(LargeCluster)]
+pub fn large_cluster(props: &Props) -> Html {
+    let summary = use_state(Summary::default);
+    let names = use_mut_ref(Vec::<String>::new);
+    let log = use_state(Vec::<String>::new);
+    let selected = use_state(|| None::<usize>);
+    let playing = use_state(|| true);
+    let speed_tenths = use_state(|| 10u32);
+    let canvas = use_node_ref();
+    let share_link = use_state(|| None::<String>);
+    let on_reply = reply_handler(
+        summary.clone(),
+        names.clone(),
+        log.clone(),
+        share_link.clone(),
+    );
+    let backend = use_memo(
+        cluster_key(props),
+        move |(nodes, seed, in_page, scenario)| {
+            let b = Backend::start(*in_page, on_reply);
+            b.send(&match scenario {
+                Some(yaml) => Op::Open {
+                    scenario: yaml.clone(),
+                },
+                None => Op::Start {
+                    nodes: *nodes,
+                    seed: *seed,
+                },
+            });
+            b
+        },
+    );
+    use_engine_clock(backend.clone(), *playing, *speed_tenths, cluster_key(props));
+    use_map_drawing(canvas.clone(), (*summary).clone(), *selected);
+    let on_click = map_click(&canvas, &selected, &summary);
+    // Arrow keys move the selection over the map (keyboard users reach every node).
+    let on_key = map_keys(&canvas, &selected, &summary);
+    let example = use_state(|| EXAMPLES[0].0.to_string());
     let s = &*summary;
-    let node_names = names.borrow();
-    let detail = selected.and_then(|i| {
-        let state = *s.states.as_bytes().get(i)?;
-        let name = node_names.get(i)?.clone();
-        let power = {
-            let (backend, name) = (backend.clone(), name.clone());
-            let on = state == b'N';
-            Callback::from(move |_| {
-                backend.send(&Op::Power {
-                    node: name.clone(),
-                    on,
-                })
-            })
-        };
-        let partition = |cut: bool| {
-            let (backend, name) = (backend.clone(), name.clone());
-            Callback::from(move |_| {
-                backend.send(&Op::Partition {
-                    node: name.clone(),
-                    cut,
-                })
-            })
-        };
-        Some(html! {
-            <div class="node-detail" aria-live="polite">
-                <strong>{&name}</strong>
-                <span>{state_word(state)}</span>
-                <span>{format!("cpu requested {}%", s.cpu.get(i).copied().unwrap_or(0))}</span>
-                <span>{format!("{} pod(s)", s.pods.get(i).copied().unwrap_or(0))}</span>
-                <button class="power" id="large-power" onclick={power}>
-                    { if state == b'N' { "Power on" } else { "Power off" } }
-                </button>
-                <button onclick={partition(true)} title="Cut its network to the API server">{"Partition"}</button>
-                <button onclick={partition(false)} title="Heal its network">{"Heal"}</button>
-            </div>
-        })
-    });
-    let ready = s.ready_nodes();
+    let detail = selected.and_then(|i| node_detail(s, &names.borrow(), &backend, i));
     html! {
         <section class="large" aria-label="Large cluster">
-            <div class="clock" role="group" aria-label="Time controls">
-                <button id="large-play" onclick={toggle} aria-pressed={(*playing).to_string()}>{ if *playing { "Pause" } else { "Play" } }</button>
-                <button id="large-step" onclick={step}>{"Step 1 s"}</button>
-                { speed_picker("large-speed", &speed_tenths) }
-                <span class="time">{format!("t = {} s", s.seconds)}</span>
-                <span class="revision">{format!("etcd revision {}", s.revision)}</span>
-                <span class="where">{ if backend.in_worker { "control plane in a Web Worker" } else { "control plane in the page" } }</span>
-                <button id="large-share" onclick={share}>{"Share"}</button>
-            </div>
+            { clock_bar(&backend, &playing, &speed_tenths, s) }
             <div class="notices">
                 if let Some(link) = &*share_link {
                     <div class="share" role="region" aria-label="Share this run">
@@ -527,36 +617,14 @@ pub fn large_cluster(props: &Props) -> Html {
                     </div>
                 }
             </div>
-            <p class="totals" id="large-totals" data-nodes={s.states.len().to_string()} data-ready={ready.to_string()} data-running={s.running.to_string()}>
-                {format!("{} nodes, {} Ready · pods: {} Running, {} Pending, {} failing",
-                    thousands(s.states.len()), thousands(ready), thousands(s.running as usize),
-                    thousands(s.pending as usize), thousands(s.failing as usize))}
-            </p>
+            { totals(s) }
             <canvas ref={canvas} id="large-map" width="960" height="480" onclick={on_click} onkeydown={on_key} tabindex="0"
                 role="img" aria-label={format!("Map of {} nodes: green Ready, red NotReady, grey-blue cordoned; the bright fill is CPU requested. Click a node, or use the arrow keys, for its details.", s.states.len())}></canvas>
-            <p class="legend" aria-hidden="true">
-                <span class="swatch" style={format!("background: {}", colour(b'R'))}></span>{"Ready"}
-                <span class="swatch" style={format!("background: {}", colour(b'C'))}></span>{"cordoned"}
-                <span class="swatch" style={format!("background: {}", colour(b'N'))}></span>{"NotReady"}
-                <span class="swatch" style="background: #7ee2a8"></span>{"CPU requested (fill)"}
-                <span class="swatch" style="background: #e7ecf5"></span>{"runs pods"}
-            </p>
+            { legend() }
             // Always there (empty until a node is picked), so opening it does not make Yew
             // rebuild its siblings — the canvas would lose keyboard focus.
             <div class="node-detail-slot">{ for detail }</div>
-            <div class="large-console">
-                <label>{"Example "}
-                    <select onchange={on_example} aria-label="Example manifest">
-                        { for EXAMPLES.iter().map(|(id, title, _)| html! {
-                            <option value={*id} selected={*id == example.as_str()}>{*title}</option>
-                        }) }
-                    </select>
-                </label>
-                <button id="large-apply" onclick={apply}>{"Apply"}</button>
-                <input id="large-kubectl" type="text" placeholder="kubectl get deployments" onkeydown={on_command}
-                    aria-label="kubectl command" spellcheck="false" autocomplete="off" />
-                <pre id="large-output" aria-live="polite" hidden={log.is_empty()}>{ for log.iter().map(|l| html! { <>{l}{"\n"}</> }) }</pre>
-            </div>
+            { console(&backend, &example, &log) }
         </section>
     }
 }

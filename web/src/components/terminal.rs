@@ -133,6 +133,70 @@ pub fn complete(cluster: &Cluster, line: &str) -> Option<String> {
     Some(format!("{prefix}{} ", matching[0]))
 }
 
+/// Runs the line typed: a heredoc's next line, or a command whose output joins the
+/// scrollback (a real machine's log read filled in when it answers).
+fn runner(
+    props: &Props,
+    entries: &UseReducerHandle<Scrollback>,
+    line: &UseStateHandle<String>,
+    history_at: &UseStateHandle<Option<usize>>,
+    heredoc: &UseStateHandle<Option<(String, String)>>,
+) -> impl Fn() {
+    let (entries, line, history_at, cluster, on_change, heredoc) = (
+        entries.clone(),
+        line.clone(),
+        history_at.clone(),
+        props.cluster.clone(),
+        props.on_change.clone(),
+        heredoc.clone(),
+    );
+    move || {
+        let typed = (*line).trim_end().to_string();
+        let command = match &*heredoc {
+            Some((text, delimiter)) => {
+                let text = format!("{text}\n{typed}");
+                line.set(String::new());
+                // The same rule as the interpreter's: the line, trailing blanks aside.
+                if typed != *delimiter {
+                    heredoc.set(Some((text, delimiter.clone())));
+                    return;
+                }
+                heredoc.set(None);
+                text
+            }
+            None => typed.trim().to_string(),
+        };
+        if command.is_empty() {
+            return;
+        }
+        if heredoc.is_none() {
+            if let Some(delimiter) = kubeplay_core::kubectl::heredoc_delimiter(&command) {
+                heredoc.set(Some((command, delimiter)));
+                line.set(String::new());
+                return;
+            }
+        }
+        let out = cluster.kubectl(&command);
+        let mut entry = Entry {
+            command,
+            output: out.text(),
+            failed: out.code != 0,
+        };
+        let at = entries.0.len();
+        let real_log = cluster.take_real_log_read();
+        if let Some((node, _)) = &real_log {
+            entry.output = format!("(reading the log on node {node}…)");
+        }
+        entries.dispatch(Action::Push(entry));
+        if let Some((node, path)) = real_log {
+            read_real_log(&cluster, &entries, at, node, path);
+        }
+        line.set(String::new());
+        history_at.set(None);
+        on_change.emit(());
+    }
+}
+
 #[function_component(Terminal)]
 pub fn terminal(props: &Props) -> Html {
     let entries = use_reducer(Scrollback::default);
@@ -140,61 +204,7 @@ pub fn terminal(props: &Props) -> Html {
     let history_at = use_state(|| None::<usize>);
     // An open heredoc: the text so far and the line that ends it.
     let heredoc = use_state(|| None::<(String, String)>);
-    let run = {
-        let (entries, line, history_at, cluster, on_change, heredoc) = (
-            entries.clone(),
-            line.clone(),
-            history_at.clone(),
-            props.cluster.clone(),
-            props.on_change.clone(),
-            heredoc.clone(),
-        );
-        move || {
-            let typed = (*line).trim_end().to_string();
-            let command = match &*heredoc {
-                Some((text, delimiter)) => {
-                    let text = format!("{text}\n{typed}");
-                    line.set(String::new());
-                    // The same rule as the interpreter's: the line, trailing blanks aside.
-                    if typed != *delimiter {
-                        heredoc.set(Some((text, delimiter.clone())));
-                        return;
-                    }
-                    heredoc.set(None);
-                    text
-                }
-                None => typed.trim().to_string(),
-            };
-            if command.is_empty() {
-                return;
-            }
-            if heredoc.is_none() {
-                if let Some(delimiter) = kubeplay_core::kubectl::heredoc_delimiter(&command) {
-                    heredoc.set(Some((command, delimiter)));
-                    line.set(String::new());
-                    return;
-                }
-            }
-            let out = cluster.kubectl(&command);
-            let mut entry = Entry {
-                command,
-                output: out.text(),
-                failed: out.code != 0,
-            };
-            let at = entries.0.len();
-            let real_log = cluster.take_real_log_read();
-            if let Some((node, _)) = &real_log {
-                entry.output = format!("(reading the log on node {node}…)");
-            }
-            entries.dispatch(Action::Push(entry));
-            if let Some((node, path)) = real_log {
-                read_real_log(&cluster, &entries, at, node, path);
-            }
-            line.set(String::new());
-            history_at.set(None);
-            on_change.emit(());
-        }
-    };
+    let run = runner(props, &entries, &line, &history_at, &heredoc);
     let onkeydown = {
         let (entries, line, history_at, cluster) = (
             entries.clone(),
