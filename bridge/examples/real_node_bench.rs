@@ -96,6 +96,80 @@ fn ms(d: Duration) -> String {
     format!("{:.0} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// Ten pods on a machine lent by another bridge (a second containerd of its own); the
+/// borrower goes and the time until the lender has no sandbox left is measured.
+async fn reap_after_disconnect(
+    door: &Door,
+    dir: &std::path::Path,
+) -> anyhow::Result<(std::sync::Arc<RealNode>, Duration)> {
+    let lender = std::sync::Arc::new(
+        RealNode::start(RealNodeSettings::new(
+            "bench-b",
+            &dir.join("lender"),
+            "10.89.251.0/24",
+            "kpbench2",
+        ))
+        .await?,
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("ws://{}/node-agent", listener.local_addr()?);
+    let agent = tokio::spawn(kubeplay_bridge::node_agent::serve_lending(
+        listener,
+        kubeplay_bridge::node_agent::AgentConfig {
+            token: "bench".into(),
+            allowed_origins: Vec::new(),
+        },
+        Some(lender.clone()),
+        std::future::pending(),
+    ));
+    let (_, borrowed) = kubeplay_bridge::real_node::borrowed::borrow(door, &url, "bench").await?;
+    let lent: Vec<String> = (0..10).map(|i| format!("lent-{i}")).collect();
+    for name in &lent {
+        let pod = pod_on(name, "kubernetes.io/hostname", "bench-b");
+        send(door, Method::Post, PODS, Some(pod));
+    }
+    until_running(door, &lent, Instant::now()).await;
+    borrowed.abort();
+    let gone_started = Instant::now();
+    while !lender
+        .runtime
+        .list_sandboxes()
+        .await
+        .map_err(anyhow::Error::msg)?
+        .is_empty()
+    {
+        anyhow::ensure!(
+            gone_started.elapsed() < Duration::from_secs(60),
+            "the lender did not reap"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let took = gone_started.elapsed();
+    agent.abort();
+    Ok((lender, took))
+}
+
+/// Each CRI method's count and medians: in containerd, and what the bridge added.
+fn print_call_times(calls: &[kubeplay_bridge::real_node::CallTime]) {
+    println!("  per CRI call (1-pod runs): method, calls, median in containerd, median added by the bridge");
+    let mut methods: Vec<&str> = calls.iter().map(|c| c.method).collect();
+    methods.sort();
+    methods.dedup();
+    for m in methods {
+        let of: Vec<_> = calls.iter().filter(|c| c.method == m).collect();
+        let mut rt: Vec<u64> = of.iter().map(|c| c.runtime_us).collect();
+        let mut br: Vec<u64> = of.iter().map(|c| c.bridge_us).collect();
+        rt.sort();
+        br.sort();
+        println!(
+            "    {m:<18} {:>3}  {:>8.1} ms  {:>6.2} ms",
+            of.len(),
+            rt[rt.len() / 2] as f64 / 1000.0,
+            br[br.len() / 2] as f64 / 1000.0
+        );
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("kubeplay-bench-{}", std::process::id()));
@@ -133,52 +207,7 @@ async fn main() -> anyhow::Result<()> {
     let reaped = node.stop().await?;
     let reap = reap_started.elapsed();
 
-    // Reaping after a disconnect: ten pods on a machine lent by another bridge (a second
-    // containerd), then the borrower goes; timed until the lender has no sandbox left.
-    let lender = std::sync::Arc::new(
-        RealNode::start(RealNodeSettings::new(
-            "bench-b",
-            &dir.join("lender"),
-            "10.89.251.0/24",
-            "kpbench2",
-        ))
-        .await?,
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("ws://{}/node-agent", listener.local_addr()?);
-    let agent = tokio::spawn(kubeplay_bridge::node_agent::serve_lending(
-        listener,
-        kubeplay_bridge::node_agent::AgentConfig {
-            token: "bench".into(),
-            allowed_origins: Vec::new(),
-        },
-        Some(lender.clone()),
-        std::future::pending(),
-    ));
-    let (_, borrowed) = kubeplay_bridge::real_node::borrowed::borrow(&door, &url, "bench").await?;
-    let lent: Vec<String> = (0..10).map(|i| format!("lent-{i}")).collect();
-    for name in &lent {
-        let pod = pod_on(name, "kubernetes.io/hostname", "bench-b");
-        send(&door, Method::Post, PODS, Some(pod));
-    }
-    until_running(&door, &lent, Instant::now()).await;
-    borrowed.abort();
-    let gone_started = Instant::now();
-    while !lender
-        .runtime
-        .list_sandboxes()
-        .await
-        .map_err(anyhow::Error::msg)?
-        .is_empty()
-    {
-        anyhow::ensure!(
-            gone_started.elapsed() < Duration::from_secs(60),
-            "the lender did not reap"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let disconnect_reap = gone_started.elapsed();
-    agent.abort();
+    let (lender, disconnect_reap) = reap_after_disconnect(&door, &dir).await?;
     ticker.abort();
 
     println!("real node, {RUNS} runs each, medians (min … max):");
@@ -200,23 +229,7 @@ async fn main() -> anyhow::Result<()> {
         "  reap 10 running pods on a lent machine after its borrower disconnects: {}",
         ms(disconnect_reap)
     );
-    println!("  per CRI call (1-pod runs): method, calls, median in containerd, median added by the bridge");
-    let mut methods: Vec<&str> = calls.iter().map(|c| c.method).collect();
-    methods.sort();
-    methods.dedup();
-    for m in methods {
-        let of: Vec<_> = calls.iter().filter(|c| c.method == m).collect();
-        let mut rt: Vec<u64> = of.iter().map(|c| c.runtime_us).collect();
-        let mut br: Vec<u64> = of.iter().map(|c| c.bridge_us).collect();
-        rt.sort();
-        br.sort();
-        println!(
-            "    {m:<18} {:>3}  {:>8.1} ms  {:>6.2} ms",
-            of.len(),
-            rt[rt.len() / 2] as f64 / 1000.0,
-            br[br.len() / 2] as f64 / 1000.0
-        );
-    }
+    print_call_times(&calls);
     drop(node);
     drop(lender);
     let _ = std::fs::remove_dir_all(&dir);

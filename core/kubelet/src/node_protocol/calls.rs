@@ -262,10 +262,8 @@ mod tests {
     use super::*;
     use crate::cri::{ContainerConfig, Mount, PortMapping, SandboxConfig};
 
-    /// Every call writes the same by hand as through the derived `Serialize`, field for
-    /// field and in the same order.
-    #[test]
-    fn writes_as_the_derived_serialize() {
+    /// A sandbox and a container config with every field set.
+    fn configs() -> (SandboxConfig, ContainerConfig) {
         let sandbox = SandboxConfig {
             hostname: "web-1".into(),
             log_directory: "/var/log/pods/default_web-1_u1".into(),
@@ -315,6 +313,14 @@ mod tests {
             },
             annotations: [("a".to_string(), "b".to_string())].into(),
         };
+        (sandbox, container)
+    }
+
+    /// Every call writes the same by hand as through the derived `Serialize`, field for
+    /// field and in the same order.
+    #[test]
+    fn writes_as_the_derived_serialize() {
+        let (sandbox, container) = configs();
         let calls = [
             CriCall::RunPodSandbox {
                 pod_uid: "u1".into(),
