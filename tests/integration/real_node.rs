@@ -117,21 +117,32 @@ fn pod_events(node: &RealNodeDoor, pod: &str) -> String {
 #[test]
 fn a_deployment_runs_as_real_containers_and_leaves_nothing_behind() {
     let _turn = kubeplay::heavy();
-    let mut node = RealNodeDoor::start(1);
+    let node = RealNodeDoor::start(1);
     let nodes = ok(&node, "kubectl get nodes -o wide");
     assert!(
         nodes.contains(&node.node) && nodes.contains("containerd://"),
         "the machine is a Node with containerd as its runtime:\n{nodes}"
     );
 
-    // Three busybox web servers.
-    apply(&node, &web_deployment("web", 3, ""));
-    ok(&node, "kubectl rollout status deployment/web --timeout=60s");
-    let pods = json(&node, "kubectl get pods -l app=web -o json");
+    let pods = web_servers_serve(&node);
+    exited_containers_restart(&node, &pods);
+    probes_run_on_the_node(&node);
+    every_volume_goes_through_csi(&node);
+    resolver_follows_dns_config(&node);
+    top_reads_container_stats(&node);
+    missing_image_fails_to_pull(&node);
+    nothing_is_left(node);
+}
+
+/// Three busybox web servers answer HTTP on their pod IPs; the pods.
+fn web_servers_serve(node: &RealNodeDoor) -> Vec<Value> {
+    apply(node, &web_deployment("web", 3, ""));
+    ok(node, "kubectl rollout status deployment/web --timeout=60s");
+    let pods = json(node, "kubectl get pods -l app=web -o json");
     let pods = pods["items"].as_array().expect("pods").clone();
     assert_eq!(pods.len(), 3);
     assert_eq!(
-        running_containers(&node, "busybox").len(),
+        running_containers(node, "busybox").len(),
         3,
         "CRI lists 3 running containers"
     );
@@ -153,27 +164,31 @@ fn a_deployment_runs_as_real_containers_and_leaves_nothing_behind() {
             "{body}"
         );
         let name = pod["metadata"]["name"].as_str().expect("name");
-        let logs = ok(&node, &format!("kubectl logs {name}"));
+        let logs = ok(node, &format!("kubectl logs {name}"));
         assert!(
             logs.contains(&format!("serving on {name}")),
             "kubectl logs {name}: {logs}"
         );
     }
+    pods
+}
 
+/// A container that exits is restarted, for real, with back-off; the container GC keeps one dead attempt.
+fn exited_containers_restart(node: &RealNodeDoor, pods: &[Value]) {
     // A container that exits is noticed (relist) and restarted, for real: a new CRI attempt.
     let first = pods[0]["metadata"]["name"]
         .as_str()
         .expect("name")
         .to_string();
     let id = container_id(&pods[0]);
-    let exec = kill_pid_1(&node, &id);
+    let exec = kill_pid_1(node, &id);
     // Its exit code races the container's end (0, or 137 when the exec is killed with it).
     assert!(
         matches!(exec, Ok(0 | 137)),
         "ExecSync kill 1 in {id}: {exec:?}"
     );
     let restarted = kubeplay::wait_for("the restart", 20, || {
-        let pod = json(&node, &format!("kubectl get pod {first} -o json"));
+        let pod = json(node, &format!("kubectl get pod {first} -o json"));
         let s = &pod["status"]["containerStatuses"][0];
         (s["restartCount"] == 1 && s["state"]["running"].is_object()).then(|| pod.clone())
     });
@@ -193,9 +208,9 @@ fn a_deployment_runs_as_real_containers_and_leaves_nothing_behind() {
     );
     // A second exit: after CrashLoopBackOff's 10 s, attempt 2; the container GC keeps only
     // the attempt before it (attempt 0 is removed, as the kubelet keeps one dead container).
-    let _ = kill_pid_1(&node, &container_id(&restarted));
+    let _ = kill_pid_1(node, &container_id(&restarted));
     kubeplay::wait_for("the second restart", 30, || {
-        let pod = json(&node, &format!("kubectl get pod {first} -o json"));
+        let pod = json(node, &format!("kubectl get pod {first} -o json"));
         let s = &pod["status"]["containerStatuses"][0];
         (s["restartCount"] == 2 && s["state"]["running"].is_object()).then_some(())
     });
@@ -211,11 +226,14 @@ fn a_deployment_runs_as_real_containers_and_leaves_nothing_behind() {
         [1, 2],
         "CRI keeps the last dead container and the live one"
     );
+}
 
+/// Liveness (ExecSync) and readiness (HTTP) probes run on the node.
+fn probes_run_on_the_node(node: &RealNodeDoor) {
     // Probes run for real: a liveness exec probe (CRI ExecSync) that starts failing restarts
     // its container; a readiness HTTP probe answered 404 keeps its container unready.
     apply(
-        &node,
+        node,
         &format!(
             r#"apiVersion: v1
 kind: Pod
@@ -235,7 +253,7 @@ spec:{}
         ),
     );
     let restarted = kubeplay::wait_for("the liveness restart", 30, || {
-        let pod = json(&node, "kubectl get pod unhealthy -o json");
+        let pod = json(node, "kubectl get pod unhealthy -o json");
         let app = pod["status"]["containerStatuses"]
             .as_array()?
             .iter()
@@ -248,7 +266,7 @@ spec:{}
         .and_then(|s| s.iter().find(|s| s["name"] == "web").cloned())
         .expect("web's status");
     assert_eq!(web["ready"], false, "{web}");
-    let events = pod_events(&node, "unhealthy");
+    let events = pod_events(node, "unhealthy");
     assert!(
         events.contains(
             "Liveness probe failed: cat: can't open '/tmp/healthy': No such file or directory"
@@ -279,13 +297,16 @@ spec:{}
         attempts.contains(&1),
         "the restarted container is CRI attempt 1: {attempts:?}"
     );
+}
 
+/// Every kind of volume goes through the node's CSI plugin.
+fn every_volume_goes_through_csi(node: &RealNodeDoor) {
     // Every kind of volume goes through the node's CSI plugin (gRPC): an emptyDir, an
     // inline CSI volume, a hostPath under the node's root, and a CSI PersistentVolume bound
     // to a claim, written by one container are read by the other.
     let host_dir = node.state_dir.join("host-paths/shared");
     apply(
-        &node,
+        node,
         r#"apiVersion: v1
 kind: PersistentVolume
 metadata: {name: real-pv}
@@ -303,7 +324,7 @@ spec:
   resources: {requests: {storage: 1Gi}}"#,
     );
     apply(
-        &node,
+        node,
         &format!(
             r#"apiVersion: v1
 kind: Pod
@@ -329,7 +350,7 @@ spec:{}
         ),
     );
     let read = kubeplay::wait_for("the reader's log", 30, || {
-        let (code, out, _) = sh(&node, "kubectl logs shared -c reader");
+        let (code, out, _) = sh(node, "kubectl logs shared -c reader");
         (code == 0 && !out.is_empty()).then_some(out)
     });
     assert_eq!(
@@ -349,11 +370,14 @@ spec:{}
             "{volume} is a bind mount while the pod runs: {published:?}"
         );
     }
+}
 
+/// The pod's resolver follows its dnsConfig.
+fn resolver_follows_dns_config(node: &RealNodeDoor) {
     // The pod's resolver as its dnsConfig says (CRI DNSConfig: containerd writes the
     // sandbox's /etc/resolv.conf).
     apply(
-        &node,
+        node,
         &format!(
             r#"apiVersion: v1
 kind: Pod
@@ -367,7 +391,7 @@ spec:{}
         ),
     );
     let resolv = kubeplay::wait_for("the dns pod's log", 30, || {
-        let (code, out, _) = sh(&node, "kubectl logs dns");
+        let (code, out, _) = sh(node, "kubectl logs dns");
         (code == 0 && out.contains("nameserver")).then_some(out)
     });
     for line in [
@@ -380,11 +404,14 @@ spec:{}
             "{line:?} in {resolv}"
         );
     }
+}
 
+/// `kubectl top` reads what containerd says the containers use.
+fn top_reads_container_stats(node: &RealNodeDoor) {
     // The kubelet's housekeeping asks containerd what the containers use (CRI
     // ListContainerStats); real kubectl's `top` reads it from the metrics API.
     apply(
-        &node,
+        node,
         &format!(
             r#"apiVersion: v1
 kind: Pod
@@ -400,7 +427,7 @@ spec:{}
         ),
     );
     let top = kubeplay::wait_for("the busy pod's CPU in kubectl top", 60, || {
-        let (code, out, _) = sh(&node, "kubectl top pod burn --no-headers");
+        let (code, out, _) = sh(node, "kubectl top pod burn --no-headers");
         let cpu: i64 = out
             .split_whitespace()
             .nth(1)?
@@ -411,15 +438,18 @@ spec:{}
     });
     assert!(top.starts_with("burn "), "{top}");
     let node_top = ok(
-        &node,
+        node,
         &format!("kubectl top node {} --no-headers", node.node),
     );
     assert!(node_top.starts_with(&node.node), "{node_top}");
+}
 
+/// An image the node lacks fails to pull with containerd's own message.
+fn missing_image_fails_to_pull(node: &RealNodeDoor) {
     // An image the node lacks: ErrImagePull with containerd's own message (its pull goes to
     // localhost, where no registry listens).
     apply(
-        &node,
+        node,
         &format!(
             r#"apiVersion: v1
 kind: Pod
@@ -430,17 +460,20 @@ spec:{}
         ),
     );
     let reason = kubeplay::wait_for("ErrImagePull", 20, || {
-        let pod = json(&node, "kubectl get pod missing -o json");
+        let pod = json(node, "kubectl get pod missing -o json");
         let r = pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"].clone();
         matches!(r.as_str(), Some("ErrImagePull" | "ImagePullBackOff")).then_some(r)
     });
     assert!(reason.is_string());
-    let events = pod_events(&node, "missing");
+    let events = pod_events(node, "missing");
     assert!(
         events.contains(r#"Failed to pull image "localhost/nothere:1": rpc error: code = Unknown desc = failed to pull and unpack image "localhost/nothere:1""#),
         "{events}"
     );
+}
 
+/// Scaled to zero and deleted, nothing is left on the machine but the PV's data.
+fn nothing_is_left(mut node: RealNodeDoor) {
     // Scaled to zero and deleted: nothing is left on the machine.
     ok(&node, "kubectl scale deployment web --replicas=0");
     ok(&node, "kubectl delete deployment web");
