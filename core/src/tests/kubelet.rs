@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use crate::apiserver::{Config, Method, Request, ADMIN_TOKEN};
 use crate::cluster::Cluster;
+use crate::kubelet::cri::{CriCall, CriResponse, CriResult};
 
 fn call(c: &mut Cluster, method: Method, path: &str, body: Option<Value>) -> Value {
     let mut req = Request::new(method, path).bearer(ADMIN_TOKEN);
@@ -437,13 +438,80 @@ fn the_kubelet_rejects_a_pod_that_does_not_fit() {
     assert_eq!(s["message"], "Pod was rejected: Node didn't have enough resource: cpu, requested: 16000, used: 0, capacity: 4000");
 }
 
+/// The box's NodePublishVolume calls so far, each answered Done: driver, volume id, target
+/// path and context.
+fn answer_publishes(
+    c: &mut Cluster,
+) -> Vec<(
+    String,
+    String,
+    String,
+    std::collections::BTreeMap<String, String>,
+)> {
+    let mut publishes = Vec::new();
+    for req in c.take_remote_requests("box") {
+        if let CriCall::NodePublishVolume {
+            driver,
+            volume_id,
+            target_path,
+            volume_context,
+            ..
+        } = &req.call
+        {
+            publishes.push((
+                driver.clone(),
+                volume_id.clone(),
+                target_path.clone(),
+                volume_context.clone(),
+            ));
+            c.deliver(
+                "box",
+                CriResponse {
+                    id: req.id,
+                    result: Ok(CriResult::Done),
+                },
+                3,
+            );
+        }
+    }
+    publishes
+}
+
+/// The box's calls, second by second (publishes answered Done), until a sandbox is asked for
+/// or 90 s pass.
+fn calls_until_sandbox(c: &mut Cluster) -> Vec<CriCall> {
+    let mut seen = Vec::new();
+    for _ in 0..90 {
+        c.world.advance(1_000);
+        for req in c.take_remote_requests("box") {
+            seen.push(req.call.clone());
+            if matches!(req.call, CriCall::NodePublishVolume { .. }) {
+                c.deliver(
+                    "box",
+                    CriResponse {
+                        id: req.id,
+                        result: Ok(CriResult::Done),
+                    },
+                    3,
+                );
+            }
+        }
+        if seen
+            .iter()
+            .any(|c| matches!(c, CriCall::RunPodSandbox { .. }))
+        {
+            break;
+        }
+    }
+    seen
+}
+
 /// Every kind of volume a node provides is published through a CSI driver before the
 /// sandbox: emptyDir and hostPath through the node's own plugin, a claim through its
 /// PersistentVolume's driver and handle; a claim not bound yet fails (FailedMount) and is
 /// tried again until it is. Seen from the host's side of a remote node: the calls it gets.
 #[test]
 fn every_volume_kind_is_published_through_a_csi_driver() {
-    use crate::kubelet::cri::{CriCall, CriResponse, CriResult};
     use crate::kubelet::volumes::{HOST_PATH, NODE_VOLUME_DRIVER, VOLUME_KIND};
 
     let mut c = Cluster::new(Config::default());
@@ -471,32 +539,7 @@ fn every_volume_kind_is_published_through_a_csi_driver() {
         Some(pod),
     );
     c.world.advance(1_000);
-    let mut publishes = Vec::new();
-    for req in c.take_remote_requests("box") {
-        if let CriCall::NodePublishVolume {
-            driver,
-            volume_id,
-            target_path,
-            volume_context,
-            ..
-        } = &req.call
-        {
-            publishes.push((
-                driver.clone(),
-                volume_id.clone(),
-                target_path.clone(),
-                volume_context.clone(),
-            ));
-            c.deliver(
-                "box",
-                CriResponse {
-                    id: req.id,
-                    result: Ok(CriResult::Done),
-                },
-                3,
-            );
-        }
-    }
+    let publishes = answer_publishes(&mut c);
     assert_eq!(
         publishes.len(),
         2,
@@ -536,39 +579,8 @@ fn every_volume_kind_is_published_through_a_csi_driver() {
         "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
                  "csi": {"driver": "disk.csi.example.com", "volumeHandle": "vol-42", "volumeAttributes": {"tier": "fast"}}}});
     call(&mut c, Method::Post, "/api/v1/persistentvolumes", Some(pv));
-    let mut seen = Vec::new();
     // The retries back off (0.5 s, 1 s, 2 s…).
-    for _ in 0..90 {
-        c.world.advance(1_000);
-        for req in c.take_remote_requests("box") {
-            seen.push(req.call.clone());
-            if matches!(req.call, CriCall::NodePublishVolume { .. }) {
-                c.deliver(
-                    "box",
-                    CriResponse {
-                        id: req.id,
-                        result: Ok(CriResult::Done),
-                    },
-                    3,
-                );
-            }
-        }
-        if seen
-            .iter()
-            .any(|c| matches!(c, CriCall::RunPodSandbox { .. }))
-        {
-            break;
-        }
-    }
-    eprintln!(
-        "EV {}",
-        call(
-            &mut c,
-            Method::Get,
-            "/api/v1/namespaces/default/events",
-            None
-        )
-    );
+    let seen = calls_until_sandbox(&mut c);
     let claim = seen.iter().find_map(|call| match call {
         CriCall::NodePublishVolume {
             driver,
@@ -598,8 +610,6 @@ fn every_volume_kind_is_published_through_a_csi_driver() {
 /// pod object is deleted last.
 #[test]
 fn a_pod_deleted_while_its_sandbox_is_made_is_taken_down_when_it_comes() {
-    use crate::kubelet::cri::{CriCall, CriResponse, CriResult};
-
     let mut c = Cluster::new(Config::default());
     let node = crate::kubelet::NodeConfig::simulated("box", "2", "4Gi", "10.89.0.0/24", "10.0.0.1");
     c.add_remote_node(node, &Default::default()).unwrap();

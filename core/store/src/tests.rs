@@ -261,62 +261,74 @@ fn check_seed(seed: u64) {
                     Err(e) => panic!("{ctx}: {e}"),
                 }
             }
-            _ => {
-                if !watches.is_empty() {
-                    let i = rng.below(watches.len() as u64) as usize;
-                    if rng.chance(15) {
-                        let w = watches.remove(i);
-                        assert!(store.cancel_watch(w.id), "{ctx}");
-                        assert!(store.take_events(w.id).is_err(), "{ctx}");
-                        continue;
-                    }
-                    let w = &mut watches[i];
-                    let got: Vec<(i64, String, Option<String>)> = store
-                        .take_events(w.id)
-                        .unwrap()
-                        .into_iter()
-                        .map(|e| {
-                            let val = match e.kind {
-                                EventType::Put => {
-                                    Some(String::from_utf8(e.kv.value.to_vec()).unwrap())
-                                }
-                                EventType::Delete => None,
-                            };
-                            (e.revision.main, e.kv.key.to_string(), val)
-                        })
-                        .collect();
-                    let want: Vec<_> = model.log[w.next_log_index..]
-                        .iter()
-                        .filter(|e| covers(&w.key, w.prefix, &e.1))
-                        .cloned()
-                        .collect();
-                    assert_eq!(got, want, "{ctx}: watch on {} (prefix {})", w.key, w.prefix);
-                    w.next_log_index = model.log.len();
-                }
-            }
+            _ => poll_a_watch(&mut store, &model, &mut watches, &mut rng, &ctx),
         }
         model.compacted = store.compact_revision();
         // The live state always equals the model's.
-        assert_eq!(store.revision(), model.rev, "{ctx}");
-        let all = store.range("/", None, 0);
-        let got: Vec<_> = all
-            .kvs
-            .iter()
-            .map(|kv| {
-                let val = String::from_utf8(kv.value.to_vec()).unwrap();
-                (
-                    kv.key.to_string(),
-                    (val, kv.create_revision, kv.mod_revision, kv.version),
-                )
+        assert_state_matches(&store, &model, &ctx);
+    }
+}
+
+/// Takes one watch's events (or cancels it) and checks them against the model's log.
+fn poll_a_watch(
+    store: &mut Store,
+    model: &Model,
+    watches: &mut Vec<ModelWatch>,
+    rng: &mut Rng,
+    ctx: &str,
+) {
+    if !watches.is_empty() {
+        let i = rng.below(watches.len() as u64) as usize;
+        if rng.chance(15) {
+            let w = watches.remove(i);
+            assert!(store.cancel_watch(w.id), "{ctx}");
+            assert!(store.take_events(w.id).is_err(), "{ctx}");
+            return;
+        }
+        let w = &mut watches[i];
+        let got: Vec<(i64, String, Option<String>)> = store
+            .take_events(w.id)
+            .unwrap()
+            .into_iter()
+            .map(|e| {
+                let val = match e.kind {
+                    EventType::Put => Some(String::from_utf8(e.kv.value.to_vec()).unwrap()),
+                    EventType::Delete => None,
+                };
+                (e.revision.main, e.kv.key.to_string(), val)
             })
             .collect();
-        let want: Vec<_> = model
-            .kvs
+        let want: Vec<_> = model.log[w.next_log_index..]
             .iter()
-            .map(|(k, e)| (k.clone(), e.clone()))
+            .filter(|e| covers(&w.key, w.prefix, &e.1))
+            .cloned()
             .collect();
-        assert_eq!(got, want, "{ctx}");
+        assert_eq!(got, want, "{ctx}: watch on {} (prefix {})", w.key, w.prefix);
+        w.next_log_index = model.log.len();
     }
+}
+
+/// The store's revision and live keys equal the model's.
+fn assert_state_matches(store: &Store, model: &Model, ctx: &str) {
+    assert_eq!(store.revision(), model.rev, "{ctx}");
+    let all = store.range("/", None, 0);
+    let got: Vec<_> = all
+        .kvs
+        .iter()
+        .map(|kv| {
+            let val = String::from_utf8(kv.value.to_vec()).unwrap();
+            (
+                kv.key.to_string(),
+                (val, kv.create_revision, kv.mod_revision, kv.version),
+            )
+        })
+        .collect();
+    let want: Vec<_> = model
+        .kvs
+        .iter()
+        .map(|(k, e)| (k.clone(), e.clone()))
+        .collect();
+    assert_eq!(got, want, "{ctx}");
 }
 
 #[test]
