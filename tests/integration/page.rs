@@ -6,6 +6,9 @@
 //! Run where the page is missing, they fail.
 
 use std::path::Path;
+use std::time::Duration;
+
+use kubeplay::webdriver::{WebDriver, ENTER};
 
 /// Where the page tests run: the screenshot folder and the built page's URL.
 pub(crate) fn page_under_test() -> (std::path::PathBuf, String) {
@@ -40,6 +43,26 @@ fn the_page_boots_the_control_plane_in_chromium() {
     assert!(dom.contains("id=\"apply\""), "{dom}");
 }
 
+/// A screenshot under `shots` showing the part of the page the stage is about.
+fn shot(wd: &WebDriver, shots: &Path, name: &str, show: &str) {
+    wd.execute(&format!(
+        "document.querySelector('{show}').scrollIntoView({{block: 'start'}}); return 0;"
+    ));
+    wd.screenshot(&shots.join(format!("{name}.png")));
+}
+
+fn count(wd: &WebDriver, css: &str) -> usize {
+    wd.find_all(css).len()
+}
+
+/// The names of the pods on the map, sorted.
+fn pod_names(wd: &WebDriver) -> Vec<String> {
+    let names = wd.execute(
+        "return [...document.querySelectorAll('.map .pod .pod-name')].map(e => e.textContent).sort();",
+    );
+    serde_json::from_value(names).unwrap_or_default()
+}
+
 /// The whole path through the built page in real Chromium driven by WebDriver, with a
 /// screenshot of each stage under `target/e2e/`: open the page, apply the nginx example from
 /// the gallery, watch three pods run on the map, ask the terminal `kubectl get pods`, open
@@ -47,26 +70,14 @@ fn the_page_boots_the_control_plane_in_chromium() {
 #[test]
 #[ignore = "needs the built page (trunk build) and Chromium: ./dev test runs it"]
 fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
-    use std::time::Duration;
-
-    use kubeplay::webdriver::{WebDriver, ENTER};
-
     let (shots, url) = page_under_test();
-    // Each screenshot shows the part of the page the stage is about.
-    let shot = |wd: &WebDriver, name: &str, show: &str| {
-        wd.execute(&format!(
-            "document.querySelector('{show}').scrollIntoView({{block: 'start'}}); return 0;"
-        ));
-        wd.screenshot(&shots.join(format!("{name}.png")));
-    };
-    let count = |wd: &WebDriver, css: &str| wd.find_all(css).len();
     let wd = WebDriver::start(1400, 1100);
     wd.goto(&url);
     assert!(
         wd.wait_until(Duration::from_secs(30), |wd| count(wd, ".map .node") == 3),
         "three nodes on the map"
     );
-    shot(&wd, "1-opened", "body");
+    shot(&wd, &shots, "1-opened", "body");
     // Measured, not asserted: when the first render was on screen.
     let interactive = wd.execute("return document.body.dataset.interactiveMs;");
     eprintln!(
@@ -77,31 +88,43 @@ fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
         interactive.is_string(),
         "the page notes when it became interactive"
     );
+    apply_nginx(&wd, &shots);
+    ask_kubectl(&wd, &shots);
+    wd.click(".map .pod");
+    assert!(wd.wait_until(Duration::from_secs(10), |wd| count(
+        wd,
+        "#decision-table tr.winner"
+    ) == 1));
+    assert_eq!(count(&wd, "#decision-table tbody tr"), 3);
+    shot(&wd, &shots, "5-decision", ".decision");
+    break_a_node(&wd, &shots);
+    share_and_replay(&wd, &shots);
+}
 
+/// The nginx example from the gallery, applied: three Running pods on the map.
+fn apply_nginx(wd: &WebDriver, shots: &Path) {
     wd.click("#gallery option[value=nginx]");
     wd.click("#apply");
     assert_eq!(wd.text(".results"), "deployment.apps/nginx created");
-    shot(&wd, "2-applied", "body");
+    shot(wd, shots, "2-applied", "body");
     assert!(
         wd.wait_until(Duration::from_secs(60), |wd| count(wd, ".map .pod.running")
             == 3),
         "three Running pods on the map"
     );
-    shot(&wd, "3-running", ".map");
+    shot(wd, shots, "3-running", ".map");
     // The README's picture of the page, kept current by this test.
     wd.execute("window.scrollTo(0, 0); return 0;");
-    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
     std::fs::create_dir_all(&docs).expect("docs/");
     wd.screenshot(&docs.join("page.png"));
-    let pod_names = |wd: &WebDriver| -> Vec<String> {
-        let names = wd.execute(
-            "return [...document.querySelectorAll('.map .pod .pod-name')].map(e => e.textContent).sort();",
-        );
-        serde_json::from_value(names).unwrap_or_default()
-    };
     assert!(wd.text("#step-title").starts_with("Step "));
-    shot(&wd, "3-flow", ".flow");
+    shot(wd, shots, "3-flow", ".flow");
+}
 
+/// The terminal's `kubectl get pods` and `explain`, which reads the documentation the page
+/// fetched beside its wasm.
+fn ask_kubectl(wd: &WebDriver, shots: &Path) {
     wd.type_into("#kubectl", &format!("get pods{ENTER}"));
     assert!(
         wd.wait_until(Duration::from_secs(10), |wd| count(wd, ".terminal pre")
@@ -121,7 +144,7 @@ fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
             .all(|l| l.starts_with("nginx-") && l.contains("Running")),
         "{out}"
     );
-    shot(&wd, "4-kubectl", ".terminal");
+    shot(wd, shots, "4-kubectl", ".terminal");
     // `explain` reads the documentation the page fetched beside its wasm.
     wd.type_into(
         "#kubectl",
@@ -141,15 +164,11 @@ fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
         ),
         "{explained}"
     );
+}
 
-    wd.click(".map .pod");
-    assert!(wd.wait_until(Duration::from_secs(10), |wd| count(
-        wd,
-        "#decision-table tr.winner"
-    ) == 1));
-    assert_eq!(count(&wd, "#decision-table tbody tr"), 3);
-    shot(&wd, "5-decision", ".decision");
-
+/// A node's power cut at 1000×: its pods are replaced on the other nodes; then the request
+/// inspector shows a request and what each pipeline stage said.
+fn break_a_node(wd: &WebDriver, shots: &Path) {
     // Cut the power of the first node that runs a pod, then let time run at 1000×.
     let node = wd
         .execute("return document.querySelector('.map .node .pod').closest('.node').dataset.node;");
@@ -165,17 +184,20 @@ fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
         wd.text(&format!(".map .node[data-node=\"{node}\"] .node-status")),
         "NotReady"
     );
-    shot(&wd, "6-healed", ".map");
+    shot(wd, shots, "6-healed", ".map");
 
     // The request inspector: a request and what each pipeline stage said.
     wd.click("#play");
     wd.click(".requests button.request");
     assert!(wd.wait_until(Duration::from_secs(5), |wd| count(wd, ".stages dt") > 3));
-    shot(&wd, "7-inspector", ".inspector");
+    shot(wd, shots, "7-inspector", ".inspector");
+}
 
+/// Shares the run and opens the link: the replay reaches the same moment.
+fn share_and_replay(wd: &WebDriver, shots: &Path) {
     // Share the run and open the link: the replay reaches the same moment — the same pods,
     // named the same (the replaced one, and the one stranded on the dead node).
-    let shared_pods = pod_names(&wd);
+    let shared_pods = pod_names(wd);
     assert_eq!(shared_pods.len(), 4, "{shared_pods:?}");
     wd.click("#share");
     let link = wd.execute("return document.querySelector('#share-link').value;");
@@ -187,8 +209,8 @@ fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
         wd.wait_until(Duration::from_secs(30), |wd| count(wd, ".map .node") == 3),
         "the shared run opens"
     );
-    assert_eq!(pod_names(&wd), shared_pods, "the replay has the same pods");
-    shot(&wd, "8-shared", "body");
+    assert_eq!(pod_names(wd), shared_pods, "the replay has the same pods");
+    shot(wd, shots, "8-shared", "body");
 }
 
 /// The bridge panel against a real bridge's node agent (started in this process): a wrong
@@ -197,9 +219,6 @@ fn a_newcomer_applies_nginx_asks_kubectl_and_breaks_a_node() {
 #[test]
 #[ignore = "needs the built page (trunk build) and Chromium: ./dev test runs it"]
 fn the_bridge_panel_connects_to_a_bridge() {
-    use std::time::Duration;
-
-    use kubeplay::webdriver::WebDriver;
     use kubeplay_bridge::node_agent::{self, AgentConfig};
 
     let (shots, url) = page_under_test();
@@ -301,10 +320,6 @@ fn the_bridge_panel_connects_to_a_bridge() {
 #[test]
 #[ignore = "needs the built page (trunk build) and Chromium: ./dev test runs it"]
 fn five_thousand_nodes_run_in_a_worker_while_the_page_draws() {
-    use std::time::Duration;
-
-    use kubeplay::webdriver::{WebDriver, ENTER};
-
     let _turn = kubeplay::heavy();
     let (shots, url) = page_under_test();
     let wd = WebDriver::start(1400, 1100);
