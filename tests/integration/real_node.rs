@@ -610,32 +610,36 @@ spec:{}
         });
         assert!(events.contains("Failed"), "{name}: {events}");
     }
-    // Refused containers wait as upstream's do, and are tried again after a back-off; a
-    // refused hostPath is the CSI plugin's refusal to publish it (FailedMount): the pod's
-    // sandbox never starts.
-    for (name, ..) in &cases {
+    refusals_wait(&node, cases.iter().map(|c| c.0));
+    assert!(
+        node.containers().is_empty(),
+        "no container was created: {:?}",
+        node.containers()
+    );
+}
+
+/// Refused containers wait as upstream's do (CreateContainerError, tried again after a
+/// back-off); a refused hostPath is the CSI plugin's refusal to publish it (FailedMount), so
+/// the pod's sandbox never starts; refused host namespaces and ports fail the sandbox.
+fn refusals_wait<'a>(node: &RealNodeDoor, names: impl Iterator<Item = &'a str>) {
+    for name in names {
         let reason = ok(
-            &node,
+            node,
             &format!("kubectl get pod {name} -o jsonpath={{.status.containerStatuses[0].state.waiting.reason}}"),
         );
-        let want = match *name {
+        let want = match name {
             "hostpath" | "symlink" => "ContainerCreating",
             _ => "CreateContainerError",
         };
         assert_eq!(reason, want, "{name}");
     }
     for name in ["hostpath", "symlink"] {
-        assert!(pod_events(&node, name).contains("FailedMount"), "{name}");
+        assert!(pod_events(node, name).contains("FailedMount"), "{name}");
     }
     for name in ["hostnet", "hostport"] {
-        let events = pod_events(&node, name);
+        let events = pod_events(node, name);
         assert!(events.contains("FailedCreatePodSandBox"), "{events}");
     }
-    assert!(
-        node.containers().is_empty(),
-        "no container was created: {:?}",
-        node.containers()
-    );
 }
 
 /// Two bridges, two containerd instances, one cluster: the door's own machine and a machine
