@@ -102,11 +102,6 @@ impl Cluster {
         }
     }
 
-    /// Whether `node` is a lent machine.
-    pub fn is_real_node(&self, node: &str) -> bool {
-        self.inner.borrow().is_remote_node(node)
-    }
-
     /// Whether a lent machine is joined and running (going back in time is then refused).
     pub fn has_real_node_running(&self) -> bool {
         self.inner.borrow().has_remote_node_running()
