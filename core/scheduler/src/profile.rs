@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use super::framework::Plugin;
+use super::plugins::Plugin;
 use super::plugins::{self, Point, DEFAULT_PLUGINS};
 
 pub const DEFAULT_SCHEDULER: &str = "default-scheduler";

@@ -1,7 +1,8 @@
 //! ImageLocality: prefers nodes that already hold the pod's images, weighted by image size and
 //! by how few nodes have them (so one node is not always the favourite).
 
-use crate::framework::{CycleState, NodeInfo, Plugin, PodInfo, Status, MAX_NODE_SCORE};
+use crate::framework::{CycleState, NodeInfo, PodInfo, Status, MAX_NODE_SCORE};
+use crate::plugins::Plugin;
 use crate::snapshot::Snapshot;
 
 const MB: i64 = 1024 * 1024;

@@ -8,7 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::framework::{CycleState, NodeInfo, Plugin, PodInfo, Status, MAX_NODE_SCORE};
+use crate::framework::{CycleState, NodeInfo, PodInfo, Status, MAX_NODE_SCORE};
+use crate::plugins::Plugin;
 use crate::snapshot::Snapshot;
 
 pub const NAME: &str = "InterPodAffinity";

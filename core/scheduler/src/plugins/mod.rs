@@ -16,7 +16,71 @@ pub mod volume_binding;
 #[cfg(test)]
 pub mod testing;
 
-use super::framework::Plugin;
+use crate::framework::{CycleState, NodeInfo, PodInfo, Status, Write};
+use crate::snapshot::Snapshot;
+
+/// A plugin: each extension point has a default that does nothing, so a plugin implements
+/// only the points it takes part in. The profile decides at which points it is called.
+///
+/// State flows through [`CycleState`]: PreFilter and PreScore compute once per cycle what
+/// Filter and Score read per node. `add_pod`/`remove_pod` (upstream's PreFilterExtensions)
+/// keep that state true when preemption or a nominated pod imagines a node with a pod more
+/// or less.
+pub trait Plugin: Send {
+    fn name(&self) -> &'static str;
+
+    fn pre_filter(&self, _snap: &Snapshot, _pod: &PodInfo, _state: &mut CycleState) -> Status {
+        Status::success()
+    }
+
+    fn filter(&self, _state: &CycleState, _pod: &PodInfo, _node: &NodeInfo) -> Status {
+        Status::success()
+    }
+
+    fn add_pod(
+        &self,
+        _snap: &Snapshot,
+        _state: &mut CycleState,
+        _pod: &PodInfo,
+        _added: &PodInfo,
+        _node: &NodeInfo,
+    ) {
+    }
+
+    fn remove_pod(
+        &self,
+        _snap: &Snapshot,
+        _state: &mut CycleState,
+        _pod: &PodInfo,
+        _removed: &PodInfo,
+        _node: &NodeInfo,
+    ) {
+    }
+
+    fn pre_score(
+        &self,
+        _snap: &Snapshot,
+        _pod: &PodInfo,
+        _feasible: &[&NodeInfo],
+        _state: &mut CycleState,
+    ) -> Status {
+        Status::success()
+    }
+
+    fn score(&self, _state: &CycleState, _pod: &PodInfo, _node: &NodeInfo) -> i64 {
+        0
+    }
+
+    /// PreBind: API writes to make before the pod is bound to `node` (VolumeBinding binds
+    /// claims to volumes). Returned as data; the scheduler sends them.
+    fn pre_bind(&self, _state: &CycleState, _pod: &PodInfo, _node: &NodeInfo) -> Vec<Write> {
+        Vec::new()
+    }
+
+    /// Maps raw scores (of `nodes`, in order) onto `0..=MAX_NODE_SCORE`; the default leaves
+    /// them as they are.
+    fn normalize(&self, _state: &CycleState, _nodes: &[&NodeInfo], _scores: &mut [i64]) {}
+}
 
 /// The extension points a plugin implements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use crate::framework::{default_normalize, CycleState, NodeInfo, Plugin, PodInfo, Status};
+use crate::framework::{default_normalize, CycleState, NodeInfo, PodInfo, Status};
+use crate::plugins::Plugin;
 
 pub const ERR_REASON: &str = "node(s) didn't match Pod's node affinity/selector";
 

@@ -1,6 +1,7 @@
 //! NodeName: a pod that names its node (`spec.nodeName` before binding) fits only there.
 
-use crate::framework::{CycleState, NodeInfo, Plugin, PodInfo, Status};
+use crate::framework::{CycleState, NodeInfo, PodInfo, Status};
+use crate::plugins::Plugin;
 
 pub const ERR_REASON: &str = "node(s) didn't match the requested node name";
 

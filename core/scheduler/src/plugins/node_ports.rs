@@ -1,7 +1,8 @@
 //! NodePorts: a pod asking for a host port fits only on a node where that port (protocol and
 //! host IP considered; `0.0.0.0` conflicts with every IP) is free.
 
-use crate::framework::{CycleState, NodeInfo, Plugin, PodInfo, Status};
+use crate::framework::{CycleState, NodeInfo, PodInfo, Status};
+use crate::plugins::Plugin;
 use crate::snapshot::Snapshot;
 
 pub const ERR_REASON: &str = "node(s) didn't have free ports for the requested pod ports";

@@ -2,7 +2,8 @@
 //! same proportion — `(1 - std deviation of the fractions) * 100`, over what pods really
 //! request (no defaults for containers that request nothing).
 
-use crate::framework::{CycleState, NodeInfo, Plugin, PodInfo, MAX_NODE_SCORE};
+use crate::framework::{CycleState, NodeInfo, PodInfo, MAX_NODE_SCORE};
+use crate::plugins::Plugin;
 
 use super::node_resources_fit::{amount, ResourceName};
 

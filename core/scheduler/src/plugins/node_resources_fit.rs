@@ -3,9 +3,8 @@
 //! better), `MostAllocated` (bin packing) or `RequestedToCapacityRatio` (a piecewise-linear
 //! shape over utilization) — over weighted resources.
 
-use crate::framework::{
-    Code, CycleState, NodeInfo, Plugin, PodInfo, Resources, Status, MAX_NODE_SCORE,
-};
+use crate::framework::{Code, CycleState, NodeInfo, PodInfo, Resources, Status, MAX_NODE_SCORE};
+use crate::plugins::Plugin;
 
 /// `ScoringStrategy.type`.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,7 +1,8 @@
 //! NodeUnschedulable: a cordoned node (`spec.unschedulable`) takes no pods, unless the pod
 //! tolerates the `node.kubernetes.io/unschedulable:NoSchedule` taint.
 
-use crate::framework::{CycleState, NodeInfo, Plugin, PodInfo, Status, Taint};
+use crate::framework::{CycleState, NodeInfo, PodInfo, Status, Taint};
+use crate::plugins::Plugin;
 
 pub const ERR_REASON: &str = "node(s) were unschedulable";
 

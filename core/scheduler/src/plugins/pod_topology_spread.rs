@@ -10,9 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::framework::{
-    CycleState, NodeInfo, Plugin, PodInfo, SpreadConstraint, Status, MAX_NODE_SCORE,
-};
+use crate::framework::{CycleState, NodeInfo, PodInfo, SpreadConstraint, Status, MAX_NODE_SCORE};
+use crate::plugins::Plugin;
 use crate::snapshot::Snapshot;
 use apimachinery::selectors::Selector;
 

@@ -1,7 +1,8 @@
 //! TaintToleration: a node's `NoSchedule`/`NoExecute` taints keep out pods that do not tolerate
 //! them; `PreferNoSchedule` taints only lower the score.
 
-use crate::framework::{default_normalize, CycleState, NodeInfo, Plugin, PodInfo, Status, Taint};
+use crate::framework::{default_normalize, CycleState, NodeInfo, PodInfo, Status, Taint};
+use crate::plugins::Plugin;
 
 pub struct TaintToleration;
 

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use crate::framework::{CycleState, NodeInfo, Plugin, PodInfo, Status};
+use crate::framework::{CycleState, NodeInfo, PodInfo, Status};
+use crate::plugins::Plugin;
 use crate::snapshot::Snapshot;
 
 /// A snapshot holding these nodes (with the pods already on them).

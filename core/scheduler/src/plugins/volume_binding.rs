@@ -9,7 +9,8 @@
 
 use serde_json::{json, Value};
 
-use crate::framework::{CycleState, NodeInfo, Plugin, PodInfo, Status, Write};
+use crate::framework::{CycleState, NodeInfo, PodInfo, Status, Write};
+use crate::plugins::Plugin;
 use crate::snapshot::Snapshot;
 use apimachinery::api::volume::{available_for, capacity, class_name, node_terms, satisfies};
 
