@@ -49,120 +49,178 @@ struct Args {
     borrow: Vec<(String, String)>,
 }
 
-const USAGE: &str = "usage: kubeplay-bridge serve [--listen ADDR] [--kubeconfig PATH] [--seed N] [--nodes N] [--speed X] [--scheduler-config PATH] [--agent-listen ADDR] [--agent-token TOKEN] [--allow-origin ORIGIN]...
-                             [--real-node REAL-NODE-FLAGS] [--borrow-node URL#TOKEN]...
-       kubeplay-bridge lend [--agent-listen ADDR] [--agent-token TOKEN] [--allow-origin ORIGIN]... REAL-NODE-FLAGS
-       kubeplay-bridge images import --containerd SOCKET FILE.tar
-REAL-NODE-FLAGS: [--node-name NAME] [--state-dir DIR] [--pod-cidr CIDR] [--cni-bridge DEVICE] [--host-path-root DIR] [--allow-registry-pulls]";
-
-fn parse_args() -> anyhow::Result<Args> {
-    let mut args = Args {
-        listen: "127.0.0.1:6443".into(),
-        kubeconfig: None,
-        seed: 1,
-        nodes: 3,
-        speed: 1,
-        scheduler_config: None,
-        agent_listen: "127.0.0.1:6444".into(),
-        agent_token: None,
-        allowed_origins: Vec::new(),
-        real_node: false,
-        node_name: None,
-        state_dir: ".state/real-node".into(),
-        pod_cidr: "10.89.0.0/24".into(),
-        cni_bridge: "kubeplay0".into(),
-        host_path_root: None,
-        allow_registry_pulls: false,
-        lend: false,
-        borrow: Vec::new(),
-    };
-    let mut it = std::env::args().skip(1);
-    match it.next().as_deref() {
-        Some("serve") => {}
-        Some("lend") => {
-            args.lend = true;
-            args.real_node = true;
-        }
-        Some("images") => {
-            images_command(it.collect())?;
-            std::process::exit(0);
-        }
-        Some("-h" | "--help") | None => {
-            println!("{USAGE}");
-            std::process::exit(0);
-        }
-        Some(other) => anyhow::bail!("unknown command {other:?}\n{USAGE}"),
-    }
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--listen" => args.listen = value()?,
-            "--kubeconfig" => args.kubeconfig = Some(value()?),
-            "--seed" => args.seed = value()?.parse().context("--seed takes a number")?,
-            "--nodes" => {
-                let max = kubeplay_core::scenario::MAX_NODES;
-                args.nodes = value()?
-                    .parse()
-                    .ok()
-                    .filter(|n| *n <= max)
-                    .with_context(|| format!("--nodes takes a number up to {max}"))?
-            }
-            "--speed" => {
-                args.speed = value()?
-                    .parse()
-                    .context("--speed takes a whole number (times the wall clock)")?
-            }
-            "--scheduler-config" => args.scheduler_config = Some(value()?),
-            "--agent-listen" => args.agent_listen = value()?,
-            "--agent-token" => args.agent_token = Some(value()?),
-            "--allow-origin" => args.allowed_origins.push(value()?),
-            "--real-node" => args.real_node = true,
-            "--node-name" => args.node_name = Some(value()?),
-            "--state-dir" => args.state_dir = value()?,
-            "--pod-cidr" => args.pod_cidr = value()?,
-            "--cni-bridge" => args.cni_bridge = value()?,
-            "--host-path-root" => args.host_path_root = Some(value()?),
-            "--allow-registry-pulls" => args.allow_registry_pulls = true,
-            "--borrow-node" => {
-                let spec = value()?;
-                let (url, token) = spec
-                    .rsplit_once('#')
-                    .context("--borrow-node takes URL#TOKEN (ws://host:6444/node-agent#token)")?;
-                args.borrow.push((url.to_string(), token.to_string()));
-            }
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => anyhow::bail!("unknown flag {other:?}\n{USAGE}"),
-        }
-    }
-    Ok(args)
+/// `kubeplay-bridge`: the kube-API door for real kubectl, a real node, and the node agent's
+/// door for the page.
+#[derive(clap::Parser)]
+#[command(name = "kubeplay-bridge", version, about)]
+enum Cli {
+    /// Run the control plane headless behind the kube-API door (HTTPS), with simulated
+    /// nodes and, with --real-node, this machine as a real one.
+    Serve(ServeArgs),
+    /// Lend this machine as a real node through the node agent's door only (no kube-API
+    /// door of its own).
+    Lend {
+        #[command(flatten)]
+        agent: AgentArgs,
+        #[command(flatten)]
+        node: RealNodeArgs,
+    },
+    /// Container images for the real node.
+    #[command(subcommand)]
+    Images(ImagesCommand),
 }
 
-/// `images import --containerd SOCKET FILE…`: a user's own image tarballs, into the
-/// namespace CRI reads.
-fn images_command(args: Vec<String>) -> anyhow::Result<()> {
-    let mut socket = None;
-    let mut files = Vec::new();
-    let mut it = args.into_iter();
-    match it.next().as_deref() {
-        Some("import") => {}
-        _ => anyhow::bail!("{USAGE}"),
-    }
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--containerd" => socket = Some(it.next().context("--containerd needs a socket")?),
-            _ => files.push(a),
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Where the kube-API door listens.
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    listen: String,
+    /// Where to write a kubeconfig for the door (admin and viewer contexts).
+    #[arg(long)]
+    kubeconfig: Option<String>,
+    /// The cluster's seed (UIDs, tie-breaks).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Simulated nodes.
+    #[arg(long, default_value_t = 3, value_parser = node_count)]
+    nodes: u32,
+    /// How many times the wall clock the virtual clock runs.
+    #[arg(long, default_value_t = 1)]
+    speed: u32,
+    /// A KubeSchedulerConfiguration, as kube-scheduler's --config.
+    #[arg(long)]
+    scheduler_config: Option<String>,
+    #[command(flatten)]
+    agent: AgentArgs,
+    /// This machine joins the cluster as a node whose pods are real containers.
+    #[arg(long)]
+    real_node: bool,
+    #[command(flatten)]
+    node: RealNodeArgs,
+    /// Another bridge's lent machine to join as a node (ws://host:6444/node-agent#token);
+    /// repeatable.
+    #[arg(long = "borrow-node", value_name = "URL#TOKEN", value_parser = borrow_spec)]
+    borrow: Vec<(String, String)>,
+}
+
+/// The node agent's door (the page's bridge panel, lending).
+#[derive(clap::Args)]
+struct AgentArgs {
+    /// Where the node agent's WebSocket door listens (loopback only).
+    #[arg(long, default_value = "127.0.0.1:6444")]
+    agent_listen: String,
+    /// The token a client must send first; random unless given.
+    #[arg(long)]
+    agent_token: Option<String>,
+    /// A page origin allowed to connect; repeatable (default: the page `./dev play` serves).
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
+}
+
+/// This machine as a real node.
+#[derive(clap::Args)]
+struct RealNodeArgs {
+    /// The node's name (default: the hostname).
+    #[arg(long)]
+    node_name: Option<String>,
+    /// Where the bridge's own containerd and everything it starts live.
+    #[arg(long, default_value = ".state/real-node")]
+    state_dir: String,
+    /// The node's pod network.
+    #[arg(long, default_value = "10.89.0.0/24")]
+    pod_cidr: String,
+    /// The CNI bridge device.
+    #[arg(long, default_value = "kubeplay0")]
+    cni_bridge: String,
+    /// The only directory hostPath volumes may come from (default: under the state dir).
+    #[arg(long)]
+    host_path_root: Option<String>,
+    /// Let the node pull images from registries (otherwise only `localhost/` images).
+    #[arg(long)]
+    allow_registry_pulls: bool,
+}
+
+#[derive(clap::Subcommand)]
+enum ImagesCommand {
+    /// Import image tarballs into the namespace CRI reads.
+    Import {
+        /// containerd's socket.
+        #[arg(long, default_value = ".state/real-node/containerd/containerd.sock")]
+        containerd: String,
+        #[arg(required = true, value_name = "FILE.tar")]
+        files: Vec<String>,
+    },
+}
+
+fn node_count(s: &str) -> Result<u32, String> {
+    let max = kubeplay_core::scenario::MAX_NODES;
+    s.parse()
+        .ok()
+        .filter(|n| *n <= max)
+        .ok_or_else(|| format!("takes a number up to {max}"))
+}
+
+fn borrow_spec(s: &str) -> Result<(String, String), String> {
+    s.rsplit_once('#')
+        .map(|(url, token)| (url.to_string(), token.to_string()))
+        .ok_or_else(|| "takes URL#TOKEN (ws://host:6444/node-agent#token)".to_string())
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    Ok(match <Cli as clap::Parser>::parse() {
+        Cli::Serve(s) => Args {
+            listen: s.listen,
+            kubeconfig: s.kubeconfig,
+            seed: s.seed,
+            nodes: s.nodes,
+            speed: s.speed,
+            scheduler_config: s.scheduler_config,
+            real_node: s.real_node,
+            borrow: s.borrow,
+            ..Args::new(s.agent, s.node)
+        },
+        Cli::Lend { agent, node } => Args {
+            real_node: true,
+            lend: true,
+            ..Args::new(agent, node)
+        },
+        Cli::Images(ImagesCommand::Import { containerd, files }) => {
+            for f in files {
+                kubeplay_bridge::images::import(
+                    std::path::Path::new(&containerd),
+                    std::path::Path::new(&f),
+                )?;
+                eprintln!("imported {f}");
+            }
+            std::process::exit(0);
+        }
+    })
+}
+
+impl Args {
+    /// The node agent's and the real node's flags, with serve's defaults for the rest.
+    fn new(agent: AgentArgs, node: RealNodeArgs) -> Args {
+        Args {
+            listen: "127.0.0.1:6443".into(),
+            kubeconfig: None,
+            seed: 1,
+            nodes: 3,
+            speed: 1,
+            scheduler_config: None,
+            agent_listen: agent.agent_listen,
+            agent_token: agent.agent_token,
+            allowed_origins: agent.allowed_origins,
+            real_node: false,
+            node_name: node.node_name,
+            state_dir: node.state_dir,
+            pod_cidr: node.pod_cidr,
+            cni_bridge: node.cni_bridge,
+            host_path_root: node.host_path_root,
+            allow_registry_pulls: node.allow_registry_pulls,
+            lend: false,
+            borrow: Vec::new(),
         }
     }
-    let socket = socket.unwrap_or_else(|| ".state/real-node/containerd/containerd.sock".into());
-    anyhow::ensure!(!files.is_empty(), "images import needs a tarball\n{USAGE}");
-    for f in files {
-        kubeplay_bridge::images::import(std::path::Path::new(&socket), std::path::Path::new(&f))?;
-        eprintln!("imported {f}");
-    }
-    Ok(())
 }
 
 /// Starts this machine's real node as the flags describe it.
