@@ -426,6 +426,18 @@ pub struct NodeInfo {
     pub used_ports: Vec<(String, String, i64)>,
     /// Image name → size in bytes, from `status.images`.
     pub images: BTreeMap<String, i64>,
+    /// The node's pods that are not terminating, grouped by namespace and labels: a
+    /// workload's pods share one entry, so counting the pods a selector matches (spreading's
+    /// per-node count, for every scored node of every cycle) tests each label set once.
+    pub label_sets: Vec<LabelSet>,
+}
+
+/// Pods of one namespace with the same labels, and how many.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LabelSet {
+    pub namespace: String,
+    pub labels: BTreeMap<String, String>,
+    pub count: usize,
 }
 
 impl NodeInfo {
@@ -473,6 +485,29 @@ impl NodeInfo {
             self.pods_with_required_anti_affinity.push(pod.clone());
         }
         self.used_ports.extend(pod.host_ports.iter().cloned());
+        if !pod.deleting {
+            self.count_labels(pod, true);
+        }
+    }
+
+    /// Adds `pod` to (or takes it from) the count of its namespace and labels.
+    fn count_labels(&mut self, pod: &PodInfo, add: bool) {
+        let same = |l: &LabelSet| l.namespace == pod.namespace && l.labels == pod.labels;
+        match self.label_sets.iter().position(same) {
+            Some(i) if add => self.label_sets[i].count += 1,
+            Some(i) => {
+                self.label_sets[i].count -= 1;
+                if self.label_sets[i].count == 0 {
+                    self.label_sets.swap_remove(i);
+                }
+            }
+            None if add => self.label_sets.push(LabelSet {
+                namespace: pod.namespace.clone(),
+                labels: pod.labels.clone(),
+                count: 1,
+            }),
+            None => {}
+        }
     }
 
     pub fn remove_pod(&mut self, pod: &PodInfo) {
@@ -491,5 +526,52 @@ impl NodeInfo {
                 self.used_ports.swap_remove(j);
             }
         }
+        if !stored.deleting {
+            self.count_labels(&stored, false);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn pod(name: &str, app: &str, deleting: bool) -> Arc<PodInfo> {
+        let mut p =
+            json!({"metadata": {"name": name, "namespace": "default", "labels": {"app": app}}});
+        if deleting {
+            p["metadata"]["deletionTimestamp"] = json!("2024-01-01T00:00:00Z");
+        }
+        Arc::new(PodInfo::from_pod(&p))
+    }
+
+    /// The label-set counts follow the pods placed and removed; terminating pods are not
+    /// counted.
+    #[test]
+    fn label_sets_count_a_nodes_live_pods() {
+        let mut n = NodeInfo::default();
+        let (a1, a2, b, going) = (
+            pod("a1", "a", false),
+            pod("a2", "a", false),
+            pod("b", "b", false),
+            pod("c", "a", true),
+        );
+        for p in [&a1, &a2, &b, &going] {
+            n.add_pod(p);
+        }
+        let counts = |n: &NodeInfo| -> Vec<(String, usize)> {
+            n.label_sets
+                .iter()
+                .map(|l| (l.labels["app"].clone(), l.count))
+                .collect()
+        };
+        assert_eq!(counts(&n), [("a".into(), 2), ("b".into(), 1)]);
+        n.remove_pod(&a1);
+        n.remove_pod(&going);
+        assert_eq!(counts(&n), [("a".into(), 1), ("b".into(), 1)]);
+        n.remove_pod(&b);
+        assert_eq!(counts(&n), [("a".to_string(), 1)]);
     }
 }

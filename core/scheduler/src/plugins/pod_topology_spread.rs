@@ -138,12 +138,14 @@ fn system_defaults(selector: Selector) -> Vec<SpreadConstraint> {
         .collect()
 }
 
-/// Pods on the node in the pod's namespace, not terminating, that the constraint selects.
+/// Pods on the node in the pod's namespace, not terminating, that the constraint selects
+/// (each distinct label set tested once).
 fn matching_pods(node: &NodeInfo, c: &SpreadConstraint, namespace: &str) -> i64 {
-    node.pods
+    node.label_sets
         .iter()
-        .filter(|p| p.namespace == namespace && !p.deleting && c.selector.matches_map(&p.labels))
-        .count() as i64
+        .filter(|l| l.namespace == namespace && c.selector.matches_map(&l.labels))
+        .map(|l| l.count)
+        .sum::<usize>() as i64
 }
 
 fn has_all_keys(node: &NodeInfo, constraints: &[SpreadConstraint]) -> bool {
