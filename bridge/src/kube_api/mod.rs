@@ -55,13 +55,30 @@ pub type LogReader = Arc<
 >;
 
 /// The cluster's clock as the door drives it: the wall clock, run `speed` times faster from
-/// the moment the door started (`speed` 1: real time).
-#[derive(Clone, Copy, Debug)]
+/// the moment the door started (`speed` 1: real time) — unless the machine cannot keep that
+/// pace. Then the clock slips: the lag is forgiven rather than caught up, so the cluster runs
+/// as fast as the machine can and a request never waits on hours of virtual catch-up.
+#[derive(Clone, Debug)]
 pub struct Clock {
     started_wall: Time,
     started_virtual: Time,
     speed: i64,
+    pace: Arc<Mutex<Pace>>,
 }
+
+/// What the clock has given up, and what it last reported.
+#[derive(Debug, Default)]
+struct Pace {
+    /// Virtual milliseconds forgiven in all.
+    slipped_ms: i64,
+    /// The wall time and virtual time of the last report, and the slip then.
+    reported: Option<(Time, Time, i64)>,
+}
+
+/// How long one catch-up may run before the clock slips (wall time).
+const CATCH_UP_BUDGET: Duration = Duration::from_millis(100);
+/// How often the door says at what pace the cluster really runs, when it falls short.
+const PACE_REPORT_EVERY_MS: i64 = 10_000;
 
 impl Clock {
     pub fn new(started: Time, speed: u32) -> Clock {
@@ -69,12 +86,49 @@ impl Clock {
             started_wall: wall_clock(),
             started_virtual: started,
             speed: i64::from(speed.max(1)),
+            pace: Arc::default(),
         }
+    }
+
+    fn pace(&self) -> MutexGuard<'_, Pace> {
+        self.pace.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn now(&self) -> Time {
         let elapsed = wall_clock().millis() - self.started_wall.millis();
-        self.started_virtual.plus_millis(elapsed * self.speed)
+        let slipped = self.pace().slipped_ms;
+        self.started_virtual
+            .plus_millis(elapsed * self.speed - slipped)
+    }
+
+    /// Forgives `ms` of virtual time the cluster could not run in time.
+    fn slip(&self, ms: i64) {
+        self.pace().slipped_ms += ms.max(0);
+    }
+
+    /// Once in a while, when the clock slipped since the last report: the pace the cluster
+    /// really ran at, as "running at 240× of 1000×".
+    pub fn pace_report(&self) -> Option<String> {
+        let (wall, virt) = (wall_clock(), self.now());
+        let mut pace = self.pace();
+        let slipped = pace.slipped_ms;
+        let Some((last_wall, last_virtual, last_slipped)) = pace.reported else {
+            pace.reported = Some((wall, virt, slipped));
+            return None;
+        };
+        let wall_ms = wall.millis() - last_wall.millis();
+        if wall_ms < PACE_REPORT_EVERY_MS {
+            return None;
+        }
+        pace.reported = Some((wall, virt, slipped));
+        if slipped == last_slipped {
+            return None;
+        }
+        let achieved = (virt.millis() - last_virtual.millis()) as f64 / wall_ms as f64;
+        Some(format!(
+            "the cluster is running at {achieved:.0}× of {}×: this machine cannot keep the chosen pace, so the clock slows to what it can do",
+            self.speed
+        ))
     }
 }
 
@@ -96,11 +150,30 @@ impl Door {
     fn lock(&self) -> MutexGuard<'_, Cluster> {
         // A panic while holding the lock would be a bug in core; keep serving regardless.
         let mut guard = self.cluster.lock().unwrap_or_else(|p| p.into_inner());
-        guard.world.run_until(self.clock.now());
+        self.catch_up(&mut guard);
         if guard.has_remote_requests() {
             self.remote_work.send_modify(|n| *n += 1);
         }
         guard
+    }
+
+    /// Runs the cluster up to the clock, in slices, for at most `CATCH_UP_BUDGET` of wall
+    /// time; what is left then is forgiven (the clock slips).
+    fn catch_up(&self, cluster: &mut Cluster) {
+        let target = self.clock.now();
+        let started = std::time::Instant::now();
+        // Slices of 100 ms of virtual time: a few milliseconds of work even at 5,000 nodes,
+        // so the budget is kept to within a slice.
+        let slice = 100;
+        while cluster.world.now() < target {
+            if started.elapsed() >= CATCH_UP_BUDGET {
+                self.clock
+                    .slip(target.millis() - cluster.world.now().millis());
+                return;
+            }
+            let next = cluster.world.now().plus_millis(slice).min(target);
+            cluster.world.run_until(next);
+        }
     }
 
     /// Runs `f` on the whole cluster (the real node's way in), then wakes watch streams and
@@ -167,6 +240,9 @@ impl Door {
                 (guard.world.api().revision(), guard.world.next_event_at())
             };
             self.notify(rev);
+            if let Some(report) = self.clock.pace_report() {
+                eprintln!("{report}");
+            }
             // Sleep until the next event is due in wall time, between 1 and 20 ms.
             let now = self.clock.now().millis();
             let wall_ms = next.map_or(20, |t| (t.millis() - now) / self.clock.speed);
@@ -462,4 +538,42 @@ fn watch_stream(
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use kubeplay_core::apiserver::Config;
+
+    use super::*;
+
+    /// A clock far faster than the machine: each catch-up runs what it can within its budget
+    /// and forgives the rest, so the door answers and the cluster keeps moving.
+    #[test]
+    fn a_clock_the_cluster_cannot_follow_slips() {
+        let start = wall_clock();
+        let cluster = Cluster::with_nodes(
+            Config {
+                start,
+                ..Config::default()
+            },
+            20,
+        );
+        let door = Door::new(cluster, Clock::new(start, 1_000_000));
+        std::thread::sleep(Duration::from_millis(50));
+        let first = door.with_cluster(|c| c.world.now());
+        assert!(door.clock.pace().slipped_ms > 0, "the clock slipped");
+        let second = door.with_cluster(|c| c.world.now());
+        assert!(second > first, "the cluster runs on");
+        // A clock the cluster can follow never slips.
+        let start = wall_clock();
+        let cluster = Cluster::new(Config {
+            start,
+            ..Config::default()
+        });
+        let door = Door::new(cluster, Clock::new(start, 1));
+        std::thread::sleep(Duration::from_millis(20));
+        let now = door.with_cluster(|c| c.world.now());
+        assert_eq!(door.clock.pace().slipped_ms, 0);
+        assert!(now > start);
+    }
 }
