@@ -173,7 +173,11 @@ struct PodState {
     namespace: String,
     name: String,
     uid: String,
-    pod: Value,
+    /// The pod as last seen: the watch event's object (shared with every other watcher) or
+    /// the server's answer to a status write.
+    pod: std::sync::Arc<Value>,
+    /// What the pod requests (admission counts what the node's pods use from it).
+    requests: scheduler::framework::Resources,
     sandbox: Option<String>,
     ip: Option<String>,
     containers: Vec<Container>,
@@ -490,11 +494,11 @@ impl Kubelet {
             if phase == "Succeeded" || phase == "Failed" {
                 return;
             }
-            self.admit(ctx, pod);
+            self.admit(ctx, &event.object);
             return;
         }
         if let Some(ps) = self.pods.get_mut(&uid) {
-            ps.pod = pod.clone();
+            ps.pod = std::sync::Arc::clone(&event.object);
         }
         if deleting {
             self.kill(ctx, &uid);

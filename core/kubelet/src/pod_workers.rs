@@ -298,7 +298,7 @@ impl Kubelet {
             Resources::from_list(&json!({"cpu": self.node.cpu, "memory": self.node.memory}));
         let mut used = Resources::default();
         for ps in self.pods.values().filter(|p| !p.worker.terminating()) {
-            used.add(&PodInfo::from_pod(&ps.pod).requests);
+            used.add(&ps.requests);
         }
         let want = PodInfo::from_pod(pod).requests;
         let checks = [
@@ -315,7 +315,7 @@ impl Kubelet {
         Ok(())
     }
 
-    pub(super) fn admit(&mut self, ctx: &mut Ctx, pod: &Value) {
+    pub(super) fn admit(&mut self, ctx: &mut Ctx, pod: &std::sync::Arc<Value>) {
         let uid = str_of(&pod["metadata"]["uid"]);
         if let Err((reason, message)) = self.admission_check(pod) {
             // Rejected pods fail at once; their controller makes others.
@@ -364,7 +364,8 @@ impl Kubelet {
             namespace: str_of(&pod["metadata"]["namespace"]),
             name: str_of(&pod["metadata"]["name"]),
             uid: uid.clone(),
-            pod: pod.clone(),
+            pod: std::sync::Arc::clone(pod),
+            requests: scheduler::framework::PodInfo::from_pod(pod).requests,
             sandbox: None,
             ip: None,
             containers,

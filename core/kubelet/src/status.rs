@@ -134,7 +134,7 @@ impl Kubelet {
             .replace_status(ctx, pods, Some(&ns), &name, &status)
         {
             if let Some(ps) = self.pods.get_mut(uid) {
-                ps.pod = updated;
+                ps.pod = std::sync::Arc::new(updated);
             }
         }
     }
