@@ -34,24 +34,17 @@ fn scenarios_are_deterministic_and_match_their_snapshots() {
             path.display()
         );
         let snapshot = path.with_extension("trace");
-        if std::env::var("UPDATE_EXPECT").is_ok() {
+        if std::env::var("UPDATE_EXPECT").as_deref() == Ok("1") {
             std::fs::write(&snapshot, &first).expect("writing snapshot");
             continue;
         }
         let want = std::fs::read_to_string(&snapshot).unwrap_or_default();
         if want != first {
-            let diff_at = want
-                .lines()
-                .zip(first.lines())
-                .position(|(a, b)| a != b)
-                .unwrap_or(want.lines().count().min(first.lines().count()));
             failures.push(format!(
-                "{}: trace differs from {} at line {}:\n  want: {}\n  got:  {}",
+                "{}: trace differs from {} (UPDATE_EXPECT=1 rewrites it):\n{}",
                 path.display(),
                 snapshot.display(),
-                diff_at + 1,
-                want.lines().nth(diff_at).unwrap_or("<end>"),
-                first.lines().nth(diff_at).unwrap_or("<end>")
+                line_diff(&want, &first)
             ));
         }
     }
@@ -239,4 +232,31 @@ fn scale_up_and_down_on_described_nodes() {
         }
     }
     assert_eq!(running_after, [3, 10, 2]);
+}
+
+/// Where two traces part: a few lines before the first difference, then the lines of each
+/// (`-` the snapshot's, `+` this run's) up to ten past it.
+fn line_diff(want: &str, got: &str) -> String {
+    let (w, g): (Vec<&str>, Vec<&str>) = (want.lines().collect(), got.lines().collect());
+    let first = w
+        .iter()
+        .zip(&g)
+        .position(|(a, b)| a != b)
+        .unwrap_or(w.len().min(g.len()));
+    let mut out = Vec::new();
+    for (i, line) in w
+        .iter()
+        .enumerate()
+        .take(first)
+        .skip(first.saturating_sub(3))
+    {
+        out.push(format!("  {:>5}   {line}", i + 1));
+    }
+    for (i, line) in w.iter().enumerate().skip(first).take(10) {
+        out.push(format!("- {:>5}   {line}", i + 1));
+    }
+    for (i, line) in g.iter().enumerate().skip(first).take(10) {
+        out.push(format!("+ {:>5}   {line}", i + 1));
+    }
+    out.join("\n")
 }

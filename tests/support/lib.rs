@@ -14,8 +14,9 @@
 //! ```
 //!
 //! `out` and `err` are compared whole, after ages (`5s`, `2m3s`) become `<age>` and trailing
-//! blanks go; `out_has`/`err_has` list fragments that must appear. Set `UPDATE_EXPECT=1` to
-//! print the actual output of every failing step instead of only the first.
+//! blanks go; `out_has`/`err_has` list fragments that must appear. Set `KUBECTL_ALL_STEPS=1`
+//! to run past the first failing step and print every one's output. (`UPDATE_EXPECT=1`
+//! means one thing everywhere: rewrite a snapshot or generated file from what ran.)
 
 pub mod real_node;
 pub mod webdriver;
@@ -348,7 +349,8 @@ pub fn run_script(door: &Door, kubectl: &Path, script: &str) -> Vec<String> {
                 kubectl.display(),
                 problems.join("\n")
             ));
-            if std::env::var("UPDATE_EXPECT").is_err() {
+            // Later steps build on earlier ones: stop at the first, unless asked for all.
+            if std::env::var("KUBECTL_ALL_STEPS").as_deref() != Ok("1") {
                 break;
             }
         }
