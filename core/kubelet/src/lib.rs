@@ -472,7 +472,7 @@ impl Kubelet {
         if pod["spec"]["nodeName"].as_str() != Some(self.node.name.as_str()) {
             return;
         }
-        let deleting = pod.pointer("/metadata/deletionTimestamp").is_some();
+        let deleting = apimachinery::api::meta::is_being_deleted(pod);
         if !self.pods.contains_key(&uid) {
             let phase = pod["status"]["phase"].as_str().unwrap_or_default();
             if deleting {

@@ -73,7 +73,7 @@ impl Expect {
         let live: Vec<&Value> = pods
             .iter()
             .filter(|p| {
-                p.pointer("/metadata/deletionTimestamp").is_none()
+                !crate::api::meta::is_being_deleted(p)
                     && !matches!(s(&p["status"]["phase"]), "Succeeded" | "Failed")
             })
             .collect();

@@ -52,3 +52,9 @@ pub fn condition<'a>(obj: &'a Value, type_: &str) -> Option<&'a Value> {
 pub fn is_condition_true(obj: &Value, type_: &str) -> bool {
     condition(obj, type_).is_some_and(|c| c["status"] == "True")
 }
+
+/// Whether the object is being deleted (`metadata.deletionTimestamp` is set): finalizers or
+/// a grace period hold it.
+pub fn is_being_deleted(obj: &Value) -> bool {
+    obj.pointer("/metadata/deletionTimestamp").is_some()
+}

@@ -139,9 +139,7 @@ pub fn summarize(pod: &Value) -> PodSummary {
         }
     }
     let phase = pod["status"]["phase"].as_str().unwrap_or_default();
-    if pod.pointer("/metadata/deletionTimestamp").is_some()
-        && !matches!(phase, "Succeeded" | "Failed")
-    {
+    if crate::api::meta::is_being_deleted(pod) && !matches!(phase, "Succeeded" | "Failed") {
         out.status = if pod["status"]["reason"] == "NodeLost" {
             "Unknown".into()
         } else {

@@ -28,9 +28,7 @@ pub fn available_for(pv: &Value, pvc: &Value) -> bool {
     let free = claim_ref.is_null()
         || (claim_ref["name"] == meta["name"] && claim_ref["namespace"] == meta["namespace"]);
     let phase = pv["status"]["phase"].as_str().unwrap_or_default();
-    free && phase != "Released"
-        && phase != "Failed"
-        && pv.pointer("/metadata/deletionTimestamp").is_none()
+    free && phase != "Released" && phase != "Failed" && !crate::api::meta::is_being_deleted(pv)
 }
 
 /// Whether `pv` can satisfy `pvc`: same class, enough storage, every access mode, the same

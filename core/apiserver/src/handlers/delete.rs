@@ -207,7 +207,7 @@ fn mark_for_deletion(
     record: &mut AuditEvent,
 ) -> Result<Value, ApiError> {
     let key = target.key;
-    if obj.pointer("/metadata/deletionTimestamp").is_some() {
+    if apimachinery::api::meta::is_being_deleted(&obj) {
         record
             .stages
             .push(stage("storage", "already being deleted"));

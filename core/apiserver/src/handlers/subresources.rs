@@ -127,7 +127,7 @@ pub(super) fn bind(
         .cloned()
         .ok_or_else(|| not_found(pods, pod_name))?;
     let mut pod = ApiServer::decode(&kv)?;
-    if pod.pointer("/metadata/deletionTimestamp").is_some() {
+    if apimachinery::api::meta::is_being_deleted(&pod) {
         return Err(ApiError::Conflict {
             group: String::new(),
             resource: "pods".into(),

@@ -289,7 +289,7 @@ pub(super) fn update(
         return Ok(r);
     }
     // An object being deleted goes away when its last finalizer is removed.
-    let finalizers_done = obj.pointer("/metadata/deletionTimestamp").is_some()
+    let finalizers_done = apimachinery::api::meta::is_being_deleted(&obj)
         && no_finalizers(&obj, "/metadata/finalizers")
         && (res.kind != "Namespace" || no_finalizers(&obj, "/spec/finalizers"));
     let op = if finalizers_done {

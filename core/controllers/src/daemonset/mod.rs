@@ -80,7 +80,7 @@ impl DaemonSetController {
         let Some(ds) = self.daemonsets.get(key).cloned() else {
             return;
         };
-        if ds.pointer("/metadata/deletionTimestamp").is_some() {
+        if apimachinery::api::meta::is_being_deleted(&ds) {
             return;
         }
         let ns = apimachinery::api::meta::namespace(&ds).to_string();

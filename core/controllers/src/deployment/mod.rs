@@ -43,7 +43,7 @@ impl DeploymentController {
         let Some(d) = self.watches.owners.get(key).cloned() else {
             return;
         };
-        if d.pointer("/metadata/deletionTimestamp").is_some() {
+        if apimachinery::api::meta::is_being_deleted(&d) {
             return;
         }
         let ns = apimachinery::api::meta::namespace(&d);

@@ -177,7 +177,7 @@ impl Sync<'_, '_> {
             .max(0) as usize;
         let mut cleanable: Vec<&Value> = olds
             .iter()
-            .filter(|rs| rs.pointer("/metadata/deletionTimestamp").is_none())
+            .filter(|rs| !apimachinery::api::meta::is_being_deleted(rs))
             .collect();
         if cleanable.len() <= limit {
             return Ok(());

@@ -89,7 +89,7 @@ impl GarbageCollector {
             }
         }
         let deleted = event.is_deleted();
-        let deleting = obj.pointer("/metadata/deletionTimestamp").is_some();
+        let deleting = apimachinery::api::meta::is_being_deleted(obj);
         let finalizers = str_list(&obj["metadata"]["finalizers"]);
         // Its dependents need a look only when this object goes, starts going, or its
         // finalizers change (upstream's graph changes): not on every status write of a

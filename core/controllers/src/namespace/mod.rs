@@ -67,7 +67,7 @@ impl NamespaceController {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        if ns.pointer("/metadata/deletionTimestamp").is_none()
+        if !apimachinery::api::meta::is_being_deleted(&ns)
             || !finalizers.contains(&json!("kubernetes"))
         {
             return;

@@ -259,7 +259,7 @@ impl NodeLifecycleController {
             .pods
             .iter()
             .filter(|p| {
-                p["spec"]["nodeName"] == name && p.pointer("/metadata/deletionTimestamp").is_none()
+                p["spec"]["nodeName"] == name && !apimachinery::api::meta::is_being_deleted(p)
             })
             .cloned()
             .collect();

@@ -141,7 +141,7 @@ impl ReplicaSetController {
         let Ok(selector) = Selector::from_label_selector(&rs["spec"]["selector"]) else {
             return;
         };
-        let deleting = rs.pointer("/metadata/deletionTimestamp").is_some();
+        let deleting = apimachinery::api::meta::is_being_deleted(&rs);
         let adopted = if deleting {
             Vec::new()
         } else {
@@ -200,9 +200,7 @@ impl ReplicaSetController {
             .into_iter()
             .flatten()
             .filter_map(|k| self.pods.get(k))
-            .filter(|pod| {
-                selector.matches(pod) && pod.pointer("/metadata/deletionTimestamp").is_none()
-            })
+            .filter(|pod| selector.matches(pod) && !apimachinery::api::meta::is_being_deleted(pod))
             .collect();
         orphans
             .into_iter()

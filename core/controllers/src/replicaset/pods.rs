@@ -26,9 +26,7 @@ pub fn from_template(rs: &Value) -> Value {
 /// Counts toward replicas: not finished and not being deleted (`FilterActivePods`).
 pub fn is_active(pod: &Value) -> bool {
     let phase = pod["status"]["phase"].as_str().unwrap_or_default();
-    phase != "Succeeded"
-        && phase != "Failed"
-        && pod.pointer("/metadata/deletionTimestamp").is_none()
+    phase != "Succeeded" && phase != "Failed" && !apimachinery::api::meta::is_being_deleted(pod)
 }
 
 fn ready_condition(pod: &Value) -> Option<&Value> {

@@ -39,7 +39,7 @@ impl StatefulSetController {
         let Some(set) = self.watches.owners.get(key).cloned() else {
             return;
         };
-        if set.pointer("/metadata/deletionTimestamp").is_some() {
+        if apimachinery::api::meta::is_being_deleted(&set) {
             return;
         }
         let (ns, name, uid) = (
@@ -63,7 +63,7 @@ impl StatefulSetController {
         let pods_res = client::resource("", "pods");
         let terminating = pods
             .iter()
-            .any(|(_, p)| p.pointer("/metadata/deletionTimestamp").is_some());
+            .any(|(_, p)| apimachinery::api::meta::is_being_deleted(p));
         // Create the missing ordinals, in order.
         for i in 0..replicas {
             if pods.iter().any(|(o, _)| *o == i) {
@@ -87,7 +87,7 @@ impl StatefulSetController {
         // Scale down: the highest ordinals beyond `replicas` go first.
         let mut extra: Vec<&(i64, Value)> = pods
             .iter()
-            .filter(|(o, p)| *o >= replicas && p.pointer("/metadata/deletionTimestamp").is_none())
+            .filter(|(o, p)| *o >= replicas && !apimachinery::api::meta::is_being_deleted(p))
             .collect();
         apimachinery::collections::sort_by_key(&mut extra, |(o, _)| std::cmp::Reverse(*o));
         for (_, pod) in extra.into_iter().take(if parallel {

@@ -365,7 +365,7 @@ impl PodInfo {
                 .map_or_else(|| created.clone(), str::to_string),
             created,
             terminal: phase == "Succeeded" || phase == "Failed",
-            deleting: pod.pointer("/metadata/deletionTimestamp").is_some(),
+            deleting: apimachinery::api::meta::is_being_deleted(pod),
             ..PodInfo::default()
         };
         let pod_affinity = &spec["affinity"]["podAffinity"];

@@ -85,7 +85,7 @@ impl Plugin for VolumeBinding {
             let Some(pvc) = snap.claims.get(&format!("{}/{name}", pod.namespace)) else {
                 return Status::unresolvable(format!("persistentvolumeclaim \"{name}\" not found"));
             };
-            if pvc.pointer("/metadata/deletionTimestamp").is_some() {
+            if apimachinery::api::meta::is_being_deleted(pvc) {
                 return Status::unresolvable(format!(
                     "persistentvolumeclaim \"{name}\" is being deleted"
                 ));
