@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::cluster::Cluster;
-use kubeplay_core::api::pod::PodHealth;
+use kubeplay_core::api::pod::{Pod, PodHealth};
 use kubeplay_core::apiserver::watch::{WatchEvent, WatchId};
 use kubeplay_core::scheduler::framework::{PodInfo, Resources};
 
@@ -340,10 +340,7 @@ impl MapIndex {
         if event.is_deleted() {
             return;
         }
-        let node = pod["spec"]["nodeName"]
-            .as_str()
-            .filter(|n| !n.is_empty())
-            .map(|n| self.node_position(n));
+        let node = Pod(pod).node_name().map(|n| self.node_position(n));
         let row = PodRow {
             node,
             milli_cpu: PodInfo::from_pod(pod).requests.milli_cpu,

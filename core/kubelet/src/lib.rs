@@ -29,6 +29,7 @@ pub mod sim_runtime;
 mod status;
 pub mod volumes;
 
+use apimachinery::api::pod::Pod;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
@@ -469,7 +470,7 @@ impl Kubelet {
             }
             return;
         }
-        if pod["spec"]["nodeName"].as_str() != Some(self.node.name.as_str()) {
+        if Pod(pod).node_name() != Some(self.node.name.as_str()) {
             return;
         }
         let deleting = apimachinery::api::meta::is_being_deleted(pod);

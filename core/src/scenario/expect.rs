@@ -17,6 +17,7 @@
 //!       persistentvolumeclaim/data: {status.phase: Bound, spec.volumeName: local-pv-1}
 //! ```
 
+use crate::api::pod::Pod;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -79,7 +80,7 @@ impl Expect {
             .collect();
         let mut per_node: BTreeMap<String, usize> = BTreeMap::new();
         for p in &live {
-            let node = s(&p["spec"]["nodeName"]);
+            let node = Pod(p).node_name().unwrap_or_default();
             if !node.is_empty() {
                 *per_node.entry(node.to_string()).or_default() += 1;
             }
@@ -107,10 +108,7 @@ impl Expect {
             }
         }
         if let Some(want) = self.pending {
-            let pending = live
-                .iter()
-                .filter(|p| s(&p["spec"]["nodeName"]).is_empty())
-                .count();
+            let pending = live.iter().filter(|p| Pod(p).node_name().is_none()).count();
             if pending != want {
                 failures.push(format!("pending pods: want {want}, got {pending}"));
             }
@@ -158,7 +156,11 @@ impl Expect {
                 continue;
             }
             let checks = [
-                ("node", &want.node, s(&pod["spec"]["nodeName"])),
+                (
+                    "node",
+                    &want.node,
+                    Pod(&pod).node_name().unwrap_or_default(),
+                ),
                 ("phase", &want.phase, s(&pod["status"]["phase"])),
                 (
                     "nominated node",

@@ -2,7 +2,7 @@
 //! simulated nodes) on the virtual clock, and the client actions the page takes on it — the
 //! same requests kubectl makes, with the same answers.
 
-use kubeplay_core::api::pod::PodHealth;
+use kubeplay_core::api::pod::{Pod, PodHealth};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -652,7 +652,7 @@ impl Cluster {
                 let mut requested = 0;
                 let chips: Vec<PodChip> = pods
                     .iter()
-                    .filter(|p| p["spec"]["nodeName"] == name.as_str())
+                    .filter(|p| Pod(p).node_name() == Some(name.as_str()))
                     .map(|p| {
                         requested += kubeplay_core::scheduler::framework::PodInfo::from_pod(p)
                             .requests
@@ -699,12 +699,7 @@ impl Cluster {
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|p| {
-                p["spec"]["nodeName"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .is_empty()
-            })
+            .filter(|p| Pod(p).node_name().is_none())
             .map(PodChip::of)
             .collect()
     }

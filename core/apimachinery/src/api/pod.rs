@@ -5,8 +5,58 @@
 
 use serde_json::Value;
 
-use super::meta::is_condition_true;
+use super::meta::{self, is_condition_true};
 use crate::clock::Time;
+
+/// A borrowed view of a Pod held as JSON: the fields components read, by name, with the
+/// defaults the API gives them — so no component indexes `["spec"]["nodeName"]` itself.
+#[derive(Clone, Copy, Debug)]
+pub struct Pod<'a>(pub &'a Value);
+
+impl<'a> Pod<'a> {
+    pub fn name(self) -> &'a str {
+        meta::name(self.0)
+    }
+
+    pub fn namespace(self) -> &'a str {
+        meta::namespace(self.0)
+    }
+
+    pub fn uid(self) -> &'a str {
+        meta::uid(self.0)
+    }
+
+    /// The node it is bound to, if it is.
+    pub fn node_name(self) -> Option<&'a str> {
+        self.0["spec"]["nodeName"]
+            .as_str()
+            .filter(|n| !n.is_empty())
+    }
+
+    pub fn phase(self) -> &'a str {
+        self.0["status"]["phase"].as_str().unwrap_or_default()
+    }
+
+    /// Succeeded or Failed: nothing of it runs any more.
+    pub fn is_finished(self) -> bool {
+        matches!(self.phase(), "Succeeded" | "Failed")
+    }
+
+    /// Counts toward its controller's replicas: not finished and not being deleted
+    /// (`FilterActivePods`).
+    pub fn is_active(self) -> bool {
+        !self.is_finished() && !meta::is_being_deleted(self.0)
+    }
+
+    pub fn is_ready(self) -> bool {
+        is_condition_true(self.0, "Ready")
+    }
+
+    /// What `kubectl get pods` shows of it.
+    pub fn summary(self) -> PodSummary {
+        summarize(self.0)
+    }
+}
 
 /// What `kubectl get pods` shows of a pod.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -255,7 +255,9 @@ pub(super) fn pod_log(
             )))
         }
     };
-    let node = pod["spec"]["nodeName"].as_str().unwrap_or_default();
+    let node = apimachinery::api::pod::Pod(&pod)
+        .node_name()
+        .unwrap_or_default();
     if node.is_empty() {
         return Err(ApiError::bad_request(format!(
             "pod {name} does not have a host assigned"

@@ -4,6 +4,7 @@
 //! placed by the scheduler, as upstream does. Nodes added later get their pod; nodes that no
 //! longer qualify lose it.
 
+use apimachinery::api::pod::Pod;
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
@@ -217,7 +218,7 @@ impl DaemonSetController {
 
 /// The node a daemon pod is pinned to: its `nodeName`, or the node named by its affinity.
 fn pinned_node(pod: &Value) -> String {
-    if let Some(n) = pod["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) {
+    if let Some(n) = Pod(pod).node_name() {
         return n.to_string();
     }
     pod.pointer("/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/0/matchFields/0/values/0")

@@ -14,6 +14,7 @@
 //! DefaultTolerationSeconds admission plugin). When the node's kubelet reports Ready again the
 //! taints are removed.
 
+use apimachinery::api::pod::Pod;
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
@@ -150,7 +151,7 @@ impl NodeLifecycleController {
         let pods: Vec<Value> = self
             .pods
             .iter()
-            .filter(|p| p["spec"]["nodeName"] == name)
+            .filter(|p| Pod(p).node_name() == Some(name))
             .cloned()
             .collect();
         for pod in pods {
@@ -259,7 +260,7 @@ impl NodeLifecycleController {
             .pods
             .iter()
             .filter(|p| {
-                p["spec"]["nodeName"] == name && !apimachinery::api::meta::is_being_deleted(p)
+                Pod(p).node_name() == Some(name) && !apimachinery::api::meta::is_being_deleted(p)
             })
             .cloned()
             .collect();

@@ -3,8 +3,9 @@
 
 use serde_json::{json, Value};
 
-use apimachinery::api::meta::{condition, is_condition_true};
+use apimachinery::api::meta::condition;
 use apimachinery::api::owner;
+use apimachinery::api::pod::Pod;
 use apimachinery::clock::Time;
 
 /// A new Pod from a ReplicaSet's template, owned by it (`GetPodFromTemplate`).
@@ -34,7 +35,7 @@ fn ready_condition(pod: &Value) -> Option<&Value> {
 }
 
 pub fn is_ready(pod: &Value) -> bool {
-    is_condition_true(pod, "Ready")
+    Pod(pod).is_ready()
 }
 
 /// Ready for at least `min_ready_seconds` (`IsPodAvailable`).
@@ -53,12 +54,7 @@ pub fn is_available(pod: &Value, min_ready_seconds: i64, now: Time) -> bool {
 
 /// The sort key of `ActivePods` (`controller.ActivePods.Less`): smaller keys are deleted first.
 pub fn deletion_rank(pod: &Value, now: Time) -> (u8, u8, u8, i64, i64, i64) {
-    let assigned = u8::from(
-        !pod["spec"]["nodeName"]
-            .as_str()
-            .unwrap_or_default()
-            .is_empty(),
-    );
+    let assigned = u8::from(Pod(pod).node_name().is_some());
     let phase = match pod["status"]["phase"].as_str() {
         Some("Pending") => 0,
         Some("Unknown") => 1,
