@@ -189,6 +189,9 @@ fn run(shape: &Shape) -> Value {
             for i in 0..shape.nodes / 5 {
                 cluster.set_node_power(&format!("node-{}", i * 5 + 1), false);
             }
+            // Until the node lifecycle controller has seen the silence (40 s) and marked the
+            // pods there not Ready, every replica still counts as Ready: settle from then.
+            cluster.world.advance(60_000);
         }
     }
     let done = settle(&mut cluster, shape, started);
