@@ -56,15 +56,11 @@ pub(super) fn delete_options(req: &Request, query: &Query) -> Result<DeleteOptio
 
 pub(super) fn delete(
     s: &mut ApiServer,
-    res: &'static Resource,
-    ns: Option<&str>,
-    name: &str,
-    req: &Request,
-    query: &Query,
+    scope: &Scope,
     record: &mut AuditEvent,
 ) -> Result<Response, ApiError> {
-    let opts = delete_options(req, query)?;
-    delete_one(s, res, ns, name, &opts, record)
+    let opts = delete_options(scope.req, scope.query)?;
+    delete_one(s, scope.res, scope.ns, scope.name, &opts, record)
 }
 
 pub(super) fn delete_one(
@@ -288,12 +284,16 @@ fn remove(
 
 pub(super) fn delete_collection(
     s: &mut ApiServer,
-    res: &'static Resource,
-    ns: Option<&str>,
-    req: &Request,
-    query: &Query,
+    scope: &Scope,
     record: &mut AuditEvent,
 ) -> Result<Response, ApiError> {
+    let Scope {
+        res,
+        ns,
+        req,
+        query,
+        ..
+    } = *scope;
     let opts = delete_options(req, query)?;
     let (label, field) =
         crate::request::from_query(res.kind, query).map_err(ApiError::bad_request)?;

@@ -32,6 +32,20 @@ use reviews::{self_subject_access_review, self_subject_review, self_subject_rule
 use subresources::{bind, evict, pod_log, scale_of, update_scale};
 use write::{conflict, create, no_finalizers, store_object, update, write_if_unmodified};
 
+/// What every handler of one request reads: the resource and object it names, who asks, and
+/// the request itself.
+#[derive(Clone, Copy)]
+pub(super) struct Scope<'a> {
+    pub res: &'static registry::Resource,
+    pub ns: Option<&'a str>,
+    /// The object named, or empty for a collection.
+    pub name: &'a str,
+    pub sub: Option<&'a str>,
+    pub user: &'a UserInfo,
+    pub req: &'a Request,
+    pub query: &'a Query,
+}
+
 /// How unknown fields in a body are treated (`fieldValidation`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum FieldValidation {
@@ -52,6 +66,15 @@ pub fn serve(
     let sub = info.subresource.as_deref();
     let ns = info.namespace.as_deref();
     let name = info.name.as_deref().unwrap_or_default();
+    let scope = &Scope {
+        res,
+        ns,
+        name,
+        sub,
+        user,
+        req,
+        query,
+    };
     match (info.verb, sub) {
         ("get", Some("log")) => pod_log(s, res, ns, name, query),
         ("get", Some("schedulingdecision")) => {
@@ -71,13 +94,13 @@ pub fn serve(
             let obj = get_object(s, res, ns, name)?;
             Ok(respond(200, obj, req, res, query, s.now))
         }
-        ("list", _) => list(s, res, ns, req, query),
+        ("list", _) => list(s, scope),
         ("watch", _) => super::watch::start(s, res, ns, info.name.as_deref(), req, query),
         ("create", Some("binding")) => {
             let body = decode_body(req)?;
             bind(s, user, ns.unwrap_or_default(), name, &body, record)
         }
-        ("create", Some("power")) => power(s, res, ns, name, req),
+        ("create", Some("power")) => power(s, scope),
         ("create", Some("eviction")) => {
             let body = decode_body(req)?;
             evict(s, ns.unwrap_or_default(), name, &body, record)
@@ -95,19 +118,19 @@ pub fn serve(
             "selfsubjectaccessreviews" => self_subject_access_review(s, user, req),
             "selfsubjectrulesreviews" => self_subject_rules_review(s, user, req),
             "selfsubjectreviews" => Ok(self_subject_review(user)),
-            _ => create(s, res, ns, user, req, query, record),
+            _ => create(s, scope, record),
         },
         ("update", Some("scale")) => {
             let scale = decode_body(req)?;
-            update_scale(s, res, ns, name, &scale, user, req, query, record)
+            update_scale(s, scope, &scale, record)
         }
         ("update", _) => {
             let obj = decode_body(req)?;
-            update(s, res, ns, name, obj, sub, user, req, query, record)
+            update(s, scope, obj, record)
         }
-        ("patch", _) => patch_object(s, res, info, user, req, query, record),
-        ("delete", _) => delete(s, res, ns, name, req, query, record),
-        ("deletecollection", _) => delete_collection(s, res, ns, req, query, record),
+        ("patch", _) => patch_object(s, scope, record),
+        ("delete", _) => delete(s, scope, record),
+        ("deletecollection", _) => delete_collection(s, scope, record),
         _ => Err(ApiError::MethodNotAllowed),
     }
 }
@@ -147,13 +170,10 @@ fn route(info: &RequestInfo) -> Result<&'static registry::Resource, ApiError> {
 }
 
 /// `nodes/power` (kubeplay's chaos switch): answered by the cluster, which owns the node.
-fn power(
-    s: &mut ApiServer,
-    res: &'static registry::Resource,
-    ns: Option<&str>,
-    name: &str,
-    req: &Request,
-) -> Result<Response, ApiError> {
+fn power(s: &mut ApiServer, scope: &Scope) -> Result<Response, ApiError> {
+    let Scope {
+        res, ns, name, req, ..
+    } = *scope;
     get_object(s, res, ns, name)?;
     let on = decode_body(req)?["on"]
         .as_bool()
@@ -172,15 +192,17 @@ fn power(
 /// A patch of any kind kubectl sends but server-side apply's, of an object or its `scale`.
 fn patch_object(
     s: &mut ApiServer,
-    res: &'static registry::Resource,
-    info: &RequestInfo,
-    user: &UserInfo,
-    req: &Request,
-    query: &Query,
+    scope: &Scope,
     record: &mut AuditEvent,
 ) -> Result<Response, ApiError> {
-    let (ns, sub) = (info.namespace.as_deref(), info.subresource.as_deref());
-    let name = info.name.as_deref().unwrap_or_default();
+    let Scope {
+        res,
+        ns,
+        name,
+        sub,
+        req,
+        ..
+    } = *scope;
     let ct = req.content_type.as_deref().unwrap_or_default();
     let pt = PatchType::from_content_type(ct).ok_or_else(|| ApiError::UnsupportedMediaType {
         message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json".to_string(),
@@ -195,14 +217,14 @@ fn patch_object(
         let scale = scale_of(res, &current);
         let patched =
             patch::apply(&scale, &req.body, pt, "Scale").map_err(ApiError::bad_request)?;
-        return update_scale(s, res, ns, name, &patched, user, req, query, record);
+        return update_scale(s, scope, &patched, record);
     }
     let patched = patch::apply(&current, &req.body, pt, res.kind).map_err(ApiError::bad_request)?;
     record.stages.push(stage(
         "patch",
         &format!("{pt:?} patch applied to the current object"),
     ));
-    update(s, res, ns, name, patched, sub, user, req, query, record)
+    update(s, scope, patched, record)
 }
 
 /// Parses a request body as JSON (or YAML, which kubectl never sends but people do).

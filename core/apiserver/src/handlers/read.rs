@@ -36,13 +36,14 @@ pub(super) fn respond(
     Response::json_value(code, obj)
 }
 
-pub(super) fn list(
-    s: &mut ApiServer,
-    res: &Resource,
-    ns: Option<&str>,
-    req: &Request,
-    query: &Query,
-) -> Result<Response, ApiError> {
+pub(super) fn list(s: &mut ApiServer, scope: &Scope) -> Result<Response, ApiError> {
+    let Scope {
+        res,
+        ns,
+        req,
+        query,
+        ..
+    } = *scope;
     let (label, field) =
         crate::request::from_query(res.kind, query).map_err(ApiError::bad_request)?;
     let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(0);

@@ -20,18 +20,15 @@ pub(super) fn scale_of(res: &Resource, obj: &Value) -> Value {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) fn update_scale(
     s: &mut ApiServer,
-    res: &'static Resource,
-    ns: Option<&str>,
-    name: &str,
+    scope: &Scope,
     scale: &Value,
-    user: &UserInfo,
-    req: &Request,
-    query: &Query,
     record: &mut AuditEvent,
 ) -> Result<Response, ApiError> {
+    let Scope {
+        res, ns, name, req, ..
+    } = *scope;
     let mut obj = get_object(s, res, ns, name)?;
     let replicas = scale
         .pointer("/spec/replicas")
@@ -60,7 +57,12 @@ pub(super) fn update_scale(
         accept: None,
         ..req.clone()
     };
-    let updated = update(s, res, ns, name, obj, None, user, &plain, query, record)?;
+    let whole = Scope {
+        sub: None,
+        req: &plain,
+        ..*scope
+    };
+    let updated = update(s, &whole, obj, record)?;
     let scale = scale_of(res, &updated.value());
     Ok(Response::json(200, &scale))
 }

@@ -3,16 +3,19 @@
 
 use super::*;
 
-#[allow(clippy::too_many_arguments)]
 pub(super) fn create(
     s: &mut ApiServer,
-    res: &'static Resource,
-    ns: Option<&str>,
-    user: &UserInfo,
-    req: &Request,
-    query: &Query,
+    scope: &Scope,
     record: &mut AuditEvent,
 ) -> Result<Response, ApiError> {
+    let Scope {
+        res,
+        ns,
+        user,
+        req,
+        query,
+        ..
+    } = *scope;
     let mut obj = decode_body(req)?;
     check_type(res, &mut obj)?;
     let meta_ns = meta::namespace(&obj).to_string();
@@ -216,19 +219,21 @@ pub(super) fn allocate_cluster_ip(s: &mut ApiServer, svc: &mut Value) {
     spec["ipFamilyPolicy"] = json!("SingleStack");
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) fn update(
     s: &mut ApiServer,
-    res: &'static Resource,
-    ns: Option<&str>,
-    name: &str,
+    scope: &Scope,
     mut obj: Value,
-    sub: Option<&str>,
-    user: &UserInfo,
-    req: &Request,
-    query: &Query,
     record: &mut AuditEvent,
 ) -> Result<Response, ApiError> {
+    let Scope {
+        res,
+        ns,
+        name,
+        sub,
+        user,
+        req,
+        query,
+    } = *scope;
     check_type(res, &mut obj)?;
     let body_name = meta::name(&obj);
     if !body_name.is_empty() && body_name != name {
