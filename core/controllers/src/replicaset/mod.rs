@@ -264,10 +264,15 @@ fn manage_replicas<'a>(
         }
     } else if active_count > want {
         let n = (active_count - want).min(BURST_REPLICAS);
-        let mut ranked: Vec<&Value> = active();
-        apimachinery::collections::sort_by_key(&mut ranked, |p| deletion_rank(p, ctx.now));
+        // Each pod's rank computed once (it parses timestamps), not at every comparison.
+        let now = ctx.now;
+        let mut ranked: Vec<_> = active()
+            .into_iter()
+            .map(|p| (deletion_rank(p, now), p))
+            .collect();
+        apimachinery::collections::sort_by_key(&mut ranked, |(rank, _)| *rank);
         expectations.expect(rs_key, 0, n as i64, ctx.now);
-        for pod in ranked.into_iter().take(n) {
+        for (_, pod) in ranked.into_iter().take(n) {
             let name = apimachinery::api::meta::name(pod);
             if kube
                 .delete(ctx, pods_res, Some(&ns), name, &json!({}))
