@@ -312,10 +312,7 @@ fn profile(cluster: &mut Cluster, shares: &Arc<Mutex<Shares>>) {
             s.since.get_or_insert(now);
             match who {
                 Some(name) => {
-                    let bucket = if name.ends_with("controller")
-                        || name.ends_with("scheduler")
-                        || name == "garbage-collector"
-                    {
+                    let bucket = if name.ends_with("controller") || name.ends_with("scheduler") {
                         name.to_string()
                     } else {
                         "kubelet".to_string()

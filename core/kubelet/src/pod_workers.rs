@@ -15,6 +15,7 @@ use super::{
     PodState, State, Step, Worker,
 };
 use client::Ctx;
+use scheduler::framework::{PodInfo, Resources};
 
 impl Kubelet {
     /// The result of a call: the pod's worker takes its next step (`pod_workers.rs`, and
@@ -292,15 +293,13 @@ impl Kubelet {
 
     /// Whether the pod fits in what the node has left (`canAdmitPod`'s resource check):
     /// `Err((reason, message))` as the kubelet words a rejection.
-    pub(super) fn admission_check(&self, pod: &Value) -> Result<(), (String, String)> {
-        use scheduler::framework::{PodInfo, Resources};
+    pub(super) fn admission_check(&self, want: &Resources) -> Result<(), (String, String)> {
         let allocatable =
             Resources::from_list(&json!({"cpu": self.node.cpu, "memory": self.node.memory}));
         let mut used = Resources::default();
         for ps in self.pods.values().filter(|p| !p.worker.terminating()) {
             used.add(&ps.requests);
         }
-        let want = PodInfo::from_pod(pod).requests;
         let checks = [
             ("cpu", want.milli_cpu, used.milli_cpu, allocatable.milli_cpu),
             ("memory", want.memory, used.memory, allocatable.memory),
@@ -317,7 +316,8 @@ impl Kubelet {
 
     pub(super) fn admit(&mut self, ctx: &mut Ctx, pod: &std::sync::Arc<Value>) {
         let uid = str_of(&pod["metadata"]["uid"]);
-        if let Err((reason, message)) = self.admission_check(pod) {
+        let requests = PodInfo::from_pod(pod).requests;
+        if let Err((reason, message)) = self.admission_check(&requests) {
             // Rejected pods fail at once; their controller makes others.
             let status = json!({"phase": "Failed", "reason": reason, "message": message, "qosClass": pod["status"]["qosClass"]});
             let (ns, name) = (
@@ -365,7 +365,7 @@ impl Kubelet {
             name: str_of(&pod["metadata"]["name"]),
             uid: uid.clone(),
             pod: std::sync::Arc::clone(pod),
-            requests: scheduler::framework::PodInfo::from_pod(pod).requests,
+            requests,
             sandbox: None,
             ip: None,
             containers,

@@ -175,8 +175,7 @@ fn roll(strategy: Value, replicas: i64, max_total: i64, min_available: i64) {
             let ready = pods
                 .iter()
                 .filter(|p| {
-                    crate::controllers::replicaset::is_ready(p)
-                        && crate::controllers::replicaset::is_active(p)
+                    crate::api::pod::Pod(p).is_ready() && crate::api::pod::Pod(p).is_active()
                 })
                 .count() as i64;
             assert!(

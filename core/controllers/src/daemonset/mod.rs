@@ -99,7 +99,7 @@ impl DaemonSetController {
         for pod in self
             .pods
             .in_namespace(&ns)
-            .filter(|p| owner::is_controlled_by(p, &uid) && crate::replicaset::is_active(p))
+            .filter(|p| owner::is_controlled_by(p, &uid) && Pod(p).is_active())
         {
             by_node
                 .entry(pinned_node(pod))
@@ -126,10 +126,7 @@ impl DaemonSetController {
                     }
                 } else {
                     scheduled += 1;
-                    ready += existing
-                        .iter()
-                        .filter(|p| crate::replicaset::is_ready(p))
-                        .count();
+                    ready += existing.iter().filter(|p| Pod(p).is_ready()).count();
                     // One is enough: delete the extras.
                     for extra in existing.iter().skip(1) {
                         let _ = self.client.delete(

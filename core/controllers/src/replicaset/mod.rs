@@ -20,11 +20,12 @@ use serde_json::{json, Value};
 use super::expectations::Expectations;
 use super::queue::{WorkQueue, SYNC};
 use apimachinery::api::owner;
+use apimachinery::api::pod::Pod;
 use apimachinery::selectors::Selector;
 use apiserver::watch::{WatchEvent, WatchId};
 use client::{self, Client, Informer, InformerEvent};
 use client::{Component, Ctx};
-pub use pods::{deletion_rank, is_active, is_available, is_ready};
+pub use pods::{deletion_rank, is_available};
 use tally::{Tallies, Tally};
 
 /// At most this many creations or deletions per sync (`burstReplicas`).
@@ -165,7 +166,7 @@ impl ReplicaSetController {
                 .flatten()
                 .filter_map(|k| pods.get(k))
                 .chain(adopted.iter())
-                .filter(|p| is_active(p))
+                .filter(|p| Pod(p).is_active())
                 .collect()
         };
         if self.expectations.satisfied(rs_key, ctx.now) && !deleting {

@@ -24,18 +24,8 @@ pub fn from_template(rs: &Value) -> Value {
     json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": template["spec"]})
 }
 
-/// Counts toward replicas: not finished and not being deleted (`FilterActivePods`).
-pub fn is_active(pod: &Value) -> bool {
-    let phase = pod["status"]["phase"].as_str().unwrap_or_default();
-    phase != "Succeeded" && phase != "Failed" && !apimachinery::api::meta::is_being_deleted(pod)
-}
-
 fn ready_condition(pod: &Value) -> Option<&Value> {
     condition(pod, "Ready")
-}
-
-pub fn is_ready(pod: &Value) -> bool {
-    Pod(pod).is_ready()
 }
 
 /// Ready for at least `min_ready_seconds` (`IsPodAvailable`).
@@ -61,7 +51,7 @@ pub fn deletion_rank(pod: &Value, now: Time) -> (u8, u8, u8, i64, i64, i64) {
         Some("Running") => 2,
         _ => 3,
     };
-    let ready = u8::from(is_ready(pod));
+    let ready = u8::from(Pod(pod).is_ready());
     // Ready for a shorter time first.
     let ready_since = ready_condition(pod)
         .and_then(|c| c["lastTransitionTime"].as_str())

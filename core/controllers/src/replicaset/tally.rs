@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::pods::{is_active, is_ready};
+use apimachinery::api::pod::Pod;
 use apimachinery::selectors::Selector;
 
 /// What a ReplicaSet's status counts of its pods (`FilterActivePods` and the counts of
@@ -48,7 +48,7 @@ impl Tallies {
 
     /// What `pod` adds to the tally of `owner_uid`.
     pub fn of(&self, owner_uid: &str, pod: &Value) -> Tally {
-        if !is_active(pod) {
+        if !Pod(pod).is_active() {
             return Tally::default();
         }
         let labeled = self
@@ -57,7 +57,7 @@ impl Tallies {
             .is_none_or(|labels| labels.matches(pod));
         Tally {
             active: 1,
-            ready: usize::from(is_ready(pod)),
+            ready: usize::from(Pod(pod).is_ready()),
             labeled: usize::from(labeled),
         }
     }

@@ -9,8 +9,8 @@
 use serde_json::{json, Value};
 
 use super::owning::OwnerWatches;
-use crate::replicaset::{is_active, is_ready};
 use apimachinery::api::owner;
+use apimachinery::api::pod::Pod;
 use apiserver::watch::{WatchEvent, WatchId};
 use client::{self, Client};
 use client::{Component, Ctx};
@@ -70,10 +70,9 @@ impl StatefulSetController {
                 continue;
             }
             if !parallel {
-                let predecessors_ready = pods
-                    .iter()
-                    .filter(|(o, _)| *o < i)
-                    .all(|(_, p)| is_active(p) && is_ready(p) && p["status"]["phase"] == "Running");
+                let predecessors_ready = pods.iter().filter(|(o, _)| *o < i).all(|(_, p)| {
+                    Pod(p).is_active() && Pod(p).is_ready() && Pod(p).phase() == "Running"
+                });
                 if !predecessors_ready || terminating {
                     break;
                 }
@@ -108,9 +107,9 @@ impl StatefulSetController {
         let active: Vec<&Value> = pods
             .iter()
             .map(|(_, p)| p)
-            .filter(|p| is_active(p))
+            .filter(|p| Pod(p).is_active())
             .collect();
-        let ready = active.iter().filter(|p| is_ready(p)).count();
+        let ready = active.iter().filter(|p| Pod(p).is_ready()).count();
         let mut status = json!({
             "replicas": active.len(),
             "readyReplicas": ready,
