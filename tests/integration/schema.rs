@@ -9,7 +9,7 @@ use k8s_openapi::api::{
 };
 use kubeplay_core::apiserver::registry::{Resource, RESOURCES};
 use kubeplay_core::apiserver::schema;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// `core/apiserver/src/schema/types.json` is generated from the OpenAPI documents the door
 /// serves; `UPDATE_EXPECT=1` rewrites it.
@@ -71,12 +71,101 @@ fn ours(res: &Resource, v: Value) -> Result<Value, String> {
     schema::decode(types, def, &res.api_version(), res.kind, fields).map(|d| d.value)
 }
 
-/// Every object the scenarios store (all 25 kinds' worth of what the control plane writes:
-/// nodes with conditions, pods with statuses, leases, events, bindings, RBAC) and every
-/// manifest people apply (the scenarios' and the page's gallery), decoded both ways: the same
-/// JSON, byte for byte, key order included.
+/// Every object of the [`corpus`] decoded both ways: the same JSON, byte for byte, key order
+/// included.
 #[test]
 fn decoding_writes_what_the_go_types_write() {
+    let mut kinds = std::collections::BTreeSet::new();
+    let mut compared = 0;
+    for (origin, v) in corpus() {
+        let Some(res) = RESOURCES
+            .iter()
+            .find(|r| Some(r.kind) == v["kind"].as_str())
+        else {
+            continue;
+        };
+        let theirs = round_trip(res.kind, v.clone()).map_err(|e| e.to_string());
+        let mine = ours(res, v);
+        match (&theirs, &mine) {
+            (Ok(t), Ok(m)) => assert_eq!(
+                serde_json::to_string(m).unwrap_or_default(),
+                serde_json::to_string(t).unwrap_or_default(),
+                "{origin}"
+            ),
+            _ => assert_eq!(
+                theirs.is_ok(),
+                mine.is_ok(),
+                "{origin}: {theirs:?} / {mine:?}"
+            ),
+        }
+        kinds.insert(res.kind);
+        compared += 1;
+    }
+    assert!(compared > 500, "only {compared} objects compared");
+    assert_eq!(
+        kinds.len(),
+        RESOURCES.len(),
+        "only these kinds were compared: {kinds:?}"
+    );
+}
+
+/// kubectl's typed clients send protobuf: every kind discovery lists has its message, and
+/// every object of the corpus, written as Go's marshaller writes it (every non-pointer field,
+/// zero or not), reads back as the JSON the Go types write. Zeros aside: which zeros survive
+/// is `proto/go-json.txt`'s rule, checked field by field in the decoder's own tests (an empty
+/// list is no list on the wire).
+#[test]
+fn every_served_kind_round_trips_through_protobuf() {
+    let pb = kubeplay_bridge::kube_api::protobuf::Schema::load();
+    for res in RESOURCES {
+        assert!(
+            pb.message(&res.api_version(), res.kind).is_some(),
+            "no protobuf message for {} {}",
+            res.api_version(),
+            res.kind
+        );
+    }
+    let mut kinds = std::collections::BTreeSet::new();
+    for (origin, v) in corpus() {
+        let Some(res) = RESOURCES
+            .iter()
+            .find(|r| Some(r.kind) == v["kind"].as_str())
+        else {
+            continue;
+        };
+        let Ok(canonical) = round_trip(res.kind, v) else {
+            continue;
+        };
+        let body = pb
+            .encode_body(&canonical)
+            .unwrap_or_else(|e| panic!("{origin}: {e}"));
+        let back = pb
+            .decode_body(&body)
+            .unwrap_or_else(|e| panic!("{origin}: {e}"));
+        assert_eq!(without_zeros(back), without_zeros(canonical), "{origin}");
+        kinds.insert(res.kind);
+    }
+    assert_eq!(kinds.len(), RESOURCES.len(), "only these kinds: {kinds:?}");
+}
+
+fn without_zeros(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !matches!(v, Value::Null | Value::Bool(false)))
+                .filter(|(_, v)| ![json!(0), json!(""), json!([])].contains(v))
+                .map(|(k, v)| (k, without_zeros(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_zeros).collect()),
+        v => v,
+    }
+}
+
+/// Every object the scenarios store (all kinds' worth of what the control plane writes:
+/// nodes with conditions, pods with statuses, leases, events, bindings, RBAC), every manifest
+/// people apply (the scenarios' and the page's gallery), and [`by_hand`].
+fn corpus() -> Vec<(String, Value)> {
     let mut corpus: Vec<(String, Value)> = Vec::new();
     for path in kubeplay::yaml_files("scenarios") {
         let text = std::fs::read_to_string(&path).expect("scenario");
@@ -107,38 +196,7 @@ fn decoding_writes_what_the_go_types_write() {
         }
     }
     corpus.extend(by_hand().into_iter().map(|v| ("by hand".to_string(), v)));
-    let mut kinds = std::collections::BTreeSet::new();
-    let mut compared = 0;
-    for (origin, v) in corpus {
-        let Some(res) = RESOURCES
-            .iter()
-            .find(|r| Some(r.kind) == v["kind"].as_str())
-        else {
-            continue;
-        };
-        let theirs = round_trip(res.kind, v.clone()).map_err(|e| e.to_string());
-        let mine = ours(res, v);
-        match (&theirs, &mine) {
-            (Ok(t), Ok(m)) => assert_eq!(
-                serde_json::to_string(m).unwrap_or_default(),
-                serde_json::to_string(t).unwrap_or_default(),
-                "{origin}"
-            ),
-            _ => assert_eq!(
-                theirs.is_ok(),
-                mine.is_ok(),
-                "{origin}: {theirs:?} / {mine:?}"
-            ),
-        }
-        kinds.insert(res.kind);
-        compared += 1;
-    }
-    assert!(compared > 500, "only {compared} objects compared");
-    assert_eq!(
-        kinds.len(),
-        RESOURCES.len(),
-        "only these kinds were compared: {kinds:?}"
-    );
+    corpus
 }
 
 /// The kinds no scenario stores, and input in odd but valid shapes: nulls, unknown fields,
