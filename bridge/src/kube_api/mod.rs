@@ -330,6 +330,7 @@ async fn serve(State(door): State<Door>, req: HttpRequest) -> HttpResponse {
         body: bytes,
         value: None,
         impersonate: impersonation(&parts.headers),
+        user_agent: header_str(header::USER_AGENT),
     };
     let timeout = query_u64(&request.query, "timeoutSeconds");
     let mut response = door.handle(&request);

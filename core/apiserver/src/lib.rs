@@ -17,6 +17,7 @@ pub mod authentication;
 pub mod authorization;
 pub mod defaults;
 pub mod discovery;
+pub mod fieldmanager;
 mod handlers;
 pub mod metrics;
 pub mod patch;

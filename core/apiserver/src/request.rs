@@ -48,6 +48,9 @@ pub struct Request {
     pub value: Option<Value>,
     /// `Impersonate-User`, `-Group`, `-Uid` (kubectl `--as`, `--as-group`, `--as-uid`).
     pub impersonate: Option<Impersonation>,
+    /// `User-Agent`: names the field manager of a write that names none (`kubectl/v1.32.0
+    /// ...` → `kubectl`).
+    pub user_agent: Option<String>,
 }
 
 /// Who the requester asks to act as.
@@ -71,6 +74,7 @@ impl Request {
             body: Vec::new(),
             value: None,
             impersonate: None,
+            user_agent: None,
         }
     }
 

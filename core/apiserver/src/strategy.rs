@@ -18,7 +18,6 @@ pub fn prepare_for_create(res: &Resource, obj: &mut Value, now: Time, uid: Strin
         "resourceVersion",
         "deletionTimestamp",
         "deletionGracePeriodSeconds",
-        "managedFields",
         "selfLink",
     ] {
         meta.remove(key);
@@ -102,7 +101,6 @@ pub fn prepare_for_update(res: &Resource, subresource: Option<&str>, new: &mut V
     ] {
         restore(meta, &old_meta, key);
     }
-    meta.remove("managedFields");
     if res.has_generation && subresource.is_none() && new.get("spec") != old.get("spec") {
         let g = old_meta
             .get("generation")

@@ -79,6 +79,7 @@ const SHORT: &[(&str, &str, bool)] = &[
     ("c", "container", false),
     ("f", "filename", false),
     ("w", "watch", true),
+    ("p", "patch", false),
 ];
 
 /// Long flags that take no value (`--force`, `--ignore-daemonsets`).
@@ -89,6 +90,9 @@ const BOOL_LONG: &[&str] = &[
     "force",
     "overwrite",
     "show-labels",
+    "show-managed-fields",
+    "server-side",
+    "force-conflicts",
     "no-headers",
     "all",
     "watch",
@@ -122,7 +126,14 @@ pub fn parse(words: &[&str]) -> Result<Parsed, String> {
             // The first character is the flag (not the first byte: `-é` must not split a char).
             let first = short.chars().next().map_or(0, char::len_utf8);
             let (key, inline) = short.split_at(first);
-            let Some((_, name, boolean)) = SHORT.iter().find(|(k, _, _)| *k == key) else {
+            // `-p` is `--previous` to `logs`, `--patch` to `patch`.
+            let logs = p.positional.first().is_some_and(|v| v == "logs");
+            let found = if logs && key == "p" {
+                Some(&("p", "previous", true))
+            } else {
+                SHORT.iter().find(|(k, _, _)| *k == key)
+            };
+            let Some((_, name, boolean)) = found else {
                 return Err(format!("unknown shorthand flag: '{key}' in {w}"));
             };
             let value = if *boolean {

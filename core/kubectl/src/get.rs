@@ -88,7 +88,10 @@ pub fn get(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
         Err(out) => return out,
     };
     match output {
-        "name" | "yaml" | "json" => print_objects(res, &answers, output, !names.is_empty()),
+        "name" | "yaml" | "json" => {
+            let managed = p.flag("show-managed-fields").is_some_and(|v| v != "false");
+            print_objects(res, &answers, output, !names.is_empty(), managed)
+        }
         _ => {
             let view = TableView {
                 wide: output == "wide",
@@ -141,9 +144,16 @@ fn fetch(
     Ok(answers)
 }
 
-/// `-o name|yaml|json`: the objects themselves (one named object alone, else a List).
-fn print_objects(res: &Resource, answers: &[Value], output: &str, named: bool) -> Output {
-    let objects: Vec<Value> = answers
+/// `-o name|yaml|json`: the objects themselves (one named object alone, else a List),
+/// without `managedFields` unless `--show-managed-fields`, as kubectl prints them.
+fn print_objects(
+    res: &Resource,
+    answers: &[Value],
+    output: &str,
+    named: bool,
+    managed_fields: bool,
+) -> Output {
+    let mut objects: Vec<Value> = answers
         .iter()
         .flat_map(|a| match a["items"].as_array() {
             Some(items) => items.clone(),
@@ -151,6 +161,13 @@ fn print_objects(res: &Resource, answers: &[Value], output: &str, named: bool) -
             None => Vec::new(),
         })
         .collect();
+    if !managed_fields {
+        for o in &mut objects {
+            if let Some(meta) = o["metadata"].as_object_mut() {
+                meta.remove("managedFields");
+            }
+        }
+    }
     if output == "name" {
         let lines: Vec<String> = objects
             .iter()

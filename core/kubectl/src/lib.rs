@@ -3,15 +3,17 @@
 //! `binding`-free writes through the same pipeline). It talks through [`Api`], so the page's
 //! in-tab cluster and tests drive it alike.
 //!
-//! Verbs: apply (`-f -` with a heredoc), get, describe, explain, delete, scale, set image, cordon,
-//! uncordon, drain, label, annotate, logs, top, rollout status|history|undo|restart, auth can-i,
-//! api-resources, version. Unknown ones answer as kubectl does.
+//! Verbs: apply (`-f -` with a heredoc, `--server-side`), get, describe, explain, delete,
+//! scale, set image, patch, cordon, uncordon, drain, label, annotate, logs, top, rollout
+//! status|history|undo|restart, auth can-i, api-resources, version. Unknown ones answer as
+//! kubectl does. Each write names its field manager as kubectl does (`kubectl-create`…).
 
 pub mod apply;
 mod args;
 mod describe;
 pub mod explain;
 mod get;
+mod patch;
 mod rollout;
 mod set;
 mod top;
@@ -131,13 +133,18 @@ pub fn run(api: &mut dyn Api, text: &str) -> Output {
             .collect(),
         uid: parsed.flag("as-uid").unwrap_or_default().to_string(),
     });
-    if !dry_run && impersonate.is_none() {
-        return dispatch(api, &parsed, &verb, &stdin);
-    }
+    // kubectl names itself as each write's field manager: `kubectl-create`, `kubectl-edit`…
+    // (`kubectl apply` is the client-side applier), unless `--field-manager` says otherwise.
+    let field_manager = match parsed.flag("field-manager") {
+        Some(m) => m.to_string(),
+        None if verb == "apply" => "kubectl-client-side-apply".into(),
+        None => format!("kubectl-{verb}"),
+    };
     let mut flagged = Flagged {
         api,
         dry_run,
         impersonate,
+        field_manager,
     };
     let mut out = dispatch(&mut flagged, &parsed, &verb, &stdin);
     if dry_run && out.code == 0 {
@@ -146,16 +153,22 @@ pub fn run(api: &mut dyn Api, text: &str) -> Output {
     out
 }
 
-/// `--dry-run=server` and `--as`/`--as-group`/`--as-uid`: every request of the command
-/// carries them, as kubectl's client sets them.
+/// `--dry-run=server`, `--as`/`--as-group`/`--as-uid` and the field manager: every request
+/// of the command carries them, as kubectl's client sets them.
 struct Flagged<'a> {
     api: &'a mut dyn Api,
     dry_run: bool,
     impersonate: Option<Impersonation>,
+    field_manager: String,
 }
 
 impl Api for Flagged<'_> {
     fn send(&mut self, mut req: Request) -> Response {
+        let writes = matches!(req.method, Method::Post | Method::Put | Method::Patch);
+        if writes && !req.query.contains("fieldManager=") {
+            let sep = if req.query.is_empty() { "" } else { "&" };
+            req.query = format!("{}{sep}fieldManager={}", req.query, self.field_manager);
+        }
         if self.dry_run && req.method != Method::Get {
             let sep = if req.query.is_empty() { "" } else { "&" };
             req.query = format!("{}{sep}dryRun=All", req.query);
@@ -219,6 +232,7 @@ fn dispatch(api: &mut dyn Api, parsed: &args::Parsed, verb: &str, stdin: &str) -
         "cordon" | "uncordon" => verbs::cordon(api, rest, verb == "cordon"),
         "drain" => verbs::drain(api, parsed, rest),
         "label" | "annotate" => verbs::label(api, parsed, rest, verb == "label"),
+        "patch" => patch::patch(api, parsed, rest),
         "logs" => verbs::logs(api, parsed, rest),
         "top" => top::top(api, parsed, rest),
         "rollout" => rollout::rollout(api, parsed, rest),
@@ -230,7 +244,7 @@ fn dispatch(api: &mut dyn Api, parsed: &args::Parsed, verb: &str, stdin: &str) -
         ),
         "help" => Output::ok(HELP),
         other => Output::error(format!(
-            "error: unknown command \"{other}\" for \"kubectl\"\n\nDid you mean one of: apply, get, describe, explain, delete, scale, set, cordon, drain, logs, rollout?"
+            "error: unknown command \"{other}\" for \"kubectl\"\n\nDid you mean one of: apply, get, describe, explain, delete, scale, set, patch, cordon, drain, logs, rollout?"
         )),
     }
 }
@@ -247,6 +261,7 @@ pub const HELP: &str = "kubectl controls the Kubernetes cluster running in this 
   label           Update the labels on a resource
   annotate        Update the annotations on a resource
   set image       Update the image of a pod template's containers
+  patch           Update fields of a resource (-p PATCH, --type strategic|merge|json)
 
  Cluster Management Commands:
   cordon          Mark node as unschedulable

@@ -422,3 +422,43 @@ fn dry_run_and_impersonation_travel_with_every_request() {
         "no\n"
     );
 }
+
+/// `apply --server-side` in the terminal: the server merges and owns; a conflict is printed
+/// as kubectl prints it; `get -o yaml` hides managedFields unless asked.
+#[test]
+fn server_side_apply_in_the_terminal() {
+    let mut c = cluster();
+    let manifest = |replicas: u32| {
+        format!(
+            "apply --server-side -f - <<EOF\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  replicas: \"{replicas}\"\nEOF"
+        )
+    };
+    assert_eq!(
+        run(&mut c, &manifest(1)).stdout,
+        "configmap/cfg serverside-applied\n"
+    );
+    let yaml = run(&mut c, "get configmap cfg -o yaml").stdout;
+    assert!(!yaml.contains("managedFields"), "{yaml}");
+    let yaml = run(&mut c, "get configmap cfg -o yaml --show-managed-fields").stdout;
+    assert!(
+        yaml.contains("manager: kubectl\n") && yaml.contains("operation: Apply"),
+        "{yaml}"
+    );
+    let out = run(
+        &mut c,
+        "patch configmap cfg -p '{\"data\":{\"replicas\":\"5\"}}'",
+    );
+    assert_eq!(out.stdout, "configmap/cfg patched\n", "{}", out.stderr);
+    let out = run(&mut c, &manifest(2));
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.starts_with("error: Apply failed with 1 conflict: conflict with \"kubectl-patch\" using v1: .data.replicas\nPlease review the fields above"),
+        "{}",
+        out.stderr
+    );
+    let forced = manifest(2).replace("--server-side", "--server-side --force-conflicts");
+    assert_eq!(
+        run(&mut c, &forced).stdout,
+        "configmap/cfg serverside-applied\n"
+    );
+}

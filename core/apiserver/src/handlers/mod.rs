@@ -16,10 +16,11 @@ use super::registry::{self, Resource};
 use super::request::{Query, Request, RequestInfo, Response};
 use super::selectors::Selector;
 use super::status::{success_status, ApiError};
-use super::{defaults, printers, schema, stage, strategy, validation, ApiServer};
+use super::{defaults, fieldmanager, printers, schema, stage, strategy, validation, ApiServer};
 use apimachinery::api::meta;
 use store::{Compare, Op, Txn};
 
+mod apply;
 mod delete;
 mod read;
 mod reviews;
@@ -30,7 +31,7 @@ use delete::{delete, delete_collection, delete_one, DeleteOptions};
 use read::{get_object, list, respond};
 use reviews::{self_subject_access_review, self_subject_review, self_subject_rules_review};
 use subresources::{bind, evict, pod_log, scale_of, update_scale};
-use write::{conflict, create, no_finalizers, store_object, update, write_if_unmodified};
+use write::{conflict, create, no_finalizers, store_object, update, write_if_unmodified, Fields};
 
 /// What every handler of one request reads: the resource and object it names, who asks, and
 /// the request itself.
@@ -126,7 +127,7 @@ pub fn serve(
         }
         ("update", _) => {
             let obj = decode_body(req)?;
-            update(s, scope, obj, record)
+            update(s, scope, obj, Fields::Update, record)
         }
         ("patch", _) => patch_object(s, scope, record),
         ("delete", _) => delete(s, scope, record),
@@ -189,7 +190,7 @@ fn power(s: &mut ApiServer, scope: &Scope) -> Result<Response, ApiError> {
     Ok(answer)
 }
 
-/// A patch of any kind kubectl sends but server-side apply's, of an object or its `scale`.
+/// A patch of an object or its `scale`; server-side apply is `apply.rs`'s.
 fn patch_object(
     s: &mut ApiServer,
     scope: &Scope,
@@ -208,10 +209,9 @@ fn patch_object(
         message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json".to_string(),
     })?;
     if pt == PatchType::Apply {
-        return Err(ApiError::UnsupportedMediaType {
-            message: "server-side apply (application/apply-patch+yaml) is not supported yet; use client-side kubectl apply".into(),
-        });
+        return apply::apply_patch(s, scope, record);
     }
+    apply::check_patch_options(scope.query, false)?;
     let current = get_object(s, res, ns, name)?;
     if sub == Some("scale") {
         let scale = scale_of(res, &current);
@@ -224,7 +224,7 @@ fn patch_object(
         "patch",
         &format!("{pt:?} patch applied to the current object"),
     ));
-    update(s, scope, patched, record)
+    update(s, scope, patched, Fields::Update, record)
 }
 
 /// Parses a request body as JSON (or YAML, which kubectl never sends but people do).

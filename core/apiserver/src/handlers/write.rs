@@ -1,11 +1,44 @@
 //! create and update (patch included): admission, validation, the store's compare-and-swap,
-//! and what a write sets on the way (cluster IPs, finalizer-driven removal).
+//! and what a write sets on the way (managed fields, cluster IPs, finalizer-driven removal).
 
 use super::*;
+
+/// Whose fields a write changes: recorded as an Update by the request's field manager, or
+/// already recorded by server-side apply.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Fields {
+    Update,
+    Applied,
+}
+
+/// The field manager a request names (`fieldManager`), or its component's.
+pub(super) fn field_manager(scope: &Scope) -> Result<String, ApiError> {
+    match scope.query.get("fieldManager").filter(|m| !m.is_empty()) {
+        Some(m) if m.chars().count() > 128 => Err(ApiError::bad_request(format!(
+            "fieldManager: Too long: may not be more than 128 bytes: {m:?}"
+        ))),
+        Some(m) => Ok(m.to_string()),
+        None => Ok(fieldmanager::default_manager(
+            scope.user,
+            scope.req.user_agent.as_deref(),
+        )),
+    }
+}
 
 pub(super) fn create(
     s: &mut ApiServer,
     scope: &Scope,
+    record: &mut AuditEvent,
+) -> Result<Response, ApiError> {
+    let obj = decode_body(scope.req)?;
+    create_object(s, scope, obj, Fields::Update, record)
+}
+
+pub(super) fn create_object(
+    s: &mut ApiServer,
+    scope: &Scope,
+    mut obj: Value,
+    fields: Fields,
     record: &mut AuditEvent,
 ) -> Result<Response, ApiError> {
     let Scope {
@@ -16,7 +49,6 @@ pub(super) fn create(
         query,
         ..
     } = *scope;
-    let mut obj = decode_body(req)?;
     check_type(res, &mut obj)?;
     let meta_ns = meta::namespace(&obj).to_string();
     if let Some(ns) = ns {
@@ -44,6 +76,10 @@ pub(super) fn create(
     defaults::apply(res.kind, &mut obj);
     let uid = s.rng.uuid();
     strategy::prepare_for_create(res, &mut obj, s.now, uid);
+    if fields == Fields::Update {
+        let manager = field_manager(scope)?;
+        fieldmanager::update(res, "", None, &mut obj, &manager, s.now);
+    }
     if res.kind == "Service" {
         allocate_cluster_ip(s, &mut obj);
     }
@@ -223,6 +259,7 @@ pub(super) fn update(
     s: &mut ApiServer,
     scope: &Scope,
     mut obj: Value,
+    fields: Fields,
     record: &mut AuditEvent,
 ) -> Result<Response, ApiError> {
     let Scope {
@@ -273,6 +310,11 @@ pub(super) fn update(
     let mut obj = normalize(res, obj, field_validation(query)?, &mut warnings)?;
     defaults::apply(res.kind, &mut obj);
     strategy::prepare_for_update(res, sub, &mut obj, &old);
+    if fields == Fields::Update {
+        let manager = field_manager(scope)?;
+        let sub = sub.unwrap_or_default();
+        fieldmanager::update(res, sub, Some(&old), &mut obj, &manager, s.now);
+    }
     let attrs = admission::Attributes {
         operation: Operation::Update,
         kind: res.kind,

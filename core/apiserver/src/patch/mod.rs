@@ -42,7 +42,8 @@ pub fn apply(
         PatchType::Merge => merge::apply(original, &patch),
         PatchType::Json => json_patch::apply(original, &patch)?,
         PatchType::StrategicMerge => strategic::apply(original, &patch, kind)?,
-        PatchType::Apply => return Err("server-side apply is not supported yet".into()),
+        // The field manager merges an applied configuration (`fieldmanager::apply`).
+        PatchType::Apply => return Err("an apply patch is merged by the field manager".into()),
     };
     // A patch must leave an object, and one no bigger or deeper than a request may carry.
     if !patched.is_object() {
