@@ -6,26 +6,46 @@
 //! A node is a *member* when the path to it is in the set itself (`.` in `FieldsV1`, or a
 //! leaf `{}`), and may have children besides.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Set {
     member: bool,
-    children: BTreeMap<String, Set>,
+    /// Sorted by element: a vector, not a `BTreeMap` (one more map type in the page's wasm
+    /// costs more than these small sorted lists gain).
+    children: Vec<(String, Set)>,
 }
 
 impl Set {
+    fn get(&self, pe: &str) -> Option<&Set> {
+        let i = self.find(pe).ok()?;
+        Some(&self.children[i].1)
+    }
+
+    fn find(&self, pe: &str) -> Result<usize, usize> {
+        self.children.binary_search_by(|(p, _)| p.as_str().cmp(pe))
+    }
+
+    fn entry(&mut self, pe: &str) -> &mut Set {
+        let i = match self.find(pe) {
+            Ok(i) => i,
+            Err(i) => {
+                self.children.insert(i, (pe.to_string(), Set::default()));
+                i
+            }
+        };
+        &mut self.children[i].1
+    }
+
     pub fn is_empty(&self) -> bool {
-        !self.member && self.children.values().all(Set::is_empty)
+        !self.member && self.children.iter().all(|(_, c)| c.is_empty())
     }
 
     /// Adds `path` (elements in their `FieldsV1` spelling) as a member.
     pub fn insert(&mut self, path: &[String]) {
         let mut node = self;
         for pe in path {
-            node = node.children.entry(pe.clone()).or_default();
+            node = node.entry(pe);
         }
         node.member = true;
     }
@@ -33,7 +53,7 @@ impl Set {
     pub fn has(&self, path: &[String]) -> bool {
         let mut node = self;
         for pe in path {
-            match node.children.get(pe) {
+            match node.get(pe) {
                 Some(child) => node = child,
                 None => return false,
             }
@@ -43,14 +63,14 @@ impl Set {
 
     /// The subtree under one element, if any.
     pub fn child(&self, pe: &str) -> Option<&Set> {
-        self.children.get(pe)
+        self.get(pe)
     }
 
     /// The set restricted to the paths under one top element (`f:status`).
     pub fn only(&self, pe: &str) -> Set {
         let mut out = Set::default();
-        if let Some(child) = self.children.get(pe) {
-            out.children.insert(pe.to_string(), child.clone());
+        if let Some(child) = self.get(pe) {
+            out.children.push((pe.to_string(), child.clone()));
         }
         out
     }
@@ -59,11 +79,8 @@ impl Set {
         let mut out = self.clone();
         out.member |= other.member;
         for (pe, child) in &other.children {
-            let merged = match out.children.get(pe) {
-                Some(mine) => mine.union(child),
-                None => child.clone(),
-            };
-            out.children.insert(pe.clone(), merged);
+            let mine = out.entry(pe);
+            *mine = mine.union(child);
         }
         out
     }
@@ -71,15 +88,15 @@ impl Set {
     pub fn difference(&self, other: &Set) -> Set {
         let mut out = Set {
             member: self.member && !other.member,
-            children: BTreeMap::new(),
+            children: Vec::new(),
         };
         for (pe, child) in &self.children {
-            let rest = match other.children.get(pe) {
+            let rest = match other.get(pe) {
                 Some(theirs) => child.difference(theirs),
                 None => child.clone(),
             };
             if !rest.is_empty() {
-                out.children.insert(pe.clone(), rest);
+                out.children.push((pe.clone(), rest));
             }
         }
         out
@@ -88,13 +105,13 @@ impl Set {
     pub fn intersection(&self, other: &Set) -> Set {
         let mut out = Set {
             member: self.member && other.member,
-            children: BTreeMap::new(),
+            children: Vec::new(),
         };
         for (pe, child) in &self.children {
-            if let Some(theirs) = other.children.get(pe) {
+            if let Some(theirs) = other.get(pe) {
                 let both = child.intersection(theirs);
                 if !both.is_empty() {
-                    out.children.insert(pe.clone(), both);
+                    out.children.push((pe.clone(), both));
                 }
             }
         }
@@ -149,7 +166,7 @@ impl Set {
             if !matches!(pe.get(..2), Some("f:" | "k:" | "v:" | "i:")) {
                 return None;
             }
-            let node = self.children.entry(pe.clone()).or_default();
+            let node = self.entry(pe);
             let inner = child.as_object()?;
             if inner.is_empty() {
                 node.member = true;
@@ -173,7 +190,8 @@ pub fn display(path: &[String]) -> String {
                 out.push_str(rest);
             }
             "k:" => {
-                let keys: Map<String, Value> = serde_json::from_str(rest).unwrap_or_default();
+                let keys: Map<String, Value> =
+                    serde_json::from_slice(rest.as_bytes()).unwrap_or_default();
                 let parts: Vec<String> = keys.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 out.push_str(&format!("[{}]", parts.join(",")));
             }

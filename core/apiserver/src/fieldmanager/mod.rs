@@ -321,7 +321,9 @@ fn last_applied(obj: &Value) -> Option<Value> {
         .pointer("/metadata/annotations")?
         .get(LAST_APPLIED)?
         .as_str()?;
-    serde_json::from_str(text).ok().filter(Value::is_object)
+    serde_json::from_slice(text.as_bytes())
+        .ok()
+        .filter(Value::is_object)
 }
 
 /// `kubectl apply --server-side` over an object applied client-side: a conflict is no

@@ -2,7 +2,6 @@
 //! fields and a map's keys one by one, a list as a whole (atomic), by value (set) or by its
 //! keys (associative) — structured-merge-diff's schema, from `merge-rules.json`.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -38,29 +37,43 @@ enum FieldRule {
 
 enum TypeRule {
     Atomic,
-    Fields(HashMap<String, FieldRule>),
+    /// By field name, as the file lists them.
+    Fields(Vec<(String, FieldRule)>),
 }
 
-fn rules() -> &'static HashMap<String, TypeRule> {
-    static RULES: OnceLock<HashMap<String, TypeRule>> = OnceLock::new();
+/// By type name, sorted as the file is. (Vectors, not maps: the page's wasm carries no map
+/// type or decoder just for this.)
+fn rules() -> &'static [(String, TypeRule)] {
+    static RULES: OnceLock<Vec<(String, TypeRule)>> = OnceLock::new();
     RULES.get_or_init(|| {
-        let doc: HashMap<String, Value> =
-            serde_json::from_str(include_str!("merge-rules.json")).unwrap_or_default();
-        doc.into_iter()
+        let text = include_bytes!("merge-rules.json");
+        let doc: Value = serde_json::from_slice(text).unwrap_or_default();
+        let mut rules: Vec<(String, TypeRule)> = doc
+            .as_object()
+            .into_iter()
+            .flatten()
             .map(|(ty, rule)| {
                 let rule = match rule {
                     Value::Object(fields) => TypeRule::Fields(
                         fields
-                            .into_iter()
-                            .map(|(f, r)| (f, field_rule(&r)))
+                            .iter()
+                            .map(|(f, r)| (f.clone(), field_rule(r)))
                             .collect(),
                     ),
                     _ => TypeRule::Atomic,
                 };
-                (ty, rule)
+                (ty.clone(), rule)
             })
-            .collect()
+            .collect();
+        apimachinery::collections::sort_by(&mut rules, |a, b| a.0.cmp(&b.0));
+        rules
     })
+}
+
+fn type_rule(name: &str) -> Option<&'static TypeRule> {
+    let rules = rules();
+    let i = rules.binary_search_by(|(n, _)| n.as_str().cmp(name)).ok()?;
+    Some(&rules[i].1)
 }
 
 fn field_rule(v: &Value) -> FieldRule {
@@ -98,7 +111,7 @@ pub fn root(def_name: &str) -> Shape {
 }
 
 fn struct_shape(def: &'static Def) -> Shape {
-    match rules().get(&def.name) {
+    match type_rule(&def.name) {
         Some(TypeRule::Atomic) => Shape::Leaf,
         _ => Shape::Struct(def),
     }
@@ -118,8 +131,8 @@ pub fn item(ty: &'static Ty) -> Shape {
 }
 
 fn shape(ty: &'static Ty, field: Option<(&Def, &str)>) -> Shape {
-    let rule = field.and_then(|(def, name)| match rules().get(&def.name) {
-        Some(TypeRule::Fields(fields)) => fields.get(name),
+    let rule = field.and_then(|(def, name)| match type_rule(&def.name) {
+        Some(TypeRule::Fields(fields)) => fields.iter().find(|(f, _)| f == name).map(|(_, r)| r),
         _ => None,
     });
     match ty {
