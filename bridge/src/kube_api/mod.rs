@@ -331,6 +331,7 @@ async fn serve(State(door): State<Door>, req: HttpRequest) -> HttpResponse {
         value: None,
         impersonate: impersonation(&parts.headers),
         user_agent: header_str(header::USER_AGENT),
+        trim_managed_fields: false,
     };
     let timeout = query_u64(&request.query, "timeoutSeconds");
     let mut response = door.handle(&request);

@@ -51,6 +51,10 @@ pub struct Request {
     /// `User-Agent`: names the field manager of a write that names none (`kubectl/v1.32.0
     /// ...` → `kubectl`).
     pub user_agent: Option<String>,
+    /// A watch for an in-process informer: objects without `managedFields`, which no
+    /// controller reads (kube-controller-manager's and kube-scheduler's informers trim them
+    /// too) and which would otherwise double what every informer holds.
+    pub trim_managed_fields: bool,
 }
 
 /// Who the requester asks to act as.
@@ -75,6 +79,7 @@ impl Request {
             value: None,
             impersonate: None,
             user_agent: None,
+            trim_managed_fields: false,
         }
     }
 

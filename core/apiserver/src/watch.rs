@@ -87,23 +87,40 @@ impl serde::Serialize for WatchEvent {
 /// write: the watchers of one write share one decode. Bounded; a miss only decodes again.
 #[derive(Debug, Default)]
 pub(super) struct DecodeCache {
-    objects: BTreeMap<(Arc<str>, i64, bool), Arc<Value>>,
-    order: VecDeque<(Arc<str>, i64, bool)>,
+    objects: BTreeMap<DecodeKey, Arc<Value>>,
+    order: VecDeque<DecodeKey>,
 }
+
+/// A stored value decoded: its key, the revision it is decoded at, whether it is the value
+/// before a write, and whether its `managedFields` were left out.
+type DecodeKey = (Arc<str>, i64, bool, bool);
 
 /// Writes whose objects the cache holds (a burst's watchers poll right after it).
 const DECODE_CACHE_ENTRIES: usize = 4096;
 
 impl DecodeCache {
-    /// `kv` decoded as of revision `rv` (its own, or the write's for a previous value).
-    pub(super) fn decode(&mut self, kv: &KeyValue, rv: i64, prev: bool) -> Option<Arc<Value>> {
-        let key = (Arc::clone(&kv.key), rv, prev);
+    /// `kv` decoded as of revision `rv` (its own, or the write's for a previous value);
+    /// `trim` leaves `managedFields` out.
+    pub(super) fn decode(
+        &mut self,
+        kv: &KeyValue,
+        rv: i64,
+        prev: bool,
+        trim: bool,
+    ) -> Option<Arc<Value>> {
+        let key = (Arc::clone(&kv.key), rv, prev, trim);
         if let Some(obj) = self.objects.get(&key) {
             return Some(Arc::clone(obj));
         }
         let mut kv = kv.clone();
         kv.mod_revision = rv;
-        let obj = Arc::new(ApiServer::decode(&kv).ok()?);
+        let mut obj = ApiServer::decode(&kv).ok()?;
+        if trim {
+            if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.remove("managedFields");
+            }
+        }
+        let obj = Arc::new(obj);
         if self.order.len() >= DECODE_CACHE_ENTRIES {
             if let Some(old) = self.order.pop_front() {
                 self.objects.remove(&old);
@@ -115,13 +132,20 @@ impl DecodeCache {
     }
 
     /// A store event's object after and before the write, both at the write's revision.
-    pub(super) fn decode_both(&mut self, ev: &Event) -> (Option<Arc<Value>>, Option<Arc<Value>>) {
+    pub(super) fn decode_both(
+        &mut self,
+        ev: &Event,
+        trim: bool,
+    ) -> (Option<Arc<Value>>, Option<Arc<Value>>) {
         let rv = ev.revision.main;
         let new = match ev.kind {
-            store::EventType::Put => self.decode(&ev.kv, rv, false),
+            store::EventType::Put => self.decode(&ev.kv, rv, false, trim),
             store::EventType::Delete => None,
         };
-        let old = ev.prev_kv.as_ref().and_then(|kv| self.decode(kv, rv, true));
+        let old = ev
+            .prev_kv
+            .as_ref()
+            .and_then(|kv| self.decode(kv, rv, true, trim));
         (new, old)
     }
 }
@@ -144,6 +168,8 @@ pub struct WatchSession {
     /// The node of a `spec.nodeName=<node>` pod watch fed by the shared node index
     /// (`watch_index.rs`) instead of a store watch of its own.
     pub(super) indexed_node: Option<String>,
+    /// Objects without `managedFields` (an in-process informer's watch).
+    pub(super) trim: bool,
 }
 
 pub fn start(
@@ -171,12 +197,13 @@ pub fn start(
         bookmarks: query.flag("allowWatchBookmarks"),
         last_rv: s.store.revision(),
         indexed_node: None,
+        trim: req.trim_managed_fields,
     };
     let node = super::watch_index::indexable(res, ns, &session.field);
     if rv_param.is_empty() || rv_param == "0" {
         // "Get state and start at most recent": synthetic ADDED events for what exists now.
         for kv in s.store.range(&prefix, None, 0).kvs {
-            let obj = match s.decoded.decode(&kv, kv.mod_revision, false) {
+            let obj = match s.decoded.decode(&kv, kv.mod_revision, false, session.trim) {
                 Some(obj) => obj,
                 None => Arc::new(ApiServer::decode(&kv)?),
             };
@@ -292,20 +319,22 @@ impl WatchSession {
         // controller's — are like this; decoding the previous value too doubled their work).
         if self.name.is_none() && self.label.is_empty() && self.field.requirements.is_empty() {
             let (kind, obj) = match (ev.kind, &ev.prev_kv) {
-                (store::EventType::Put, None) => {
-                    (EventType::Added, decoded.decode(&ev.kv, rv, false)?)
-                }
-                (store::EventType::Put, Some(_)) => {
-                    (EventType::Modified, decoded.decode(&ev.kv, rv, false)?)
-                }
+                (store::EventType::Put, None) => (
+                    EventType::Added,
+                    decoded.decode(&ev.kv, rv, false, self.trim)?,
+                ),
+                (store::EventType::Put, Some(_)) => (
+                    EventType::Modified,
+                    decoded.decode(&ev.kv, rv, false, self.trim)?,
+                ),
                 (store::EventType::Delete, prev) => (
                     EventType::Deleted,
-                    decoded.decode(prev.as_ref()?, rv, true)?,
+                    decoded.decode(prev.as_ref()?, rv, true, self.trim)?,
                 ),
             };
             return Some(self.event(kind, obj, now));
         }
-        let (new, old) = decoded.decode_both(ev);
+        let (new, old) = decoded.decode_both(ev, self.trim);
         self.judge(new, old, now)
     }
 

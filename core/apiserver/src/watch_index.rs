@@ -102,7 +102,8 @@ impl ApiServer {
             .unwrap_or_default();
         let now = self.now;
         for ev in &events {
-            let (new, old) = self.decoded.decode_both(ev);
+            // Routed by the trimmed form (the node is in the spec); each watch gets its own.
+            let (new, old) = self.decoded.decode_both(ev, true);
             let mut targets = BTreeSet::new();
             for node in [node_of(new.as_deref()), node_of(old.as_deref())]
                 .into_iter()
@@ -117,7 +118,12 @@ impl ApiServer {
                     continue;
                 };
                 session.last_rv = ev.revision.main;
-                if let Some(e) = session.judge(new.clone(), old.clone(), now) {
+                let (new, old) = if session.trim {
+                    (new.clone(), old.clone())
+                } else {
+                    self.decoded.decode_both(ev, false)
+                };
+                if let Some(e) = session.judge(new, old, now) {
                     session.pending.push_back(e);
                     self.ready.insert(id);
                 }

@@ -214,7 +214,8 @@ impl Client {
     }
 
     /// Starts a watch with the initial state as `ADDED` events (resourceVersion unset), as an
-    /// informer's list-then-watch amounts to.
+    /// informer's list-then-watch amounts to; its objects come without `managedFields`, as
+    /// upstream's controller and scheduler informers trim them.
     pub fn watch(
         &self,
         ctx: &mut Ctx,
@@ -222,10 +223,11 @@ impl Client {
         query: &str,
     ) -> Result<apiserver::watch::WatchId, ClientError> {
         let sep = if query.is_empty() { "" } else { "&" };
-        let req = Request::new(
+        let mut req = Request::new(
             Method::Get,
             &format!("{}?watch=true{sep}{query}", collection_path(res, None)),
         );
+        req.trim_managed_fields = true;
         let resp = self.send(ctx, req);
         match resp.watch {
             Some(id) => Ok(id),

@@ -129,27 +129,38 @@ pub fn default_manager(user: &UserInfo, user_agent: Option<&str>) -> String {
     }
 }
 
+/// Whether a write to `subresource` can change the top-level field `top` at all: a kind
+/// with a status subresource takes its status there and everything else on the main
+/// resource.
+fn written_by(res: &Resource, subresource: &str, top: &str) -> bool {
+    !res.has_status_subresource || (subresource == "status") == (top == "status")
+}
+
 /// Leaves out what no manager owns — identity and bookkeeping (`stripMetaManager`) — and,
 /// for a kind with a status subresource, what the request's endpoint resets: the status on
 /// the main resource, all but the status on `status`.
 fn owned(res: &Resource, subresource: &str, set: Set) -> Set {
-    let mut strip = Set::default();
-    for top in ["f:apiVersion", "f:kind", "f:metadata"] {
-        strip.insert(&[top.to_string()]);
-    }
-    for field in [
-        "name",
-        "namespace",
-        "creationTimestamp",
-        "selfLink",
-        "uid",
-        "generation",
-        "managedFields",
-        "resourceVersion",
-    ] {
-        strip.insert(&["f:metadata".to_string(), format!("f:{field}")]);
-    }
-    let set = set.difference(&strip);
+    static STRIP: std::sync::OnceLock<Set> = std::sync::OnceLock::new();
+    let strip = STRIP.get_or_init(|| {
+        let mut strip = Set::default();
+        for top in ["f:apiVersion", "f:kind", "f:metadata"] {
+            strip.insert(&[top.to_string()]);
+        }
+        for field in [
+            "name",
+            "namespace",
+            "creationTimestamp",
+            "selfLink",
+            "uid",
+            "generation",
+            "managedFields",
+            "resourceVersion",
+        ] {
+            strip.insert(&["f:metadata".to_string(), format!("f:{field}")]);
+        }
+        strip
+    });
+    let set = set.difference(strip);
     if !res.has_status_subresource {
         return set;
     }
@@ -178,7 +189,9 @@ pub fn update(
     } else {
         sent
     };
-    let cmp = typed::compare(rules::root(res.schema), old, new);
+    let cmp = typed::compare(rules::root(res.schema), old, new, |top| {
+        written_by(res, subresource, top)
+    });
     let changed = owned(res, subresource, cmp.changed());
     let removed = owned(res, subresource, cmp.removed);
     for e in entries.iter_mut() {
@@ -242,7 +255,7 @@ pub fn apply(
         let dropped = last.set.difference(&keep);
         merged = typed::remove(shape, &merged, &dropped, &keep);
     }
-    let cmp = typed::compare(shape, live, &merged);
+    let cmp = typed::compare(shape, live, &merged, |top| written_by(res, "", top));
     let changed = owned(res, "", cmp.changed());
     let removed = owned(res, "", cmp.removed);
     let conflicts = conflicts(&entries, manager, &changed);
@@ -347,7 +360,7 @@ fn last_applied_allows(
     let Ok(set) = typed::to_field_set(shape, &last) else {
         return false;
     };
-    let drift = typed::compare(shape, Some(&last), live);
+    let drift = typed::compare(shape, Some(&last), live, |_| true);
     let allowed = set
         .difference(&drift.modified)
         .difference(&drift.added)

@@ -52,39 +52,36 @@ fn child(shape: Shape, key: &str) -> Result<(Shape, bool), ()> {
     }
 }
 
-fn push(path: &[String], pe: String) -> Vec<String> {
-    let mut p = path.to_vec();
-    p.push(pe);
-    p
-}
-
 /// The fields an (applied) object sets: every scalar, every list item and map key, and
 /// every atomic value — not the structs that only hold them.
 pub fn to_field_set(shape: Shape, v: &Value) -> Result<Set, String> {
     let mut set = Set::default();
-    field_set(shape, v, &[], &mut set)?;
+    field_set(shape, v, &mut Vec::new(), &mut set)?;
     Ok(set)
 }
 
-fn field_set(shape: Shape, v: &Value, path: &[String], set: &mut Set) -> Result<(), String> {
+/// `path` is a stack: each level pushes its element and pops it when done.
+fn field_set(shape: Shape, v: &Value, path: &mut Vec<String>, set: &mut Set) -> Result<(), String> {
     match (shape, v) {
         (Shape::Struct(_) | Shape::Map(_), Value::Object(fields)) => {
             for (key, val) in fields {
-                let p = push(path, format!("f:{key}"));
+                path.push(format!("f:{key}"));
                 let (inner, _) = child(shape, key)
-                    .map_err(|_| format!("{}: field not declared in schema", display(&p)))?;
-                field_set(inner, val, &p, set)?;
+                    .map_err(|_| format!("{}: field not declared in schema", display(path)))?;
+                field_set(inner, val, path, set)?;
                 let empty = val.is_null() || val.as_object().is_some_and(Map::is_empty);
                 if empty || matches!(shape, Shape::Map(_)) {
-                    set.insert(&p);
+                    set.insert(path);
                 }
+                path.pop();
             }
         }
         (Shape::Set(_) | Shape::Keyed(..), Value::Array(items)) => {
             for item in items {
-                let p = push(path, item_element(shape, item)?);
-                field_set(item_shape(shape), item, &p, set)?;
-                set.insert(&p);
+                path.push(item_element(shape, item)?);
+                field_set(item_shape(shape), item, path, set)?;
+                set.insert(path);
+                path.pop();
             }
         }
         _ => set.insert(path),
@@ -137,10 +134,25 @@ impl<'a> Side<'a> {
     }
 }
 
-pub fn compare(shape: Shape, old: Option<&Value>, new: &Value) -> Comparison {
+/// What changed from `old` (`None`: nothing yet) to `new`, in the top-level fields `wanted`
+/// picks — the status alone for a status write: a kubelet's heartbeat is not a walk of the
+/// whole pod.
+pub fn compare(
+    shape: Shape,
+    old: Option<&Value>,
+    new: &Value,
+    wanted: impl Fn(&str) -> bool,
+) -> Comparison {
     let mut cmp = Comparison::default();
     let old = old.map_or(Side::Zero, Side::Value);
-    compare_at(shape, old, Side::Value(new), &[], &mut cmp);
+    compare_children(
+        shape,
+        old,
+        Side::Value(new),
+        &mut Vec::new(),
+        &mut cmp,
+        wanted,
+    );
     cmp
 }
 
@@ -153,7 +165,7 @@ fn is_empty(side: Side) -> bool {
     }
 }
 
-fn compare_at(shape: Shape, old: Side, new: Side, path: &[String], cmp: &mut Comparison) {
+fn compare_at(shape: Shape, old: Side, new: Side, path: &mut Vec<String>, cmp: &mut Comparison) {
     let leaf = match shape {
         Shape::Leaf => true,
         // Two empty containers compare as one leaf.
@@ -169,19 +181,11 @@ fn compare_at(shape: Shape, old: Side, new: Side, path: &[String], cmp: &mut Com
         return;
     }
     match shape {
-        Shape::Struct(_) | Shape::Map(_) => {
-            let keys = union_keys(old.value(), new.value());
-            for key in keys {
-                let Ok((inner, in_zero)) = child(shape, &key) else {
-                    continue;
-                };
-                let p = push(path, format!("f:{key}"));
-                let (o, n) = (old.child(&key, in_zero), new.child(&key, in_zero));
-                if o.exists() || n.exists() {
-                    compare_at(inner, o, n, &p, cmp);
-                }
-            }
+        // Who manages what is bookkeeping, not a field anyone owns.
+        Shape::Struct(_) if path.len() == 1 && path[0] == "f:metadata" => {
+            compare_children(shape, old, new, path, cmp, |k| k != "managedFields")
         }
+        Shape::Struct(_) | Shape::Map(_) => compare_children(shape, old, new, path, cmp, |_| true),
         _ => compare_items(shape, old, new, path, cmp),
     }
     match (old.exists(), new.exists()) {
@@ -191,13 +195,41 @@ fn compare_at(shape: Shape, old: Side, new: Side, path: &[String], cmp: &mut Com
     }
 }
 
-fn union_keys(a: Option<&Value>, b: Option<&Value>) -> Vec<String> {
-    let mut keys: Vec<String> = Vec::new();
-    for m in [a, b].into_iter().flatten().filter_map(Value::as_object) {
-        for k in m.keys() {
-            if !keys.contains(k) {
-                keys.push(k.clone());
-            }
+fn compare_children(
+    shape: Shape,
+    old: Side,
+    new: Side,
+    path: &mut Vec<String>,
+    cmp: &mut Comparison,
+    wanted: impl Fn(&str) -> bool,
+) {
+    for key in union_keys(old.value(), new.value()) {
+        if !wanted(key) {
+            continue;
+        }
+        let Ok((inner, in_zero)) = child(shape, key) else {
+            continue;
+        };
+        let (o, n) = (old.child(key, in_zero), new.child(key, in_zero));
+        if o.exists() || n.exists() {
+            path.push(format!("f:{key}"));
+            compare_at(inner, o, n, path, cmp);
+            path.pop();
+        }
+    }
+}
+
+/// The keys of `a`, then those of `b` that `a` lacks.
+fn union_keys<'a>(a: Option<&'a Value>, b: Option<&'a Value>) -> Vec<&'a str> {
+    let first = a.and_then(Value::as_object);
+    let mut keys: Vec<&str> = first
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k.as_str())
+        .collect();
+    for (k, _) in b.and_then(Value::as_object).into_iter().flatten() {
+        if !first.is_some_and(|m| m.contains_key(k)) {
+            keys.push(k);
         }
     }
     keys
@@ -216,31 +248,29 @@ fn index(shape: Shape, list: Option<&Value>) -> Vec<(String, &Value)> {
     out
 }
 
-fn compare_items(shape: Shape, old: Side, new: Side, path: &[String], cmp: &mut Comparison) {
+fn compare_items(shape: Shape, old: Side, new: Side, path: &mut Vec<String>, cmp: &mut Comparison) {
     let (olds, news) = (index(shape, old.value()), index(shape, new.value()));
-    let find = |list: &[(String, &'_ Value)], pe: &str| -> Option<Value> {
+    fn find<'v>(list: &[(String, &'v Value)], pe: &str) -> Side<'v> {
         list.iter()
             .find(|(p, _)| p == pe)
-            .map(|(_, v)| (*v).clone())
-    };
+            .map_or(Side::Absent, |(_, v)| Side::Value(v))
+    }
     let mut pes: Vec<&String> = olds.iter().map(|(p, _)| p).collect();
     pes.extend(
         news.iter()
             .map(|(p, _)| p)
-            .filter(|p| find(&olds, p).is_none()),
+            .filter(|p| !find(&olds, p).exists()),
     );
     for pe in pes {
-        let (o, n) = (find(&olds, pe), find(&news, pe));
-        let side = |v: &Option<Value>| v.as_ref().map_or(Side::Absent, |_| Side::Zero);
-        let p = push(path, pe.clone());
-        match (&o, &n) {
-            (Some(ov), Some(nv)) => {
-                compare_at(item_shape(shape), Side::Value(ov), Side::Value(nv), &p, cmp)
-            }
-            (Some(ov), None) => compare_at(item_shape(shape), Side::Value(ov), side(&n), &p, cmp),
-            (None, Some(nv)) => compare_at(item_shape(shape), side(&o), Side::Value(nv), &p, cmp),
-            (None, None) => {}
-        }
+        path.push(pe.clone());
+        compare_at(
+            item_shape(shape),
+            find(&olds, pe),
+            find(&news, pe),
+            path,
+            cmp,
+        );
+        path.pop();
     }
 }
 
@@ -255,9 +285,9 @@ pub fn merge(shape: Shape, live: Option<&Value>, config: Option<&Value>) -> Opti
             (Shape::Struct(_) | Shape::Map(_), Value::Object(lm), Value::Object(cm)) => {
                 let mut out = Map::new();
                 for key in union_keys(Some(l), Some(c)) {
-                    let inner = child(shape, &key).map_or(Shape::Leaf, |(s, _)| s);
-                    if let Some(v) = merge(inner, lm.get(&key), cm.get(&key)) {
-                        out.insert(key, v);
+                    let inner = child(shape, key).map_or(Shape::Leaf, |(s, _)| s);
+                    if let Some(v) = merge(inner, lm.get(key), cm.get(key)) {
+                        out.insert(key.to_string(), v);
                     }
                 }
                 Value::Object(out)

@@ -105,6 +105,6 @@ pub(super) fn apply_patch(
     ));
     match live {
         None => create_object(s, scope, merged, Fields::Applied, record),
-        Some(_) => update(s, scope, merged, Fields::Applied, record),
+        Some(live) => update(s, scope, merged, Fields::Applied, Some(live), record),
     }
 }

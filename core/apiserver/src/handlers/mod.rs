@@ -127,7 +127,7 @@ pub fn serve(
         }
         ("update", _) => {
             let obj = decode_body(req)?;
-            update(s, scope, obj, Fields::Update, record)
+            update(s, scope, obj, Fields::Update, None, record)
         }
         ("patch", _) => patch_object(s, scope, record),
         ("delete", _) => delete(s, scope, record),
@@ -224,7 +224,7 @@ fn patch_object(
         "patch",
         &format!("{pt:?} patch applied to the current object"),
     ));
-    update(s, scope, patched, Fields::Update, record)
+    update(s, scope, patched, Fields::Update, Some(current), record)
 }
 
 /// Parses a request body as JSON (or YAML, which kubectl never sends but people do).

@@ -62,7 +62,7 @@ pub(super) fn update_scale(
         req: &plain,
         ..*scope
     };
-    let updated = update(s, &whole, obj, Fields::Update, record)?;
+    let updated = update(s, &whole, obj, Fields::Update, None, record)?;
     let scale = scale_of(res, &updated.value());
     Ok(Response::json(200, &scale))
 }

@@ -255,11 +255,14 @@ pub(super) fn allocate_cluster_ip(s: &mut ApiServer, svc: &mut Value) {
     spec["ipFamilyPolicy"] = json!("SingleStack");
 }
 
+/// Replaces the object `scope` names with `obj`. `current` is the stored object when the
+/// caller has just read it (a patch, an apply): read once, not twice.
 pub(super) fn update(
     s: &mut ApiServer,
     scope: &Scope,
     mut obj: Value,
     fields: Fields,
+    current: Option<Value>,
     record: &mut AuditEvent,
 ) -> Result<Response, ApiError> {
     let Scope {
@@ -290,7 +293,10 @@ pub(super) fn update(
         .get(&key)
         .cloned()
         .ok_or_else(|| not_found(res, name))?;
-    let old = ApiServer::decode(&old_kv)?;
+    let old = match current {
+        Some(v) => v,
+        None => ApiServer::decode(&old_kv)?,
+    };
     let requested_rv = obj
         .pointer("/metadata/resourceVersion")
         .and_then(Value::as_str)
