@@ -244,6 +244,13 @@ impl Cluster {
                 pod,
                 container,
             }) => resp = self.kubelet_logs(&node, &namespace, &pod, &container),
+            Some(Delegated::Exec {
+                node,
+                namespace,
+                pod,
+                container,
+                command,
+            }) => resp = self.kubelet_exec(&node, [&namespace, &pod, &container], command),
             Some(query @ Delegated::Metrics { .. }) => resp = self.metrics(&query),
             Some(Delegated::Power { node, on }) => {
                 if self.is_remote_node(&node) {
@@ -302,6 +309,40 @@ impl Cluster {
             })
             .collect();
         crate::apiserver::metrics::answer(query, &usage, self.world.now())
+    }
+
+    /// The kubelet's answer to an exec in `[namespace, pod, container]`: what the command
+    /// wrote and its exit code (`{"stdout", "stderr", "exitCode"}`), from a simulated node.
+    fn kubelet_exec(&self, node: &str, target: [&str; 3], command: Vec<String>) -> Response {
+        let [namespace, pod, container] = target;
+        let not_found = || {
+            Response::error(&crate::apiserver::ApiError::bad_request(format!(
+                "unable to upgrade connection: container not found (\"{container}\")"
+            )))
+        };
+        let Some(n) = self
+            .node_id(node)
+            .and_then(|id| self.world.component::<Node>(id))
+        else {
+            return not_found();
+        };
+        if !n.powered {
+            return Response::error(&crate::apiserver::ApiError::internal(format!(
+                "error dialing backend: node {node} does not answer (it has no power)"
+            )));
+        }
+        if n.is_remote() {
+            return Response::error(&crate::apiserver::ApiError::bad_request(format!(
+                "exec into a container on a real machine (node {node}) is not offered yet: its probes run commands through CRI, kubectl exec does not"
+            )));
+        }
+        match n.exec(namespace, pod, container, &command) {
+            Some(out) => Response::json_value(
+                200,
+                serde_json::json!({"stdout": out.stdout, "stderr": out.stderr, "exitCode": out.exit_code}),
+            ),
+            None => not_found(),
+        }
     }
 
     /// The kubelet's answer to `GET containerLogs/<namespace>/<pod>/<container>`.

@@ -139,3 +139,60 @@ fn a_watch_from_a_compacted_revision_is_gone() {
         "{event}"
     );
 }
+
+/// `kubectl exec` with every kubectl minor: 1.30 and newer speak WebSocket by default and
+/// run the command; 1.27–1.29 ask for SPDY and are told what to do — and 1.29 with its
+/// WebSocket flag set runs it too.
+#[test]
+fn exec_with_every_kubectl_minor() {
+    let door = Door::start(1, 1, 20);
+    let default = kubectl_versions().remove(0);
+    let ok = door
+        .shell(&default, "kubectl run web --image=nginx:1.27 && kubectl wait --for=condition=Ready pod/web --timeout=60s")
+        .output()
+        .expect("kubectl");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    for kubectl in kubectl_versions() {
+        let minor = kubectl
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("kubectl.1."))
+            .and_then(|m| m.parse::<u32>().ok());
+        let out = door
+            .shell(&kubectl, "kubectl exec web -- echo hi")
+            .output()
+            .expect("kubectl exec");
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        if minor.is_none_or(|m| m >= 30) {
+            assert_eq!(stdout, "hi\n", "{}: {stderr}", kubectl.display());
+            continue;
+        }
+        assert!(
+            stderr.contains("not SPDY: use kubectl 1.30 or newer, or set KUBECTL_REMOTE_COMMAND_WEBSOCKETS=true"),
+            "{}: {stdout} {stderr}",
+            kubectl.display()
+        );
+        if minor == Some(29) {
+            let out = door
+                .shell(
+                    &kubectl,
+                    "KUBECTL_REMOTE_COMMAND_WEBSOCKETS=true kubectl exec web -- echo hi",
+                )
+                .output()
+                .expect("kubectl exec");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                "hi\n",
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}

@@ -10,6 +10,7 @@
 //! the door runs core's world up to now — controllers react to what happened meanwhile. This is
 //! the only place wall time enters the control plane.
 
+mod exec;
 pub mod openapi;
 pub mod protobuf;
 pub mod schema;
@@ -264,7 +265,7 @@ pub fn app(door: Door) -> Router {
 }
 
 async fn serve(State(door): State<Door>, req: HttpRequest) -> HttpResponse {
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
     // Read the body first, whatever the path: answering before the client has sent it breaks
     // its connection. One byte past the limit lets core answer 413 with a proper Status.
@@ -333,6 +334,9 @@ async fn serve(State(door): State<Door>, req: HttpRequest) -> HttpResponse {
         user_agent: header_str(header::USER_AGENT),
         trim_managed_fields: false,
     };
+    if exec::is_exec(&request.path) {
+        return exec::serve(&door, &mut parts, request).await;
+    }
     let timeout = query_u64(&request.query, "timeoutSeconds");
     let mut response = door.handle(&request);
     if let Some(Delegated::RemoteLog { node, path }) = response.delegated.take() {

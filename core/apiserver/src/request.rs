@@ -152,6 +152,14 @@ pub enum Delegated {
     /// The same log, on a real machine: the CRI log file at `path` there, for the host to
     /// read (the answer's body is empty until it does).
     RemoteLog { node: String, path: String },
+    /// `pods/exec`: a command in a pod's container on `node`.
+    Exec {
+        node: String,
+        namespace: String,
+        pod: String,
+        container: String,
+        command: Vec<String>,
+    },
     /// `metrics.k8s.io`: what pods (`pods`) or nodes use, filtered as asked.
     Metrics {
         pods: bool,
@@ -235,6 +243,15 @@ impl Query {
                 })
                 .collect(),
         )
+    }
+
+    /// Every value of a repeated parameter (`command=ls&command=-l`), in order.
+    pub fn get_all(&self, key: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -329,6 +346,13 @@ pub fn parse_target(method: Method, path: &str, query: &Query) -> Result<Target,
         _ => return Err(ApiError::NoRoute),
     };
     let verb = match (method, name.is_some()) {
+        // A stream into a pod is a `create` whichever method opens it (a WebSocket is a GET),
+        // as kube-apiserver authorizes it.
+        (Method::Get | Method::Post, true)
+            if matches!(subresource, Some("exec" | "attach" | "portforward")) =>
+        {
+            "create"
+        }
         (Method::Get, _) if query.flag("watch") => "watch",
         (Method::Get, true) => "get",
         (Method::Get, false) => "list",

@@ -48,6 +48,9 @@ pub fn split(line: &str) -> Result<Vec<String>, String> {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Parsed {
     pub positional: Vec<String>,
+    /// Where `--` stood among the positional words: what follows is a command's, not
+    /// kubectl's (`exec POD -- ls -l`).
+    pub dashes: Option<usize>,
     /// Flags by long name (`namespace`, `output`, `selector`, `replicas`, …).
     pub flags: BTreeMap<String, String>,
 }
@@ -80,6 +83,8 @@ const SHORT: &[(&str, &str, bool)] = &[
     ("f", "filename", false),
     ("w", "watch", true),
     ("p", "patch", false),
+    ("i", "stdin", true),
+    ("t", "tty", true),
 ];
 
 /// Long flags that take no value (`--force`, `--ignore-daemonsets`).
@@ -105,6 +110,12 @@ pub fn parse(words: &[&str]) -> Result<Parsed, String> {
     while i < words.len() {
         let w = words[i];
         i += 1;
+        if w == "--" {
+            p.dashes = Some(p.positional.len());
+            p.positional
+                .extend(words[i..].iter().map(|w| w.to_string()));
+            break;
+        }
         if let Some(long) = w.strip_prefix("--") {
             let (name, value) = match long.split_once('=') {
                 Some((n, v)) => (n.to_string(), Some(v.to_string())),

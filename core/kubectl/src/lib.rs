@@ -4,13 +4,14 @@
 //! in-tab cluster and tests drive it alike.
 //!
 //! Verbs: apply (`-f -` with a heredoc, `--server-side`), get, describe, explain, delete,
-//! scale, set image, patch, cordon, uncordon, drain, label, annotate, logs, top, rollout
+//! scale, set image, patch, cordon, uncordon, drain, label, annotate, logs, exec, top, rollout
 //! status|history|undo|restart, auth can-i, api-resources, version. Unknown ones answer as
 //! kubectl does. Each write names its field manager as kubectl does (`kubectl-create`…).
 
 pub mod apply;
 mod args;
 mod describe;
+mod exec;
 pub mod explain;
 mod get;
 mod patch;
@@ -164,7 +165,8 @@ struct Flagged<'a> {
 
 impl Api for Flagged<'_> {
     fn send(&mut self, mut req: Request) -> Response {
-        let writes = matches!(req.method, Method::Post | Method::Put | Method::Patch);
+        let writes = matches!(req.method, Method::Post | Method::Put | Method::Patch)
+            && !req.path.ends_with("/exec");
         if writes && !req.query.contains("fieldManager=") {
             let sep = if req.query.is_empty() { "" } else { "&" };
             req.query = format!("{}{sep}fieldManager={}", req.query, self.field_manager);
@@ -233,6 +235,7 @@ fn dispatch(api: &mut dyn Api, parsed: &args::Parsed, verb: &str, stdin: &str) -
         "drain" => verbs::drain(api, parsed, rest),
         "label" | "annotate" => verbs::label(api, parsed, rest, verb == "label"),
         "patch" => patch::patch(api, parsed, rest),
+        "exec" => exec::exec(api, parsed),
         "logs" => verbs::logs(api, parsed, rest),
         "top" => top::top(api, parsed, rest),
         "rollout" => rollout::rollout(api, parsed, rest),
@@ -244,7 +247,7 @@ fn dispatch(api: &mut dyn Api, parsed: &args::Parsed, verb: &str, stdin: &str) -
         ),
         "help" => Output::ok(HELP),
         other => Output::error(format!(
-            "error: unknown command \"{other}\" for \"kubectl\"\n\nDid you mean one of: apply, get, describe, explain, delete, scale, set, patch, cordon, drain, logs, rollout?"
+            "error: unknown command \"{other}\" for \"kubectl\"\n\nDid you mean one of: apply, get, describe, explain, delete, scale, set, patch, cordon, drain, logs, exec, rollout?"
         )),
     }
 }
@@ -271,6 +274,7 @@ pub const HELP: &str = "kubectl controls the Kubernetes cluster running in this 
 
  Troubleshooting and Debugging Commands:
   logs            Print the logs for a container in a pod
+  exec            Run a command in a container (exec POD -- COMMAND)
   auth can-i      Check whether an action is allowed
 
  Deploy Commands:

@@ -84,7 +84,7 @@ pub fn sandbox_config(node: &NodeConfig, pod: &Value) -> SandboxConfig {
 /// `dnsConfig`; every other policy starts from the node's resolver — `ClusterFirst` too, as
 /// upstream falls back to it while the cluster has no DNS (there is none here yet) — and adds
 /// the pod's `dnsConfig`: nameservers and searches appended, options replaced by name.
-fn pod_dns(node: &NodeConfig, spec: &Value) -> Option<DnsConfig> {
+pub(crate) fn pod_dns(node: &NodeConfig, spec: &Value) -> Option<DnsConfig> {
     let extra = &spec["dnsConfig"];
     let mut dns = if spec["dnsPolicy"] == "None" {
         DnsConfig::default()

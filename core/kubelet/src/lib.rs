@@ -19,6 +19,7 @@
 //! its watch of pods, its timers.
 
 pub mod cri;
+pub mod exec;
 pub mod kuberuntime;
 pub mod node;
 pub mod node_protocol;
@@ -522,6 +523,25 @@ impl Kubelet {
             None => ps.containers.first()?,
         };
         Some((ps, c))
+    }
+
+    /// What an exec in a pod's container sees; `None` unless the container runs here.
+    pub fn exec_target(
+        &self,
+        namespace: &str,
+        name: &str,
+        container: &str,
+    ) -> Option<exec::Target<'_>> {
+        let (ps, c) = self.container_of(namespace, name, Some(container))?;
+        if !matches!(c.state, State::Running { .. }) {
+            return None;
+        }
+        Some(exec::Target {
+            pod: &ps.pod,
+            container: &c.name,
+            pod_ip: ps.ip.as_deref(),
+            dns: kuberuntime::pod_dns(&self.node, &ps.pod["spec"]),
+        })
     }
 
     /// The runtime id of a pod's container (`namespace/name`, container name or the first).

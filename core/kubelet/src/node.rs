@@ -332,6 +332,23 @@ impl Node {
         Some(lines.iter().map(|l| format!("{l}\n")).collect())
     }
 
+    /// `kubectl exec` in a simulated container here: the built-in command set
+    /// ([`crate::exec`]); `None` if the container does not run here, or runs on a real
+    /// machine (whose runtime the host asks).
+    pub fn exec(
+        &self,
+        namespace: &str,
+        name: &str,
+        container: &str,
+        command: &[String],
+    ) -> Option<crate::exec::Output> {
+        let Runtime::Simulated(_) = &self.runtime else {
+            return None;
+        };
+        let target = self.kubelet.exec_target(namespace, name, container)?;
+        Some(crate::exec::run(&target, command))
+    }
+
     /// Arms a timer for `what`, `ms` from now.
     fn schedule(&mut self, ctx: &mut Ctx, ms: i64, what: Pending) {
         self.next_token += 1;

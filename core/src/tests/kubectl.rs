@@ -462,3 +462,36 @@ fn server_side_apply_in_the_terminal() {
         "configmap/cfg serverside-applied\n"
     );
 }
+
+/// `exec` in the terminal: the command runs in the simulated container, its exit code is
+/// kubectl's; the old form without `--` is refused as kubectl refuses it.
+#[test]
+fn exec_runs_a_command_in_the_container() {
+    let mut c = cluster();
+    web(&mut c);
+    let pods = run(&mut c, "get pods -o name").stdout;
+    let pod = pods
+        .lines()
+        .next()
+        .expect("a pod")
+        .trim_start_matches("pod/")
+        .to_string();
+    let out = run(
+        &mut c,
+        &format!("exec {pod} -- sh -c 'echo $HOSTNAME; exit 2'"),
+    );
+    assert_eq!(out.stdout, format!("{pod}\n"));
+    assert_eq!(out.stderr, "command terminated with exit code 2");
+    assert_eq!(out.code, 2);
+    assert_eq!(
+        run(&mut c, &format!("exec {pod} -c nginx -- hostname")).stdout,
+        format!("{pod}\n")
+    );
+    assert_eq!(
+        run(&mut c, &format!("exec {pod} hostname")).stderr,
+        "error: exec [POD] [COMMAND] is not supported anymore. Use exec [POD] -- [COMMAND] instead"
+    );
+    assert!(run(&mut c, "exec nope -- ls")
+        .stderr
+        .contains("pods \"nope\" not found"));
+}

@@ -104,7 +104,10 @@ pub fn complete(cluster: &Cluster, line: &str) -> Option<String> {
             "uncordon",
             "drain",
             "label",
+            "annotate",
+            "patch",
             "logs",
+            "exec",
             "top",
             "rollout",
             "set",
@@ -115,7 +118,7 @@ pub fn complete(cluster: &Cluster, line: &str) -> Option<String> {
         .map(|s| s.to_string())
         .collect(),
         1 if matches!(done[0], "cordon" | "uncordon" | "drain") => cluster.names("nodes"),
-        1 if done[0] == "logs" => cluster.names("pods"),
+        1 if matches!(done[0], "logs" | "exec") => cluster.names("pods"),
         1 => kubeplay_core::apiserver::registry::RESOURCES
             .iter()
             .map(|r| r.name.to_string())

@@ -2,7 +2,8 @@
 //! deletecollection, with the `status`, `scale` and `binding` subresources
 //! (`k8s.io/apiserver/pkg/endpoints/handlers` and `pkg/registry/generic/registry/store.go`).
 //! This file routes a request to its verb; `read.rs` (get, list), `write.rs` (create, update,
-//! patch), `delete.rs`, `subresources.rs` (scale, binding, eviction, log) and `reviews.rs`
+//! patch), `apply.rs` (server-side apply), `delete.rs`, `subresources.rs` (scale, binding,
+//! eviction, log, exec) and `reviews.rs`
 //! (self-subject reviews) carry them out, sharing this file's imports.
 
 use base64::Engine;
@@ -30,7 +31,7 @@ mod write;
 use delete::{delete, delete_collection, delete_one, DeleteOptions};
 use read::{get_object, list, respond};
 use reviews::{self_subject_access_review, self_subject_review, self_subject_rules_review};
-use subresources::{bind, evict, pod_log, scale_of, update_scale};
+use subresources::{bind, evict, pod_exec, pod_log, scale_of, update_scale};
 use write::{conflict, create, no_finalizers, store_object, update, write_if_unmodified, Fields};
 
 /// What every handler of one request reads: the resource and object it names, who asks, and
@@ -102,6 +103,7 @@ pub fn serve(
             bind(s, user, ns.unwrap_or_default(), name, &body, record)
         }
         ("create", Some("power")) => power(s, scope),
+        ("create", Some("exec")) => pod_exec(s, scope),
         ("create", Some("eviction")) => {
             let body = decode_body(req)?;
             evict(s, ns.unwrap_or_default(), name, &body, record)
@@ -158,7 +160,7 @@ fn route(info: &RequestInfo) -> Result<&'static registry::Resource, ApiError> {
     let verb_ok = match sub {
         Some("status") => matches!(info.verb, "get" | "update" | "patch"),
         Some("scale") => matches!(info.verb, "get" | "update" | "patch"),
-        Some("binding") | Some("eviction") | Some("power") => info.verb == "create",
+        Some("binding") | Some("eviction") | Some("power") | Some("exec") => info.verb == "create",
         Some("finalize") => info.verb == "update",
         Some("log" | "schedulingdecision") => info.verb == "get",
         Some(_) => false,

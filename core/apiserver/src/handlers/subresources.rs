@@ -1,4 +1,4 @@
-//! The `scale`, `binding`, `eviction` and `log` subresources.
+//! The `scale`, `binding`, `eviction`, `log` and `exec` subresources.
 
 use super::*;
 
@@ -235,6 +235,26 @@ pub(super) fn pod_log(
     name: &str,
     query: &Query,
 ) -> Result<Response, ApiError> {
+    let (node, container) = pod_container(s, res, ns, name, query)?;
+    let mut answer = Response::raw(200, "text/plain", Vec::new());
+    answer.delegated = Some(crate::Delegated::Logs {
+        node: node.to_string(),
+        namespace: ns.unwrap_or_default().to_string(),
+        pod: name.to_string(),
+        container,
+    });
+    Ok(answer)
+}
+
+/// The node and container a pod's `log` or `exec` names (`container`, or the only one), as
+/// kube-apiserver checks them before it asks the kubelet.
+fn pod_container(
+    s: &ApiServer,
+    res: &'static Resource,
+    ns: Option<&str>,
+    name: &str,
+    query: &Query,
+) -> Result<(String, String), ApiError> {
     let pod = get_object(s, res, ns, name)?;
     let names: Vec<&str> = pod["spec"]["containers"]
         .as_array()
@@ -265,12 +285,40 @@ pub(super) fn pod_log(
             "pod {name} does not have a host assigned"
         )));
     }
-    let mut answer = Response::raw(200, "text/plain", Vec::new());
-    answer.delegated = Some(crate::Delegated::Logs {
-        node: node.to_string(),
+    Ok((node.to_string(), container))
+}
+
+/// `pods/exec`: a command in a container, answered by the pod's kubelet (a stream through
+/// the door; one answer to an in-process caller). stdin and a terminal are not offered.
+pub(super) fn pod_exec(s: &mut ApiServer, scope: &Scope) -> Result<Response, ApiError> {
+    let Scope {
+        res,
+        ns,
+        name,
+        query,
+        ..
+    } = *scope;
+    let command: Vec<String> = query
+        .get_all("command")
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    if command.is_empty() {
+        return Err(ApiError::bad_request("you must specify at least 1 command"));
+    }
+    if query.flag("stdin") || query.flag("tty") {
+        return Err(ApiError::bad_request(
+            "interactive exec (stdin, tty) is not offered by this cluster: run a command without -i/-t",
+        ));
+    }
+    let (node, container) = pod_container(s, res, ns, name, query)?;
+    let mut answer = Response::raw(200, "application/json", Vec::new());
+    answer.delegated = Some(crate::Delegated::Exec {
+        node,
         namespace: ns.unwrap_or_default().to_string(),
         pod: name.to_string(),
         container,
+        command,
     });
     Ok(answer)
 }
