@@ -345,6 +345,35 @@ impl Cluster {
         }
     }
 
+    /// A followed log's next look (`kubectl logs -f`): the log so far as `kubectl logs`
+    /// answers it (a real node's as [`Delegated::RemoteLog`]) and whether the container
+    /// still runs; `None` once the pod is gone or has left its node.
+    pub fn follow_log(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+    ) -> Option<(Response, bool)> {
+        use crate::apiserver::admission::Lookup;
+        let obj = self
+            .world
+            .api_ref()
+            .store()
+            .get_object("pods", Some(namespace), pod)?;
+        let node = obj["spec"]["nodeName"].as_str()?;
+        let n = self
+            .node_id(node)
+            .and_then(|id| self.world.component::<Node>(id))?;
+        let container = match container {
+            Some(c) => c.to_string(),
+            None => obj["spec"]["containers"][0]["name"].as_str()?.to_string(),
+        };
+        let running = n.powered
+            && n.kubelet
+                .container_running(namespace, pod, Some(&container));
+        Some((self.kubelet_logs(node, namespace, pod, &container), running))
+    }
+
     /// The kubelet's answer to `GET containerLogs/<namespace>/<pod>/<container>`.
     fn kubelet_logs(&self, node: &str, namespace: &str, pod: &str, container: &str) -> Response {
         let kubelet = self

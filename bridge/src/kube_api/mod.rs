@@ -11,6 +11,7 @@
 //! the only place wall time enters the control plane.
 
 mod exec;
+mod follow;
 pub mod openapi;
 pub mod protobuf;
 pub mod schema;
@@ -342,6 +343,17 @@ async fn serve(State(door): State<Door>, req: HttpRequest) -> HttpResponse {
     if let Some(Delegated::RemoteLog { node, path }) = response.delegated.take() {
         response = read_remote_log(&door, &node, path).await;
     }
+    if response.code == 200 {
+        if let Some(target) = follow::followed(&request) {
+            let first = response.bytes().into_owned();
+            return HttpResponse::builder()
+                .status(200)
+                .header(header::CONTENT_TYPE, "text/plain")
+                .header(header::TRANSFER_ENCODING, "chunked")
+                .body(Body::from_stream(follow::stream(door, target, first)))
+                .unwrap_or_default();
+        }
+    }
     let mut http = HttpResponse::builder()
         .status(response.code)
         .header(header::CONTENT_TYPE, response.content_type);
@@ -424,7 +436,7 @@ fn serve_decision(door: &Door, authorization: Option<&str>, pod: &str) -> HttpRe
 
 /// A real node's container log, read where the node is (the API server and the kubelet
 /// said which file): what kube-apiserver's proxy to that kubelet would answer.
-async fn read_remote_log(door: &Door, node: &str, path: String) -> Response {
+pub(super) async fn read_remote_log(door: &Door, node: &str, path: String) -> Response {
     let reader = door
         .log_readers
         .lock()

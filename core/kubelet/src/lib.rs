@@ -525,6 +525,13 @@ impl Kubelet {
         Some((ps, c))
     }
 
+    /// Whether a pod's container (or its first) runs here now: a followed log goes on while
+    /// it does.
+    pub fn container_running(&self, namespace: &str, name: &str, container: Option<&str>) -> bool {
+        self.container_of(namespace, name, container)
+            .is_some_and(|(_, c)| matches!(c.state, State::Running { .. }))
+    }
+
     /// What an exec in a pod's container sees; `None` unless the container runs here.
     pub fn exec_target(
         &self,
