@@ -384,6 +384,20 @@ fn impersonation(headers: &header::HeaderMap) -> Option<Impersonation> {
             .collect()
     };
     let user = all("impersonate-user").into_iter().next()?;
+    // `Impersonate-Extra-<key>`: the key percent-encoded in the header's name.
+    let mut extra: Vec<(String, Vec<String>)> = Vec::new();
+    for name in headers.keys() {
+        let Some(key) = name.as_str().strip_prefix("impersonate-extra-") else {
+            continue;
+        };
+        let key = kubeplay_core::apiserver::request::Query::parse(&format!("k={key}"))
+            .get("k")
+            .unwrap_or(key)
+            .to_string();
+        if !extra.iter().any(|(k, _)| *k == key) {
+            extra.push((key, all(name.as_str())));
+        }
+    }
     Some(Impersonation {
         user,
         groups: all("impersonate-group"),
@@ -391,6 +405,7 @@ fn impersonation(headers: &header::HeaderMap) -> Option<Impersonation> {
             .into_iter()
             .next()
             .unwrap_or_default(),
+        extra,
     })
 }
 

@@ -5,11 +5,14 @@
 //! anonymous, and anonymous requests are rejected with 401 — the playground runs with
 //! `--anonymous-auth=false`.
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UserInfo {
     pub name: String,
     pub uid: String,
     pub groups: Vec<String>,
+    /// What the authenticator adds about the user (`user.Info.GetExtra`): scopes, the
+    /// credential's id… by key, in order.
+    pub extra: Vec<(String, Vec<String>)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +39,7 @@ impl TokenAuthenticator {
                 name: name.to_string(),
                 uid: name.to_string(),
                 groups: groups.iter().map(|g| g.to_string()).collect(),
+                extra: Vec::new(),
             },
         });
     }

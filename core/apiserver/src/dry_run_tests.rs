@@ -116,6 +116,7 @@ fn impersonation_acts_as_the_user_rbac_lets_the_requester_be() {
             user: user.into(),
             groups: groups.iter().map(|g| g.to_string()).collect(),
             uid: String::new(),
+            extra: Vec::new(),
         });
         r
     };
@@ -138,5 +139,64 @@ fn impersonation_acts_as_the_user_rbac_lets_the_requester_be() {
     assert_eq!(
         refused.value()["message"],
         "users \"someone\" is forbidden: User \"viewer\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope"
+    );
+}
+
+/// `Impersonate-Extra-<key>`: each value is checked as `impersonate` on `userextras/<key>`;
+/// the request then carries them, as `kubectl auth whoami` shows.
+#[test]
+fn impersonated_extras_are_checked_and_carried() {
+    let mut s = ApiServer::new(Config::default());
+    let whoami = |token: &str, extra: &[(&str, &[&str])]| {
+        let mut r = Request::new(
+            Method::Post,
+            "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+        )
+        .bearer(token)
+        .json(&json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}));
+        r.impersonate = Some(Impersonation {
+            user: "jane".into(),
+            extra: extra
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.iter().map(|x| x.to_string()).collect()))
+                .collect(),
+            ..Impersonation::default()
+        });
+        r
+    };
+    let r = s.handle(&whoami(ADMIN_TOKEN, &[("scopes", &["view", "edit"])]));
+    assert_eq!(r.code, 201, "{}", r.value());
+    assert_eq!(
+        r.value()["status"]["userInfo"]["extra"],
+        json!({"scopes": ["view", "edit"]})
+    );
+    // The viewer may impersonate jane, but not give her extras.
+    let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": "impersonate-jane"},
+        "rules": [{"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"], "resourceNames": ["jane"]}]});
+    let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "viewer-impersonates-jane"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "impersonate-jane"},
+        "subjects": [{"kind": "User", "name": "viewer"}]});
+    for (path, obj) in [
+        ("/apis/rbac.authorization.k8s.io/v1/clusterroles", role),
+        (
+            "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+            binding,
+        ),
+    ] {
+        let r = s.handle(
+            &Request::new(Method::Post, path)
+                .bearer(ADMIN_TOKEN)
+                .json(&obj),
+        );
+        assert_eq!(r.code, 201, "{}", r.value());
+    }
+    assert_eq!(s.handle(&whoami(VIEWER_TOKEN, &[])).code, 201);
+    let refused = s.handle(&whoami(VIEWER_TOKEN, &[("scopes", &["view"])]));
+    assert_eq!(refused.code, 403);
+    assert_eq!(
+        refused.value()["message"],
+        "userextras.authentication.k8s.io \"view\" is forbidden: User \"viewer\" cannot impersonate resource \"userextras/scopes\" in API group \"authentication.k8s.io\" at the cluster scope"
     );
 }

@@ -199,6 +199,7 @@ impl ApiServer {
             name: "system:apiserver".into(),
             uid: "system:apiserver".into(),
             groups: vec!["system:masters".into(), "system:authenticated".into()],
+            extra: Vec::new(),
         };
         self.handle_as(system, &Request::new(Method::Post, &path).json(obj))
     }
@@ -391,6 +392,15 @@ impl ApiServer {
         if !wanted.uid.is_empty() {
             checks.push(check("uids", "authentication.k8s.io", "", &wanted.uid));
         }
+        // Each extra value is a `userextras/<key>` named by the value.
+        for (key, values) in &wanted.extra {
+            for value in values {
+                checks.push(Attributes {
+                    subresource: key.clone(),
+                    ..check("userextras", "authentication.k8s.io", "", value)
+                });
+            }
+        }
         for attrs in checks {
             if self.authorize(&requester, &attrs) == Decision::Deny {
                 return Err(denied(&requester, attrs, "impersonation", record));
@@ -414,6 +424,7 @@ impl ApiServer {
             name: wanted.user.clone(),
             uid: wanted.uid.clone(),
             groups,
+            extra: wanted.extra.clone(),
         };
         record.user = format!("{} (as {})", requester.name, user.name);
         record.stages.push(stage(

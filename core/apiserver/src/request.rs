@@ -63,6 +63,8 @@ pub struct Impersonation {
     pub user: String,
     pub groups: Vec<String>,
     pub uid: String,
+    /// `Impersonate-Extra-<key>` (repeated per value), by key in order.
+    pub extra: Vec<(String, Vec<String>)>,
 }
 
 impl Request {

@@ -83,6 +83,7 @@ impl Client {
                 name: name.to_string(),
                 uid: name.to_string(),
                 groups,
+                extra: Vec::new(),
             },
             reachable: true,
         }

@@ -18,6 +18,8 @@ use client::{collection_path, object_path};
 pub struct ApplyError {
     pub reason: String,
     pub message: String,
+    /// The server refused a create (kubectl: "error when creating").
+    pub creating: bool,
 }
 
 /// Who merges an applied manifest into the live objects.
@@ -52,6 +54,7 @@ pub fn apply_manifest_by(
             Ok(obj) => out.push(apply_object(api, obj, namespace, merge)),
             Err(e) => {
                 out.push(Err(ApplyError {
+                    creating: false,
                     reason: String::new(),
                     message: format!("error parsing manifest: {e}"),
                 }));
@@ -72,6 +75,7 @@ fn apply_object(
     let api_version = obj["apiVersion"].as_str().unwrap_or_default();
     let kind = obj["kind"].as_str().unwrap_or_default();
     let res = registry::find_kind(api_version, kind).ok_or_else(|| ApplyError {
+        creating: false,
         reason: String::new(),
         message: format!(
             "resource mapping not found for name: {:?} namespace: \"\" from \"STDIN\": no matches for kind \"{kind}\" in version \"{api_version}\"",
@@ -88,6 +92,7 @@ fn apply_object(
     let failed = |resp: &apiserver::Response| {
         let body = resp.value();
         ApplyError {
+            creating: false,
             reason: body["reason"].as_str().unwrap_or_default().to_string(),
             message: body["message"]
                 .as_str()
@@ -113,7 +118,10 @@ fn apply_object(
     let verb = if existing.code == 404 || name.is_empty() {
         let created = api.send(Request::new(Method::Post, &collection_path(res, ns)).json(&obj));
         if created.code >= 400 {
-            return Err(failed(&created));
+            return Err(ApplyError {
+                creating: true,
+                ..failed(&created)
+            });
         }
         "created"
     } else {
@@ -186,8 +194,9 @@ pub fn apply(api: &mut dyn Api, p: &Parsed, stdin: &str) -> Output {
                 } else if e.reason.is_empty() {
                     format!("error: {}", e.message)
                 } else {
+                    let verb = if e.creating { "creating" } else { "applying" };
                     format!(
-                        "Error from server ({}): error when applying \"STDIN\": {}",
+                        "Error from server ({}): error when {verb} \"STDIN\": {}",
                         e.reason, e.message
                     )
                 };

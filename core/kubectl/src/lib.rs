@@ -133,6 +133,7 @@ pub fn run(api: &mut dyn Api, text: &str) -> Output {
             .into_iter()
             .collect(),
         uid: parsed.flag("as-uid").unwrap_or_default().to_string(),
+        extra: Vec::new(),
     });
     // kubectl names itself as each write's field manager: `kubectl-create`, `kubectl-edit`…
     // (`kubectl apply` is the client-side applier), unless `--field-manager` says otherwise.

@@ -321,7 +321,7 @@ EOF"
     assert_eq!(bad.code, 1);
     assert!(
         bad.stderr.starts_with(
-            "Error from server (Invalid): error when applying \"STDIN\": Pod \"Bad_Name\" is invalid: metadata.name"
+            "Error from server (Invalid): error when creating \"STDIN\": Pod \"Bad_Name\" is invalid: metadata.name"
         ),
         "{}",
         bad.stderr
@@ -494,4 +494,25 @@ fn exec_runs_a_command_in_the_container() {
     assert!(run(&mut c, "exec nope -- ls")
         .stderr
         .contains("pods \"nope\" not found"));
+}
+
+/// The terminal reads a manifest as kubectl does (YAML 1.1): `value: yes` is a boolean, which
+/// the server refuses in the words real kubectl shows (`tests/kubectl/yaml-1-1.yaml`).
+#[test]
+fn manifests_read_yes_as_kubectl_reads_it() {
+    let mut c = cluster();
+    let manifest = |value: &str| {
+        format!(
+            "apply -f - <<EOF\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: flags}}\nspec:\n  selector: {{matchLabels: {{app: flags}}}}\n  template:\n    metadata: {{labels: {{app: flags}}}}\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.27\n        env: [{{name: DEBUG, value: {value}}}]\nEOF"
+        )
+    };
+    let out = run(&mut c, &manifest("yes"));
+    assert_eq!(
+        out.stderr,
+        "Error from server (BadRequest): error when creating \"STDIN\": Deployment in version \"v1\" cannot be handled as a Deployment: json: cannot unmarshal bool into Go struct field EnvVar.spec.template.spec.containers.env.value of type string\n"
+    );
+    assert_eq!(
+        run(&mut c, &manifest("\"yes\"")).stdout,
+        "deployment.apps/flags created\n"
+    );
 }

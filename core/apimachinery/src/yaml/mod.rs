@@ -7,8 +7,10 @@
 //! checked against `serde_yaml` on every manifest, scenario and stored object in the repository
 //! (`tests/integration/yaml.rs`).
 //!
-//! Plain scalars resolve as YAML 1.2's core schema does (`true`, `null`, `~`, `12`, `0x1F`,
-//! `1.5e3`; `yes` and `012` stay strings). Emitting follows libyaml's choices (plain when it
+//! Plain scalars resolve as kubectl reads them — sigs.k8s.io/yaml over go-yaml v2, YAML 1.1's
+//! rules: `yes`/`no`, `on`/`off`, `y`/`n` are booleans, `012` is octal (10), `1_000` a
+//! thousand, besides `true`, `null`, `~`, `12`, `0x1F`, `1.5e3` (serde_yaml, the check, reads
+//! YAML 1.2, where those stay strings: the check knows the difference). Emitting follows libyaml's choices (plain when it
 //! reads back the same, else single- or double-quoted, `|` for multi-line text, lines folded
 //! past 80 columns), so output is what `kubectl get -o yaml` users know.
 

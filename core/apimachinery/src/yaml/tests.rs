@@ -69,7 +69,8 @@ long plain
     assert_eq!(c[0]["image"], "nginx:1.27");
     assert_eq!(
         c[0]["args"],
-        json!(["--port", "8080", "012", 31, 1500.0, null, null])
+        // `012` is octal to kubectl's YAML (1.1), as to Go.
+        json!(["--port", "8080", 10, 31, 1500.0, null, null])
     );
     assert_eq!(
         c[0]["command"],

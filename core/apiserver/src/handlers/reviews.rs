@@ -79,6 +79,13 @@ pub(super) fn self_subject_review(user: &UserInfo) -> Response {
     if !user.uid.is_empty() {
         info["uid"] = json!(user.uid);
     }
+    if !user.extra.is_empty() {
+        info["extra"] = user
+            .extra
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+    }
     Response::json(
         201,
         &json!({

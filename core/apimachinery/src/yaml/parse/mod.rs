@@ -488,21 +488,34 @@ fn nodes(v: &Value) -> usize {
     }
 }
 
-/// YAML 1.2 core schema: what a plain scalar means.
+/// What a plain scalar means, as kubectl and kube-apiserver read it (sigs.k8s.io/yaml over
+/// go-yaml v2: YAML 1.1's resolution): `yes`, `on`, `y` are true and `no`, `off`, `n` false;
+/// `012` is octal; `1_000` is a thousand.
 pub(super) fn resolve(s: &str) -> Value {
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
+            return Value::Bool(true)
+        }
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False" | "FALSE" => {
+            return Value::Bool(false)
+        }
         _ => {}
     }
-    if let Some(n) = int(s) {
+    // Digit separators, in numbers only.
+    let numeric = s
+        .trim_start_matches(['-', '+'])
+        .starts_with(|c: char| c.is_ascii_digit() || c == '.');
+    let plain = if numeric && s.contains('_') {
+        std::borrow::Cow::Owned(s.replace('_', ""))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    };
+    if let Some(n) = int(&plain) {
         return Value::Number(n);
     }
-    if !leading_zero_digits(s) {
-        if let Some(f) = float(s) {
-            return Number::from_f64(f).map_or(Value::Null, Value::Number);
-        }
+    if let Some(f) = float(&plain) {
+        return Number::from_f64(f).map_or(Value::Null, Value::Number);
     }
     Value::String(s.to_string())
 }

@@ -1,5 +1,5 @@
-//! YAML 1.2 core schema resolution of plain scalars (null, bool, int, float, string) and
-//! the tags that override it.
+//! How plain scalars resolve (null, bool, int, float, string) — YAML 1.1's rules, as
+//! kubectl's YAML library has them — and the tags that override it.
 
 use super::*;
 
@@ -27,7 +27,8 @@ pub(super) fn int(s: &str) -> Option<Number> {
     } else if let Some(d) = unsigned.strip_prefix("0b") {
         (2, d)
     } else if leading_zero_digits(unsigned) {
-        return None;
+        // YAML 1.1 (and Go's `ParseInt` with base 0): a leading zero is octal.
+        (8, &unsigned[1..])
     } else {
         (10, unsigned)
     };
