@@ -51,6 +51,8 @@ pub struct Parsed {
     /// Where `--` stood among the positional words: what follows is a command's, not
     /// kubectl's (`exec POD -- ls -l`).
     pub dashes: Option<usize>,
+    /// Every flag as given, repeated ones included (`--from-literal=a=1 --from-literal=b=2`).
+    pub all: Vec<(String, String)>,
     /// Flags by long name (`namespace`, `output`, `selector`, `replicas`, …).
     pub flags: BTreeMap<String, String>,
 }
@@ -58,6 +60,15 @@ pub struct Parsed {
 impl Parsed {
     pub fn flag(&self, name: &str) -> Option<&str> {
         self.flags.get(name).map(String::as_str)
+    }
+
+    /// Every value of a flag that may repeat, in order.
+    pub fn flag_all(&self, name: &str) -> Vec<&str> {
+        self.all
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -97,6 +108,7 @@ const BOOL_LONG: &[&str] = &[
     "show-labels",
     "show-managed-fields",
     "server-side",
+    "command",
     "force-conflicts",
     "no-headers",
     "all",
@@ -132,6 +144,7 @@ pub fn parse(words: &[&str]) -> Result<Parsed, String> {
                     v.to_string()
                 }
             };
+            p.all.push((name.clone(), value.clone()));
             p.flags.insert(name, value);
         } else if let Some(short) = w.strip_prefix('-').filter(|s| !s.is_empty()) {
             // The first character is the flag (not the first byte: `-é` must not split a char).
@@ -158,6 +171,7 @@ pub fn parse(words: &[&str]) -> Result<Parsed, String> {
                 i += 1;
                 v.to_string()
             };
+            p.all.push((name.to_string(), value.clone()));
             p.flags.insert(name.to_string(), value);
         } else {
             p.positional.push(w.to_string());

@@ -3,17 +3,20 @@
 //! `binding`-free writes through the same pipeline). It talks through [`Api`], so the page's
 //! in-tab cluster and tests drive it alike.
 //!
-//! Verbs: apply (`-f -` with a heredoc, `--server-side`), get, describe, explain, delete,
-//! scale, set image, patch, cordon, uncordon, drain, label, annotate, logs, exec, top, rollout
-//! status|history|undo|restart, auth can-i, api-resources, version. Unknown ones answer as
-//! kubectl does. Each write names its field manager as kubectl does (`kubectl-create`…).
+//! Verbs: apply (`-f -` with a heredoc, `--server-side`), create, run, expose, get,
+//! describe, explain, delete, scale, set image, patch, cordon, uncordon, drain, label,
+//! annotate, logs, exec, top, rollout status|history|undo|restart, auth can-i|whoami,
+//! api-resources, api-versions, cluster-info, version. Unknown ones answer as kubectl does.
+//! Each write names its field manager as kubectl does (`kubectl-create`…).
 
 pub mod apply;
 mod args;
+mod create;
 mod describe;
 mod exec;
 pub mod explain;
 mod get;
+mod info;
 mod patch;
 mod rollout;
 mod set;
@@ -241,14 +244,20 @@ fn dispatch(api: &mut dyn Api, parsed: &args::Parsed, verb: &str, stdin: &str) -
         "top" => top::top(api, parsed, rest),
         "rollout" => rollout::rollout(api, parsed, rest),
         "set" => set::set(api, parsed, rest),
+        "auth" if rest.first().is_some_and(|w| w == "whoami") => info::whoami(api),
         "auth" => verbs::can_i(api, parsed, rest),
+        "create" => create::create(api, parsed, rest),
+        "run" => create::run(api, parsed),
+        "expose" => create::expose(api, parsed, rest),
+        "api-versions" => info::api_versions(api),
+        "cluster-info" => info::cluster_info(),
         "api-resources" => Output::ok(verbs::api_resources()),
         "version" => Output::ok(
             "Client Version: v1.32.0 (kubeplay terminal)\nServer Version: v1.32.0\n",
         ),
         "help" => Output::ok(HELP),
         other => Output::error(format!(
-            "error: unknown command \"{other}\" for \"kubectl\"\n\nDid you mean one of: apply, get, describe, explain, delete, scale, set, patch, cordon, drain, logs, exec, rollout?"
+            "error: unknown command \"{other}\" for \"kubectl\"\n\nDid you mean one of: apply, create, run, expose, get, describe, explain, delete, scale, set, patch, cordon, drain, logs, exec, rollout?"
         )),
     }
 }
@@ -256,6 +265,9 @@ fn dispatch(api: &mut dyn Api, parsed: &args::Parsed, verb: &str, stdin: &str) -
 pub const HELP: &str = "kubectl controls the Kubernetes cluster running in this tab.
 
  Basic Commands:
+  create          Create a namespace, deployment, configmap, secret generic or service clusterip
+  expose          Make a deployment or pod a Service (--port)
+  run             Run a particular image in a pod (--image, -- COMMAND)
   apply           Apply a configuration by file name or stdin (-f - <<EOF … EOF)
   get             Display one or many resources
   describe        Show details of a specific resource or group of resources
@@ -277,12 +289,15 @@ pub const HELP: &str = "kubectl controls the Kubernetes cluster running in this 
   logs            Print the logs for a container in a pod
   exec            Run a command in a container (exec POD -- COMMAND)
   auth can-i      Check whether an action is allowed
+  auth whoami     Show who the cluster sees you as
+  cluster-info    Display cluster information
 
  Deploy Commands:
   rollout         Manage the rollout of a deployment: status, history, undo, restart
 
  Other Commands:
   api-resources   Print the supported API resources on the server
+  api-versions    Print the supported API versions on the server, as group/version
   version         Print the client and server version information
 ";
 

@@ -516,3 +516,92 @@ fn manifests_read_yes_as_kubectl_reads_it() {
         "deployment.apps/flags created\n"
     );
 }
+
+/// The generators and the questions people type first: `create`, `run`, `expose`,
+/// `auth whoami`, `api-versions`, each printing what kubectl prints.
+#[test]
+fn create_run_expose_and_whoami() {
+    let mut c = cluster();
+    assert_eq!(
+        run(&mut c, "create namespace team-a").stdout,
+        "namespace/team-a created\n"
+    );
+    assert_eq!(
+        run(
+            &mut c,
+            "create deployment web --image=nginx:1.27 --replicas=2 --port=80"
+        )
+        .stdout,
+        "deployment.apps/web created\n"
+    );
+    let d: serde_json::Value =
+        serde_json::from_str(&run(&mut c, "get deployment web -o json").stdout).unwrap();
+    assert_eq!(d["spec"]["replicas"], 2);
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["name"],
+        "nginx"
+    );
+    assert_eq!(
+        d["metadata"]["managedFields"],
+        serde_json::Value::Null,
+        "hidden by get"
+    );
+    assert_eq!(
+        run(&mut c, "expose deployment web").stdout,
+        "service/web exposed\n"
+    );
+    let svc: serde_json::Value =
+        serde_json::from_str(&run(&mut c, "get service web -o json").stdout).unwrap();
+    assert_eq!(svc["spec"]["selector"], serde_json::json!({"app": "web"}));
+    assert_eq!(svc["spec"]["ports"][0]["port"], 80);
+    assert_eq!(
+        run(
+            &mut c,
+            "create configmap cfg --from-literal=a=1 --from-literal=b=2"
+        )
+        .stdout,
+        "configmap/cfg created\n"
+    );
+    let cm: serde_json::Value =
+        serde_json::from_str(&run(&mut c, "get configmap cfg -o json").stdout).unwrap();
+    assert_eq!(cm["data"], serde_json::json!({"a": "1", "b": "2"}));
+    assert_eq!(
+        run(
+            &mut c,
+            "create secret generic pw --from-literal=password=s3cret"
+        )
+        .stdout,
+        "secret/pw created\n"
+    );
+    let s: serde_json::Value =
+        serde_json::from_str(&run(&mut c, "get secret pw -o json").stdout).unwrap();
+    assert_eq!(s["data"]["password"], "czNjcmV0");
+    assert_eq!(
+        run(
+            &mut c,
+            "run once --image=busybox --restart=Never --env=A=1 -- sh -c 'exit 0'"
+        )
+        .stdout,
+        "pod/once created\n"
+    );
+    let p: serde_json::Value =
+        serde_json::from_str(&run(&mut c, "get pod once -o json").stdout).unwrap();
+    assert_eq!(p["metadata"]["labels"], serde_json::json!({"run": "once"}));
+    assert_eq!(
+        p["spec"]["containers"][0]["args"],
+        serde_json::json!(["sh", "-c", "exit 0"])
+    );
+    assert_eq!(p["spec"]["restartPolicy"], "Never");
+    assert_eq!(
+        run(&mut c, "auth whoami").stdout,
+        "ATTRIBUTE   VALUE\nUsername    kubernetes-admin\nUID         kubernetes-admin\nGroups      [system:masters system:authenticated]\n"
+    );
+    let versions = run(&mut c, "api-versions").stdout;
+    assert!(
+        versions.starts_with("apps/v1\n") && versions.ends_with("\nv1\n"),
+        "{versions}"
+    );
+    assert!(run(&mut c, "create job x --image=busybox")
+        .stderr
+        .contains("this terminal creates"));
+}

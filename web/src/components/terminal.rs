@@ -96,6 +96,9 @@ pub fn complete(cluster: &Cluster, line: &str) -> Option<String> {
     let candidates: Vec<String> = match done.len() {
         0 => [
             "apply",
+            "create",
+            "run",
+            "expose",
             "get",
             "describe",
             "delete",
