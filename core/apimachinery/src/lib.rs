@@ -12,5 +12,6 @@ pub mod clock;
 pub mod collections;
 pub mod rng;
 pub mod selectors;
+pub mod shell;
 pub mod status;
 pub mod yaml;

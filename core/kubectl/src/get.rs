@@ -76,9 +76,10 @@ pub fn get(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
     let all = p.all_namespaces() && names.is_empty();
     let ns = (res.namespaced && !all).then(|| p.namespace().to_string());
     let output = p.flag("output").unwrap_or("");
-    if !matches!(output, "" | "wide" | "name" | "yaml" | "json") {
+    let template = output.strip_prefix("jsonpath=");
+    if template.is_none() && !matches!(output, "" | "wide" | "name" | "yaml" | "json") {
         return Output::error(format!(
-            "error: unable to match a printer suitable for the output format \"{output}\", allowed formats are: json,name,wide,yaml"
+            "error: unable to match a printer suitable for the output format \"{output}\", allowed formats are: json,jsonpath,name,wide,yaml"
         ));
     }
     let table = output.is_empty() || output == "wide";
@@ -87,9 +88,17 @@ pub fn get(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
         Ok(answers) => answers,
         Err(out) => return out,
     };
+    let managed = p.flag("show-managed-fields").is_some_and(|v| v != "false");
+    if let Some(template) = template {
+        let objects = objects_of(&answers, managed);
+        let doc = document(objects, !names.is_empty());
+        return match super::jsonpath::render(template.trim_matches('\''), &doc) {
+            Ok(text) => Output::ok(text),
+            Err(e) => Output::error(format!("error: error parsing jsonpath {template}, {e}")),
+        };
+    }
     match output {
         "name" | "yaml" | "json" => {
-            let managed = p.flag("show-managed-fields").is_some_and(|v| v != "false");
             print_objects(res, &answers, output, !names.is_empty(), managed)
         }
         _ => {
@@ -144,8 +153,7 @@ fn fetch(
     Ok(answers)
 }
 
-/// `-o name|yaml|json`: the objects themselves (one named object alone, else a List),
-/// without `managedFields` unless `--show-managed-fields`, as kubectl prints them.
+/// `-o name|yaml|json`: the objects themselves (one named object alone, else a List).
 fn print_objects(
     res: &Resource,
     answers: &[Value],
@@ -153,6 +161,26 @@ fn print_objects(
     named: bool,
     managed_fields: bool,
 ) -> Output {
+    let objects = objects_of(answers, managed_fields);
+    if output == "name" {
+        let lines: Vec<String> = objects
+            .iter()
+            .map(|o| object_ref(res, o["metadata"]["name"].as_str().unwrap_or_default()))
+            .collect();
+        return Output::ok(lines.iter().map(|l| format!("{l}\n")).collect::<String>());
+    }
+    let doc = document(objects, named);
+    let text = if output == "json" {
+        serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+    } else {
+        apimachinery::yaml::to_string(&doc)
+    };
+    Output::ok(text)
+}
+
+/// The objects of the answers (lists' items, or the objects themselves), without
+/// `managedFields` unless asked for, as kubectl prints them.
+fn objects_of(answers: &[Value], managed_fields: bool) -> Vec<Value> {
     let mut objects: Vec<Value> = answers
         .iter()
         .flat_map(|a| match a["items"].as_array() {
@@ -168,24 +196,16 @@ fn print_objects(
             }
         }
     }
-    if output == "name" {
-        let lines: Vec<String> = objects
-            .iter()
-            .map(|o| object_ref(res, o["metadata"]["name"].as_str().unwrap_or_default()))
-            .collect();
-        return Output::ok(lines.iter().map(|l| format!("{l}\n")).collect::<String>());
-    }
-    let doc = if objects.len() == 1 && named {
-        objects[0].clone()
+    objects
+}
+
+/// One named object alone, else a `List` of them, as kubectl prints them.
+fn document(mut objects: Vec<Value>, named: bool) -> Value {
+    if objects.len() == 1 && named {
+        objects.remove(0)
     } else {
         json!({"apiVersion": "v1", "items": objects, "kind": "List", "metadata": {"resourceVersion": ""}})
-    };
-    let text = if output == "json" {
-        serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
-    } else {
-        apimachinery::yaml::to_string(&doc)
-    };
-    Output::ok(text)
+    }
 }
 
 /// How a table is printed: `-o wide`, the namespace asked for, a NAMESPACE column (`-A`).

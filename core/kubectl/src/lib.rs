@@ -17,6 +17,7 @@ mod exec;
 pub mod explain;
 mod get;
 mod info;
+mod jsonpath;
 mod patch;
 mod rollout;
 mod set;

@@ -67,7 +67,12 @@ fn shell(t: &Target, script: &str) -> Output {
             if j > 0 && out.exit_code != 0 {
                 break;
             }
-            let words = words(step, &env);
+            let Ok(words) = apimachinery::shell::split(step, Some(&env)) else {
+                out.stderr
+                    .push_str("sh: syntax error: unterminated quoted string\n");
+                out.exit_code = 2;
+                return out;
+            };
             if words.is_empty() {
                 continue;
             }
@@ -80,55 +85,6 @@ fn shell(t: &Target, script: &str) -> Output {
             out.stderr.push_str(&step.stderr);
             out.exit_code = step.exit_code;
         }
-    }
-    out
-}
-
-/// Splits a command as a shell does (quotes, backslashes), expanding `$VAR`.
-fn words(line: &str, env: &[(String, String)]) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars().peekable();
-    let mut quote: Option<char> = None;
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                in_word = true;
-            }
-            (None, '\\') => {
-                word.extend(chars.next());
-                in_word = true;
-            }
-            (q, '$') if q != Some('\'') => {
-                let mut name = String::new();
-                while let Some(&n) = chars.peek().filter(|n| n.is_alphanumeric() || **n == '_') {
-                    name.push(n);
-                    chars.next();
-                }
-                let value = env
-                    .iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| v.as_str());
-                word.push_str(value.unwrap_or_default());
-                in_word = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if in_word {
-                    out.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            (_, c) => {
-                word.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        out.push(word);
     }
     out
 }

@@ -605,3 +605,28 @@ fn create_run_expose_and_whoami() {
         .stderr
         .contains("this terminal creates"));
 }
+
+/// `-o jsonpath=`: kubectl's templates over what `get` fetched.
+#[test]
+fn get_prints_jsonpath_templates() {
+    let mut c = cluster();
+    web(&mut c);
+    let out = run(
+        &mut c,
+        "get deployment web -o jsonpath='{.spec.replicas} {.metadata.name}'",
+    );
+    assert_eq!(out.stdout, "3 web");
+    let out = run(
+        &mut c,
+        r#"get pods -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}'"#,
+    );
+    assert_eq!(out.stdout, "True\nTrue\nTrue\n", "{}", out.stderr);
+    let out = run(
+        &mut c,
+        "get deployment web -o jsonpath={.metadata.managedFields}",
+    );
+    assert_eq!(
+        out.stdout, "",
+        "managedFields hidden, as kubectl hides them"
+    );
+}

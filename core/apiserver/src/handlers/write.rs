@@ -341,22 +341,41 @@ pub(super) fn update(
         r.warnings = warnings;
         return Ok(r);
     }
+    let out = store_update(s, scope, &key, old_kv.mod_revision, obj, record)?;
+    let mut r = respond(200, out, req, res, query, s.now);
+    r.warnings = warnings;
+    Ok(r)
+}
+
+/// Writes an updated object if its key is still at `old_revision` — or deletes it when its
+/// last finalizer went — and returns what is stored (or would be, on a dry run).
+fn store_update(
+    s: &mut ApiServer,
+    scope: &Scope,
+    key: &str,
+    old_revision: i64,
+    obj: Value,
+    record: &mut AuditEvent,
+) -> Result<Value, ApiError> {
+    let (res, name) = (scope.res, scope.name);
     // An object being deleted goes away when its last finalizer is removed.
     let finalizers_done = apimachinery::api::meta::is_being_deleted(&obj)
         && no_finalizers(&obj, "/metadata/finalizers")
         && (res.kind != "Namespace" || no_finalizers(&obj, "/spec/finalizers"));
     let op = if finalizers_done {
-        Op::Delete { key: key.clone() }
+        Op::Delete {
+            key: key.to_string(),
+        }
     } else {
         Op::Put {
-            key: key.clone(),
+            key: key.to_string(),
             value: store_object(&obj)?,
         }
     };
-    let Some(revision) = write_if_unmodified(s, &key, old_kv.mod_revision, op) else {
+    let Some(revision) = write_if_unmodified(s, key, old_revision, op) else {
         return Err(conflict(res, name));
     };
-    let out = if s.dry_run {
+    Ok(if s.dry_run {
         record
             .stages
             .push(stage("storage", &format!("dry run: {key} not updated")));
@@ -379,13 +398,10 @@ pub(super) fn update(
         ));
         ApiServer::decode(
             s.store
-                .get(&key)
+                .get(key)
                 .ok_or_else(|| ApiError::internal("updated object vanished"))?,
         )?
-    };
-    let mut r = respond(200, out, req, res, query, s.now);
-    r.warnings = warnings;
-    Ok(r)
+    })
 }
 
 pub(super) fn conflict(res: &Resource, name: &str) -> ApiError {
