@@ -77,9 +77,11 @@ pub fn get(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
     let ns = (res.namespaced && !all).then(|| p.namespace().to_string());
     let output = p.flag("output").unwrap_or("");
     let template = output.strip_prefix("jsonpath=");
-    if template.is_none() && !matches!(output, "" | "wide" | "name" | "yaml" | "json") {
+    let columns = output.strip_prefix("custom-columns=");
+    let known = matches!(output, "" | "wide" | "name" | "yaml" | "json");
+    if template.is_none() && columns.is_none() && !known {
         return Output::error(format!(
-            "error: unable to match a printer suitable for the output format \"{output}\", allowed formats are: json,jsonpath,name,wide,yaml"
+            "error: unable to match a printer suitable for the output format \"{output}\", allowed formats are: custom-columns,json,jsonpath,name,wide,yaml"
         ));
     }
     let table = output.is_empty() || output == "wide";
@@ -89,6 +91,9 @@ pub fn get(api: &mut dyn Api, p: &Parsed, rest: &[String]) -> Output {
         Err(out) => return out,
     };
     let managed = p.flag("show-managed-fields").is_some_and(|v| v != "false");
+    if let Some(spec) = columns {
+        return custom_columns(spec, &objects_of(&answers, managed));
+    }
     if let Some(template) = template {
         let objects = objects_of(&answers, managed);
         let doc = document(objects, !names.is_empty());
@@ -176,6 +181,38 @@ fn print_objects(
         apimachinery::yaml::to_string(&doc)
     };
     Output::ok(text)
+}
+
+/// `-o custom-columns=NAME:.metadata.name,NODE:.spec.nodeName`: a header per column, a row
+/// per object, several values joined by commas, `<none>` for none.
+fn custom_columns(spec: &str, objects: &[Value]) -> Output {
+    let mut columns = Vec::new();
+    for col in spec.split(',') {
+        let Some((header, path)) = col.split_once(':') else {
+            return Output::error(format!(
+                "error: custom-columns format specified but no custom columns given: {col:?} is not NAME:PATH"
+            ));
+        };
+        let path = path.trim_start_matches('{').trim_end_matches('}');
+        columns.push((header.to_string(), path.to_string()));
+    }
+    let mut rows = vec![columns.iter().map(|(h, _)| h.clone()).collect::<Vec<_>>()];
+    for obj in objects {
+        let mut row = Vec::new();
+        for (_, path) in &columns {
+            let found = match super::jsonpath::values(path, obj) {
+                Ok(v) => v,
+                Err(e) => return Output::error(format!("error: {e}")),
+            };
+            row.push(if found.is_empty() {
+                "<none>".to_string()
+            } else {
+                found.join(",")
+            });
+        }
+        rows.push(row);
+    }
+    Output::ok(align(&rows))
 }
 
 /// The objects of the answers (lists' items, or the objects themselves), without

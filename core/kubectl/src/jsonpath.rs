@@ -1,5 +1,5 @@
-//! `-o jsonpath=TEMPLATE`: kubectl's JSONPath templates over the object (or the List of
-//! objects) `get` fetched — `{.metadata.name}`, `{.items[*].metadata.name}`, `[N]`,
+//! `-o jsonpath=TEMPLATE` (and `custom-columns=`' paths): kubectl's JSONPath templates over
+//! the object (or the List of objects) `get` fetched — `{.metadata.name}`, `{.items[*].metadata.name}`, `[N]`,
 //! filters `[?(@.type=="Ready")]`, `{range …}…{end}`, quoted text `{"\n"}`; several results
 //! of one expression are joined by spaces, strings print bare, anything else as JSON.
 
@@ -17,6 +17,11 @@ pub fn render(template: &str, root: &Value) -> Result<String, String> {
     let mut out = String::new();
     write(&nodes, root, root, &mut out)?;
     Ok(out)
+}
+
+/// What one expression (`.spec.containers[*].image`) names in `root`, each as printed.
+pub fn values(expr: &str, root: &Value) -> Result<Vec<String>, String> {
+    Ok(select(expr, root, root)?.into_iter().map(show).collect())
 }
 
 /// The template as text and `{…}` expressions.

@@ -629,4 +629,12 @@ fn get_prints_jsonpath_templates() {
         out.stdout, "",
         "managedFields hidden, as kubectl hides them"
     );
+    let out = run(
+        &mut c,
+        "get deployment web -o custom-columns=NAME:.metadata.name,IMAGES:.spec.template.spec.containers[*].image,PAUSED:.spec.paused",
+    );
+    assert_eq!(
+        out.stdout,
+        "NAME   IMAGES         PAUSED\nweb    nginx:1.14.2   <none>\n"
+    );
 }
