@@ -92,10 +92,28 @@ fn write(nodes: &[Node], root: &Value, current: &Value, out: &mut String) -> Res
     Ok(())
 }
 
+/// A value as kubectl prints it: strings bare, anything else as JSON with its keys sorted
+/// (kubectl's objects are Go maps, which its JSON writes sorted).
 fn show(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
-        other => other.to_string(),
+        other => sorted(other).to_string(),
+    }
+}
+
+fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            apimachinery::collections::sort(&mut keys);
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&m[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
     }
 }
 

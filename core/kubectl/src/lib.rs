@@ -4,7 +4,7 @@
 //! in-tab cluster and tests drive it alike.
 //!
 //! Verbs: apply (`-f -` with a heredoc, `--server-side`), create, run, expose, get,
-//! describe, explain, delete, scale, set image, patch, cordon, uncordon, drain, label,
+//! describe, explain, delete, scale, set image, patch, cordon, uncordon, taint, drain, label,
 //! annotate, logs, exec, top, rollout status|history|undo|restart, auth can-i|whoami,
 //! api-resources, api-versions, cluster-info, version. Unknown ones answer as kubectl does.
 //! Each write names its field manager as kubectl does (`kubectl-create`…).
@@ -21,6 +21,7 @@ mod jsonpath;
 mod patch;
 mod rollout;
 mod set;
+mod taint;
 mod top;
 mod verbs;
 
@@ -240,6 +241,7 @@ fn dispatch(api: &mut dyn Api, parsed: &args::Parsed, verb: &str, stdin: &str) -
         "drain" => verbs::drain(api, parsed, rest),
         "label" | "annotate" => verbs::label(api, parsed, rest, verb == "label"),
         "patch" => patch::patch(api, parsed, rest),
+        "taint" => taint::taint(api, parsed, rest),
         "exec" => exec::exec(api, parsed),
         "logs" => verbs::logs(api, parsed, rest),
         "top" => top::top(api, parsed, rest),
@@ -283,6 +285,7 @@ pub const HELP: &str = "kubectl controls the Kubernetes cluster running in this 
  Cluster Management Commands:
   cordon          Mark node as unschedulable
   uncordon        Mark node as schedulable
+  taint           Update the taints on a node (key=value:Effect, key:Effect-)
   drain           Drain node in preparation for maintenance
   top             Display resource (CPU/memory) usage
 

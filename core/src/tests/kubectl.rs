@@ -638,3 +638,42 @@ fn get_prints_jsonpath_templates() {
         "NAME   IMAGES         PAUSED\nweb    nginx:1.14.2   <none>\n"
     );
 }
+
+/// `taint`: added, refused again without `--overwrite`, removed; the scheduler reads them.
+#[test]
+fn taint_adds_and_removes_node_taints() {
+    let mut c = cluster();
+    assert_eq!(
+        run(&mut c, "taint nodes node-1 dedicated=gpu:NoSchedule").stdout,
+        "node/node-1 tainted\n"
+    );
+    assert_eq!(
+        run(&mut c, "taint nodes node-1 dedicated=ml:NoSchedule").stderr,
+        "error: node node-1 already has dedicated taint(s) with same effect(s) and --overwrite is false"
+    );
+    assert_eq!(
+        run(
+            &mut c,
+            "taint nodes node-1 dedicated=ml:NoSchedule --overwrite"
+        )
+        .stdout,
+        "node/node-1 tainted\n"
+    );
+    let taints = run(&mut c, "get node node-1 -o jsonpath={.spec.taints}").stdout;
+    // Keys sorted, as kubectl's JSON of its (map) objects has them.
+    assert_eq!(
+        taints,
+        r#"[{"effect":"NoSchedule","key":"dedicated","value":"ml"}]"#
+    );
+    assert_eq!(
+        run(&mut c, "taint node/node-1 dedicated:NoSchedule-").stdout,
+        "node/node-1 untainted\n"
+    );
+    assert_eq!(
+        run(&mut c, "taint nodes node-1 dedicated-").stderr,
+        "error: taint \"dedicated\" not found"
+    );
+    assert!(run(&mut c, "taint nodes node-1 a=b:Sometimes")
+        .stderr
+        .contains("invalid taint effect"));
+}

@@ -105,6 +105,7 @@ pub fn complete(cluster: &Cluster, line: &str) -> Option<String> {
             "scale",
             "cordon",
             "uncordon",
+            "taint",
             "drain",
             "label",
             "annotate",
