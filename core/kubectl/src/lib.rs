@@ -3,7 +3,7 @@
 //! `binding`-free writes through the same pipeline). It talks through [`Api`], so the page's
 //! in-tab cluster and tests drive it alike.
 //!
-//! Verbs: apply (`-f -` with a heredoc, `--server-side`), create, run, expose, get,
+//! Verbs: apply (`-f -` with a heredoc, `--server-side`), replace, create, run, expose, get,
 //! describe, explain, delete, scale, set image, patch, cordon, uncordon, taint, drain, label,
 //! annotate, logs, exec, top, rollout status|history|undo|restart, auth can-i|whoami,
 //! api-resources, api-versions, cluster-info, version. Unknown ones answer as kubectl does.
@@ -19,6 +19,7 @@ mod get;
 mod info;
 mod jsonpath;
 mod patch;
+mod replace;
 mod rollout;
 mod set;
 mod taint;
@@ -232,6 +233,7 @@ fn dispatch(api: &mut dyn Api, parsed: &args::Parsed, verb: &str, stdin: &str) -
     let rest = &parsed.positional[1..];
     match verb {
         "apply" => apply::apply(api, parsed, stdin),
+        "replace" => replace::replace(api, parsed, stdin),
         "get" => get::get(api, parsed, rest),
         "describe" => describe::describe(api, parsed, rest),
         "explain" => explain::explain(api, rest),
@@ -272,6 +274,7 @@ pub const HELP: &str = "kubectl controls the Kubernetes cluster running in this 
   expose          Make a deployment or pod a Service (--port)
   run             Run a particular image in a pod (--image, -- COMMAND)
   apply           Apply a configuration by file name or stdin (-f - <<EOF … EOF)
+  replace         Replace objects with a manifest (-f - <<EOF … EOF)
   get             Display one or many resources
   describe        Show details of a specific resource or group of resources
   explain         Get documentation for a resource (explain pods.spec.containers)

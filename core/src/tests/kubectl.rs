@@ -677,3 +677,30 @@ fn taint_adds_and_removes_node_taints() {
         .stderr
         .contains("invalid taint effect"));
 }
+
+/// `replace -f -`: the manifest put in place of the object; a missing one is NotFound.
+#[test]
+fn replace_puts_the_manifest_in_place() {
+    let mut c = cluster();
+    assert_eq!(
+        run(&mut c, "create configmap cfg --from-literal=a=1").stdout,
+        "configmap/cfg created\n"
+    );
+    let manifest = |name: &str| {
+        format!("replace -f - <<EOF\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  b: \"2\"\nEOF")
+    };
+    assert_eq!(
+        run(&mut c, &manifest("cfg")).stdout,
+        "configmap/cfg replaced\n"
+    );
+    assert_eq!(
+        run(&mut c, "get configmap cfg -o jsonpath={.data}").stdout,
+        r#"{"b":"2"}"#
+    );
+    let out = run(&mut c, &manifest("nope"));
+    assert_eq!(
+        out.stderr,
+        "Error from server (NotFound): error when replacing \"STDIN\": configmaps \"nope\" not found\n"
+    );
+    assert_eq!(out.code, 1);
+}

@@ -96,6 +96,7 @@ pub fn complete(cluster: &Cluster, line: &str) -> Option<String> {
     let candidates: Vec<String> = match done.len() {
         0 => [
             "apply",
+            "replace",
             "create",
             "run",
             "expose",
