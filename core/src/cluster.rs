@@ -158,6 +158,12 @@ impl Cluster {
         }
     }
 
+    /// The node component named `name`, simulated or real.
+    fn node(&self, name: &str) -> Option<&Node> {
+        self.node_id(name)
+            .and_then(|id| self.world.component::<Node>(id))
+    }
+
     fn node_id(&self, name: &str) -> Option<ComponentId> {
         self.nodes.iter().copied().find(|id| {
             self.world
@@ -189,9 +195,7 @@ impl Cluster {
 
     /// Whether the simulated node `name` is cut off from the API server.
     pub fn node_partitioned(&self, name: &str) -> bool {
-        self.node_id(name)
-            .and_then(|id| self.world.component::<Node>(id))
-            .is_some_and(|n| n.partitioned)
+        self.node(name).is_some_and(|n| n.partitioned)
     }
 
     /// Kills a pod's running container (the first, or `container`) with exit code 137;
@@ -225,9 +229,7 @@ impl Cluster {
 
     /// Whether the simulated node `name` has power (`true` for nodes it does not run).
     pub fn node_powered(&self, name: &str) -> bool {
-        self.node_id(name)
-            .and_then(|id| self.world.component::<Node>(id))
-            .is_none_or(|n| n.powered)
+        self.node(name).is_none_or(|n| n.powered)
     }
 
     /// Serves a request as the API server does, and answers what the API server hands to a
@@ -320,10 +322,7 @@ impl Cluster {
                 "unable to upgrade connection: container not found (\"{container}\")"
             )))
         };
-        let Some(n) = self
-            .node_id(node)
-            .and_then(|id| self.world.component::<Node>(id))
-        else {
+        let Some(n) = self.node(node) else {
             return not_found();
         };
         if !n.powered {
@@ -361,9 +360,7 @@ impl Cluster {
             .store()
             .get_object("pods", Some(namespace), pod)?;
         let node = obj["spec"]["nodeName"].as_str()?;
-        let n = self
-            .node_id(node)
-            .and_then(|id| self.world.component::<Node>(id))?;
+        let n = self.node(node)?;
         let container = match container {
             Some(c) => c.to_string(),
             None => obj["spec"]["containers"][0]["name"].as_str()?.to_string(),
@@ -376,9 +373,7 @@ impl Cluster {
 
     /// The kubelet's answer to `GET containerLogs/<namespace>/<pod>/<container>`.
     fn kubelet_logs(&self, node: &str, namespace: &str, pod: &str, container: &str) -> Response {
-        let kubelet = self
-            .node_id(node)
-            .and_then(|id| self.world.component::<Node>(id));
+        let kubelet = self.node(node);
         if let Some(n) = kubelet.filter(|n| n.is_remote()) {
             if let Some(path) = n
                 .kubelet

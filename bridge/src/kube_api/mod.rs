@@ -390,10 +390,7 @@ fn impersonation(headers: &header::HeaderMap) -> Option<Impersonation> {
         let Some(key) = name.as_str().strip_prefix("impersonate-extra-") else {
             continue;
         };
-        let key = kubeplay_core::apiserver::request::Query::parse(&format!("k={key}"))
-            .get("k")
-            .unwrap_or(key)
-            .to_string();
+        let key = kubeplay_core::apiserver::request::percent_decode(key);
         if !extra.iter().any(|(k, _)| *k == key) {
             extra.push((key, all(name.as_str())));
         }

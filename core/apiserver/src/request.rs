@@ -268,7 +268,8 @@ impl Query {
     }
 }
 
-fn percent_decode(s: &str) -> String {
+/// `%XX` escapes (and `+`, as a query writes a space) decoded.
+pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

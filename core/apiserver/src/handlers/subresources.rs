@@ -238,7 +238,7 @@ pub(super) fn pod_log(
     let (node, container) = pod_container(s, res, ns, name, query)?;
     let mut answer = Response::raw(200, "text/plain", Vec::new());
     answer.delegated = Some(crate::Delegated::Logs {
-        node: node.to_string(),
+        node,
         namespace: ns.unwrap_or_default().to_string(),
         pod: name.to_string(),
         container,
